@@ -1,0 +1,237 @@
+//! HTTP only: the URL map, request parsing helpers and response shapes.
+//! Handlers are thin: parse, call one subsystem function, render.
+
+pub mod auth;
+pub mod discovery;
+
+use actix_web::http::Method;
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use futures_util::StreamExt;
+use serde_json::Value;
+
+use crate::error::{Error, BAD_REQUEST_SUFFIX};
+use crate::AppState;
+
+/// Declares the whole URL map once. It yields [`ROUTES`] (for the OpenAPI
+/// check and docs) and [`register`] (for the server), so the two cannot
+/// drift apart.
+macro_rules! routes {
+    ($( $path:literal => { $( $method:ident : $handler:path ),+ $(,)? } ),+ $(,)?) => {
+        /// Every `(method, path)` the service answers, without the
+        /// `/identity` prefix under which Keystone routes are also served.
+        pub const ROUTES: &[(&str, &str)] = &[ $( $( (stringify!($method), $path), )+ )+ ];
+
+        /// Registers every route at `prefix` + path.
+        fn register_at(cfg: &mut web::ServiceConfig, prefix: &str) {
+            $(
+                let allow = [ $( stringify!($method) ),+ ].join(", ");
+                cfg.service(
+                    web::resource(full_path(prefix, $path))
+                        $( .route(web::method(Method::$method).to($handler)) )+
+                        .default_service(web::to(move || {
+                            let allow = allow.clone();
+                            async move { method_not_allowed(&allow) }
+                        })),
+                );
+            )+
+        }
+    };
+}
+
+routes! {
+    "/" => { GET: discovery::versions },
+    "/v3" => { GET: discovery::version_v3 },
+    "/v3/auth/tokens" => {
+        POST: auth::issue_token,
+        GET: auth::validate_token,
+        HEAD: auth::check_token,
+        DELETE: auth::revoke_token,
+    },
+    "/v3/auth/projects" => { GET: auth::auth_projects },
+    "/v3/auth/domains" => { GET: auth::auth_domains },
+    "/v3/auth/system" => { GET: auth::auth_system },
+    "/v3/auth/catalog" => { GET: auth::auth_catalog },
+}
+
+/// The prefix under which Keystone routes are served a second time, as in
+/// devstack's `http://HOST/identity/v3`.
+pub const IDENTITY_PREFIX: &str = "/identity";
+
+fn full_path(prefix: &str, path: &str) -> String {
+    match (prefix, path) {
+        ("", p) => p.to_string(),
+        (pre, "/") => pre.to_string(),
+        (pre, p) => format!("{pre}{p}"),
+    }
+}
+
+/// The whole URL map: every route at the root and under `/identity`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    register_at(cfg, "");
+    register_at(cfg, IDENTITY_PREFIX);
+}
+
+fn method_not_allowed(allow: &str) -> HttpResponse {
+    HttpResponse::MethodNotAllowed()
+        .insert_header(("Allow", allow.to_string()))
+        .json(serde_json::json!({
+            "error": {
+                "code": 405,
+                "title": "Method Not Allowed",
+                "message": "The method is not allowed for the requested URL."
+            }
+        }))
+}
+
+/// Unknown paths: Keystone's 404 as JSON.
+pub async fn not_found() -> HttpResponse {
+    let err = Error::NotFound("The resource could not be found.".into());
+    HttpResponse::NotFound().json(err.body())
+}
+
+/// `<scheme>://<host>[/identity]/v3`: the base of every link, Keystone's
+/// `base_url()`. A configured `public_endpoint` wins.
+pub fn base_url(req: &HttpRequest, state: &AppState) -> String {
+    if let Some(endpoint) = &state.config.server.public_endpoint {
+        let trimmed = endpoint.trim_end_matches('/');
+        let trimmed = trimmed.strip_suffix("/v3").unwrap_or(trimmed);
+        return format!("{trimmed}/v3");
+    }
+    let info = req.connection_info();
+    let prefix = if req.path().starts_with(IDENTITY_PREFIX) {
+        IDENTITY_PREFIX
+    } else {
+        ""
+    };
+    format!("{}://{}{}/v3", info.scheme(), info.host(), prefix)
+}
+
+/// A header's value as text, if present and valid.
+pub fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The query parameters, in order.
+pub fn query_pairs(req: &HttpRequest) -> Vec<(String, String)> {
+    web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+        .map(|q| q.into_inner())
+        .unwrap_or_default()
+}
+
+/// True when the parameter is present at all (Keystone's `nocatalog`).
+pub fn query_flag_present(req: &HttpRequest, name: &str) -> bool {
+    query_pairs(req).iter().any(|(k, _)| k == name)
+}
+
+/// oslo's `bool_from_string`.
+pub fn query_bool(req: &HttpRequest, name: &str) -> bool {
+    query_pairs(req).iter().any(|(k, v)| {
+        k == name
+            && matches!(
+                v.to_ascii_lowercase().as_str(),
+                "1" | "t" | "true" | "on" | "y" | "yes"
+            )
+    })
+}
+
+/// A request body under Keystone's rules (`json_body.py`): empty is
+/// allowed (as `Null`); otherwise the Content-Type must be JSON or absent
+/// and the body a JSON object. Bodies over the configured size are a 413.
+pub struct JsonBody(pub Value);
+
+impl FromRequest for JsonBody {
+    type Error = Error;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let limit = req
+            .app_data::<web::Data<AppState>>()
+            .map(|s| s.config.server.max_request_body_size)
+            .unwrap_or(114_688);
+        let content_type = header(req, "content-type").map(str::to_ascii_lowercase);
+        let mut payload = payload.take();
+        Box::pin(async move {
+            let mut body = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|_| {
+                    Error::BadRequest(format!(
+                        "The request body could not be read.{BAD_REQUEST_SUFFIX}"
+                    ))
+                })?;
+                if body.len() + chunk.len() > limit {
+                    return Err(Error::PayloadTooLarge(format!(
+                        "Request is too large. The request body exceeds the limit of {limit} bytes."
+                    )));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            parse_json_body(content_type.as_deref(), &body).map(JsonBody)
+        })
+    }
+}
+
+/// The pure part of [`JsonBody`].
+pub fn parse_json_body(content_type: Option<&str>, body: &[u8]) -> Result<Value, Error> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Null);
+    }
+    if let Some(ct) = content_type {
+        let mime = ct.split(';').next().unwrap_or("").trim();
+        let is_json = mime == "application/json"
+            || (mime.starts_with("application/") && mime.ends_with("+json"));
+        if !is_json {
+            return Err(Error::BadRequest(format!(
+                "Expecting to find application/json in Content-Type header.{BAD_REQUEST_SUFFIX}"
+            )));
+        }
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(v @ Value::Object(_)) => Ok(v),
+        Ok(_) | Err(_) => Err(Error::BadRequest(format!(
+            "Expecting to find valid JSON in request body.{BAD_REQUEST_SUFFIX}"
+        ))),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_rules_follow_keystone() {
+        assert_eq!(parse_json_body(None, b"").unwrap(), Value::Null);
+        assert_eq!(
+            parse_json_body(Some("text/plain"), b"  ").unwrap(),
+            Value::Null
+        );
+        assert!(parse_json_body(None, b"{\"a\":1}").is_ok());
+        assert!(parse_json_body(Some("application/json; charset=utf-8"), b"{}").is_ok());
+        assert!(parse_json_body(Some("application/vnd.api+json"), b"{}").is_ok());
+        let e = parse_json_body(Some("text/plain"), b"{}").unwrap_err();
+        assert!(e
+            .to_string()
+            .starts_with("Expecting to find application/json in Content-Type header."));
+        let e = parse_json_body(None, b"{nope").unwrap_err();
+        assert!(e
+            .to_string()
+            .starts_with("Expecting to find valid JSON in request body."));
+        assert!(parse_json_body(None, b"[1,2]").is_err());
+        assert!(parse_json_body(None, b"\"str\"").is_err());
+    }
+
+    #[test]
+    fn routes_are_unique() {
+        let mut seen = std::collections::BTreeSet::new();
+        for r in ROUTES {
+            assert!(seen.insert(*r), "duplicate route {r:?}");
+        }
+    }
+
+    #[test]
+    fn prefix_paths() {
+        assert_eq!(full_path("", "/"), "/");
+        assert_eq!(full_path("/identity", "/"), "/identity");
+        assert_eq!(full_path("/identity", "/v3"), "/identity/v3");
+    }
+}

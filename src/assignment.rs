@@ -1,0 +1,392 @@
+//! Assignment subsystem: roles, implied roles, and role assignments of
+//! users and groups on projects, domains and the system.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use diesel::prelude::*;
+use serde_json::{json, Value};
+
+use crate::error::Error;
+use crate::resource::Project;
+use crate::store::rows::{AssignmentRow, RoleRow};
+use crate::store::schema::{implied_roles, projects, role_assignments, roles};
+use crate::store::{new_id, now_micros, Conn};
+
+/// The target id of system assignments.
+pub const SYSTEM_TARGET: &str = "system";
+
+/// Who holds an assignment on what.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssignmentKind {
+    UserProject,
+    GroupProject,
+    UserDomain,
+    GroupDomain,
+    UserSystem,
+    GroupSystem,
+}
+
+impl AssignmentKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AssignmentKind::UserProject => "UserProject",
+            AssignmentKind::GroupProject => "GroupProject",
+            AssignmentKind::UserDomain => "UserDomain",
+            AssignmentKind::GroupDomain => "GroupDomain",
+            AssignmentKind::UserSystem => "UserSystem",
+            AssignmentKind::GroupSystem => "GroupSystem",
+        }
+    }
+}
+
+/// A role as Keystone shows it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Role {
+    pub id: String,
+    pub name: String,
+    /// `None` for global roles.
+    pub domain_id: Option<String>,
+    pub description: Option<String>,
+    pub options: String,
+}
+
+impl From<RoleRow> for Role {
+    fn from(r: RoleRow) -> Self {
+        Role {
+            id: r.id,
+            name: r.name,
+            domain_id: (!r.domain_id.is_empty()).then_some(r.domain_id),
+            description: r.description,
+            options: r.options,
+        }
+    }
+}
+
+impl Role {
+    pub fn to_json(&self, base_url: &str) -> Value {
+        json!({
+            "id": self.id,
+            "name": self.name,
+            "domain_id": self.domain_id,
+            "description": self.description,
+            "options": serde_json::from_str::<Value>(&self.options).unwrap_or_else(|_| json!({})),
+            "links": {"self": format!("{base_url}/roles/{}", self.id)},
+        })
+    }
+
+    /// `{"id", "name"}` as embedded in tokens.
+    pub fn reference(&self) -> Value {
+        json!({"id": self.id, "name": self.name})
+    }
+}
+
+pub fn find_global_role_by_name(conn: &mut Conn, name: &str) -> Result<Option<Role>, Error> {
+    Ok(roles::table
+        .filter(roles::domain_id.eq(""))
+        .filter(roles::name.eq(name))
+        .select(RoleRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(Role::from))
+}
+
+pub struct NewRole<'a> {
+    pub name: &'a str,
+    pub domain_id: Option<&'a str>,
+    pub description: Option<&'a str>,
+    pub immutable: bool,
+}
+
+pub fn create_role(conn: &mut Conn, new: NewRole<'_>) -> Result<Role, Error> {
+    let domain_key = new.domain_id.unwrap_or("");
+    let exists = roles::table
+        .filter(roles::domain_id.eq(domain_key))
+        .filter(roles::name.eq(new.name))
+        .count()
+        .get_result::<i64>(conn)?
+        > 0;
+    if exists {
+        return Err(Error::Conflict(format!(
+            "Conflict occurred attempting to store role - Duplicate entry found with name {}.",
+            new.name
+        )));
+    }
+    let options = if new.immutable {
+        r#"{"immutable": true}"#
+    } else {
+        "{}"
+    };
+    let row = RoleRow {
+        id: new_id(),
+        name: new.name.to_string(),
+        domain_id: domain_key.to_string(),
+        description: new.description.map(str::to_string),
+        options: options.to_string(),
+        extra: "{}".into(),
+        created_at: now_micros(),
+    };
+    diesel::insert_into(roles::table)
+        .values(&row)
+        .execute(conn)?;
+    Ok(row.into())
+}
+
+/// Adds `prior ⇒ implied`; adding it twice is not an error.
+pub fn add_implied_role(conn: &mut Conn, prior: &str, implied: &str) -> Result<(), Error> {
+    let exists = implied_roles::table
+        .filter(implied_roles::prior_role_id.eq(prior))
+        .filter(implied_roles::implied_role_id.eq(implied))
+        .count()
+        .get_result::<i64>(conn)?
+        > 0;
+    if !exists {
+        diesel::insert_into(implied_roles::table)
+            .values((
+                implied_roles::prior_role_id.eq(prior),
+                implied_roles::implied_role_id.eq(implied),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn remove_implied_role(conn: &mut Conn, prior: &str, implied: &str) -> Result<(), Error> {
+    diesel::delete(
+        implied_roles::table
+            .filter(implied_roles::prior_role_id.eq(prior))
+            .filter(implied_roles::implied_role_id.eq(implied)),
+    )
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Grants a role; granting an existing assignment succeeds, as in Keystone.
+pub fn grant(
+    conn: &mut Conn,
+    kind: AssignmentKind,
+    actor_id: &str,
+    target_id: &str,
+    role_id: &str,
+    inherited: bool,
+) -> Result<(), Error> {
+    let exists = role_assignments::table
+        .filter(role_assignments::kind.eq(kind.as_str()))
+        .filter(role_assignments::actor_id.eq(actor_id))
+        .filter(role_assignments::target_id.eq(target_id))
+        .filter(role_assignments::role_id.eq(role_id))
+        .filter(role_assignments::inherited.eq(inherited))
+        .count()
+        .get_result::<i64>(conn)?
+        > 0;
+    if !exists {
+        diesel::insert_into(role_assignments::table)
+            .values(AssignmentRow {
+                kind: kind.as_str().to_string(),
+                actor_id: actor_id.to_string(),
+                target_id: target_id.to_string(),
+                role_id: role_id.to_string(),
+                inherited,
+            })
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Loads assignments of the given actors (a user and its groups).
+fn assignments_of(conn: &mut Conn, actor_ids: &[String]) -> Result<Vec<AssignmentRow>, Error> {
+    Ok(role_assignments::table
+        .filter(role_assignments::actor_id.eq_any(actor_ids))
+        .select(AssignmentRow::as_select())
+        .load(conn)?)
+}
+
+fn actors_of_user(conn: &mut Conn, user_id: &str) -> Result<Vec<String>, Error> {
+    let mut actors = crate::identity::group_ids_of_user(conn, user_id)?;
+    actors.push(user_id.to_string());
+    Ok(actors)
+}
+
+/// Rows are already limited to the user and its groups, so the kind alone
+/// says whether a row is on a project, a domain or the system.
+fn is_kind(row: &AssignmentRow, user_kind: AssignmentKind, group_kind: AssignmentKind) -> bool {
+    row.kind == user_kind.as_str() || row.kind == group_kind.as_str()
+}
+
+/// Adds every role implied by the given ones, transitively.
+pub fn expand_implied(
+    conn: &mut Conn,
+    role_ids: BTreeSet<String>,
+) -> Result<BTreeSet<String>, Error> {
+    let rules: Vec<(String, String)> = implied_roles::table
+        .select((implied_roles::prior_role_id, implied_roles::implied_role_id))
+        .load(conn)?;
+    let mut graph: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (prior, implied) in &rules {
+        graph
+            .entry(prior.as_str())
+            .or_default()
+            .push(implied.as_str());
+    }
+    let mut result = role_ids.clone();
+    let mut stack: Vec<String> = role_ids.into_iter().collect();
+    while let Some(id) = stack.pop() {
+        if let Some(next) = graph.get(id.as_str()) {
+            for implied in next {
+                if result.insert(implied.to_string()) {
+                    stack.push(implied.to_string());
+                }
+            }
+        }
+    }
+    Ok(result)
+}
+
+fn load_roles(conn: &mut Conn, ids: &BTreeSet<String>) -> Result<Vec<Role>, Error> {
+    let ids: Vec<&String> = ids.iter().collect();
+    let mut roles: Vec<Role> = roles::table
+        .filter(roles::id.eq_any(ids))
+        .select(RoleRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(Role::from)
+        .collect();
+    roles.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(roles)
+}
+
+/// The user's effective roles on a project: direct and group assignments,
+/// those inherited from the domain and parent projects, and implied roles.
+pub fn effective_project_roles(
+    conn: &mut Conn,
+    user_id: &str,
+    project: &Project,
+) -> Result<Vec<Role>, Error> {
+    let actors = actors_of_user(conn, user_id)?;
+    let ancestors = crate::resource::project_ancestors(conn, project)?;
+    let mut ids = BTreeSet::new();
+    for row in assignments_of(conn, &actors)? {
+        let on_project = is_kind(
+            &row,
+            AssignmentKind::UserProject,
+            AssignmentKind::GroupProject,
+        );
+        let on_domain = is_kind(
+            &row,
+            AssignmentKind::UserDomain,
+            AssignmentKind::GroupDomain,
+        );
+        // Direct on this project; inherited from a parent project or the
+        // project's domain.
+        let applies = if row.inherited {
+            (on_project && ancestors.contains(&row.target_id))
+                || (on_domain && row.target_id == project.domain_id)
+        } else {
+            on_project && row.target_id == project.id
+        };
+        if applies {
+            ids.insert(row.role_id);
+        }
+    }
+    let ids = expand_implied(conn, ids)?;
+    load_roles(conn, &ids)
+}
+
+/// The user's effective roles on a domain (direct and group, not inherited).
+pub fn effective_domain_roles(
+    conn: &mut Conn,
+    user_id: &str,
+    domain_id: &str,
+) -> Result<Vec<Role>, Error> {
+    let actors = actors_of_user(conn, user_id)?;
+    let ids: BTreeSet<String> = assignments_of(conn, &actors)?
+        .into_iter()
+        .filter(|r| {
+            is_kind(r, AssignmentKind::UserDomain, AssignmentKind::GroupDomain)
+                && r.target_id == domain_id
+                && !r.inherited
+        })
+        .map(|r| r.role_id)
+        .collect();
+    let ids = expand_implied(conn, ids)?;
+    load_roles(conn, &ids)
+}
+
+/// The user's effective roles on the system.
+pub fn effective_system_roles(conn: &mut Conn, user_id: &str) -> Result<Vec<Role>, Error> {
+    let actors = actors_of_user(conn, user_id)?;
+    let ids: BTreeSet<String> = assignments_of(conn, &actors)?
+        .into_iter()
+        .filter(|r| {
+            is_kind(r, AssignmentKind::UserSystem, AssignmentKind::GroupSystem)
+                && r.target_id == SYSTEM_TARGET
+        })
+        .map(|r| r.role_id)
+        .collect();
+    let ids = expand_implied(conn, ids)?;
+    load_roles(conn, &ids)
+}
+
+/// Projects on which the user has any role, directly, through a group, or
+/// by inheritance from a domain or parent project.
+pub fn project_ids_for_user(conn: &mut Conn, user_id: &str) -> Result<Vec<String>, Error> {
+    let actors = actors_of_user(conn, user_id)?;
+    let rows = assignments_of(conn, &actors)?;
+    let mut ids = BTreeSet::new();
+    let mut inherited_roots = Vec::new();
+    let mut inherited_domains = Vec::new();
+    for row in rows {
+        if is_kind(
+            &row,
+            AssignmentKind::UserProject,
+            AssignmentKind::GroupProject,
+        ) {
+            if row.inherited {
+                inherited_roots.push(row.target_id);
+            } else {
+                ids.insert(row.target_id);
+            }
+        } else if is_kind(
+            &row,
+            AssignmentKind::UserDomain,
+            AssignmentKind::GroupDomain,
+        ) && row.inherited
+        {
+            inherited_domains.push(row.target_id);
+        }
+    }
+    if !inherited_domains.is_empty() {
+        let in_domains: Vec<String> = projects::table
+            .filter(projects::domain_id.eq_any(&inherited_domains))
+            .select(projects::id)
+            .load(conn)?;
+        ids.extend(in_domains);
+    }
+    // Inherited project assignments reach the whole subtree below the root.
+    let mut frontier = inherited_roots;
+    let mut seen = BTreeSet::new();
+    while !frontier.is_empty() {
+        let children: Vec<String> = projects::table
+            .filter(projects::parent_id.eq_any(&frontier))
+            .select(projects::id)
+            .load(conn)?;
+        frontier = children
+            .into_iter()
+            .filter(|c| seen.insert(c.clone()))
+            .collect();
+        ids.extend(frontier.iter().cloned());
+    }
+    Ok(ids.into_iter().collect())
+}
+
+/// Domains on which the user has a direct or group role.
+pub fn domain_ids_for_user(conn: &mut Conn, user_id: &str) -> Result<Vec<String>, Error> {
+    let actors = actors_of_user(conn, user_id)?;
+    let ids: BTreeSet<String> = assignments_of(conn, &actors)?
+        .into_iter()
+        .filter(|r| {
+            is_kind(r, AssignmentKind::UserDomain, AssignmentKind::GroupDomain) && !r.inherited
+        })
+        .map(|r| r.target_id)
+        .collect();
+    Ok(ids.into_iter().collect())
+}

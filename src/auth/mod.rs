@@ -1,0 +1,581 @@
+//! Authentication: turning credentials into tokens, and tokens back into
+//! the identity they carry. Follows `keystone/api/_shared/authentication.py`
+//! and `keystone/token/provider.py`.
+
+pub mod request;
+
+use serde_json::{json, Value};
+
+use crate::assignment::{self, Role};
+use crate::catalog::{self, UrlValues};
+use crate::error::Error;
+use crate::identity::{self, User};
+use crate::resource::{self, Domain, Project};
+use crate::revoke;
+use crate::secret::Secret;
+use crate::store::Conn;
+use crate::token::payload::new_audit_id;
+use crate::token::revoke::TokenFacts;
+use crate::token::{format_token_time, Payload, Scope, TokenError};
+use crate::AppState;
+use request::{AuthRequest, DomainRef, ProjectRef, ScopeRequest, UserRef};
+
+/// What a validated token is scoped to, with the live objects.
+#[derive(Debug, Clone)]
+pub enum ResolvedScope {
+    Unscoped,
+    Project { project: Project, domain: Domain },
+    Domain(Domain),
+    System,
+}
+
+/// A token and everything needed to answer for it.
+#[derive(Debug, Clone)]
+pub struct TokenContext {
+    pub token: Secret,
+    pub issued_at: i64,
+    pub expires_at: f64,
+    pub audit_ids: Vec<String>,
+    pub methods: Vec<String>,
+    pub user: User,
+    pub user_domain: Domain,
+    pub scope: ResolvedScope,
+    pub roles: Vec<Role>,
+}
+
+impl TokenContext {
+    pub fn user_id(&self) -> &str {
+        &self.user.id
+    }
+
+    pub fn has_role(&self, name: &str) -> bool {
+        self.roles.iter().any(|r| r.name == name)
+    }
+
+    pub fn is_system_scoped(&self) -> bool {
+        matches!(self.scope, ResolvedScope::System)
+    }
+
+    pub fn project_id(&self) -> Option<&str> {
+        match &self.scope {
+            ResolvedScope::Project { project, .. } => Some(&project.id),
+            _ => None,
+        }
+    }
+
+    pub fn domain_id(&self) -> Option<&str> {
+        match &self.scope {
+            ResolvedScope::Domain(d) => Some(&d.id),
+            _ => None,
+        }
+    }
+
+    /// Tokens minted from a delegated credential: they cannot mint others.
+    pub fn is_delegated(&self) -> bool {
+        self.methods.is_empty()
+            || self
+                .methods
+                .iter()
+                .any(|m| m == "application_credential" || m == "ec2credential")
+    }
+
+    pub fn audit_id(&self) -> &str {
+        self.audit_ids.first().map(String::as_str).unwrap_or("")
+    }
+
+    /// The root of this token's rescoping chain.
+    pub fn chain_root(&self) -> &str {
+        self.audit_ids
+            .get(1)
+            .or(self.audit_ids.first())
+            .map(String::as_str)
+            .unwrap_or("")
+    }
+
+    /// Keystone's token body (`render_token_response_from_model`).
+    pub fn render(&self, catalog: Option<Value>) -> Value {
+        let mut token = json!({
+            "methods": self.methods,
+            "user": {
+                "domain": self.user_domain.reference(),
+                "id": self.user.id,
+                "name": self.user.name,
+                "password_expires_at": self.user.password_expires_at_json(),
+            },
+            "audit_ids": self.audit_ids,
+            "expires_at": format_token_time(self.expires_at as i64),
+            "issued_at": format_token_time(self.issued_at),
+        });
+        let roles: Vec<Value> = self.roles.iter().map(Role::reference).collect();
+        match &self.scope {
+            ResolvedScope::Unscoped => return json!({ "token": token }),
+            ResolvedScope::Project { project, domain } => {
+                token["project"] = json!({
+                    "domain": domain.reference(),
+                    "id": project.id,
+                    "name": project.name,
+                });
+                token["is_domain"] = json!(project.is_domain);
+            }
+            ResolvedScope::Domain(domain) => token["domain"] = domain.reference(),
+            ResolvedScope::System => token["system"] = json!({"all": true}),
+        }
+        token["roles"] = Value::Array(roles);
+        if let Some(catalog) = catalog {
+            token["catalog"] = catalog;
+        }
+        json!({ "token": token })
+    }
+}
+
+/// Keystone's 404 texts for subject tokens that do not validate.
+pub const FAILED_TO_VALIDATE: &str = "Failed to validate token";
+
+fn token_not_found(message: &str) -> Error {
+    Error::NotFound(message.to_string())
+}
+
+fn opened_error(e: TokenError) -> Error {
+    token_not_found(&e.to_string())
+}
+
+fn now_seconds() -> f64 {
+    chrono::Utc::now().timestamp_micros() as f64 / 1e6
+}
+
+/// Loads the live objects behind a decoded payload and applies every check
+/// Keystone applies on validation: revocation, enabled user, domains and
+/// project, and a non-empty role list for scoped tokens.
+fn load_context(
+    conn: &mut Conn,
+    token: Secret,
+    payload: Payload,
+    issued_at: i64,
+    method_names: Vec<String>,
+) -> Result<TokenContext, Error> {
+    let invalid = || token_not_found(FAILED_TO_VALIDATE);
+    let user = identity::get_user(conn, &payload.user_id)?.ok_or_else(invalid)?;
+    if !user.enabled {
+        return Err(invalid());
+    }
+    let user_domain = resource::get_domain(conn, &user.domain_id)?.ok_or_else(invalid)?;
+    if !user_domain.enabled {
+        return Err(invalid());
+    }
+    let (scope, roles) = match &payload.scope {
+        Scope::Unscoped => (ResolvedScope::Unscoped, Vec::new()),
+        Scope::Project { project_id } => {
+            let (project, domain) = live_project(conn, project_id)?.ok_or_else(invalid)?;
+            let roles = assignment::effective_project_roles(conn, &user.id, &project)?;
+            (ResolvedScope::Project { project, domain }, roles)
+        }
+        Scope::Domain { domain_id } => {
+            let domain = resource::get_domain(conn, domain_id)?
+                .filter(|d| d.enabled)
+                .ok_or_else(invalid)?;
+            let roles = assignment::effective_domain_roles(conn, &user.id, &domain.id)?;
+            (ResolvedScope::Domain(domain), roles)
+        }
+        Scope::System => (
+            ResolvedScope::System,
+            assignment::effective_system_roles(conn, &user.id)?,
+        ),
+        // Trusts, federation, OAuth and application credentials are not
+        // issued by this service (yet); their tokens do not validate here.
+        _ => return Err(invalid()),
+    };
+    if !matches!(scope, ResolvedScope::Unscoped) && roles.is_empty() {
+        return Err(invalid());
+    }
+    let role_ids: Vec<String> = roles.iter().map(|r| r.id.clone()).collect();
+    let (project_id, assignment_domain_id) = match &scope {
+        ResolvedScope::Project { project, .. } => {
+            (Some(project.id.as_str()), Some(project.domain_id.as_str()))
+        }
+        ResolvedScope::Domain(d) => (None, Some(d.id.as_str())),
+        _ => (None, None),
+    };
+    let facts = TokenFacts {
+        user_id: &user.id,
+        identity_domain_id: Some(&user.domain_id),
+        project_id,
+        assignment_domain_id,
+        issued_at,
+        expires_at: payload.expires_at as i64,
+        audit_id: payload.audit_ids.first().map(String::as_str).unwrap_or(""),
+        parent_audit_id: payload.audit_ids.get(1).map(String::as_str),
+        role_ids: &role_ids,
+        ..Default::default()
+    };
+    if revoke::is_revoked(conn, &facts)? {
+        return Err(invalid());
+    }
+    Ok(TokenContext {
+        token,
+        issued_at,
+        expires_at: payload.expires_at,
+        audit_ids: payload.audit_ids,
+        methods: method_names,
+        user,
+        user_domain,
+        scope,
+        roles,
+    })
+}
+
+/// An enabled project in an enabled domain.
+fn live_project(conn: &mut Conn, project_id: &str) -> Result<Option<(Project, Domain)>, Error> {
+    let Some(project) = resource::get_project(conn, project_id)? else {
+        return Ok(None);
+    };
+    if !project.enabled {
+        return Ok(None);
+    }
+    match resource::get_domain(conn, &project.domain_id)? {
+        Some(domain) if domain.enabled => Ok(Some((project, domain))),
+        _ => Ok(None),
+    }
+}
+
+/// Validates a token. Every failure is Keystone's 404 with its message;
+/// callers validating their *own* token turn that into a 401.
+pub async fn validate(
+    state: &AppState,
+    token: &str,
+    allow_expired: bool,
+) -> Result<TokenContext, Error> {
+    let (payload, issued_at) = state.tokens.open(token).map_err(opened_error)?;
+    let window = if allow_expired {
+        state.config.token.allow_expired_window as f64
+    } else {
+        0.0
+    };
+    if now_seconds() >= payload.expires_at + window {
+        return Err(token_not_found(FAILED_TO_VALIDATE));
+    }
+    let methods = state.tokens.methods().decode(payload.methods);
+    let token = Secret::new(token.trim());
+    state
+        .db
+        .read(move |conn| load_context(conn, token, payload, issued_at, methods))
+        .await
+}
+
+/// Validates the caller's own `X-Auth-Token`: any failure is a 401.
+pub async fn authenticate_caller(
+    state: &AppState,
+    token: Option<&str>,
+) -> Result<TokenContext, Error> {
+    let Some(token) = token.filter(|t| !t.trim().is_empty()) else {
+        return Err(Error::unauthorized());
+    };
+    validate(state, token, false).await.map_err(|e| match e {
+        Error::NotFound(_) => Error::unauthorized(),
+        other => other,
+    })
+}
+
+fn resolve_domain(conn: &mut Conn, domain: &DomainRef) -> Result<Option<Domain>, Error> {
+    match domain {
+        DomainRef::Id(id) => resource::get_domain(conn, id),
+        DomainRef::Name(name) => resource::find_domain_by_name(conn, name),
+    }
+}
+
+/// The user a password request names, with its current hash; `None` when
+/// the user, or its domain, does not exist.
+fn find_password_user(
+    conn: &mut Conn,
+    user: &UserRef,
+) -> Result<Option<(User, Option<String>)>, Error> {
+    let found = match user {
+        UserRef::Id(id) => identity::get_user(conn, id)?,
+        UserRef::Name { name, domain } => match resolve_domain(conn, domain)? {
+            Some(d) => identity::find_user_by_name(conn, &d.id, name)?,
+            None => None,
+        },
+    };
+    let Some(found) = found else {
+        return Ok(None);
+    };
+    let hash = identity::current_password(conn, &found.id)?.map(|p| p.password_hash);
+    Ok(Some((found, hash)))
+}
+
+/// The scope a new token gets, resolved against live objects. Anything
+/// missing or disabled is the generic 401.
+fn resolve_scope(
+    conn: &mut Conn,
+    user: &User,
+    scope: &ScopeRequest,
+) -> Result<(ResolvedScope, Vec<Role>), Error> {
+    let scoped = |roles: Vec<Role>, scope: ResolvedScope| {
+        if roles.is_empty() {
+            Err(Error::unauthorized())
+        } else {
+            Ok((scope, roles))
+        }
+    };
+    match scope {
+        ScopeRequest::Unscoped => Ok((ResolvedScope::Unscoped, Vec::new())),
+        ScopeRequest::Default => {
+            let Some(default_project) = &user.default_project_id else {
+                return Ok((ResolvedScope::Unscoped, Vec::new()));
+            };
+            if let Some((project, domain)) = live_project(conn, default_project)? {
+                let roles = assignment::effective_project_roles(conn, &user.id, &project)?;
+                if !roles.is_empty() {
+                    return Ok((ResolvedScope::Project { project, domain }, roles));
+                }
+            }
+            Ok((ResolvedScope::Unscoped, Vec::new()))
+        }
+        ScopeRequest::Project(project_ref) => {
+            let project_id = match project_ref {
+                ProjectRef::Id(id) => Some(id.clone()),
+                ProjectRef::Name { name, domain } => match resolve_domain(conn, domain)? {
+                    Some(d) if d.enabled => {
+                        resource::find_project_by_name(conn, &d.id, name)?.map(|p| p.id)
+                    }
+                    _ => None,
+                },
+            };
+            let Some((project, domain)) = project_id
+                .map(|id| live_project(conn, &id))
+                .transpose()?
+                .flatten()
+            else {
+                return Err(Error::unauthorized());
+            };
+            let roles = assignment::effective_project_roles(conn, &user.id, &project)?;
+            scoped(roles, ResolvedScope::Project { project, domain })
+        }
+        ScopeRequest::Domain(domain_ref) => {
+            let Some(domain) = resolve_domain(conn, domain_ref)?.filter(|d| d.enabled) else {
+                return Err(Error::unauthorized());
+            };
+            let roles = assignment::effective_domain_roles(conn, &user.id, &domain.id)?;
+            scoped(roles, ResolvedScope::Domain(domain))
+        }
+        ScopeRequest::System => {
+            let roles = assignment::effective_system_roles(conn, &user.id)?;
+            scoped(roles, ResolvedScope::System)
+        }
+        ScopeRequest::Trust(id) => Err(Error::NotFound(format!("Could not find trust: {id}."))),
+    }
+}
+
+/// What the identity methods established, before scoping.
+struct Authenticated {
+    user_id: String,
+    /// Inherited from a rescoped token; otherwise now + expiration.
+    expires_at: Option<f64>,
+    parent_audit_id: Option<String>,
+    method_bits: u64,
+}
+
+/// `POST /v3/auth/tokens`: runs the methods, resolves the scope and issues.
+/// Returns the token string and its context.
+pub async fn issue_token(
+    state: &AppState,
+    request: AuthRequest,
+) -> Result<(String, TokenContext), Error> {
+    let methods = state.tokens.methods();
+    let mut authenticated: Option<Authenticated> = None;
+    let mut merge = |next: Authenticated| -> Result<(), Error> {
+        match &mut authenticated {
+            None => authenticated = Some(next),
+            Some(current) => {
+                if current.user_id != next.user_id {
+                    return Err(Error::unauthorized());
+                }
+                current.method_bits |= next.method_bits;
+                current.expires_at = match (current.expires_at, next.expires_at) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                current.parent_audit_id = current.parent_audit_id.take().or(next.parent_audit_id);
+            }
+        }
+        Ok(())
+    };
+
+    for method in &request.methods {
+        match method.as_str() {
+            "password" => {
+                let creds = request
+                    .password
+                    .as_ref()
+                    .ok_or_else(|| Error::expecting("password", "identity"))?;
+                let user = creds.user.clone();
+                let found = state
+                    .db
+                    .read(move |conn| find_password_user(conn, &user))
+                    .await?;
+                let password = creds
+                    .password
+                    .clone()
+                    .unwrap_or_else(|| Secret::new(""))
+                    .into_zeroizing();
+                // Always hash, even for an unknown or disabled user, so
+                // every failure looks and takes the same.
+                let stored = found.as_ref().and_then(|(_, h)| h.clone());
+                let matched = state.hasher.verify(password, stored).await?;
+                let Some((user, _)) = found else {
+                    return Err(Error::unauthorized());
+                };
+                if !matched || creds.password.is_none() || !user.enabled {
+                    return Err(Error::unauthorized());
+                }
+                if user
+                    .password_expires_at
+                    .is_some_and(|t| t <= crate::store::now_micros())
+                {
+                    return Err(Error::unauthorized());
+                }
+                merge(Authenticated {
+                    user_id: user.id,
+                    expires_at: None,
+                    parent_audit_id: None,
+                    method_bits: methods.encode(&["password"]),
+                })?;
+            }
+            "token" => {
+                let token = request
+                    .token
+                    .as_ref()
+                    .ok_or_else(|| Error::expecting("token", "identity"))?;
+                let original = validate(state, token.expose(), false).await?;
+                check_rescope(state, &original, &request.scope)?;
+                let original_bits = methods.encode(&original.methods);
+                merge(Authenticated {
+                    user_id: original.user.id.clone(),
+                    expires_at: Some(original.expires_at),
+                    parent_audit_id: Some(original.chain_root().to_string()),
+                    method_bits: original_bits | methods.encode(&["token"]),
+                })?;
+            }
+            "application_credential" => {
+                // Application credentials arrive with their API (issue 5);
+                // until one exists no such credential can match.
+                let creds = request
+                    .application_credential
+                    .as_ref()
+                    .ok_or_else(|| Error::expecting("application_credential", "identity"))?;
+                if !matches!(request.scope, ScopeRequest::Default) {
+                    return Err(Error::Unauthorized {
+                        message: Some("Error authenticating with application credential: Application credentials cannot request a scope.".into()),
+                        identity: Some(json!({})),
+                    });
+                }
+                return Err(match &creds.id {
+                    Some(id) => {
+                        Error::NotFound(format!("Could not find Application Credential: {id}."))
+                    }
+                    None => Error::unauthorized(),
+                });
+            }
+            // external needs REMOTE_USER; ec2credential is never valid here;
+            // the rest are not implemented: all fail like a bad credential.
+            _ => return Err(Error::unauthorized()),
+        }
+    }
+    let Some(auth) = authenticated else {
+        return Err(Error::unauthorized());
+    };
+
+    let expiration = state.config.token.expiration as f64;
+    let expires_at = auth
+        .expires_at
+        .unwrap_or_else(|| (now_seconds() + expiration).floor());
+    let audit_ids = match auth.parent_audit_id {
+        Some(parent) => vec![new_audit_id(), parent],
+        None => vec![new_audit_id()],
+    };
+    let scope_request = request.scope;
+    let user_id = auth.user_id;
+    let (user, scope, _) = state
+        .db
+        .read(move |conn| {
+            let user = identity::get_user(conn, &user_id)?.ok_or_else(Error::unauthorized)?;
+            let (scope, roles) = resolve_scope(conn, &user, &scope_request)?;
+            Ok((user, scope, roles))
+        })
+        .await?;
+    let payload_scope = match &scope {
+        ResolvedScope::Unscoped => Scope::Unscoped,
+        ResolvedScope::Project { project, .. } => Scope::Project {
+            project_id: project.id.clone(),
+        },
+        ResolvedScope::Domain(d) => Scope::Domain {
+            domain_id: d.id.clone(),
+        },
+        ResolvedScope::System => Scope::System,
+    };
+    let payload = Payload {
+        user_id: user.id.clone(),
+        methods: auth.method_bits,
+        scope: payload_scope,
+        expires_at,
+        audit_ids,
+    };
+    let (token, issued_at) = state.tokens.issue(&payload)?;
+    let method_names = methods.decode(payload.methods);
+    let token_secret = Secret::new(token.clone());
+    // Re-load through the validation path so that what we answer is
+    // exactly what a later validation will answer.
+    let context = state
+        .db
+        .read(move |conn| load_context(conn, token_secret, payload, issued_at, method_names))
+        .await
+        .map_err(|e| match e {
+            Error::NotFound(_) => Error::unauthorized(),
+            other => other,
+        })?;
+    Ok((token, context))
+}
+
+/// Keystone's rules for the token method (`keystone/auth/plugins/token.py`).
+fn check_rescope(
+    state: &AppState,
+    original: &TokenContext,
+    scope: &ScopeRequest,
+) -> Result<(), Error> {
+    if original.is_delegated() {
+        return Err(Error::forbidden_action(
+            "Using a delegated token to create another token is not allowed",
+        ));
+    }
+    let asks_for_scope = matches!(scope, ScopeRequest::Project(_) | ScopeRequest::Domain(_));
+    if original.is_system_scoped() && asks_for_scope {
+        return Err(Error::forbidden_action("rescope a system-scoped token"));
+    }
+    let already_scoped = matches!(
+        original.scope,
+        ResolvedScope::Project { .. } | ResolvedScope::Domain(_)
+    );
+    if already_scoped && !state.config.token.allow_rescope_scoped_token {
+        return Err(Error::forbidden_action("rescope a scoped token"));
+    }
+    Ok(())
+}
+
+/// The catalog for a token's scope, or `None` for unscoped tokens (which
+/// carry no catalog in Keystone).
+pub async fn catalog_for(state: &AppState, context: &TokenContext) -> Result<Option<Value>, Error> {
+    if matches!(context.scope, ResolvedScope::Unscoped) {
+        return Ok(None);
+    }
+    let project_id = context.project_id().map(str::to_string);
+    let user_id = context.user.id.clone();
+    state
+        .db
+        .read(move |conn| {
+            let values = UrlValues {
+                project_id: project_id.as_deref(),
+                user_id: Some(&user_id),
+            };
+            catalog::token_catalog(conn, &values).map(Some)
+        })
+        .await
+}

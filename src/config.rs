@@ -1,0 +1,470 @@
+//! Settings: a TOML file (keystone.conf section names), defaults for
+//! everything, and any key overridden by `IRONSTONE_<SECTION>_<KEY>`.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Deserializer};
+
+use crate::error::Error;
+
+/// Keystone's default `[auth] methods`; the order fixes the token bitmask.
+pub const DEFAULT_AUTH_METHODS: [&str; 7] = [
+    "external",
+    "password",
+    "token",
+    "oauth1",
+    "mapped",
+    "application_credential",
+    "ec2credential",
+];
+
+/// Environment variables under the prefix that are not settings.
+const NON_SETTING_VARS: [&str; 1] = ["IRONSTONE_CONFIG"];
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: Server,
+    pub database: Database,
+    pub token: Token,
+    pub fernet_tokens: FernetTokens,
+    pub credential: Credential,
+    pub auth: Auth,
+    pub identity: Identity,
+    pub bootstrap: Bootstrap,
+    pub log: Log,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Server {
+    /// Addresses to listen on, e.g. `["0.0.0.0:5000", "0.0.0.0:8089"]`.
+    #[serde(deserialize_with = "string_or_list")]
+    pub listen: Vec<String>,
+    /// Where the SQLite file and key repositories live unless set apart.
+    pub data_dir: PathBuf,
+    /// HTTP worker threads; 0 means one per core.
+    pub workers: usize,
+    /// Keystone's `[DEFAULT] public_endpoint`: the base URL in links and
+    /// `WWW-Authenticate`. Unset means "derived from the request".
+    pub public_endpoint: Option<String>,
+    /// Keystone's oslo `max_request_body_size`.
+    pub max_request_body_size: usize,
+    /// Blocking threads for password hashing; 0 means one per core.
+    pub hash_threads: usize,
+}
+
+impl Default for Server {
+    fn default() -> Self {
+        Server {
+            listen: vec!["127.0.0.1:5000".into()],
+            data_dir: PathBuf::from("data"),
+            workers: 0,
+            public_endpoint: None,
+            max_request_body_size: 114_688,
+            hash_threads: 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Database {
+    /// A SQLite path, `sqlite://PATH`, or `postgres://…`. Unset: SQLite in
+    /// the data directory.
+    pub url: Option<String>,
+    pub max_connections: u32,
+    /// How long a request waits for a connection before a 503.
+    pub acquire_timeout_ms: u64,
+}
+
+impl Default for Database {
+    fn default() -> Self {
+        Database {
+            url: None,
+            max_connections: 8,
+            acquire_timeout_ms: 5_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Token {
+    /// Token lifetime in seconds.
+    pub expiration: u64,
+    /// How long past expiry `allow_expired` still validates, in seconds.
+    pub allow_expired_window: u64,
+    pub allow_rescope_scoped_token: bool,
+}
+
+impl Default for Token {
+    fn default() -> Self {
+        Token {
+            expiration: 3600,
+            allow_expired_window: 172_800,
+            allow_rescope_scoped_token: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FernetTokens {
+    /// Unset: `<data_dir>/fernet-keys`.
+    pub key_repository: Option<PathBuf>,
+    pub max_active_keys: usize,
+    /// How often a running server re-reads the repository, in seconds, so a
+    /// rotation is picked up without a restart.
+    pub reload_interval: u64,
+}
+
+impl Default for FernetTokens {
+    fn default() -> Self {
+        FernetTokens {
+            key_repository: None,
+            max_active_keys: 3,
+            reload_interval: 10,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Credential {
+    /// Unset: `<data_dir>/credential-keys`.
+    pub key_repository: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Auth {
+    /// Enabled methods, in the order that defines the token bitmask. Every
+    /// node sharing a key repository must use the same list.
+    #[serde(deserialize_with = "string_or_list")]
+    pub methods: Vec<String>,
+}
+
+impl Default for Auth {
+    fn default() -> Self {
+        Auth {
+            methods: DEFAULT_AUTH_METHODS.iter().map(|m| m.to_string()).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Identity {
+    pub default_domain_id: String,
+    /// bcrypt cost for new password hashes (Keystone's default is 12).
+    pub password_hash_rounds: u32,
+    pub max_password_length: usize,
+}
+
+impl Default for Identity {
+    fn default() -> Self {
+        Identity {
+            default_domain_id: "default".into(),
+            password_hash_rounds: 12,
+            max_password_length: 4096,
+        }
+    }
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Bootstrap {
+    /// When set, an empty database is bootstrapped at start-up.
+    pub password: Option<String>,
+    pub username: String,
+    pub project_name: String,
+    pub role_name: String,
+    pub service_name: String,
+    pub region_id: String,
+    /// Identity endpoint URLs for the catalog. Unset: derived from
+    /// `public_endpoint` or the first listen address.
+    pub public_url: Option<String>,
+    pub internal_url: Option<String>,
+    pub admin_url: Option<String>,
+}
+
+impl std::fmt::Debug for Bootstrap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bootstrap")
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .field("username", &self.username)
+            .field("project_name", &self.project_name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Bootstrap {
+    fn default() -> Self {
+        Bootstrap {
+            password: None,
+            username: "admin".into(),
+            project_name: "admin".into(),
+            role_name: "admin".into(),
+            service_name: "keystone".into(),
+            region_id: "RegionOne".into(),
+            public_url: None,
+            internal_url: None,
+            admin_url: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Log {
+    /// A `tracing` filter, e.g. `info` or `ironstone=debug`.
+    pub filter: String,
+    /// `text` or `json`.
+    pub format: String,
+}
+
+impl Default for Log {
+    fn default() -> Self {
+        Log {
+            filter: "info".into(),
+            format: "text".into(),
+        }
+    }
+}
+
+fn string_or_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => s
+            .split(',')
+            .map(|p| p.trim().to_string())
+            .filter(|p| !p.is_empty())
+            .collect(),
+        OneOrMany::Many(v) => v,
+    })
+}
+
+/// Section names, longest first so `FERNET_TOKENS_` wins over `TOKEN_`.
+const SECTIONS: [&str; 9] = [
+    "fernet_tokens",
+    "credential",
+    "bootstrap",
+    "database",
+    "identity",
+    "server",
+    "token",
+    "auth",
+    "log",
+];
+
+impl Config {
+    /// Reads the file (if any), then applies `IRONSTONE_*` overrides from
+    /// `env`. Unknown keys in either are errors, so typos do not pass
+    /// silently.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, Error> {
+        let mut table = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    Error::Config(format!("cannot read config {}: {e}", path.display()))
+                })?;
+                text.parse::<toml::Table>().map_err(|e| {
+                    Error::Config(format!("invalid TOML in {}: {e}", path.display()))
+                })?
+            }
+            None => toml::Table::new(),
+        };
+        for (name, value) in env {
+            let Some(rest) = name.strip_prefix("IRONSTONE_") else {
+                continue;
+            };
+            if NON_SETTING_VARS.contains(&name.as_str()) || rest.starts_with("TEST_") {
+                continue;
+            }
+            let lower = rest.to_ascii_lowercase();
+            let Some(section) = SECTIONS
+                .iter()
+                .find(|s| lower.starts_with(&format!("{s}_")))
+            else {
+                return Err(Error::Config(format!(
+                    "unknown setting {name}: expected IRONSTONE_<SECTION>_<KEY> with a section among {SECTIONS:?}"
+                )));
+            };
+            let key = &lower[section.len() + 1..];
+            let entry = table
+                .entry(section.to_string())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            let toml::Value::Table(section_table) = entry else {
+                return Err(Error::Config(format!("[{section}] must be a table")));
+            };
+            let typed = env_value(&value);
+            let is_string = typed.is_str();
+            section_table.insert(key.to_string(), typed);
+            // A typed guess that does not fit the setting (a numeric
+            // password, say) is taken as the string it was.
+            if !is_string && Config::deserialize(toml::Value::Table(table.clone())).is_err() {
+                if let Some(toml::Value::Table(t)) = table.get_mut(*section) {
+                    t.insert(key.to_string(), toml::Value::String(value.clone()));
+                }
+            }
+        }
+        let config: Config = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| Error::Config(format!("invalid configuration: {e}")))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        if self.server.listen.is_empty() {
+            return Err(Error::Config(
+                "server.listen needs at least one address".into(),
+            ));
+        }
+        if self.fernet_tokens.max_active_keys < 1 {
+            return Err(Error::Config(
+                "fernet_tokens.max_active_keys must be at least 1".into(),
+            ));
+        }
+        if !(4..=31).contains(&self.identity.password_hash_rounds) {
+            return Err(Error::Config(
+                "identity.password_hash_rounds must be 4..=31".into(),
+            ));
+        }
+        if self.token.expiration == 0 {
+            return Err(Error::Config("token.expiration must be positive".into()));
+        }
+        for method in &self.auth.methods {
+            if !DEFAULT_AUTH_METHODS.contains(&method.as_str()) && method != "totp" {
+                return Err(Error::Config(format!("unknown auth method {method:?}")));
+            }
+        }
+        if !matches!(self.log.format.as_str(), "text" | "json") {
+            return Err(Error::Config("log.format must be text or json".into()));
+        }
+        Ok(())
+    }
+
+    pub fn database_url(&self) -> String {
+        self.database.url.clone().unwrap_or_else(|| {
+            self.server
+                .data_dir
+                .join("ironstone.sqlite")
+                .to_string_lossy()
+                .into_owned()
+        })
+    }
+
+    pub fn fernet_key_repository(&self) -> PathBuf {
+        self.fernet_tokens
+            .key_repository
+            .clone()
+            .unwrap_or_else(|| self.server.data_dir.join("fernet-keys"))
+    }
+
+    pub fn credential_key_repository(&self) -> PathBuf {
+        self.credential
+            .key_repository
+            .clone()
+            .unwrap_or_else(|| self.server.data_dir.join("credential-keys"))
+    }
+}
+
+/// An environment value as TOML: numbers, booleans and arrays keep their
+/// type, anything else is a string.
+fn env_value(raw: &str) -> toml::Value {
+    let trimmed = raw.trim();
+    let looks_typed = trimmed == "true"
+        || trimmed == "false"
+        || trimmed.starts_with('[')
+        || (!trimmed.is_empty() && trimmed.chars().all(|c| c.is_ascii_digit()));
+    if looks_typed {
+        if let Ok(table) = format!("v = {trimmed}").parse::<toml::Table>() {
+            if let Some(v) = table.get("v") {
+                return v.clone();
+            }
+        }
+    }
+    toml::Value::String(raw.to_string())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_need_no_file() {
+        let c = Config::load(None, env(&[])).unwrap();
+        assert_eq!(c.token.expiration, 3600);
+        assert_eq!(c.server.listen, vec!["127.0.0.1:5000"]);
+        assert!(c.database_url().ends_with("ironstone.sqlite"));
+        assert_eq!(c.auth.methods.len(), 7);
+    }
+
+    #[test]
+    fn environment_overrides_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            "[token]\nexpiration = 100\n[server]\nlisten = [\"0.0.0.0:1\"]\n",
+        )
+        .unwrap();
+        let c = Config::load(
+            Some(&path),
+            env(&[
+                ("IRONSTONE_TOKEN_EXPIRATION", "200"),
+                ("IRONSTONE_DATABASE_URL", "postgres://postgres@127.0.0.1/x"),
+                ("IRONSTONE_BOOTSTRAP_PASSWORD", "pw"),
+                ("IRONSTONE_SERVER_LISTEN", "127.0.0.1:5000,127.0.0.1:8089"),
+                ("IRONSTONE_FERNET_TOKENS_MAX_ACTIVE_KEYS", "5"),
+                ("IRONSTONE_CONFIG", "ignored"),
+                ("PATH", "/bin"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.token.expiration, 200);
+        assert_eq!(c.database_url(), "postgres://postgres@127.0.0.1/x");
+        assert_eq!(c.bootstrap.password.as_deref(), Some("pw"));
+        assert_eq!(c.server.listen, vec!["127.0.0.1:5000", "127.0.0.1:8089"]);
+        assert_eq!(c.fernet_tokens.max_active_keys, 5);
+    }
+
+    #[test]
+    fn digits_in_a_password_stay_a_string() {
+        let c = Config::load(None, env(&[("IRONSTONE_BOOTSTRAP_PASSWORD", "123456")])).unwrap();
+        assert_eq!(c.bootstrap.password.as_deref(), Some("123456"));
+    }
+
+    #[test]
+    fn typos_are_errors() {
+        assert!(Config::load(None, env(&[("IRONSTONE_TOKEN_EXPIRATOIN", "1")])).is_err());
+        assert!(Config::load(None, env(&[("IRONSTONE_NOPE_X", "1")])).is_err());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "[token]\nexpiry = 1\n").unwrap();
+        assert!(Config::load(Some(&path), env(&[])).is_err());
+    }
+
+    #[test]
+    fn debug_output_hides_the_bootstrap_password() {
+        let c = Config::load(None, env(&[("IRONSTONE_BOOTSTRAP_PASSWORD", "hunter2")])).unwrap();
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,287 @@
+//! Identity subsystem: users, their local passwords, groups, and the
+//! bounded pool that hashes passwords off the async workers.
+
+pub mod password;
+
+use std::sync::Arc;
+
+use diesel::prelude::*;
+use serde_json::{json, Map, Value};
+use tokio::sync::Semaphore;
+use zeroize::Zeroizing;
+
+use crate::error::Error;
+use crate::store::rows::{PasswordRow, UserRow};
+use crate::store::schema::{passwords, user_group_memberships, users};
+use crate::store::{new_id, now_micros, Conn};
+
+/// A user as Keystone shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    pub id: String,
+    pub name: String,
+    pub domain_id: String,
+    pub enabled: bool,
+    pub default_project_id: Option<String>,
+    pub extra: Map<String, Value>,
+    /// Microseconds; `None` when the password never expires.
+    pub password_expires_at: Option<i64>,
+}
+
+impl User {
+    fn from_row(row: UserRow, password_expires_at: Option<i64>) -> Self {
+        User {
+            id: row.id,
+            name: row.name,
+            domain_id: row.domain_id,
+            enabled: row.enabled,
+            default_project_id: row.default_project_id,
+            extra: serde_json::from_str(&row.extra).unwrap_or_default(),
+            password_expires_at,
+        }
+    }
+
+    /// Keystone's resource datetime format (no `Z`).
+    pub fn password_expires_at_json(&self) -> Value {
+        match self
+            .password_expires_at
+            .and_then(chrono::DateTime::from_timestamp_micros)
+        {
+            Some(t) => Value::String(t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()),
+            None => Value::Null,
+        }
+    }
+
+    pub fn to_json(&self, base_url: &str) -> Value {
+        let mut body = self.extra.clone();
+        let fields = json!({
+            "id": self.id,
+            "name": self.name,
+            "domain_id": self.domain_id,
+            "enabled": self.enabled,
+            "password_expires_at": self.password_expires_at_json(),
+            "options": {},
+            "links": {"self": format!("{base_url}/users/{}", self.id)},
+        });
+        if let Value::Object(f) = fields {
+            body.extend(f);
+        }
+        if let Some(p) = &self.default_project_id {
+            body.insert("default_project_id".into(), Value::String(p.clone()));
+        }
+        Value::Object(body)
+    }
+}
+
+pub fn not_found_user(id: &str) -> Error {
+    Error::NotFound(format!("Could not find user: {id}."))
+}
+
+fn password_expiry(conn: &mut Conn, user_id: &str) -> Result<Option<i64>, Error> {
+    Ok(current_password(conn, user_id)?.and_then(|p| p.expires_at))
+}
+
+pub fn get_user(conn: &mut Conn, id: &str) -> Result<Option<User>, Error> {
+    let row = users::table
+        .find(id)
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()?;
+    match row {
+        Some(row) => {
+            let expiry = password_expiry(conn, &row.id)?;
+            Ok(Some(User::from_row(row, expiry)))
+        }
+        None => Ok(None),
+    }
+}
+
+pub fn find_user_by_name(
+    conn: &mut Conn,
+    domain_id: &str,
+    name: &str,
+) -> Result<Option<User>, Error> {
+    let row = users::table
+        .filter(users::domain_id.eq(domain_id))
+        .filter(users::name.eq(name))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()?;
+    match row {
+        Some(row) => {
+            let expiry = password_expiry(conn, &row.id)?;
+            Ok(Some(User::from_row(row, expiry)))
+        }
+        None => Ok(None),
+    }
+}
+
+/// The user's current local password, if any.
+pub fn current_password(conn: &mut Conn, user_id: &str) -> Result<Option<PasswordRow>, Error> {
+    Ok(passwords::table
+        .filter(passwords::user_id.eq(user_id))
+        .order((passwords::created_at.desc(), passwords::id.desc()))
+        .select(PasswordRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub struct NewUser<'a> {
+    pub name: &'a str,
+    pub domain_id: &'a str,
+    pub enabled: bool,
+    pub default_project_id: Option<&'a str>,
+    /// An already computed hash: hashing happens before the transaction.
+    pub password_hash: Option<String>,
+}
+
+pub fn create_user(conn: &mut Conn, new: NewUser<'_>) -> Result<User, Error> {
+    if crate::resource::get_domain(conn, new.domain_id)?.is_none() {
+        return Err(crate::resource::not_found_domain(new.domain_id));
+    }
+    if find_user_by_name(conn, new.domain_id, new.name)?.is_some() {
+        return Err(Error::Conflict(format!(
+            "Conflict occurred attempting to store user - Duplicate entry found with name {} at domain ID {}.",
+            new.name, new.domain_id
+        )));
+    }
+    let row = UserRow {
+        id: new_id(),
+        name: new.name.to_string(),
+        domain_id: new.domain_id.to_string(),
+        enabled: new.enabled,
+        default_project_id: new.default_project_id.map(str::to_string),
+        extra: "{}".into(),
+        options: "{}".into(),
+        created_at: now_micros(),
+        last_active_at: None,
+    };
+    diesel::insert_into(users::table)
+        .values(&row)
+        .execute(conn)?;
+    if let Some(hash) = new.password_hash {
+        store_password(conn, &row.id, hash, false)?;
+    }
+    Ok(User::from_row(row, None))
+}
+
+/// Records a new current password (an already computed hash).
+pub fn store_password(
+    conn: &mut Conn,
+    user_id: &str,
+    password_hash: String,
+    self_service: bool,
+) -> Result<(), Error> {
+    let now = now_micros();
+    // Keep created_at strictly increasing per user so "current" is exact.
+    let latest = current_password(conn, user_id)?.map(|p| p.created_at);
+    let created_at = match latest {
+        Some(t) if t >= now => t + 1,
+        _ => now,
+    };
+    let row = PasswordRow {
+        id: new_id(),
+        user_id: user_id.to_string(),
+        password_hash,
+        self_service,
+        created_at,
+        expires_at: None,
+    };
+    diesel::insert_into(passwords::table)
+        .values(&row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn set_user_enabled(conn: &mut Conn, id: &str, enabled: bool) -> Result<(), Error> {
+    let n = diesel::update(users::table.find(id))
+        .set(users::enabled.eq(enabled))
+        .execute(conn)?;
+    if n == 0 {
+        return Err(not_found_user(id));
+    }
+    Ok(())
+}
+
+pub fn group_ids_of_user(conn: &mut Conn, user_id: &str) -> Result<Vec<String>, Error> {
+    Ok(user_group_memberships::table
+        .filter(user_group_memberships::user_id.eq(user_id))
+        .select(user_group_memberships::group_id)
+        .load(conn)?)
+}
+
+/// Password hashing and checking on a bounded set of blocking threads, so
+/// that a burst of logins queues here instead of starving other requests.
+#[derive(Clone)]
+pub struct Hasher {
+    permits: Arc<Semaphore>,
+    cost: u32,
+    /// A hash of a random password at the configured cost, checked when the
+    /// user does not exist so both failures take the same time.
+    dummy_hash: Arc<String>,
+}
+
+impl Hasher {
+    pub fn new(threads: usize, cost: u32) -> Result<Self, Error> {
+        let threads = if threads == 0 {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+        } else {
+            threads
+        };
+        let random = Zeroizing::new(new_id());
+        let dummy_hash = password::hash(&random, cost).map_err(Error::Config)?;
+        Ok(Hasher {
+            permits: Arc::new(Semaphore::new(threads)),
+            cost,
+            dummy_hash: Arc::new(dummy_hash),
+        })
+    }
+
+    /// True when `password` matches `stored`; with no stored hash it checks
+    /// the dummy hash and answers false.
+    pub async fn verify(
+        &self,
+        password: Zeroizing<String>,
+        stored: Option<String>,
+    ) -> Result<bool, Error> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| Error::Unavailable("the service is shutting down".into()))?;
+        let dummy = Arc::clone(&self.dummy_hash);
+        tokio::task::spawn_blocking(move || match stored {
+            Some(hash) => password::verify(&password, &hash),
+            None => {
+                let _ = password::verify(&password, &dummy);
+                false
+            }
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("hashing task failed: {e}")))
+    }
+
+    pub async fn hash(&self, password: Zeroizing<String>) -> Result<String, Error> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| Error::Unavailable("the service is shutting down".into()))?;
+        let cost = self.cost;
+        tokio::task::spawn_blocking(move || password::hash(&password, cost))
+            .await
+            .map_err(|e| Error::Internal(format!("hashing task failed: {e}")))?
+            .map_err(Error::Internal)
+    }
+
+    /// For the CLI, outside the async runtime.
+    pub fn hash_blocking(&self, password: &str) -> Result<String, Error> {
+        password::hash(password, self.cost).map_err(Error::Internal)
+    }
+
+    pub fn verify_blocking(&self, password: &str, stored: &str) -> bool {
+        password::verify(password, stored)
+    }
+}

@@ -1,0 +1,33 @@
+//! Ironstone: an OpenStack Keystone-compatible identity service.
+//!
+//! The library builds the whole application so that the binary, the
+//! integration tests and the benchmarks start the same server. Modules
+//! follow Keystone's subsystems; `api` is HTTP only, `store` is Diesel
+//! only, and `token::payload`/`token::revoke` are pure.
+
+pub mod api;
+pub mod assignment;
+pub mod auth;
+pub mod bootstrap;
+pub mod catalog;
+pub mod config;
+pub mod credential;
+pub mod error;
+pub mod identity;
+pub mod policy;
+pub mod resource;
+pub mod revoke;
+pub mod secret;
+pub mod server;
+pub mod store;
+pub mod token;
+
+use std::sync::Arc;
+
+/// Everything a request handler needs, shared by all workers.
+pub struct AppState {
+    pub config: Arc<config::Config>,
+    pub db: store::Database,
+    pub tokens: Arc<token::TokenProvider>,
+    pub hasher: identity::Hasher,
+}

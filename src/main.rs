@@ -1,0 +1,219 @@
+//! The `ironstone` command line, in the spirit of `keystone-manage`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use ironstone::bootstrap::{self, BootstrapInput};
+use ironstone::config::Config;
+use ironstone::error::Error;
+use ironstone::identity::Hasher;
+use ironstone::store::Database;
+use ironstone::token::KeyRepository;
+
+#[derive(Parser)]
+#[command(
+    name = "ironstone",
+    version,
+    about = "An OpenStack Keystone-compatible identity service"
+)]
+struct Cli {
+    /// TOML configuration file.
+    #[arg(long, global = true, env = "IRONSTONE_CONFIG")]
+    config: Option<PathBuf>,
+    /// Data directory (SQLite file and key repositories unless set apart).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server (migrates and bootstraps an empty database first).
+    Serve {
+        /// Address to listen on; repeat for several (e.g. :5000 and :8089).
+        #[arg(long = "listen")]
+        listen: Vec<String>,
+    },
+    /// Database schema management.
+    Db {
+        #[command(subcommand)]
+        action: DbAction,
+    },
+    /// Create the default domain, admin project, admin user, roles and the
+    /// identity endpoints (idempotent).
+    Bootstrap {
+        /// Admin password (or IRONSTONE_BOOTSTRAP_PASSWORD).
+        #[arg(long, env = "IRONSTONE_BOOTSTRAP_PASSWORD", hide_env_values = true)]
+        admin_password: String,
+        #[arg(long)]
+        public_url: Option<String>,
+        #[arg(long)]
+        internal_url: Option<String>,
+        #[arg(long)]
+        admin_url: Option<String>,
+    },
+    /// The Fernet token key repository.
+    Fernet {
+        #[command(subcommand)]
+        action: KeyAction,
+    },
+    /// The credential encryption key repository.
+    Credential {
+        #[command(subcommand)]
+        action: KeyAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum DbAction {
+    /// Apply pending migrations.
+    Sync,
+}
+
+#[derive(Subcommand, Clone, Copy)]
+enum KeyAction {
+    /// Create the repository with a staged and a primary key if missing.
+    Setup,
+    /// Promote the staged key, stage a new one, purge the oldest.
+    Rotate,
+}
+
+fn load_config(cli: &Cli, listen: &[String]) -> Result<Config, Error> {
+    let mut config = Config::load(cli.config.as_deref(), std::env::vars())?;
+    if let Some(dir) = &cli.data_dir {
+        config.server.data_dir = dir.clone();
+    }
+    if !listen.is_empty() {
+        config.server.listen = listen.to_vec();
+    }
+    Ok(config)
+}
+
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log.filter));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if config.log.format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn open_db(config: &Config) -> Result<Database, Error> {
+    Database::open(
+        &config.database_url(),
+        config.database.max_connections,
+        Duration::from_millis(config.database.acquire_timeout_ms),
+    )
+}
+
+fn key_command(repo: KeyRepository, action: KeyAction, what: &str) -> Result<(), Error> {
+    match action {
+        KeyAction::Setup => {
+            repo.setup()?;
+            tracing::info!(dir = %repo.dir().display(), keys = ?repo.load()?.numbers(), "{what} key repository ready");
+        }
+        KeyAction::Rotate => {
+            let primary = repo.rotate()?;
+            tracing::info!(dir = %repo.dir().display(), primary, "{what} keys rotated");
+        }
+    }
+    Ok(())
+}
+
+fn run(cli: Cli) -> Result<(), Error> {
+    let listen = match &cli.command {
+        Command::Serve { listen } => listen.clone(),
+        _ => Vec::new(),
+    };
+    let config = load_config(&cli, &listen)?;
+    init_logging(&config);
+    match cli.command {
+        Command::Serve { .. } => actix_web::rt::System::new().block_on(async move {
+            let (server, _, _) = ironstone::server::start(config)?;
+            server
+                .await
+                .map_err(|e| Error::Internal(format!("server failed: {e}")))
+        }),
+        Command::Db {
+            action: DbAction::Sync,
+        } => {
+            open_db(&config)?;
+            tracing::info!("database schema is up to date");
+            Ok(())
+        }
+        Command::Bootstrap {
+            admin_password,
+            public_url,
+            internal_url,
+            admin_url,
+        } => {
+            let mut settings = config.bootstrap.clone();
+            settings.public_url = public_url.or(settings.public_url);
+            settings.internal_url = internal_url.or(settings.internal_url);
+            settings.admin_url = admin_url.or(settings.admin_url);
+            let mut with_urls = config.clone();
+            with_urls.bootstrap = settings;
+            let first = with_urls.server.listen.first().and_then(|a| a.parse().ok());
+            let (public_url, internal_url, admin_url) =
+                ironstone::server::identity_urls(&with_urls, first);
+            let db = open_db(&config)?;
+            let hasher = Hasher::new(1, config.identity.password_hash_rounds)?;
+            let report = bootstrap::run(
+                &db,
+                &hasher,
+                &BootstrapInput {
+                    settings: &with_urls.bootstrap,
+                    password: &admin_password,
+                    default_domain_id: &config.identity.default_domain_id,
+                    public_url,
+                    internal_url,
+                    admin_url,
+                },
+            )?;
+            tracing::info!(created = ?report.created, "bootstrap complete");
+            Ok(())
+        }
+        Command::Fernet { action } => key_command(
+            KeyRepository::new(
+                config.fernet_key_repository(),
+                config.fernet_tokens.max_active_keys,
+            ),
+            action,
+            "token",
+        ),
+        Command::Credential { action } => {
+            let repo = KeyRepository::new(config.credential_key_repository(), 3);
+            if let KeyAction::Rotate = action {
+                let db = open_db(&config)?;
+                let keys = repo.load()?;
+                let stale = db
+                    .blocking(|conn| ironstone::credential::count_not_under_primary(conn, &keys))?;
+                if stale > 0 {
+                    return Err(Error::Config(format!(
+                        "{stale} credentials are not encrypted with the primary key; re-encrypt them before rotating again"
+                    )));
+                }
+            }
+            key_command(repo, action, "credential")
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ironstone: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

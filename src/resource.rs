@@ -1,0 +1,303 @@
+//! Resource subsystem: domains and projects.
+
+use diesel::prelude::*;
+use serde_json::{json, Map, Value};
+
+use crate::error::Error;
+use crate::store::rows::{DomainRow, ProjectRow};
+use crate::store::schema::{domains, project_tags, projects};
+use crate::store::{now_micros, Conn};
+
+/// A domain as Keystone shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Domain {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub enabled: bool,
+}
+
+impl From<DomainRow> for Domain {
+    fn from(r: DomainRow) -> Self {
+        Domain {
+            id: r.id,
+            name: r.name,
+            description: r.description,
+            enabled: r.enabled,
+        }
+    }
+}
+
+impl Domain {
+    pub fn to_json(&self, base_url: &str) -> Value {
+        json!({
+            "id": self.id,
+            "name": self.name,
+            "description": self.description.clone().unwrap_or_default(),
+            "enabled": self.enabled,
+            "tags": [],
+            "options": {},
+            "links": {"self": format!("{base_url}/domains/{}", self.id)},
+        })
+    }
+
+    /// `{"id", "name"}`, as embedded in tokens.
+    pub fn reference(&self) -> Value {
+        json!({"id": self.id, "name": self.name})
+    }
+}
+
+/// A project as Keystone shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Project {
+    pub id: String,
+    pub name: String,
+    pub domain_id: String,
+    /// `None` for a top-level project, whose API `parent_id` is its domain.
+    pub parent_id: Option<String>,
+    pub description: Option<String>,
+    pub enabled: bool,
+    pub is_domain: bool,
+    pub tags: Vec<String>,
+    pub extra: Map<String, Value>,
+}
+
+impl Project {
+    fn from_row(r: ProjectRow, tags: Vec<String>) -> Self {
+        let extra = serde_json::from_str(&r.extra).unwrap_or_default();
+        Project {
+            id: r.id,
+            name: r.name,
+            domain_id: r.domain_id,
+            parent_id: r.parent_id,
+            description: r.description,
+            enabled: r.enabled,
+            is_domain: r.is_domain,
+            tags,
+            extra,
+        }
+    }
+
+    pub fn to_json(&self, base_url: &str) -> Value {
+        let mut body = Map::new();
+        for (k, v) in &self.extra {
+            body.insert(k.clone(), v.clone());
+        }
+        let fields = json!({
+            "id": self.id,
+            "name": self.name,
+            "domain_id": self.domain_id,
+            "description": self.description.clone().unwrap_or_default(),
+            "enabled": self.enabled,
+            "parent_id": self.parent_id.clone().unwrap_or_else(|| self.domain_id.clone()),
+            "is_domain": self.is_domain,
+            "tags": self.tags,
+            "options": {},
+            "links": {"self": format!("{base_url}/projects/{}", self.id)},
+        });
+        if let Value::Object(f) = fields {
+            body.extend(f);
+        }
+        Value::Object(body)
+    }
+}
+
+pub fn not_found_domain(id: &str) -> Error {
+    Error::NotFound(format!("Could not find domain: {id}."))
+}
+
+pub fn not_found_project(id: &str) -> Error {
+    Error::NotFound(format!("Could not find project: {id}."))
+}
+
+pub fn get_domain(conn: &mut Conn, id: &str) -> Result<Option<Domain>, Error> {
+    Ok(domains::table
+        .find(id)
+        .select(DomainRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(Domain::from))
+}
+
+pub fn find_domain_by_name(conn: &mut Conn, name: &str) -> Result<Option<Domain>, Error> {
+    Ok(domains::table
+        .filter(domains::name.eq(name))
+        .select(DomainRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(Domain::from))
+}
+
+pub fn list_domains_by_ids(conn: &mut Conn, ids: &[String]) -> Result<Vec<Domain>, Error> {
+    Ok(domains::table
+        .filter(domains::id.eq_any(ids))
+        .order(domains::name.asc())
+        .select(DomainRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(Domain::from)
+        .collect())
+}
+
+pub struct NewDomain<'a> {
+    pub id: Option<&'a str>,
+    pub name: &'a str,
+    pub description: Option<&'a str>,
+    pub enabled: bool,
+}
+
+pub fn create_domain(conn: &mut Conn, new: NewDomain<'_>) -> Result<Domain, Error> {
+    if find_domain_by_name(conn, new.name)?.is_some() {
+        return Err(Error::Conflict(format!(
+            "Conflict occurred attempting to store domain - Duplicate entry found with name {}.",
+            new.name
+        )));
+    }
+    let row = DomainRow {
+        id: new
+            .id
+            .map(str::to_string)
+            .unwrap_or_else(crate::store::new_id),
+        name: new.name.to_string(),
+        description: new.description.map(str::to_string),
+        enabled: new.enabled,
+        extra: "{}".into(),
+        created_at: now_micros(),
+    };
+    diesel::insert_into(domains::table)
+        .values(&row)
+        .execute(conn)?;
+    Ok(row.into())
+}
+
+fn tags_of(conn: &mut Conn, project_id: &str) -> Result<Vec<String>, Error> {
+    Ok(project_tags::table
+        .filter(project_tags::project_id.eq(project_id))
+        .order(project_tags::name.asc())
+        .select(project_tags::name)
+        .load(conn)?)
+}
+
+pub fn get_project(conn: &mut Conn, id: &str) -> Result<Option<Project>, Error> {
+    let row = projects::table
+        .find(id)
+        .select(ProjectRow::as_select())
+        .first(conn)
+        .optional()?;
+    match row {
+        Some(row) => {
+            let tags = tags_of(conn, &row.id)?;
+            Ok(Some(Project::from_row(row, tags)))
+        }
+        None => Ok(None),
+    }
+}
+
+pub fn find_project_by_name(
+    conn: &mut Conn,
+    domain_id: &str,
+    name: &str,
+) -> Result<Option<Project>, Error> {
+    let row = projects::table
+        .filter(projects::domain_id.eq(domain_id))
+        .filter(projects::name.eq(name))
+        .select(ProjectRow::as_select())
+        .first(conn)
+        .optional()?;
+    match row {
+        Some(row) => {
+            let tags = tags_of(conn, &row.id)?;
+            Ok(Some(Project::from_row(row, tags)))
+        }
+        None => Ok(None),
+    }
+}
+
+pub fn list_projects_by_ids(conn: &mut Conn, ids: &[String]) -> Result<Vec<Project>, Error> {
+    let rows = projects::table
+        .filter(projects::id.eq_any(ids))
+        .order(projects::name.asc())
+        .select(ProjectRow::as_select())
+        .load(conn)?;
+    rows.into_iter()
+        .map(|row| {
+            let tags = tags_of(conn, &row.id)?;
+            Ok(Project::from_row(row, tags))
+        })
+        .collect()
+}
+
+/// The project's ancestors, nearest first (for inherited assignments).
+pub fn project_ancestors(conn: &mut Conn, project: &Project) -> Result<Vec<String>, Error> {
+    let mut chain = Vec::new();
+    let mut next = project.parent_id.clone();
+    while let Some(id) = next {
+        if chain.contains(&id) || chain.len() > 64 {
+            break;
+        }
+        next = projects::table
+            .find(&id)
+            .select(projects::parent_id)
+            .first::<Option<String>>(conn)
+            .optional()?
+            .flatten();
+        chain.push(id);
+    }
+    Ok(chain)
+}
+
+pub struct NewProject<'a> {
+    pub name: &'a str,
+    pub domain_id: &'a str,
+    pub parent_id: Option<&'a str>,
+    pub description: Option<&'a str>,
+    pub enabled: bool,
+}
+
+pub fn create_project(conn: &mut Conn, new: NewProject<'_>) -> Result<Project, Error> {
+    if get_domain(conn, new.domain_id)?.is_none() {
+        return Err(not_found_domain(new.domain_id));
+    }
+    if find_project_by_name(conn, new.domain_id, new.name)?.is_some() {
+        return Err(Error::Conflict(format!(
+            "Conflict occurred attempting to store project - it is not permitted to have two projects with the same name in the same domain : {}.",
+            new.name
+        )));
+    }
+    let row = ProjectRow {
+        id: crate::store::new_id(),
+        name: new.name.to_string(),
+        domain_id: new.domain_id.to_string(),
+        parent_id: new.parent_id.map(str::to_string),
+        description: new.description.map(str::to_string),
+        enabled: new.enabled,
+        is_domain: false,
+        extra: "{}".into(),
+        created_at: now_micros(),
+    };
+    diesel::insert_into(projects::table)
+        .values(&row)
+        .execute(conn)?;
+    Ok(Project::from_row(row, Vec::new()))
+}
+
+/// Enables or disables a project (used by tests and, later, the API).
+pub fn set_project_enabled(conn: &mut Conn, id: &str, enabled: bool) -> Result<(), Error> {
+    let n = diesel::update(projects::table.find(id))
+        .set(projects::enabled.eq(enabled))
+        .execute(conn)?;
+    if n == 0 {
+        return Err(not_found_project(id));
+    }
+    Ok(())
+}
+
+pub fn set_domain_enabled(conn: &mut Conn, id: &str, enabled: bool) -> Result<(), Error> {
+    let n = diesel::update(domains::table.find(id))
+        .set(domains::enabled.eq(enabled))
+        .execute(conn)?;
+    if n == 0 {
+        return Err(not_found_domain(id));
+    }
+    Ok(())
+}

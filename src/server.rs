@@ -1,0 +1,332 @@
+//! Start-up and the HTTP server: key repositories, database, bootstrap,
+//! listeners, middleware and background upkeep.
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServerHandle, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
+use actix_web::middleware::{from_fn, Next, NormalizePath, TrailingSlash};
+use actix_web::{web, App, HttpServer};
+
+use crate::bootstrap::{self, BootstrapInput};
+use crate::config::Config;
+use crate::error::Error;
+use crate::identity::Hasher;
+use crate::store::Database;
+use crate::token::{KeyRepository, MethodMap, TokenProvider};
+use crate::{api, AppState};
+
+/// Builds the shared state: creates missing key repositories, opens and
+/// migrates the database.
+pub fn prepare(config: Config) -> Result<AppState, Error> {
+    std::fs::create_dir_all(&config.server.data_dir).map_err(|e| {
+        Error::Config(format!(
+            "cannot create data directory {}: {e}",
+            config.server.data_dir.display()
+        ))
+    })?;
+    let fernet = KeyRepository::new(
+        config.fernet_key_repository(),
+        config.fernet_tokens.max_active_keys,
+    );
+    if !fernet.is_initialized() {
+        tracing::info!(dir = %fernet.dir().display(), "creating the Fernet token key repository");
+        fernet.setup()?;
+    }
+    let credential = KeyRepository::new(config.credential_key_repository(), 3);
+    if !credential.is_initialized() {
+        tracing::info!(dir = %credential.dir().display(), "creating the credential key repository");
+        credential.setup()?;
+    }
+    let db = Database::open(
+        &config.database_url(),
+        config.database.max_connections,
+        Duration::from_millis(config.database.acquire_timeout_ms),
+    )?;
+    let hasher = Hasher::new(
+        config.server.hash_threads,
+        config.identity.password_hash_rounds,
+    )?;
+    let tokens = TokenProvider::new(
+        fernet,
+        MethodMap::new(&config.auth.methods),
+        &config.identity.default_domain_id,
+    )?;
+    Ok(AppState {
+        config: Arc::new(config),
+        db,
+        tokens: Arc::new(tokens),
+        hasher,
+    })
+}
+
+/// The identity endpoint URLs for the catalog: configured, else derived from
+/// `public_endpoint`, else from the first listen address.
+pub fn identity_urls(
+    config: &Config,
+    first_listen: Option<SocketAddr>,
+) -> (String, String, String) {
+    let derived = match (&config.server.public_endpoint, first_listen) {
+        (Some(endpoint), _) => {
+            let trimmed = endpoint.trim_end_matches('/');
+            format!("{}/v3/", trimmed.strip_suffix("/v3").unwrap_or(trimmed))
+        }
+        (None, Some(addr)) => {
+            let host = if addr.ip().is_unspecified() {
+                "localhost".to_string()
+            } else if addr.is_ipv6() {
+                format!("[{}]", addr.ip())
+            } else {
+                addr.ip().to_string()
+            };
+            format!("http://{host}:{}/v3/", addr.port())
+        }
+        (None, None) => "http://localhost:5000/v3/".to_string(),
+    };
+    let b = &config.bootstrap;
+    let public = b.public_url.clone().unwrap_or_else(|| derived.clone());
+    let internal = b.internal_url.clone().unwrap_or_else(|| public.clone());
+    let admin = b.admin_url.clone().unwrap_or_else(|| public.clone());
+    (public, internal, admin)
+}
+
+/// Bootstraps an empty database when a bootstrap password is configured.
+pub fn bootstrap_if_empty(state: &AppState, first_listen: Option<SocketAddr>) -> Result<(), Error> {
+    let Some(password) = state.config.bootstrap.password.clone() else {
+        return Ok(());
+    };
+    if !state.db.blocking(bootstrap::is_empty)? {
+        return Ok(());
+    }
+    let (public_url, internal_url, admin_url) = identity_urls(&state.config, first_listen);
+    let report = bootstrap::run(
+        &state.db,
+        &state.hasher,
+        &BootstrapInput {
+            settings: &state.config.bootstrap,
+            password: &password,
+            default_domain_id: &state.config.identity.default_domain_id,
+            public_url,
+            internal_url,
+            admin_url,
+        },
+    )?;
+    tracing::info!(created = ?report.created, "bootstrapped an empty database");
+    Ok(())
+}
+
+/// A running server, for tests, benchmarks and the binary.
+pub struct RunningServer {
+    pub addrs: Vec<SocketAddr>,
+    pub handle: ServerHandle,
+    pub state: Arc<AppState>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl RunningServer {
+    /// `http://127.0.0.1:PORT` of the first listener.
+    pub fn url(&self) -> String {
+        self.addrs
+            .first()
+            .map(|a| format!("http://{a}"))
+            .unwrap_or_default()
+    }
+
+    /// Stops gracefully and waits for the server thread.
+    pub fn stop(mut self) {
+        let handle = self.handle.clone();
+        let _ =
+            std::thread::spawn(move || actix_web::rt::System::new().block_on(handle.stop(true)))
+                .join();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn bind_all(config: &Config) -> Result<Vec<TcpListener>, Error> {
+    config
+        .server
+        .listen
+        .iter()
+        .map(|addr| {
+            let addr = if addr.starts_with(':') {
+                format!("0.0.0.0{addr}")
+            } else {
+                addr.clone()
+            };
+            TcpListener::bind(&addr)
+                .map_err(|e| Error::Config(format!("cannot listen on {addr}: {e}")))
+        })
+        .collect()
+}
+
+/// Prepares everything, binds the listeners and starts serving. Must be
+/// called inside an actix (or tokio) runtime; returns the server future.
+pub fn start(
+    config: Config,
+) -> Result<(actix_web::dev::Server, Vec<SocketAddr>, Arc<AppState>), Error> {
+    let listeners = bind_all(&config)?;
+    let addrs: Vec<SocketAddr> = listeners
+        .iter()
+        .map(|l| l.local_addr())
+        .collect::<Result<_, _>>()
+        .map_err(|e| Error::Config(format!("cannot read listen address: {e}")))?;
+    let state = prepare(config)?;
+    bootstrap_if_empty(&state, addrs.first().copied())?;
+    let state = Arc::new(state);
+    let workers = match state.config.server.workers {
+        0 => std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2),
+        n => n,
+    };
+    let data = web::Data::from(Arc::clone(&state));
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .configure(api::configure)
+            .default_service(web::to(api::not_found))
+            .wrap(from_fn(keystone_conventions))
+            .wrap(NormalizePath::new(TrailingSlash::Trim))
+    })
+    .workers(workers)
+    .shutdown_timeout(10);
+    for listener in listeners {
+        server = server
+            .listen(listener)
+            .map_err(|e| Error::Config(format!("cannot serve: {e}")))?;
+    }
+    let server = server.run();
+    spawn_upkeep(Arc::clone(&state));
+    for addr in &addrs {
+        tracing::info!(%addr, "listening");
+    }
+    Ok((server, addrs, state))
+}
+
+/// Starts a server on its own thread and runtime (tests and benchmarks).
+pub fn spawn(config: Config) -> Result<RunningServer, Error> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            match start(config) {
+                Ok((server, addrs, state)) => {
+                    let _ = tx.send(Ok((server.handle(), addrs, state)));
+                    let _ = server.await;
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                }
+            }
+        })
+    });
+    let (handle, addrs, state) = rx
+        .recv()
+        .map_err(|_| Error::Internal("the server thread ended before starting".into()))??;
+    Ok(RunningServer {
+        addrs,
+        handle,
+        state,
+        thread: Some(thread),
+    })
+}
+
+/// Picks up key rotations and prunes revocation events no token can match.
+fn spawn_upkeep(state: Arc<AppState>) {
+    let reload_every = Duration::from_secs(state.config.fernet_tokens.reload_interval.max(1));
+    let keys_state = Arc::clone(&state);
+    actix_web::rt::spawn(async move {
+        let mut tick = actix_web::rt::time::interval(reload_every);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let tokens = Arc::clone(&keys_state.tokens);
+            match web::block(move || tokens.reload()).await {
+                Ok(Ok(true)) => tracing::info!("token keys reloaded"),
+                Ok(Ok(false)) => {}
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "cannot reload token keys; keeping the old ones")
+                }
+                Err(e) => tracing::warn!(error = %e, "key reload task failed"),
+            }
+        }
+    });
+    actix_web::rt::spawn(async move {
+        let horizon =
+            (state.config.token.expiration + state.config.token.allow_expired_window) as i64;
+        let mut tick = actix_web::rt::time::interval(Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            match state
+                .db
+                .write(move |conn| crate::revoke::prune(conn, horizon))
+                .await
+            {
+                Ok(n) if n > 0 => tracing::info!(pruned = n, "pruned old revocation events"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "cannot prune revocation events"),
+            }
+        }
+    });
+}
+
+/// Keystone's conventions on every response: `Vary: X-Auth-Token`, a
+/// request id, `WWW-Authenticate` on 401, and JSON bodies on every error,
+/// plus one log line per request (never with headers or bodies).
+async fn keystone_conventions(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let started = Instant::now();
+    let request_id = format!("req-{}", uuid::Uuid::new_v4());
+    let method = req.method().clone();
+    let path = req.path().to_string();
+    // Compute from the request now: holding a clone of it across routing
+    // is not allowed by actix.
+    let base = req
+        .app_data::<web::Data<AppState>>()
+        .map(|state| api::base_url(req.request(), state));
+    let mut res = next.call(req).await?.map_into_boxed_body();
+    let status = res.status();
+    if status.is_client_error() || status.is_server_error() {
+        let is_json = res
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("application/json"));
+        if !is_json && method != actix_web::http::Method::HEAD {
+            let body = Error::status_body(status);
+            res = res.map_body(|head, _| {
+                head.headers
+                    .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                BoxBody::new(body)
+            });
+        }
+    }
+    let headers = res.headers_mut();
+    headers.insert(
+        HeaderName::from_static("vary"),
+        HeaderValue::from_static("X-Auth-Token"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        headers.insert(HeaderName::from_static("x-openstack-request-id"), v);
+    }
+    if status == actix_web::http::StatusCode::UNAUTHORIZED {
+        if let Some(v) =
+            base.and_then(|b| HeaderValue::from_str(&format!("Keystone uri=\"{b}\"")).ok())
+        {
+            headers.insert(HeaderName::from_static("www-authenticate"), v);
+        }
+    }
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    if status.is_server_error() {
+        tracing::warn!(request_id, %method, path, status = status.as_u16(), elapsed_ms, "request");
+    } else {
+        tracing::info!(request_id, %method, path, status = status.as_u16(), elapsed_ms, "request");
+    }
+    Ok(res)
+}

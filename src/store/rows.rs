@@ -1,0 +1,138 @@
+//! Row types: one struct per table, used for both reading and inserting.
+
+use diesel::prelude::*;
+
+use super::schema::*;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = domains)]
+pub struct DomainRow {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub enabled: bool,
+    pub extra: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = projects)]
+pub struct ProjectRow {
+    pub id: String,
+    pub name: String,
+    pub domain_id: String,
+    pub parent_id: Option<String>,
+    pub description: Option<String>,
+    pub enabled: bool,
+    pub is_domain: bool,
+    pub extra: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = users)]
+pub struct UserRow {
+    pub id: String,
+    pub name: String,
+    pub domain_id: String,
+    pub enabled: bool,
+    pub default_project_id: Option<String>,
+    pub extra: String,
+    pub options: String,
+    pub created_at: i64,
+    pub last_active_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = passwords)]
+pub struct PasswordRow {
+    pub id: String,
+    pub user_id: String,
+    pub password_hash: String,
+    pub self_service: bool,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = groups)]
+pub struct GroupRow {
+    pub id: String,
+    pub name: String,
+    pub domain_id: String,
+    pub description: Option<String>,
+    pub extra: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = roles)]
+pub struct RoleRow {
+    pub id: String,
+    pub name: String,
+    pub domain_id: String,
+    pub description: Option<String>,
+    pub options: String,
+    pub extra: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = role_assignments)]
+pub struct AssignmentRow {
+    pub kind: String,
+    pub actor_id: String,
+    pub target_id: String,
+    pub role_id: String,
+    pub inherited: bool,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = regions)]
+pub struct RegionRow {
+    pub id: String,
+    pub description: String,
+    pub parent_region_id: Option<String>,
+    pub extra: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = services)]
+pub struct ServiceRow {
+    pub id: String,
+    pub service_type: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub enabled: bool,
+    pub extra: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = endpoints)]
+pub struct EndpointRow {
+    pub id: String,
+    pub service_id: String,
+    pub region_id: Option<String>,
+    pub interface: String,
+    pub url: String,
+    pub enabled: bool,
+    pub extra: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = revocation_events)]
+pub struct RevocationEventRow {
+    pub id: String,
+    pub domain_id: Option<String>,
+    pub project_id: Option<String>,
+    pub user_id: Option<String>,
+    pub role_id: Option<String>,
+    pub trust_id: Option<String>,
+    pub consumer_id: Option<String>,
+    pub access_token_id: Option<String>,
+    pub issued_before: i64,
+    pub expires_at: Option<i64>,
+    pub revoked_at: i64,
+    pub audit_id: Option<String>,
+    pub audit_chain_id: Option<String>,
+}

@@ -1,0 +1,239 @@
+//! Diesel table definitions, written by hand with types both backends share
+//! (Text, BigInt, Bool). Kept in step with `migrations/{sqlite,postgres}`.
+
+diesel::table! {
+    domains (id) {
+        id -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        enabled -> Bool,
+        extra -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    projects (id) {
+        id -> Text,
+        name -> Text,
+        domain_id -> Text,
+        parent_id -> Nullable<Text>,
+        description -> Nullable<Text>,
+        enabled -> Bool,
+        is_domain -> Bool,
+        extra -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    project_tags (project_id, name) {
+        project_id -> Text,
+        name -> Text,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        name -> Text,
+        domain_id -> Text,
+        enabled -> Bool,
+        default_project_id -> Nullable<Text>,
+        extra -> Text,
+        options -> Text,
+        created_at -> BigInt,
+        last_active_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    passwords (id) {
+        id -> Text,
+        user_id -> Text,
+        password_hash -> Text,
+        self_service -> Bool,
+        created_at -> BigInt,
+        expires_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    groups (id) {
+        id -> Text,
+        name -> Text,
+        domain_id -> Text,
+        description -> Nullable<Text>,
+        extra -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    user_group_memberships (user_id, group_id) {
+        user_id -> Text,
+        group_id -> Text,
+    }
+}
+
+diesel::table! {
+    roles (id) {
+        id -> Text,
+        name -> Text,
+        domain_id -> Text,
+        description -> Nullable<Text>,
+        options -> Text,
+        extra -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    implied_roles (prior_role_id, implied_role_id) {
+        prior_role_id -> Text,
+        implied_role_id -> Text,
+    }
+}
+
+diesel::table! {
+    role_assignments (kind, actor_id, target_id, role_id, inherited) {
+        kind -> Text,
+        actor_id -> Text,
+        target_id -> Text,
+        role_id -> Text,
+        inherited -> Bool,
+    }
+}
+
+diesel::table! {
+    regions (id) {
+        id -> Text,
+        description -> Text,
+        parent_region_id -> Nullable<Text>,
+        extra -> Text,
+    }
+}
+
+diesel::table! {
+    services (id) {
+        id -> Text,
+        #[sql_name = "type"]
+        service_type -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        enabled -> Bool,
+        extra -> Text,
+    }
+}
+
+diesel::table! {
+    endpoints (id) {
+        id -> Text,
+        service_id -> Text,
+        region_id -> Nullable<Text>,
+        interface -> Text,
+        url -> Text,
+        enabled -> Bool,
+        extra -> Text,
+    }
+}
+
+diesel::table! {
+    revocation_events (id) {
+        id -> Text,
+        domain_id -> Nullable<Text>,
+        project_id -> Nullable<Text>,
+        user_id -> Nullable<Text>,
+        role_id -> Nullable<Text>,
+        trust_id -> Nullable<Text>,
+        consumer_id -> Nullable<Text>,
+        access_token_id -> Nullable<Text>,
+        issued_before -> BigInt,
+        expires_at -> Nullable<BigInt>,
+        revoked_at -> BigInt,
+        audit_id -> Nullable<Text>,
+        audit_chain_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    credentials (id) {
+        id -> Text,
+        user_id -> Text,
+        project_id -> Nullable<Text>,
+        #[sql_name = "type"]
+        credential_type -> Text,
+        key_hash -> Text,
+        encrypted_blob -> Text,
+        extra -> Text,
+        name -> Nullable<Text>,
+        description -> Nullable<Text>,
+        enabled -> Bool,
+        expires_at -> Nullable<BigInt>,
+        allowed_cidrs -> Text,
+        created_at -> BigInt,
+        last_used_at -> Nullable<BigInt>,
+        use_count -> BigInt,
+    }
+}
+
+diesel::table! {
+    access_rules (id) {
+        id -> Text,
+        user_id -> Text,
+        service -> Text,
+        path -> Text,
+        method -> Text,
+    }
+}
+
+diesel::table! {
+    application_credentials (id) {
+        id -> Text,
+        name -> Text,
+        secret_hash -> Text,
+        description -> Nullable<Text>,
+        user_id -> Text,
+        project_id -> Nullable<Text>,
+        system -> Nullable<Text>,
+        expires_at -> Nullable<BigInt>,
+        unrestricted -> Bool,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    application_credential_roles (application_credential_id, role_id) {
+        application_credential_id -> Text,
+        role_id -> Text,
+    }
+}
+
+diesel::table! {
+    application_credential_access_rules (application_credential_id, access_rule_id) {
+        application_credential_id -> Text,
+        access_rule_id -> Text,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    domains,
+    projects,
+    project_tags,
+    users,
+    passwords,
+    groups,
+    user_group_memberships,
+    roles,
+    implied_roles,
+    role_assignments,
+    regions,
+    services,
+    endpoints,
+    revocation_events,
+    credentials,
+    access_rules,
+    application_credentials,
+    application_credential_roles,
+    application_credential_access_rules,
+);

@@ -1,0 +1,308 @@
+//! Fernet key repositories in exactly Keystone's layout
+//! (`keystone/common/fernet_utils.py`): files named `0..N`, each holding 44
+//! characters of urlsafe base64 and no newline; `0` is the staged key, the
+//! highest number the primary; every key decrypts. Used for both the token
+//! and the credential repository.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use fernet::{Fernet, MultiFernet};
+use sha1::{Digest, Sha1};
+use zeroize::Zeroizing;
+
+use crate::error::Error;
+
+/// A key repository directory and its retention rule.
+#[derive(Debug, Clone)]
+pub struct KeyRepository {
+    dir: PathBuf,
+    max_active_keys: usize,
+}
+
+/// The keys read from a repository, primary first.
+pub struct LoadedKeys {
+    /// `(number, key text)`, highest number first; the staged key 0 last.
+    keys: Vec<(u64, Zeroizing<String>)>,
+}
+
+impl LoadedKeys {
+    /// Encrypts with the primary key; decrypts with any.
+    pub fn multi_fernet(&self) -> Result<MultiFernet, Error> {
+        let fernets = self
+            .keys
+            .iter()
+            .map(|(n, text)| {
+                Fernet::new(text.trim())
+                    .ok_or_else(|| Error::Config(format!("key file {n} is not a valid Fernet key")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if fernets.is_empty() {
+            return Err(Error::Config("the key repository holds no keys".into()));
+        }
+        Ok(MultiFernet::new(fernets))
+    }
+
+    /// Keystone's `key_hash`: SHA-1 hex of the primary key's base64 text.
+    pub fn primary_key_hash(&self) -> Option<String> {
+        self.keys
+            .first()
+            .map(|(_, text)| hex::encode(Sha1::digest(text.trim().as_bytes())))
+    }
+
+    /// The key numbers, primary first.
+    pub fn numbers(&self) -> Vec<u64> {
+        self.keys.iter().map(|(n, _)| *n).collect()
+    }
+
+    /// The key texts, primary first.
+    pub fn texts(&self) -> impl Iterator<Item = &str> {
+        self.keys.iter().map(|(_, t)| t.trim())
+    }
+}
+
+impl KeyRepository {
+    pub fn new(dir: impl Into<PathBuf>, max_active_keys: usize) -> Self {
+        KeyRepository {
+            dir: dir.into(),
+            max_active_keys: max_active_keys.max(1),
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// True when the repository exists and holds at least one key.
+    pub fn is_initialized(&self) -> bool {
+        self.key_numbers().map(|n| !n.is_empty()).unwrap_or(false)
+    }
+
+    /// `fernet_setup`: creates the directory (0700) and, if key 0 does not
+    /// exist, a staged key and one rotation, giving `{0, 1}`.
+    pub fn setup(&self) -> Result<(), Error> {
+        self.create_dir()?;
+        if self.dir.join("0").exists() {
+            return Ok(());
+        }
+        self.write_new_key("0")?;
+        self.rotate().map(|_| ())
+    }
+
+    /// `fernet_rotate`: the staged key becomes the new primary, a new
+    /// staged key is written, and the oldest keys past `max_active_keys`
+    /// are removed. Returns the new primary's number.
+    pub fn rotate(&self) -> Result<u64, Error> {
+        self.create_dir()?;
+        let numbers = self.key_numbers()?;
+        if !numbers.contains(&0) {
+            // Keystone creates a staged key first when it is missing.
+            self.write_new_key("0")?;
+        }
+        let numbers = self.key_numbers()?;
+        let new_primary = numbers.iter().copied().max().unwrap_or(0) + 1;
+        self.write_new_key("0.tmp")?;
+        fs::rename(self.dir.join("0"), self.dir.join(new_primary.to_string()))
+            .map_err(|e| self.io_error("promote the staged key", e))?;
+        fs::rename(self.dir.join("0.tmp"), self.dir.join("0"))
+            .map_err(|e| self.io_error("stage a new key", e))?;
+        // Keep the staged key, the new primary, and max_active_keys - 2
+        // older keys: the number of keys never exceeds max_active_keys.
+        let mut old: Vec<u64> = self
+            .key_numbers()?
+            .into_iter()
+            .filter(|n| *n != 0 && *n != new_primary)
+            .collect();
+        old.sort_unstable();
+        let keep_old = self.max_active_keys.saturating_sub(2);
+        while old.len() > keep_old {
+            let victim = old.remove(0);
+            fs::remove_file(self.dir.join(victim.to_string()))
+                .map_err(|e| self.io_error("remove an expired key", e))?;
+        }
+        Ok(new_primary)
+    }
+
+    /// Reads every key, primary (highest number) first.
+    pub fn load(&self) -> Result<LoadedKeys, Error> {
+        let mut numbers = self.key_numbers()?;
+        numbers.sort_unstable_by(|a, b| b.cmp(a));
+        let mut keys = Vec::with_capacity(numbers.len());
+        for n in numbers {
+            let text = Zeroizing::new(
+                fs::read_to_string(self.dir.join(n.to_string()))
+                    .map_err(|e| self.io_error("read a key", e))?,
+            );
+            if text.trim().is_empty() {
+                tracing::warn!(key = n, dir = %self.dir.display(), "skipping empty key file");
+                continue;
+            }
+            keys.push((n, text));
+        }
+        if keys.is_empty() {
+            return Err(Error::Config(format!(
+                "key repository {} is missing or empty: run `ironstone fernet setup` (or `credential setup`)",
+                self.dir.display()
+            )));
+        }
+        Ok(LoadedKeys { keys })
+    }
+
+    fn key_numbers(&self) -> Result<Vec<u64>, Error> {
+        let entries = match fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(self.io_error("list keys", e)),
+        };
+        let mut numbers = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| self.io_error("list keys", e))?;
+            if let Some(n) = entry
+                .file_name()
+                .to_str()
+                .and_then(|s| s.parse::<u64>().ok())
+            {
+                numbers.push(n);
+            }
+        }
+        Ok(numbers)
+    }
+
+    fn create_dir(&self) -> Result<(), Error> {
+        fs::create_dir_all(&self.dir).map_err(|e| self.io_error("create the directory", e))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700))
+                .map_err(|e| self.io_error("restrict the directory", e))?;
+        }
+        Ok(())
+    }
+
+    fn write_new_key(&self, name: &str) -> Result<(), Error> {
+        let key = Zeroizing::new(Fernet::generate_key());
+        let path = self.dir.join(name);
+        let mut options = fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut file = options
+            .open(&path)
+            .map_err(|e| self.io_error("write a key", e))?;
+        file.write_all(key.as_bytes())
+            .and_then(|_| file.sync_all())
+            .map_err(|e| self.io_error("write a key", e))?;
+        Ok(())
+    }
+
+    fn io_error(&self, what: &str, e: std::io::Error) -> Error {
+        Error::Config(format!("cannot {what} in {}: {e}", self.dir.display()))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn sorted(repo: &KeyRepository) -> Vec<u64> {
+        let mut n = repo.key_numbers().unwrap();
+        n.sort_unstable();
+        n
+    }
+
+    #[test]
+    fn setup_and_rotation_follow_keystone() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = KeyRepository::new(dir.path().join("keys"), 3);
+        repo.setup().unwrap();
+        assert_eq!(sorted(&repo), vec![0, 1]);
+        repo.setup().unwrap();
+        assert_eq!(sorted(&repo), vec![0, 1], "setup is idempotent");
+        repo.rotate().unwrap();
+        assert_eq!(sorted(&repo), vec![0, 1, 2]);
+        repo.rotate().unwrap();
+        assert_eq!(sorted(&repo), vec![0, 2, 3]);
+        repo.rotate().unwrap();
+        assert_eq!(sorted(&repo), vec![0, 3, 4]);
+        assert_eq!(repo.load().unwrap().numbers(), vec![4, 3, 0]);
+    }
+
+    #[test]
+    fn key_files_are_44_characters_without_newline() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = KeyRepository::new(dir.path(), 3);
+        repo.setup().unwrap();
+        let text = fs::read(dir.path().join("1")).unwrap();
+        assert_eq!(text.len(), 44);
+        assert_eq!(text[43], b'=');
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(dir.path().join("1"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn staged_key_decrypts_after_it_is_promoted() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = KeyRepository::new(dir.path(), 3);
+        repo.setup().unwrap();
+        let before = repo.load().unwrap().multi_fernet().unwrap();
+        let token = before.encrypt(b"hello");
+        repo.rotate().unwrap();
+        let after = repo.load().unwrap().multi_fernet().unwrap();
+        assert_eq!(after.decrypt(&token).unwrap(), b"hello");
+        repo.rotate().unwrap();
+        repo.rotate().unwrap();
+        let much_later = repo.load().unwrap().multi_fernet().unwrap();
+        assert!(
+            much_later.decrypt(&token).is_err(),
+            "a purged key no longer decrypts"
+        );
+    }
+
+    #[test]
+    fn key_hash_is_sha1_of_the_text() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(
+            dir.path().join("1"),
+            "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+        )
+        .unwrap();
+        fs::write(
+            dir.path().join("0"),
+            "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n",
+        )
+        .unwrap();
+        let keys = KeyRepository::new(dir.path(), 3).load().unwrap();
+        assert_eq!(
+            keys.primary_key_hash().unwrap(),
+            hex::encode(Sha1::digest(
+                b"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+            ))
+        );
+        assert!(
+            keys.multi_fernet().is_ok(),
+            "a trailing newline is tolerated"
+        );
+    }
+
+    #[test]
+    fn missing_repository_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = KeyRepository::new(dir.path().join("nope"), 3)
+            .load()
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("fernet setup"));
+    }
+}

@@ -192,6 +192,20 @@ pub fn grant(
     Ok(())
 }
 
+/// Removes every assignment held by a user or group (on its deletion).
+pub fn delete_actor_assignments(conn: &mut Conn, actor_id: &str) -> Result<(), Error> {
+    diesel::delete(role_assignments::table.filter(role_assignments::actor_id.eq(actor_id)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Removes every assignment on a project or domain (on its deletion).
+pub fn delete_target_assignments(conn: &mut Conn, target_id: &str) -> Result<(), Error> {
+    diesel::delete(role_assignments::table.filter(role_assignments::target_id.eq(target_id)))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// Loads assignments of the given actors (a user and its groups).
 fn assignments_of(conn: &mut Conn, actor_ids: &[String]) -> Result<Vec<AssignmentRow>, Error> {
     Ok(role_assignments::table

@@ -281,7 +281,35 @@ pub fn create_project(conn: &mut Conn, new: NewProject<'_>) -> Result<Project, E
     Ok(Project::from_row(row, Vec::new()))
 }
 
-/// Enables or disables a project (used by tests and, later, the API).
+/// Deletes a project with no children; tokens scoped to it stop
+/// validating, and an event makes that explicit.
+pub fn delete_project(conn: &mut Conn, id: &str) -> Result<(), Error> {
+    let children = projects::table
+        .filter(projects::parent_id.eq(id))
+        .count()
+        .get_result::<i64>(conn)?;
+    if children > 0 {
+        return Err(Error::Forbidden(format!(
+            "Cannot delete project {id}: it has child projects."
+        )));
+    }
+    diesel::delete(project_tags::table.filter(project_tags::project_id.eq(id))).execute(conn)?;
+    crate::assignment::delete_target_assignments(conn, id)?;
+    let n = diesel::delete(projects::table.find(id)).execute(conn)?;
+    if n == 0 {
+        return Err(not_found_project(id));
+    }
+    crate::revoke::record(
+        conn,
+        crate::revoke::Revoke {
+            project_id: Some(id.to_string()),
+            ..Default::default()
+        },
+    )
+}
+
+/// Enables or disables a project. Tokens scoped to a disabled project stop
+/// validating because validation checks the live project.
 pub fn set_project_enabled(conn: &mut Conn, id: &str, enabled: bool) -> Result<(), Error> {
     let n = diesel::update(projects::table.find(id))
         .set(projects::enabled.eq(enabled))

@@ -193,6 +193,8 @@ pub fn store_password(
     Ok(())
 }
 
+/// Enables or disables a user. Disabling revokes every token the user
+/// holds, as Keystone's `revoke_by_user` does.
 pub fn set_user_enabled(conn: &mut Conn, id: &str, enabled: bool) -> Result<(), Error> {
     let n = diesel::update(users::table.find(id))
         .set(users::enabled.eq(enabled))
@@ -200,7 +202,51 @@ pub fn set_user_enabled(conn: &mut Conn, id: &str, enabled: bool) -> Result<(), 
     if n == 0 {
         return Err(not_found_user(id));
     }
+    if !enabled {
+        revoke_user_tokens(conn, id)?;
+    }
     Ok(())
+}
+
+/// Changes a user's password (an already computed hash) and revokes the
+/// tokens issued before the change.
+pub fn change_password(
+    conn: &mut Conn,
+    user_id: &str,
+    password_hash: String,
+    self_service: bool,
+) -> Result<(), Error> {
+    if get_user(conn, user_id)?.is_none() {
+        return Err(not_found_user(user_id));
+    }
+    store_password(conn, user_id, password_hash, self_service)?;
+    revoke_user_tokens(conn, user_id)
+}
+
+/// Deletes a user with its passwords and memberships; its tokens stop
+/// validating because the user is gone, and an event makes that explicit.
+pub fn delete_user(conn: &mut Conn, user_id: &str) -> Result<(), Error> {
+    diesel::delete(passwords::table.filter(passwords::user_id.eq(user_id))).execute(conn)?;
+    diesel::delete(
+        user_group_memberships::table.filter(user_group_memberships::user_id.eq(user_id)),
+    )
+    .execute(conn)?;
+    crate::assignment::delete_actor_assignments(conn, user_id)?;
+    let n = diesel::delete(users::table.find(user_id)).execute(conn)?;
+    if n == 0 {
+        return Err(not_found_user(user_id));
+    }
+    revoke_user_tokens(conn, user_id)
+}
+
+fn revoke_user_tokens(conn: &mut Conn, user_id: &str) -> Result<(), Error> {
+    crate::revoke::record(
+        conn,
+        crate::revoke::Revoke {
+            user_id: Some(user_id.to_string()),
+            ..Default::default()
+        },
+    )
 }
 
 pub fn group_ids_of_user(conn: &mut Conn, user_id: &str) -> Result<Vec<String>, Error> {

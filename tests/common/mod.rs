@@ -1,0 +1,296 @@
+//! Test harness: the real server on 127.0.0.1:0 with a temporary SQLite file
+//! or a PostgreSQL database of its own, spoken to over HTTP.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use diesel::{Connection, RunQueryDsl};
+use ironstone::config::Config;
+use ironstone::server::{self, RunningServer};
+use ironstone::AppState;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+pub const ADMIN_PASSWORD: &str = "s3cret-admin";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL server tests create their databases on.
+pub fn postgres_admin_url() -> String {
+    std::env::var("IRONSTONE_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+fn require_postgres() -> bool {
+    std::env::var("IRONSTONE_TEST_REQUIRE_POSTGRES").is_ok_and(|v| v == "1")
+}
+
+/// Creates a fresh database; `None` (with a printed reason) when PostgreSQL
+/// is not reachable and not required.
+pub fn create_postgres_database() -> Option<(String, String)> {
+    let admin_url = postgres_admin_url();
+    let mut conn = match diesel::PgConnection::establish(&admin_url) {
+        Ok(c) => c,
+        Err(e) => {
+            if require_postgres() {
+                panic!("PostgreSQL is required (IRONSTONE_TEST_REQUIRE_POSTGRES=1) but unreachable at {admin_url}: {e}");
+            }
+            eprintln!("skipping PostgreSQL test: cannot connect to {admin_url}: {e}");
+            return None;
+        }
+    };
+    let name = format!("ironstone_test_{}", uuid::Uuid::new_v4().simple());
+    diesel::sql_query(format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .expect("create test database");
+    let base = admin_url
+        .rsplit_once('/')
+        .map(|(b, _)| b)
+        .unwrap_or(&admin_url);
+    Some((format!("{base}/{name}"), name))
+}
+
+pub fn drop_postgres_database(name: &str) {
+    if let Ok(mut conn) = diesel::PgConnection::establish(&postgres_admin_url()) {
+        let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut conn);
+    }
+}
+
+/// A config for tests: temp data dir, an ephemeral port, a bootstrapped
+/// admin, and a cheap bcrypt cost so the suite stays fast.
+pub fn test_config(data_dir: &std::path::Path) -> Config {
+    let mut config = Config::default();
+    config.server.data_dir = data_dir.to_path_buf();
+    config.server.listen = vec!["127.0.0.1:0".into()];
+    config.server.workers = 2;
+    config.identity.password_hash_rounds = 4;
+    config.bootstrap.password = Some(ADMIN_PASSWORD.into());
+    config.log.filter = "warn".into();
+    config
+}
+
+pub struct TestServer {
+    server: Option<RunningServer>,
+    pub url: String,
+    pub client: reqwest::Client,
+    pub backend: Backend,
+    pub dir: tempfile::TempDir,
+    pg_database: Option<String>,
+}
+
+impl TestServer {
+    pub fn start(backend: Backend) -> Option<TestServer> {
+        Self::start_with(backend, |_| {})
+    }
+
+    /// Starts with a config adjusted by `tweak`; `None` when the backend is
+    /// unavailable (PostgreSQL not running and not required).
+    pub fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Option<TestServer> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut config = test_config(dir.path());
+        let mut pg_database = None;
+        if backend == Backend::Postgres {
+            let (url, name) = create_postgres_database()?;
+            config.database.url = Some(url);
+            pg_database = Some(name);
+        }
+        tweak(&mut config);
+        let server = server::spawn(config).expect("server starts");
+        let url = server.url();
+        Some(TestServer {
+            server: Some(server),
+            url,
+            client: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(30))
+                .build()
+                .unwrap(),
+            backend,
+            dir,
+            pg_database,
+        })
+    }
+
+    pub fn state(&self) -> Arc<AppState> {
+        Arc::clone(&self.server.as_ref().unwrap().state)
+    }
+
+    pub fn addrs(&self) -> Vec<std::net::SocketAddr> {
+        self.server.as_ref().unwrap().addrs.clone()
+    }
+
+    /// Runs a store closure in one transaction, as a use case would.
+    pub async fn db<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut ironstone::store::Conn) -> Result<T, ironstone::error::Error>
+            + Send
+            + 'static,
+    ) -> T {
+        self.state().db.write(f).await.expect("db operation")
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, format!("{}{}", self.url, path))
+    }
+
+    /// POST /v3/auth/tokens with a body; returns (status, token, body).
+    pub async fn auth(&self, body: Value) -> (StatusCode, Option<String>, Value) {
+        self.auth_at("/v3/auth/tokens", body).await
+    }
+
+    pub async fn auth_at(&self, path: &str, body: Value) -> (StatusCode, Option<String>, Value) {
+        let resp = self
+            .request(Method::POST, path)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        let token = resp
+            .headers()
+            .get("x-subject-token")
+            .map(|v| v.to_str().unwrap().to_string());
+        let body = resp.json::<Value>().await.unwrap_or(Value::Null);
+        (status, token, body)
+    }
+
+    /// A token for a user by name in the Default domain, with a scope.
+    pub async fn password_token(
+        &self,
+        user: &str,
+        password: &str,
+        scope: Option<Value>,
+    ) -> (String, Value) {
+        let mut body = json!({"auth": {"identity": {"methods": ["password"],
+            "password": {"user": {"name": user, "domain": {"id": "default"}, "password": password}}}}});
+        if let Some(scope) = scope {
+            body["auth"]["scope"] = scope;
+        }
+        let (status, token, body) = self.auth(body).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        (token.unwrap(), body)
+    }
+
+    pub async fn admin_project_token(&self) -> String {
+        self.password_token(
+            "admin",
+            ADMIN_PASSWORD,
+            Some(json!({"project": {"name": "admin", "domain": {"id": "default"}}})),
+        )
+        .await
+        .0
+    }
+
+    /// GET /v3/auth/tokens.
+    pub async fn validate(&self, caller: &str, subject: &str, query: &str) -> (StatusCode, Value) {
+        let resp = self
+            .request(Method::GET, &format!("/v3/auth/tokens{query}"))
+            .header("X-Auth-Token", caller)
+            .header("X-Subject-Token", subject)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        (status, resp.json::<Value>().await.unwrap_or(Value::Null))
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.stop();
+        }
+        if let Some(name) = &self.pg_database {
+            drop_postgres_database(name);
+        }
+    }
+}
+
+/// Asserts Keystone's error JSON with the given status.
+pub fn assert_error(body: &Value, code: u16) {
+    assert_eq!(body["error"]["code"], code, "{body}");
+    assert!(body["error"]["title"].is_string(), "{body}");
+    assert!(body["error"]["message"].is_string(), "{body}");
+}
+
+/// Creates a user with a password and, optionally, a role on a project.
+pub async fn create_user(
+    server: &TestServer,
+    name: &str,
+    password: &str,
+    role_on: Option<(&str, &str)>,
+) -> String {
+    let hash = ironstone::identity::password::hash(password, 4).unwrap();
+    let name = name.to_string();
+    let role_on = role_on.map(|(p, r)| (p.to_string(), r.to_string()));
+    server
+        .db(move |conn| {
+            let user = ironstone::identity::create_user(
+                conn,
+                ironstone::identity::NewUser {
+                    name: &name,
+                    domain_id: "default",
+                    enabled: true,
+                    default_project_id: None,
+                    password_hash: Some(hash),
+                },
+            )?;
+            if let Some((project_id, role_name)) = role_on {
+                let role =
+                    ironstone::assignment::find_global_role_by_name(conn, &role_name)?.unwrap();
+                ironstone::assignment::grant(
+                    conn,
+                    ironstone::assignment::AssignmentKind::UserProject,
+                    &user.id,
+                    &project_id,
+                    &role.id,
+                    false,
+                )?;
+            }
+            Ok(user.id)
+        })
+        .await
+}
+
+/// Creates a project in the Default domain and returns its id.
+pub async fn create_project(server: &TestServer, name: &str) -> String {
+    let name = name.to_string();
+    server
+        .db(move |conn| {
+            Ok(ironstone::resource::create_project(
+                conn,
+                ironstone::resource::NewProject {
+                    name: &name,
+                    domain_id: "default",
+                    parent_id: None,
+                    description: None,
+                    enabled: true,
+                },
+            )?
+            .id)
+        })
+        .await
+}
+
+/// Defines `mod name { sqlite, postgres }` tests running `name(backend)`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name(super::common::Backend::Sqlite).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name(super::common::Backend::Postgres).await
+                }
+            }
+        )*
+    };
+}

@@ -294,3 +294,34 @@ macro_rules! on_both_backends {
         )*
     };
 }
+
+/// The Python of the interop virtualenv (real Keystone and clients), or
+/// `None` with a printed reason. `.ci/run` sets
+/// IRONSTONE_TEST_REQUIRE_INTEROP=1 so a missing venv fails there.
+pub fn interop_python() -> Option<std::path::PathBuf> {
+    let venv = std::env::var("IRONSTONE_TEST_VENV")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv-interop"));
+    let python = venv.join("bin").join("python");
+    if python.exists() {
+        return Some(python);
+    }
+    if std::env::var("IRONSTONE_TEST_REQUIRE_INTEROP").is_ok_and(|v| v == "1") {
+        panic!(
+            "interop tests are required but {} does not exist: run scripts/interop-venv.sh",
+            python.display()
+        );
+    }
+    eprintln!(
+        "skipping interop test: no virtualenv at {} (create it with scripts/interop-venv.sh)",
+        venv.display()
+    );
+    None
+}
+
+/// The directory with the interop scripts.
+pub fn interop_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("interop")
+}

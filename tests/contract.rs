@@ -1,0 +1,117 @@
+//! Contracts that keep the repository honest: the OpenAPI spec names every
+//! route that exists (and no other), and both migration trees are in step.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn openapi_describes_exactly_the_routes_that_exist() {
+    let text = std::fs::read_to_string(root().join("openapi/openapi.yaml")).unwrap();
+    let spec: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let mut documented = BTreeSet::new();
+    for (path, item) in spec["paths"].as_mapping().unwrap() {
+        for (method, operation) in item.as_mapping().unwrap() {
+            let method = method.as_str().unwrap().to_ascii_uppercase();
+            assert!(
+                operation["responses"]
+                    .as_mapping()
+                    .is_some_and(|r| !r.is_empty()),
+                "{method} {path:?} has no responses"
+            );
+            documented.insert((method, path.as_str().unwrap().to_string()));
+        }
+    }
+    let routed: BTreeSet<(String, String)> = ironstone::api::ROUTES
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
+    let missing: Vec<_> = routed.difference(&documented).collect();
+    let stale: Vec<_> = documented.difference(&routed).collect();
+    assert!(
+        missing.is_empty(),
+        "routes without an openapi/openapi.yaml entry: {missing:?}"
+    );
+    assert!(
+        stale.is_empty(),
+        "openapi/openapi.yaml documents routes that do not exist: {stale:?}"
+    );
+}
+
+fn migration_names(backend: &str) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(root().join("migrations").join(backend))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn migration_trees_are_in_step() {
+    let sqlite = migration_names("sqlite");
+    assert!(!sqlite.is_empty());
+    assert_eq!(sqlite, migration_names("postgres"));
+    for name in &sqlite {
+        for backend in ["sqlite", "postgres"] {
+            for file in ["up.sql", "down.sql"] {
+                assert!(
+                    root()
+                        .join("migrations")
+                        .join(backend)
+                        .join(name)
+                        .join(file)
+                        .exists(),
+                    "{backend}/{name}/{file}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn both_trees_create_the_same_tables() {
+    let tables = |backend: &str| -> BTreeSet<String> {
+        let mut all = BTreeSet::new();
+        for name in migration_names(backend) {
+            let sql = std::fs::read_to_string(
+                root()
+                    .join("migrations")
+                    .join(backend)
+                    .join(&name)
+                    .join("up.sql"),
+            )
+            .unwrap();
+            for line in sql.lines() {
+                if let Some(rest) = line.trim().strip_prefix("CREATE TABLE ") {
+                    all.insert(rest.split_whitespace().next().unwrap().to_string());
+                }
+            }
+        }
+        all
+    };
+    let sqlite = tables("sqlite");
+    for needed in [
+        "domains",
+        "projects",
+        "users",
+        "passwords",
+        "groups",
+        "roles",
+        "implied_roles",
+        "role_assignments",
+        "regions",
+        "services",
+        "endpoints",
+        "revocation_events",
+        "credentials",
+        "application_credentials",
+    ] {
+        assert!(sqlite.contains(needed), "missing table {needed}");
+    }
+    assert_eq!(sqlite, tables("postgres"));
+}

@@ -282,6 +282,8 @@ impl Config {
             }
             None => toml::Table::new(),
         };
+        // Which variable set which key, to name it in errors.
+        let mut from_env: Vec<(String, String)> = Vec::new();
         for (name, value) in env {
             let Some(rest) = name.strip_prefix("IRONSTONE_") else {
                 continue;
@@ -305,6 +307,7 @@ impl Config {
             let toml::Value::Table(section_table) = entry else {
                 return Err(Error::Config(format!("[{section}] must be a table")));
             };
+            from_env.push((format!("`{key}`"), name.clone()));
             let typed = env_value(&value);
             let is_string = typed.is_str();
             section_table.insert(key.to_string(), typed);
@@ -316,9 +319,15 @@ impl Config {
                 }
             }
         }
-        let config: Config = toml::Value::Table(table)
-            .try_into()
-            .map_err(|e: toml::de::Error| Error::Config(format!("invalid configuration: {e}")))?;
+        let config: Config = toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| {
+            let text = e.to_string();
+            let culprit = from_env
+                .iter()
+                .find(|(key, _)| text.contains(key.as_str()))
+                .map(|(_, var)| format!(" (set by the environment variable {var})"))
+                .unwrap_or_default();
+            Error::Config(format!("invalid configuration{culprit}: {text}"))
+        })?;
         config.validate()?;
         Ok(config)
     }
@@ -454,7 +463,8 @@ mod tests {
 
     #[test]
     fn typos_are_errors() {
-        assert!(Config::load(None, env(&[("IRONSTONE_TOKEN_EXPIRATOIN", "1")])).is_err());
+        let err = Config::load(None, env(&[("IRONSTONE_TOKEN_EXPIRATOIN", "1")])).unwrap_err();
+        assert!(err.to_string().contains("IRONSTONE_TOKEN_EXPIRATOIN"), "{err}");
         assert!(Config::load(None, env(&[("IRONSTONE_NOPE_X", "1")])).is_err());
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.toml");

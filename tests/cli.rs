@@ -1,0 +1,179 @@
+//! The `ironstone` command line: the contract scripts and operators rely on.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn ironstone(data_dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ironstone"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("IRONSTONE_IDENTITY_PASSWORD_HASH_ROUNDS", "4")
+        .arg("--data-dir")
+        .arg(data_dir);
+    cmd
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+struct Serving(Child);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn wait_until_listening(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "server did not listen on {port}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn key_files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn serve_listens_on_every_address_and_bootstraps_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (free_port(), free_port());
+    let child = ironstone(dir.path())
+        .env("IRONSTONE_BOOTSTRAP_PASSWORD", "from-env")
+        .args(["serve", "--listen", &format!("127.0.0.1:{a}"), "--listen", &format!("127.0.0.1:{b}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _serving = Serving(child);
+    wait_until_listening(a);
+    wait_until_listening(b);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let client = reqwest::Client::new();
+        for port in [a, b] {
+            let resp = client
+                .post(format!("http://127.0.0.1:{port}/identity/v3/auth/tokens"))
+                .json(&serde_json::json!({"auth": {"identity": {"methods": ["password"],
+                    "password": {"user": {"name": "admin", "domain": {"name": "Default"}, "password": "from-env"}}}}}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 201, "port {port}");
+        }
+    });
+    assert!(dir.path().join("ironstone.sqlite").exists(), "SQLite in the data directory");
+    assert_eq!(key_files(&dir.path().join("fernet-keys")), vec!["0", "1"]);
+    assert_eq!(key_files(&dir.path().join("credential-keys")), vec!["0", "1"]);
+}
+
+#[test]
+fn fernet_and_credential_repositories_use_keystones_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    for what in ["fernet", "credential"] {
+        let status = ironstone(dir.path()).args([what, "setup"]).status().unwrap();
+        assert!(status.success());
+        let repo = dir.path().join(if what == "fernet" { "fernet-keys" } else { "credential-keys" });
+        assert_eq!(key_files(&repo), vec!["0", "1"]);
+        assert_eq!(std::fs::read(repo.join("1")).unwrap().len(), 44, "44 characters, no newline");
+        for _ in 0..3 {
+            assert!(ironstone(dir.path()).args([what, "rotate"]).status().unwrap().success());
+        }
+        assert_eq!(key_files(&repo), vec!["0", "3", "4"], "max_active_keys = 3");
+    }
+}
+
+#[test]
+fn keystone_reads_a_repository_made_by_ironstone() {
+    let Some(python) = common::interop_python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    assert!(ironstone(dir.path()).args(["fernet", "setup"]).status().unwrap().success());
+    assert!(ironstone(dir.path()).args(["fernet", "rotate"]).status().unwrap().success());
+    let repo = dir.path().join("fernet-keys");
+    let out = dir.path().join("tokens.json");
+    let output = Command::new(&python)
+        .arg(common::interop_dir().join("keystone_tokens.py"))
+        .arg("generate")
+        .arg(&repo)
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let names: Vec<String> = ironstone::config::DEFAULT_AUTH_METHODS.iter().map(|s| s.to_string()).collect();
+    let provider = ironstone::token::TokenProvider::new(
+        ironstone::token::KeyRepository::new(&repo, 3),
+        ironstone::token::MethodMap::new(&names),
+        "default",
+    )
+    .unwrap();
+    let cases: Vec<serde_json::Value> = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    for case in cases {
+        assert!(provider.open(case["token"].as_str().unwrap()).is_ok(), "{}", case["name"]);
+    }
+}
+
+#[test]
+fn db_sync_and_bootstrap_are_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("custom.sqlite");
+    for _ in 0..2 {
+        let status = ironstone(dir.path())
+            .env("IRONSTONE_DATABASE_URL", &db)
+            .args(["db", "sync"])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    assert!(db.exists(), "IRONSTONE_DATABASE_URL selects the SQLite file");
+    for _ in 0..2 {
+        let output = ironstone(dir.path())
+            .env("IRONSTONE_DATABASE_URL", &db)
+            .args(["bootstrap", "--admin-password", "pw", "--public-url", "http://id.example:5000/v3/"])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        assert!(!String::from_utf8_lossy(&output.stderr).contains("pw\""), "the password is not logged");
+    }
+}
+
+#[test]
+fn configuration_mistakes_fail_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = ironstone(dir.path())
+        .env("IRONSTONE_TOKEN_EXPIRATOIN", "5")
+        .args(["db", "sync"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("IRONSTONE_TOKEN_EXPIRATOIN"));
+
+    let output = ironstone(dir.path())
+        .env("IRONSTONE_DATABASE_URL", "postgress://postgres:hunter2@127.0.0.1/x")
+        .args(["db", "sync"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("unsupported database URL scheme"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "passwords in URLs are redacted: {stderr}");
+
+    let config = dir.path().join("ironstone.toml");
+    std::fs::write(&config, "[token]\nexpiration = \"soon\"\n").unwrap();
+    let output = ironstone(dir.path()).arg("--config").arg(&config).args(["db", "sync"]).output().unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("invalid configuration"));
+}

@@ -319,15 +319,18 @@ impl Config {
                 }
             }
         }
-        let config: Config = toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| {
-            let text = e.to_string();
-            let culprit = from_env
-                .iter()
-                .find(|(key, _)| text.contains(key.as_str()))
-                .map(|(_, var)| format!(" (set by the environment variable {var})"))
-                .unwrap_or_default();
-            Error::Config(format!("invalid configuration{culprit}: {text}"))
-        })?;
+        let config: Config =
+            toml::Value::Table(table)
+                .try_into()
+                .map_err(|e: toml::de::Error| {
+                    let text = e.to_string();
+                    let culprit = from_env
+                        .iter()
+                        .find(|(key, _)| text.contains(key.as_str()))
+                        .map(|(_, var)| format!(" (set by the environment variable {var})"))
+                        .unwrap_or_default();
+                    Error::Config(format!("invalid configuration{culprit}: {text}"))
+                })?;
         config.validate()?;
         Ok(config)
     }
@@ -464,7 +467,10 @@ mod tests {
     #[test]
     fn typos_are_errors() {
         let err = Config::load(None, env(&[("IRONSTONE_TOKEN_EXPIRATOIN", "1")])).unwrap_err();
-        assert!(err.to_string().contains("IRONSTONE_TOKEN_EXPIRATOIN"), "{err}");
+        assert!(
+            err.to_string().contains("IRONSTONE_TOKEN_EXPIRATOIN"),
+            "{err}"
+        );
         assert!(Config::load(None, env(&[("IRONSTONE_NOPE_X", "1")])).is_err());
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.toml");

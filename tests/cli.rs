@@ -19,7 +19,11 @@ fn ironstone(data_dir: &Path) -> Command {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 struct Serving(Child);
@@ -54,7 +58,13 @@ fn serve_listens_on_every_address_and_bootstraps_from_the_environment() {
     let (a, b) = (free_port(), free_port());
     let child = ironstone(dir.path())
         .env("IRONSTONE_BOOTSTRAP_PASSWORD", "from-env")
-        .args(["serve", "--listen", &format!("127.0.0.1:{a}"), "--listen", &format!("127.0.0.1:{b}")])
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{a}"),
+            "--listen",
+            &format!("127.0.0.1:{b}"),
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -76,22 +86,43 @@ fn serve_listens_on_every_address_and_bootstraps_from_the_environment() {
             assert_eq!(resp.status(), 201, "port {port}");
         }
     });
-    assert!(dir.path().join("ironstone.sqlite").exists(), "SQLite in the data directory");
+    assert!(
+        dir.path().join("ironstone.sqlite").exists(),
+        "SQLite in the data directory"
+    );
     assert_eq!(key_files(&dir.path().join("fernet-keys")), vec!["0", "1"]);
-    assert_eq!(key_files(&dir.path().join("credential-keys")), vec!["0", "1"]);
+    assert_eq!(
+        key_files(&dir.path().join("credential-keys")),
+        vec!["0", "1"]
+    );
 }
 
 #[test]
 fn fernet_and_credential_repositories_use_keystones_layout() {
     let dir = tempfile::tempdir().unwrap();
     for what in ["fernet", "credential"] {
-        let status = ironstone(dir.path()).args([what, "setup"]).status().unwrap();
+        let status = ironstone(dir.path())
+            .args([what, "setup"])
+            .status()
+            .unwrap();
         assert!(status.success());
-        let repo = dir.path().join(if what == "fernet" { "fernet-keys" } else { "credential-keys" });
+        let repo = dir.path().join(if what == "fernet" {
+            "fernet-keys"
+        } else {
+            "credential-keys"
+        });
         assert_eq!(key_files(&repo), vec!["0", "1"]);
-        assert_eq!(std::fs::read(repo.join("1")).unwrap().len(), 44, "44 characters, no newline");
+        assert_eq!(
+            std::fs::read(repo.join("1")).unwrap().len(),
+            44,
+            "44 characters, no newline"
+        );
         for _ in 0..3 {
-            assert!(ironstone(dir.path()).args([what, "rotate"]).status().unwrap().success());
+            assert!(ironstone(dir.path())
+                .args([what, "rotate"])
+                .status()
+                .unwrap()
+                .success());
         }
         assert_eq!(key_files(&repo), vec!["0", "3", "4"], "max_active_keys = 3");
     }
@@ -99,10 +130,20 @@ fn fernet_and_credential_repositories_use_keystones_layout() {
 
 #[test]
 fn keystone_reads_a_repository_made_by_ironstone() {
-    let Some(python) = common::interop_python() else { return };
+    let Some(python) = common::interop_python() else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
-    assert!(ironstone(dir.path()).args(["fernet", "setup"]).status().unwrap().success());
-    assert!(ironstone(dir.path()).args(["fernet", "rotate"]).status().unwrap().success());
+    assert!(ironstone(dir.path())
+        .args(["fernet", "setup"])
+        .status()
+        .unwrap()
+        .success());
+    assert!(ironstone(dir.path())
+        .args(["fernet", "rotate"])
+        .status()
+        .unwrap()
+        .success());
     let repo = dir.path().join("fernet-keys");
     let out = dir.path().join("tokens.json");
     let output = Command::new(&python)
@@ -112,17 +153,29 @@ fn keystone_reads_a_repository_made_by_ironstone() {
         .arg(&out)
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let names: Vec<String> = ironstone::config::DEFAULT_AUTH_METHODS.iter().map(|s| s.to_string()).collect();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let names: Vec<String> = ironstone::config::DEFAULT_AUTH_METHODS
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     let provider = ironstone::token::TokenProvider::new(
         ironstone::token::KeyRepository::new(&repo, 3),
         ironstone::token::MethodMap::new(&names),
         "default",
     )
     .unwrap();
-    let cases: Vec<serde_json::Value> = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let cases: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     for case in cases {
-        assert!(provider.open(case["token"].as_str().unwrap()).is_ok(), "{}", case["name"]);
+        assert!(
+            provider.open(case["token"].as_str().unwrap()).is_ok(),
+            "{}",
+            case["name"]
+        );
     }
 }
 
@@ -138,15 +191,31 @@ fn db_sync_and_bootstrap_are_idempotent() {
             .unwrap();
         assert!(status.success());
     }
-    assert!(db.exists(), "IRONSTONE_DATABASE_URL selects the SQLite file");
+    assert!(
+        db.exists(),
+        "IRONSTONE_DATABASE_URL selects the SQLite file"
+    );
     for _ in 0..2 {
         let output = ironstone(dir.path())
             .env("IRONSTONE_DATABASE_URL", &db)
-            .args(["bootstrap", "--admin-password", "pw", "--public-url", "http://id.example:5000/v3/"])
+            .args([
+                "bootstrap",
+                "--admin-password",
+                "pw",
+                "--public-url",
+                "http://id.example:5000/v3/",
+            ])
             .output()
             .unwrap();
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-        assert!(!String::from_utf8_lossy(&output.stderr).contains("pw\""), "the password is not logged");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            !String::from_utf8_lossy(&output.stderr).contains("pw\""),
+            "the password is not logged"
+        );
     }
 }
 
@@ -162,18 +231,32 @@ fn configuration_mistakes_fail_clearly() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("IRONSTONE_TOKEN_EXPIRATOIN"));
 
     let output = ironstone(dir.path())
-        .env("IRONSTONE_DATABASE_URL", "postgress://postgres:hunter2@127.0.0.1/x")
+        .env(
+            "IRONSTONE_DATABASE_URL",
+            "postgress://postgres:hunter2@127.0.0.1/x",
+        )
         .args(["db", "sync"])
         .output()
         .unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("unsupported database URL scheme"), "{stderr}");
-    assert!(!stderr.contains("hunter2"), "passwords in URLs are redacted: {stderr}");
+    assert!(
+        stderr.contains("unsupported database URL scheme"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("hunter2"),
+        "passwords in URLs are redacted: {stderr}"
+    );
 
     let config = dir.path().join("ironstone.toml");
     std::fs::write(&config, "[token]\nexpiration = \"soon\"\n").unwrap();
-    let output = ironstone(dir.path()).arg("--config").arg(&config).args(["db", "sync"]).output().unwrap();
+    let output = ironstone(dir.path())
+        .arg("--config")
+        .arg(&config)
+        .args(["db", "sync"])
+        .output()
+        .unwrap();
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("invalid configuration"));
 }

@@ -907,3 +907,46 @@ on_both_backends!(
     keystone_hash_formats_log_in,
     key_rotation_keeps_tokens_valid,
 );
+
+/// An unknown user and a wrong password take about the same time, because
+/// both run one bcrypt check (the unknown user's against a dummy hash).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_user_and_wrong_password_take_the_same_time() {
+    let Some(s) = TestServer::start_with(Backend::Sqlite, |c| c.identity.password_hash_rounds = 10)
+    else {
+        return;
+    };
+    // The bootstrapped admin was hashed at cost 10 too; so is the dummy hash.
+    let body = |name: &str| {
+        password_body(
+            json!({"name": name, "domain": {"id": "default"}}),
+            "not-the-password",
+        )
+    };
+    let mut timings = std::collections::BTreeMap::new();
+    for name in ["admin", "no-such-user"] {
+        let mut samples = Vec::new();
+        for _ in 0..7 {
+            let started = std::time::Instant::now();
+            let (status, _, err) = s.auth(body(name)).await;
+            samples.push(started.elapsed().as_secs_f64());
+            assert_eq!(status, StatusCode::UNAUTHORIZED);
+            assert_eq!(
+                err["error"]["message"],
+                "The request you have made requires authentication."
+            );
+        }
+        samples.sort_by(f64::total_cmp);
+        timings.insert(name, samples[samples.len() / 2]);
+    }
+    let (known, unknown) = (timings["admin"], timings["no-such-user"]);
+    let ratio = known / unknown;
+    assert!(
+        (0.5..2.0).contains(&ratio),
+        "median wrong-password {known:.4}s vs unknown-user {unknown:.4}s"
+    );
+    assert!(
+        unknown > 0.01,
+        "the unknown user was checked against a real bcrypt hash ({unknown:.4}s)"
+    );
+}

@@ -178,12 +178,8 @@ fn tags_of(conn: &mut Conn, project_id: &str) -> Result<Vec<String>, Error> {
         .load(conn)?)
 }
 
-pub fn get_project(conn: &mut Conn, id: &str) -> Result<Option<Project>, Error> {
-    let row = projects::table
-        .find(id)
-        .select(ProjectRow::as_select())
-        .first(conn)
-        .optional()?;
+/// Completes a row with its tags.
+fn with_tags(conn: &mut Conn, row: Option<ProjectRow>) -> Result<Option<Project>, Error> {
     match row {
         Some(row) => {
             let tags = tags_of(conn, &row.id)?;
@@ -191,6 +187,15 @@ pub fn get_project(conn: &mut Conn, id: &str) -> Result<Option<Project>, Error> 
         }
         None => Ok(None),
     }
+}
+
+pub fn get_project(conn: &mut Conn, id: &str) -> Result<Option<Project>, Error> {
+    let row = projects::table
+        .find(id)
+        .select(ProjectRow::as_select())
+        .first(conn)
+        .optional()?;
+    with_tags(conn, row)
 }
 
 pub fn find_project_by_name(
@@ -204,13 +209,7 @@ pub fn find_project_by_name(
         .select(ProjectRow::as_select())
         .first(conn)
         .optional()?;
-    match row {
-        Some(row) => {
-            let tags = tags_of(conn, &row.id)?;
-            Ok(Some(Project::from_row(row, tags)))
-        }
-        None => Ok(None),
-    }
+    with_tags(conn, row)
 }
 
 pub fn list_projects_by_ids(conn: &mut Conn, ids: &[String]) -> Result<Vec<Project>, Error> {
@@ -219,12 +218,11 @@ pub fn list_projects_by_ids(conn: &mut Conn, ids: &[String]) -> Result<Vec<Proje
         .order(projects::name.asc())
         .select(ProjectRow::as_select())
         .load(conn)?;
-    rows.into_iter()
-        .map(|row| {
-            let tags = tags_of(conn, &row.id)?;
-            Ok(Project::from_row(row, tags))
-        })
-        .collect()
+    let mut projects = Vec::with_capacity(rows.len());
+    for row in rows {
+        projects.extend(with_tags(conn, Some(row))?);
+    }
+    Ok(projects)
 }
 
 /// The project's ancestors, nearest first (for inherited assignments).

@@ -77,8 +77,15 @@ pub fn not_found_user(id: &str) -> Error {
     Error::NotFound(format!("Could not find user: {id}."))
 }
 
-fn password_expiry(conn: &mut Conn, user_id: &str) -> Result<Option<i64>, Error> {
-    Ok(current_password(conn, user_id)?.and_then(|p| p.expires_at))
+/// Completes a row with its current password's expiry.
+fn with_password_expiry(conn: &mut Conn, row: Option<UserRow>) -> Result<Option<User>, Error> {
+    match row {
+        Some(row) => {
+            let expiry = current_password(conn, &row.id)?.and_then(|p| p.expires_at);
+            Ok(Some(User::from_row(row, expiry)))
+        }
+        None => Ok(None),
+    }
 }
 
 pub fn get_user(conn: &mut Conn, id: &str) -> Result<Option<User>, Error> {
@@ -87,13 +94,7 @@ pub fn get_user(conn: &mut Conn, id: &str) -> Result<Option<User>, Error> {
         .select(UserRow::as_select())
         .first(conn)
         .optional()?;
-    match row {
-        Some(row) => {
-            let expiry = password_expiry(conn, &row.id)?;
-            Ok(Some(User::from_row(row, expiry)))
-        }
-        None => Ok(None),
-    }
+    with_password_expiry(conn, row)
 }
 
 pub fn find_user_by_name(
@@ -107,13 +108,7 @@ pub fn find_user_by_name(
         .select(UserRow::as_select())
         .first(conn)
         .optional()?;
-    match row {
-        Some(row) => {
-            let expiry = password_expiry(conn, &row.id)?;
-            Ok(Some(User::from_row(row, expiry)))
-        }
-        None => Ok(None),
-    }
+    with_password_expiry(conn, row)
 }
 
 /// The user's current local password, if any.

@@ -129,11 +129,23 @@ impl Default for FernetTokens {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Credential {
     /// Unset: `<data_dir>/credential-keys`.
     pub key_repository: Option<PathBuf>,
+    /// Keystone's `[credential] user_limit`: credentials per user, -1 for
+    /// no limit. Creating one more answers 403.
+    pub user_limit: i64,
+}
+
+impl Default for Credential {
+    fn default() -> Self {
+        Credential {
+            key_repository: None,
+            user_limit: -1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -29,5 +29,6 @@ pub struct AppState {
     pub config: Arc<config::Config>,
     pub db: store::Database,
     pub tokens: Arc<token::TokenProvider>,
+    pub credentials: Arc<credential::CredentialCipher>,
     pub hasher: identity::Hasher,
 }

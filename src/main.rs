@@ -64,8 +64,19 @@ enum Command {
     /// The credential encryption key repository.
     Credential {
         #[command(subcommand)]
-        action: KeyAction,
+        action: CredentialAction,
     },
+}
+
+#[derive(Subcommand, Clone, Copy)]
+enum CredentialAction {
+    /// Create the repository with a staged and a primary key if missing.
+    Setup,
+    /// Promote the staged key; refused while credentials remain under an
+    /// older key (run `migrate` first).
+    Rotate,
+    /// Re-encrypt every credential with the primary key (safe while serving).
+    Migrate,
 }
 
 #[derive(Subcommand)]
@@ -191,18 +202,32 @@ fn run(cli: Cli) -> Result<(), Error> {
         ),
         Command::Credential { action } => {
             let repo = KeyRepository::new(config.credential_key_repository(), 3);
-            if let KeyAction::Rotate = action {
-                let db = open_db(&config)?;
-                let keys = repo.load()?;
-                let stale = db
-                    .blocking(|conn| ironstone::credential::count_not_under_primary(conn, &keys))?;
-                if stale > 0 {
-                    return Err(Error::Config(format!(
-                        "{stale} credentials are not encrypted with the primary key; re-encrypt them before rotating again"
-                    )));
+            match action {
+                CredentialAction::Setup => key_command(repo, KeyAction::Setup, "credential"),
+                CredentialAction::Rotate => {
+                    let db = open_db(&config)?;
+                    let keys = repo.load()?;
+                    let stale = db.blocking(|conn| {
+                        ironstone::credential::count_not_under_primary(conn, &keys)
+                    })?;
+                    if stale > 0 {
+                        return Err(Error::Config(format!(
+                            "{stale} credentials are not encrypted with the primary key: run `ironstone credential migrate` first"
+                        )));
+                    }
+                    key_command(repo, KeyAction::Rotate, "credential")
+                }
+                CredentialAction::Migrate => {
+                    let db = open_db(&config)?;
+                    let cipher = ironstone::credential::CredentialCipher::new(
+                        ironstone::token::KeyRing::new(repo)?,
+                    );
+                    let migrated =
+                        db.blocking(|conn| ironstone::credential::migrate(conn, &cipher))?;
+                    tracing::info!(migrated, "credentials re-encrypted with the primary key");
+                    Ok(())
                 }
             }
-            key_command(repo, action, "credential")
         }
     }
 }

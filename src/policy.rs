@@ -20,6 +20,8 @@ pub enum Check {
     TokenSubject,
     /// `user_id:%(target.…user_id)s`: the target belongs to the caller.
     Owner,
+    /// `role:member and user_id:%(target.…user_id)s`.
+    MemberOwner,
 }
 
 /// A named action and its rule.
@@ -63,8 +65,76 @@ pub const GET_AUTH_CATALOG: Policy = Policy {
     any_of: &[Check::Authenticated],
 };
 
+pub const CREATE_CREDENTIAL: Policy = Policy {
+    action: "identity:create_credential",
+    any_of: &[Check::Admin, Check::Owner],
+};
+pub const GET_CREDENTIAL: Policy = Policy {
+    action: "identity:get_credential",
+    any_of: &[Check::Admin, Check::SystemReader, Check::Owner],
+};
+pub const LIST_CREDENTIALS: Policy = Policy {
+    action: "identity:list_credentials",
+    any_of: &[Check::Admin, Check::SystemReader, Check::Owner],
+};
+pub const UPDATE_CREDENTIAL: Policy = Policy {
+    action: "identity:update_credential",
+    any_of: &[Check::Admin, Check::Owner],
+};
+pub const DELETE_CREDENTIAL: Policy = Policy {
+    action: "identity:delete_credential",
+    any_of: &[Check::Admin, Check::Owner],
+};
+pub const EC2_CREATE_CREDENTIAL: Policy = Policy {
+    action: "identity:ec2_create_credential",
+    any_of: &[Check::Admin, Check::MemberOwner],
+};
+pub const EC2_LIST_CREDENTIALS: Policy = Policy {
+    action: "identity:ec2_list_credentials",
+    any_of: &[Check::Admin, Check::SystemReader, Check::Owner],
+};
+pub const EC2_GET_CREDENTIAL: Policy = Policy {
+    action: "identity:ec2_get_credential",
+    any_of: &[Check::Admin, Check::SystemReader, Check::Owner],
+};
+pub const EC2_DELETE_CREDENTIAL: Policy = Policy {
+    action: "identity:ec2_delete_credential",
+    any_of: &[Check::Admin, Check::MemberOwner],
+};
+/// SODA's AK/SK API: a user manages their own pairs, admin anyone's. The
+/// handlers add the project checks (scope and role on the project).
+pub const AKSK_CREATE: Policy = Policy {
+    action: "aksk:create",
+    any_of: &[Check::Admin, Check::Owner],
+};
+pub const AKSK_GET: Policy = Policy {
+    action: "aksk:get",
+    any_of: &[Check::Admin, Check::Owner],
+};
+pub const AKSK_UPDATE: Policy = Policy {
+    action: "aksk:update",
+    any_of: &[Check::Admin, Check::Owner],
+};
+pub const AKSK_DELETE: Policy = Policy {
+    action: "aksk:delete",
+    any_of: &[Check::Admin, Check::Owner],
+};
+
 /// Every action, for documentation and the authorisation matrix tests.
 pub const ALL: &[Policy] = &[
+    CREATE_CREDENTIAL,
+    GET_CREDENTIAL,
+    LIST_CREDENTIALS,
+    UPDATE_CREDENTIAL,
+    DELETE_CREDENTIAL,
+    EC2_CREATE_CREDENTIAL,
+    EC2_LIST_CREDENTIALS,
+    EC2_GET_CREDENTIAL,
+    EC2_DELETE_CREDENTIAL,
+    AKSK_CREATE,
+    AKSK_GET,
+    AKSK_UPDATE,
+    AKSK_DELETE,
     VALIDATE_TOKEN,
     CHECK_TOKEN,
     REVOKE_TOKEN,
@@ -88,12 +158,18 @@ fn passes(check: Check, caller: &TokenContext, target: &Target<'_>) -> bool {
         Check::SystemReader => caller.is_system_scoped() && caller.has_role("reader"),
         Check::Service => caller.has_role("service"),
         Check::TokenSubject | Check::Owner => target.user_id == Some(caller.user_id()),
+        Check::MemberOwner => caller.has_role("member") && target.user_id == Some(caller.user_id()),
     }
+}
+
+/// True when the rule passes (for filtering lists item by item).
+pub fn allows(policy: Policy, caller: &TokenContext, target: Target<'_>) -> bool {
+    policy.any_of.iter().any(|c| passes(*c, caller, &target))
 }
 
 /// Allows or refuses with Keystone's 403 naming the action.
 pub fn enforce(policy: Policy, caller: &TokenContext, target: Target<'_>) -> Result<(), Error> {
-    if policy.any_of.iter().any(|c| passes(*c, caller, &target)) {
+    if allows(policy, caller, target) {
         Ok(())
     } else {
         Err(Error::forbidden_action(policy.action))

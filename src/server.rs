@@ -13,10 +13,11 @@ use actix_web::{web, App, HttpServer};
 
 use crate::bootstrap::{self, BootstrapInput};
 use crate::config::Config;
+use crate::credential::CredentialCipher;
 use crate::error::Error;
 use crate::identity::Hasher;
 use crate::store::Database;
-use crate::token::{KeyRepository, MethodMap, TokenProvider};
+use crate::token::{KeyRepository, KeyRing, MethodMap, TokenProvider};
 use crate::{api, AppState};
 
 /// Builds the shared state: creates missing key repositories, opens and
@@ -55,10 +56,12 @@ pub fn prepare(config: Config) -> Result<AppState, Error> {
         MethodMap::new(&config.auth.methods),
         &config.identity.default_domain_id,
     )?;
+    let credentials = CredentialCipher::new(KeyRing::new(credential)?);
     Ok(AppState {
         config: Arc::new(config),
         db,
         tokens: Arc::new(tokens),
+        credentials: Arc::new(credentials),
         hasher,
     })
 }
@@ -245,8 +248,14 @@ fn spawn_upkeep(state: Arc<AppState>) {
         loop {
             tick.tick().await;
             let tokens = Arc::clone(&keys_state.tokens);
-            match web::block(move || tokens.reload()).await {
-                Ok(Ok(true)) => tracing::info!("token keys reloaded"),
+            let credentials = Arc::clone(&keys_state.credentials);
+            let reloaded = web::block(move || {
+                let credential_keys = credentials.ring().reload()?;
+                Ok::<bool, Error>(tokens.reload()? || credential_keys)
+            })
+            .await;
+            match reloaded {
+                Ok(Ok(true)) => tracing::info!("key repositories reloaded"),
                 Ok(Ok(false)) => {}
                 Ok(Err(e)) => {
                     tracing::warn!(error = %e, "cannot reload token keys; keeping the old ones")

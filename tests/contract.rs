@@ -17,6 +17,9 @@ fn openapi_describes_exactly_the_routes_that_exist() {
     for (path, item) in spec["paths"].as_mapping().unwrap() {
         for (method, operation) in item.as_mapping().unwrap() {
             let method = method.as_str().unwrap().to_ascii_uppercase();
+            if method == "PARAMETERS" {
+                continue;
+            }
             assert!(
                 operation["responses"]
                     .as_mapping()

@@ -1,8 +1,11 @@
 //! HTTP only: the URL map, request parsing helpers and response shapes.
 //! Handlers are thin: parse, call one subsystem function, render.
 
+pub mod aksk;
 pub mod auth;
+pub mod credentials;
 pub mod discovery;
+pub mod input;
 
 use actix_web::http::Method;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
@@ -18,13 +21,16 @@ use crate::AppState;
 macro_rules! routes {
     ($( $path:literal => { $( $method:ident : $handler:path ),+ $(,)? } ),+ $(,)?) => {
         /// Every `(method, path)` the service answers, without the
-        /// `/identity` prefix under which Keystone routes are also served.
+        /// `/identity` prefix under which Keystone's (not SODA's `/v1`)
+        /// routes are also served.
         pub const ROUTES: &[(&str, &str)] = &[ $( $( (stringify!($method), $path), )+ )+ ];
 
         /// Registers every route at `prefix` + path.
         fn register_at(cfg: &mut web::ServiceConfig, prefix: &str) {
             $(
                 let allow = [ $( stringify!($method) ),+ ].join(", ");
+                // SODA's multicloud API is not part of Keystone's tree.
+                if prefix.is_empty() || !$path.starts_with("/v1/") {
                 cfg.service(
                     web::resource(full_path(prefix, $path))
                         $( .route(web::method(Method::$method).to($handler)) )+
@@ -33,6 +39,7 @@ macro_rules! routes {
                             async move { method_not_allowed(&allow) }
                         })),
                 );
+                }
             )+
         }
     };
@@ -51,6 +58,25 @@ routes! {
     "/v3/auth/domains" => { GET: auth::auth_domains },
     "/v3/auth/system" => { GET: auth::auth_system },
     "/v3/auth/catalog" => { GET: auth::auth_catalog },
+    "/v3/credentials" => { POST: credentials::create, GET: credentials::list },
+    "/v3/credentials/{credential_id}" => {
+        GET: credentials::get,
+        PATCH: credentials::update,
+        DELETE: credentials::delete,
+    },
+    "/v3/users/{user_id}/credentials/OS-EC2" => { POST: credentials::ec2_create, GET: credentials::ec2_list },
+    "/v3/users/{user_id}/credentials/OS-EC2/{credential_id}" => {
+        GET: credentials::ec2_get,
+        DELETE: credentials::ec2_delete,
+    },
+    "/v1/{project_id}/aksks" => { POST: aksk::create },
+    "/v1/{project_id}/aksks/{user_id}" => { GET: aksk::get, DELETE: aksk::delete_all },
+    "/v1/{project_id}/aksks/{user_id}/download" => { GET: aksk::download },
+    "/v1/{project_id}/aksks/{user_id}/keys" => { GET: aksk::list_keys },
+    "/v1/{project_id}/aksks/{user_id}/keys/{access_key}" => {
+        PATCH: aksk::update_key,
+        DELETE: aksk::delete_key,
+    },
 }
 
 /// The prefix under which Keystone routes are served a second time, as in

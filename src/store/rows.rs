@@ -136,3 +136,22 @@ pub struct RevocationEventRow {
     pub audit_id: Option<String>,
     pub audit_chain_id: Option<String>,
 }
+
+/// A credential as read (the key hash and extra are not needed to serve).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = credentials)]
+pub struct CredentialRow {
+    pub id: String,
+    pub user_id: String,
+    pub project_id: Option<String>,
+    pub credential_type: String,
+    pub encrypted_blob: String,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub enabled: bool,
+    pub expires_at: Option<i64>,
+    pub allowed_cidrs: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub use_count: i64,
+}

@@ -7,6 +7,7 @@
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 
 use fernet::{Fernet, MultiFernet};
 use sha1::{Digest, Sha1};
@@ -59,6 +60,71 @@ impl LoadedKeys {
     /// The key texts, primary first.
     pub fn texts(&self) -> impl Iterator<Item = &str> {
         self.keys.iter().map(|(_, t)| t.trim())
+    }
+}
+
+/// The keys of a repository as a running server holds them: swapped in
+/// place when the repository changes on disk, so rotation needs no restart.
+pub struct KeyRing {
+    repository: KeyRepository,
+    current: RwLock<Arc<RingState>>,
+}
+
+struct RingState {
+    fernet: Arc<MultiFernet>,
+    numbers: Vec<u64>,
+    primary_hash: String,
+}
+
+impl RingState {
+    fn from_loaded(loaded: &LoadedKeys) -> Result<Self, Error> {
+        Ok(RingState {
+            fernet: Arc::new(loaded.multi_fernet()?),
+            numbers: loaded.numbers(),
+            primary_hash: loaded.primary_key_hash().unwrap_or_default(),
+        })
+    }
+}
+
+impl KeyRing {
+    pub fn new(repository: KeyRepository) -> Result<Self, Error> {
+        let state = RingState::from_loaded(&repository.load()?)?;
+        Ok(KeyRing {
+            repository,
+            current: RwLock::new(Arc::new(state)),
+        })
+    }
+
+    fn state(&self) -> Result<Arc<RingState>, Error> {
+        self.current
+            .read()
+            .map(|s| Arc::clone(&s))
+            .map_err(|_| Error::Internal("key ring lock poisoned".into()))
+    }
+
+    /// Encrypts with the primary key, decrypts with any.
+    pub fn fernet(&self) -> Result<Arc<MultiFernet>, Error> {
+        Ok(Arc::clone(&self.state()?.fernet))
+    }
+
+    /// Keystone's `key_hash` of the primary key.
+    pub fn primary_key_hash(&self) -> Result<String, Error> {
+        Ok(self.state()?.primary_hash.clone())
+    }
+
+    /// Re-reads the repository; true when the key set changed. On error the
+    /// old keys stay in use.
+    pub fn reload(&self) -> Result<bool, Error> {
+        let next = RingState::from_loaded(&self.repository.load()?)?;
+        let changed = self.state()?.numbers != next.numbers;
+        if let Ok(mut slot) = self.current.write() {
+            *slot = Arc::new(next);
+        }
+        Ok(changed)
+    }
+
+    pub fn repository(&self) -> &KeyRepository {
+        &self.repository
     }
 }
 

@@ -5,14 +5,11 @@ pub mod keys;
 pub mod payload;
 pub mod revoke;
 
-use std::sync::{Arc, RwLock};
-
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use fernet::MultiFernet;
 
 use crate::error::Error;
-pub use keys::KeyRepository;
+pub use keys::{KeyRepository, KeyRing};
 pub use payload::{MethodMap, Payload, PayloadError, Scope};
 
 /// Why a presented token string was refused. Callers map all of these to
@@ -28,9 +25,7 @@ pub enum TokenError {
 /// Issues and opens Fernet tokens with the keys of one repository. The keys
 /// are swapped in place when the repository changes on disk.
 pub struct TokenProvider {
-    repository: KeyRepository,
-    fernet: RwLock<Arc<MultiFernet>>,
-    key_numbers: RwLock<Vec<u64>>,
+    keys: KeyRing,
     methods: MethodMap,
     default_domain_id: String,
 }
@@ -41,11 +36,8 @@ impl TokenProvider {
         methods: MethodMap,
         default_domain_id: &str,
     ) -> Result<Self, Error> {
-        let loaded = repository.load()?;
         Ok(TokenProvider {
-            fernet: RwLock::new(Arc::new(loaded.multi_fernet()?)),
-            key_numbers: RwLock::new(loaded.numbers()),
-            repository,
+            keys: KeyRing::new(repository)?,
             methods,
             default_domain_id: default_domain_id.to_string(),
         })
@@ -53,32 +45,11 @@ impl TokenProvider {
 
     /// Re-reads the repository; returns true when the key set changed.
     pub fn reload(&self) -> Result<bool, Error> {
-        let loaded = self.repository.load()?;
-        let numbers = loaded.numbers();
-        let fernet = Arc::new(loaded.multi_fernet()?);
-        let changed = self
-            .key_numbers
-            .read()
-            .map(|n| *n != numbers)
-            .unwrap_or(true);
-        if let Ok(mut slot) = self.fernet.write() {
-            *slot = fernet;
-        }
-        if let Ok(mut slot) = self.key_numbers.write() {
-            *slot = numbers;
-        }
-        Ok(changed)
+        self.keys.reload()
     }
 
     pub fn methods(&self) -> &MethodMap {
         &self.methods
-    }
-
-    fn current(&self) -> Result<Arc<MultiFernet>, Error> {
-        self.fernet
-            .read()
-            .map(|f| Arc::clone(&f))
-            .map_err(|_| Error::Internal("token key lock poisoned".into()))
     }
 
     /// Encrypts the payload with the primary key. Returns the token (padding
@@ -88,7 +59,7 @@ impl TokenProvider {
         let plaintext = payload
             .encode(&self.default_domain_id)
             .map_err(|e| Error::Internal(format!("cannot encode token payload: {e}")))?;
-        let token = self.current()?.encrypt(&plaintext);
+        let token = self.keys.fernet()?.encrypt(&plaintext);
         let token = token.trim_end_matches('=').to_string();
         let issued_at = fernet_timestamp(&token)
             .ok_or_else(|| Error::Internal("issued a token without a timestamp".into()))?;
@@ -103,7 +74,7 @@ impl TokenProvider {
             return Err(TokenError::Unrecognized);
         }
         let issued_at = fernet_timestamp(token).ok_or(TokenError::Unrecognized)?;
-        let fernet = self.current().map_err(|_| TokenError::Unrecognized)?;
+        let fernet = self.keys.fernet().map_err(|_| TokenError::Unrecognized)?;
         let plaintext = fernet
             .decrypt(token)
             .map_err(|_| TokenError::Unrecognized)?;

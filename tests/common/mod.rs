@@ -325,3 +325,59 @@ pub fn interop_dir() -> std::path::PathBuf {
         .join("tests")
         .join("interop")
 }
+
+/// What a caller needs to use the SODA API: its token, project and user.
+pub struct Member {
+    pub token: String,
+    pub project_id: String,
+    pub user_id: String,
+}
+
+/// A user with `role` on a new or given project, holding a token scoped to it.
+pub async fn member_of(server: &TestServer, name: &str, project_id: &str, role: &str) -> Member {
+    let user_id = create_user(server, name, "pw", Some((project_id, role))).await;
+    let (token, _) = server
+        .password_token(name, "pw", Some(json!({"project": {"id": project_id}})))
+        .await;
+    Member {
+        token,
+        project_id: project_id.to_string(),
+        user_id,
+    }
+}
+
+/// The bootstrapped admin as a [`Member`] of the admin project.
+pub async fn admin_member(server: &TestServer) -> Member {
+    let (token, body) = server
+        .password_token(
+            "admin",
+            ADMIN_PASSWORD,
+            Some(json!({"project": {"name": "admin", "domain": {"id": "default"}}})),
+        )
+        .await;
+    Member {
+        token,
+        project_id: body["token"]["project"]["id"].as_str().unwrap().to_string(),
+        user_id: body["token"]["user"]["id"].as_str().unwrap().to_string(),
+    }
+}
+
+/// Sends a request with an optional token and JSON body; returns status and body.
+pub async fn call(
+    server: &TestServer,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = server.request(method, path);
+    if let Some(t) = token {
+        req = req.header("X-Auth-Token", t);
+    }
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status();
+    (status, resp.json::<Value>().await.unwrap_or(Value::Null))
+}

@@ -1,0 +1,171 @@
+//! Typed reads of JSON request bodies, each failure a Keystone 400 that
+//! names the field.
+
+use serde_json::{Map, Value};
+
+use crate::error::Error;
+
+/// The object under `key` of a body (Keystone's `{"credential": {...}}`).
+pub fn member<'a>(body: &'a Value, key: &str) -> Result<&'a Map<String, Value>, Error> {
+    match body.get(key) {
+        Some(Value::Object(m)) => Ok(m),
+        Some(other) => Err(Error::invalid(
+            key,
+            &format!("{other} is not of type 'object'"),
+        )),
+        None => Err(Error::expecting(key, "request body")),
+    }
+}
+
+/// Refuses keys outside `allowed` (`additionalProperties: false`).
+pub fn only_keys(map: &Map<String, Value>, field: &str, allowed: &[&str]) -> Result<(), Error> {
+    match map.keys().find(|k| !allowed.contains(&k.as_str())) {
+        Some(k) => Err(Error::invalid(
+            field,
+            &format!("Additional properties are not allowed ('{k}' was unexpected)"),
+        )),
+        None => Ok(()),
+    }
+}
+
+pub fn opt_string(
+    map: &Map<String, Value>,
+    key: &str,
+    max_len: usize,
+) -> Result<Option<String>, Error> {
+    match map.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.chars().count() > max_len => Err(Error::invalid(
+            key,
+            &format!("the value is longer than {max_len} characters"),
+        )),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(other) => Err(Error::invalid(
+            key,
+            &format!("{other} is not of type 'string'"),
+        )),
+    }
+}
+
+pub fn req_string(map: &Map<String, Value>, key: &str, max_len: usize) -> Result<String, Error> {
+    match opt_string(map, key, max_len)? {
+        Some(s) if !s.is_empty() => Ok(s),
+        Some(_) => Err(Error::invalid(key, "'' is too short")),
+        None => Err(Error::invalid(
+            key,
+            &format!("'{key}' is a required property"),
+        )),
+    }
+}
+
+pub fn opt_bool(map: &Map<String, Value>, key: &str) -> Result<Option<bool>, Error> {
+    match map.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(other) => Err(Error::invalid(
+            key,
+            &format!("{other} is not of type 'boolean'"),
+        )),
+    }
+}
+
+/// An ISO 8601 time in the future, as microseconds. Keystone appends `Z`
+/// to a time without a zone. `Some(None)` means an explicit `null`.
+pub fn opt_future_time(map: &Map<String, Value>, key: &str) -> Result<Option<Option<i64>>, Error> {
+    let text = match map.get(key) {
+        None => return Ok(None),
+        Some(Value::Null) => return Ok(Some(None)),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => {
+            return Err(Error::invalid(
+                key,
+                &format!("{other} is not of type 'string'"),
+            ))
+        }
+    };
+    let micros = parse_time(&text).ok_or_else(|| {
+        Error::invalid(
+            key,
+            &format!("'{text}' is not an ISO 8601 date and time, e.g. 2030-01-31T12:00:00Z"),
+        )
+    })?;
+    if micros <= crate::store::now_micros() {
+        return Err(Error::BadRequest(format!(
+            "The '{key}' must not be before now."
+        )));
+    }
+    Ok(Some(Some(micros)))
+}
+
+fn parse_time(text: &str) -> Option<i64> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Some(t.timestamp_micros());
+    }
+    for format in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M:%S",
+    ] {
+        if let Ok(t) = chrono::NaiveDateTime::parse_from_str(text, format) {
+            return Some(t.and_utc().timestamp_micros());
+        }
+    }
+    None
+}
+
+/// A list of IPv4/IPv6 CIDRs (or bare addresses), at most 64.
+pub fn opt_cidrs(map: &Map<String, Value>, key: &str) -> Result<Option<Vec<String>>, Error> {
+    let items = match map.get(key) {
+        None => return Ok(None),
+        Some(Value::Null) => return Ok(Some(Vec::new())),
+        Some(Value::Array(items)) => items,
+        Some(other) => {
+            return Err(Error::invalid(
+                key,
+                &format!("{other} is not of type 'array'"),
+            ))
+        }
+    };
+    if items.len() > 64 {
+        return Err(Error::invalid(key, "at most 64 entries are allowed"));
+    }
+    items
+        .iter()
+        .map(
+            |item| match item.as_str().and_then(crate::credential::parse_cidr) {
+                Some((addr, prefix)) => Ok(format!("{addr}/{prefix}")),
+                None => Err(Error::invalid(
+                    key,
+                    &format!("{item} is not an IPv4 or IPv6 address or CIDR"),
+                )),
+            },
+        )
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
+/// Ids in paths: Keystone's are hex, but imported ones may be any short
+/// text; refuse what cannot be an id at all.
+pub fn path_id(value: &str, what: &str) -> Result<(), Error> {
+    let ok = !value.is_empty()
+        && value.len() <= 255
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'@'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::BadRequest(format!(
+            "Invalid {what} in the path: {} is not a valid id.",
+            serde_json::Value::String(value.chars().take(64).collect())
+        )))
+    }
+}
+
+/// A time for API output: ISO 8601 with `Z`.
+pub fn format_time(micros: Option<i64>) -> Value {
+    match micros.and_then(chrono::DateTime::from_timestamp_micros) {
+        Some(t) => Value::String(t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()),
+        None => Value::Null,
+    }
+}

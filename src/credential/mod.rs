@@ -1,0 +1,436 @@
+//! Credential subsystem: Keystone credentials (`/v3/credentials`), with
+//! blobs encrypted at rest the way Keystone stores them (a Fernet token of
+//! the blob made with the credential key repository, plus the SHA-1
+//! `key_hash` of the primary key), and the key metadata consoles expect.
+//! EC2 credentials double as SODA's AK/SK pairs.
+
+pub mod keys;
+
+use diesel::prelude::*;
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::error::Error;
+use crate::secret::Secret;
+use crate::store::rows::CredentialRow;
+use crate::store::schema::credentials;
+use crate::store::{now_micros, Conn};
+use crate::token::keys::LoadedKeys;
+use crate::token::KeyRing;
+pub use keys::{generate_access_key, generate_secret_key, parse_cidr};
+
+/// The credential type of AK/SK pairs.
+pub const EC2: &str = "ec2";
+
+/// Encrypts and decrypts credential blobs with the credential key ring.
+pub struct CredentialCipher {
+    ring: KeyRing,
+}
+
+impl CredentialCipher {
+    pub fn new(ring: KeyRing) -> Self {
+        CredentialCipher { ring }
+    }
+
+    pub fn ring(&self) -> &KeyRing {
+        &self.ring
+    }
+
+    /// `(encrypted_blob, key_hash)`: a padded Fernet token, as Keystone's
+    /// credential provider writes it.
+    pub fn encrypt(&self, plaintext: &str) -> Result<(String, String), Error> {
+        let fernet = self.ring.fernet()?;
+        Ok((
+            fernet.encrypt(plaintext.as_bytes()),
+            self.ring.primary_key_hash()?,
+        ))
+    }
+
+    pub fn decrypt(&self, encrypted: &str) -> Result<Secret, Error> {
+        let bytes = self.ring.fernet()?.decrypt(encrypted).map_err(|_| {
+            Error::Internal("a credential blob does not decrypt with any credential key".into())
+        })?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| Error::Internal("a credential blob is not UTF-8".into()))?;
+        Ok(Secret::new(text))
+    }
+}
+
+/// Key metadata: what consoles show and edit, never the secret.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KeyMeta {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub enabled: bool,
+    /// Microseconds.
+    pub expires_at: Option<i64>,
+    pub allowed_cidrs: Vec<String>,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub use_count: i64,
+}
+
+/// A decrypted credential.
+#[derive(Debug, Clone)]
+pub struct Credential {
+    pub id: String,
+    pub user_id: String,
+    pub project_id: Option<String>,
+    pub credential_type: String,
+    /// The blob as the API shows it: a string (JSON text for ec2).
+    pub blob: Secret,
+    pub meta: KeyMeta,
+}
+
+/// The parts of an ec2 blob.
+#[derive(Debug, Clone)]
+pub struct Ec2Blob {
+    pub access: String,
+    pub secret: Secret,
+    pub trust_id: Option<String>,
+}
+
+impl Credential {
+    /// Keystone's member shape (`blob` as a JSON string).
+    pub fn to_json(&self, base_url: &str) -> Value {
+        json!({
+            "id": self.id,
+            "user_id": self.user_id,
+            "project_id": self.project_id,
+            "type": self.credential_type,
+            "blob": self.blob.expose(),
+            "links": {"self": format!("{base_url}/credentials/{}", self.id)},
+        })
+    }
+
+    pub fn ec2(&self) -> Result<Ec2Blob, Error> {
+        parse_ec2_blob(self.blob.expose())
+    }
+
+    /// True when the pair may be used now: enabled and not expired.
+    pub fn is_usable(&self, now_micros: i64) -> bool {
+        self.meta.enabled && self.meta.expires_at.is_none_or(|t| t > now_micros)
+    }
+}
+
+/// Keystone's id for an ec2 credential: sha256 hex of the access key.
+pub fn ec2_credential_id(access: &str) -> String {
+    hex::encode(Sha256::digest(access.as_bytes()))
+}
+
+/// Parses an ec2 blob (a JSON object with `access` and `secret`).
+pub fn parse_ec2_blob(blob: &str) -> Result<Ec2Blob, Error> {
+    let value: Value = serde_json::from_str(blob)
+        .map_err(|_| Error::BadRequest("Invalid blob in credential".into()))?;
+    let Value::Object(map) = value else {
+        return Err(Error::BadRequest("Invalid blob in credential".into()));
+    };
+    let access = match map.get("access") {
+        Some(Value::String(a)) if !a.is_empty() => a.clone(),
+        _ => return Err(Error::expecting("access", "credential")),
+    };
+    let secret = match map.get("secret") {
+        Some(Value::String(s)) => Secret::new(s.clone()),
+        _ => return Err(Error::expecting("secret", "credential")),
+    };
+    let trust_id = map
+        .get("trust_id")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    Ok(Ec2Blob {
+        access,
+        secret,
+        trust_id,
+    })
+}
+
+/// The blob Ironstone writes for a new pair: `{"access", "secret"}` in
+/// that order, plus `trust_id: null` as Keystone's OS-EC2 API writes.
+pub fn ec2_blob(access: &str, secret: &str) -> String {
+    let mut map = Map::new();
+    map.insert("access".into(), Value::String(access.into()));
+    map.insert("secret".into(), Value::String(secret.into()));
+    map.insert("trust_id".into(), Value::Null);
+    Value::Object(map).to_string()
+}
+
+/// Reads a stored plaintext: Keystone double-encodes ec2 blobs on create
+/// (a JSON string holding JSON) and single-encodes on update; accept both.
+fn api_blob(credential_type: &str, plaintext: Secret) -> Secret {
+    if credential_type != EC2 {
+        return plaintext;
+    }
+    match serde_json::from_str::<Value>(plaintext.expose()) {
+        Ok(Value::String(inner)) => Secret::new(inner),
+        Ok(obj @ Value::Object(_)) => Secret::new(obj.to_string()),
+        _ => plaintext,
+    }
+}
+
+fn from_row(cipher: &CredentialCipher, row: CredentialRow) -> Result<Credential, Error> {
+    let plaintext = cipher.decrypt(&row.encrypted_blob)?;
+    Ok(Credential {
+        blob: api_blob(&row.credential_type, plaintext),
+        id: row.id,
+        user_id: row.user_id,
+        project_id: row.project_id,
+        credential_type: row.credential_type,
+        meta: KeyMeta {
+            name: row.name,
+            description: row.description,
+            enabled: row.enabled,
+            expires_at: row.expires_at,
+            allowed_cidrs: serde_json::from_str(&row.allowed_cidrs).unwrap_or_default(),
+            created_at: row.created_at,
+            last_used_at: row.last_used_at,
+            use_count: row.use_count,
+        },
+    })
+}
+
+pub fn not_found(id: &str) -> Error {
+    Error::NotFound(format!("Could not find credential: {id}."))
+}
+
+/// What a new credential holds.
+pub struct NewCredential {
+    pub id: String,
+    pub user_id: String,
+    pub project_id: Option<String>,
+    pub credential_type: String,
+    pub blob: Secret,
+    pub meta: KeyMeta,
+}
+
+pub fn create(
+    conn: &mut Conn,
+    cipher: &CredentialCipher,
+    new: NewCredential,
+) -> Result<Credential, Error> {
+    let exists = credentials::table
+        .find(&new.id)
+        .count()
+        .get_result::<i64>(conn)?
+        > 0;
+    if exists {
+        return Err(Error::Conflict(format!(
+            "Conflict occurred attempting to store credential - Duplicate entry found with ID {}.",
+            new.id
+        )));
+    }
+    let (encrypted, key_hash) = cipher.encrypt(new.blob.expose())?;
+    let created_at = now_micros();
+    diesel::insert_into(credentials::table)
+        .values((
+            credentials::id.eq(&new.id),
+            credentials::user_id.eq(&new.user_id),
+            credentials::project_id.eq(&new.project_id),
+            credentials::credential_type.eq(&new.credential_type),
+            credentials::key_hash.eq(key_hash),
+            credentials::encrypted_blob.eq(encrypted),
+            credentials::extra.eq("{}"),
+            credentials::name.eq(&new.meta.name),
+            credentials::description.eq(&new.meta.description),
+            credentials::enabled.eq(new.meta.enabled),
+            credentials::expires_at.eq(new.meta.expires_at),
+            credentials::allowed_cidrs
+                .eq(serde_json::to_string(&new.meta.allowed_cidrs).unwrap_or_else(|_| "[]".into())),
+            credentials::created_at.eq(created_at),
+            credentials::use_count.eq(0i64),
+        ))
+        .execute(conn)?;
+    Ok(Credential {
+        id: new.id,
+        user_id: new.user_id,
+        project_id: new.project_id,
+        credential_type: new.credential_type,
+        blob: new.blob,
+        meta: KeyMeta {
+            created_at,
+            ..new.meta
+        },
+    })
+}
+
+pub fn get(
+    conn: &mut Conn,
+    cipher: &CredentialCipher,
+    id: &str,
+) -> Result<Option<Credential>, Error> {
+    let row = credentials::table
+        .find(id)
+        .select(CredentialRow::as_select())
+        .first(conn)
+        .optional()?;
+    row.map(|r| from_row(cipher, r)).transpose()
+}
+
+/// Filters for listing; `None` matches everything.
+#[derive(Debug, Default, Clone)]
+pub struct Filter {
+    pub user_id: Option<String>,
+    pub project_id: Option<String>,
+    pub credential_type: Option<String>,
+}
+
+pub fn list(
+    conn: &mut Conn,
+    cipher: &CredentialCipher,
+    filter: &Filter,
+) -> Result<Vec<Credential>, Error> {
+    let mut query = credentials::table
+        .select(CredentialRow::as_select())
+        .into_boxed();
+    if let Some(u) = &filter.user_id {
+        query = query.filter(credentials::user_id.eq(u.clone()));
+    }
+    if let Some(p) = &filter.project_id {
+        query = query.filter(credentials::project_id.eq(p.clone()));
+    }
+    if let Some(t) = &filter.credential_type {
+        query = query.filter(credentials::credential_type.eq(t.clone()));
+    }
+    let rows: Vec<CredentialRow> = query
+        .order((credentials::created_at.asc(), credentials::id.asc()))
+        .load(conn)?;
+    rows.into_iter().map(|r| from_row(cipher, r)).collect()
+}
+
+pub fn count(conn: &mut Conn, user_id: &str, credential_type: Option<&str>) -> Result<i64, Error> {
+    let mut query = credentials::table
+        .filter(credentials::user_id.eq(user_id))
+        .count()
+        .into_boxed();
+    if let Some(t) = credential_type {
+        query = query.filter(credentials::credential_type.eq(t.to_string()));
+    }
+    Ok(query.get_result(conn)?)
+}
+
+/// Replaces the blob (Keystone's PATCH), re-encrypted with the primary key.
+pub fn update_blob(
+    conn: &mut Conn,
+    cipher: &CredentialCipher,
+    id: &str,
+    blob: &Secret,
+) -> Result<(), Error> {
+    let (encrypted, key_hash) = cipher.encrypt(blob.expose())?;
+    let n = diesel::update(credentials::table.find(id))
+        .set((
+            credentials::encrypted_blob.eq(encrypted),
+            credentials::key_hash.eq(key_hash),
+        ))
+        .execute(conn)?;
+    if n == 0 {
+        return Err(not_found(id));
+    }
+    Ok(())
+}
+
+/// Changes to key metadata; `None` leaves a field alone.
+#[derive(Debug, Default, Clone)]
+pub struct MetaPatch {
+    pub name: Option<Option<String>>,
+    pub description: Option<Option<String>>,
+    pub enabled: Option<bool>,
+    pub expires_at: Option<Option<i64>>,
+    pub allowed_cidrs: Option<Vec<String>>,
+}
+
+pub fn update_meta(conn: &mut Conn, id: &str, patch: &MetaPatch) -> Result<(), Error> {
+    let target = credentials::table.find(id);
+    if target.count().get_result::<i64>(conn)? == 0 {
+        return Err(not_found(id));
+    }
+    if let Some(name) = &patch.name {
+        diesel::update(target)
+            .set(credentials::name.eq(name))
+            .execute(conn)?;
+    }
+    if let Some(description) = &patch.description {
+        diesel::update(target)
+            .set(credentials::description.eq(description))
+            .execute(conn)?;
+    }
+    if let Some(enabled) = patch.enabled {
+        diesel::update(target)
+            .set(credentials::enabled.eq(enabled))
+            .execute(conn)?;
+    }
+    if let Some(expires_at) = patch.expires_at {
+        diesel::update(target)
+            .set(credentials::expires_at.eq(expires_at))
+            .execute(conn)?;
+    }
+    if let Some(cidrs) = &patch.allowed_cidrs {
+        let text = serde_json::to_string(cidrs).unwrap_or_else(|_| "[]".into());
+        diesel::update(target)
+            .set(credentials::allowed_cidrs.eq(text))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Records a successful use (signature verification).
+pub fn record_use(conn: &mut Conn, id: &str) -> Result<(), Error> {
+    diesel::update(credentials::table.find(id))
+        .set((
+            credentials::last_used_at.eq(Some(now_micros())),
+            credentials::use_count.eq(credentials::use_count + 1i64),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn delete(conn: &mut Conn, id: &str) -> Result<bool, Error> {
+    Ok(diesel::delete(credentials::table.find(id)).execute(conn)? > 0)
+}
+
+/// Deletes a user's ec2 pairs (in one project, when given) and only those.
+pub fn delete_ec2_of_user(
+    conn: &mut Conn,
+    user_id: &str,
+    project_id: Option<&str>,
+) -> Result<usize, Error> {
+    let mut query = diesel::delete(credentials::table)
+        .filter(credentials::user_id.eq(user_id.to_string()))
+        .filter(credentials::credential_type.eq(EC2))
+        .into_boxed();
+    if let Some(p) = project_id {
+        query = query.filter(credentials::project_id.eq(p.to_string()));
+    }
+    Ok(query.execute(conn)?)
+}
+
+/// How many stored credentials are not yet encrypted with the primary key.
+/// Rotating while any remain would strand them once old keys are purged.
+pub fn count_not_under_primary(conn: &mut Conn, keys: &LoadedKeys) -> Result<i64, Error> {
+    let Some(primary) = keys.primary_key_hash() else {
+        return Ok(0);
+    };
+    Ok(credentials::table
+        .filter(credentials::key_hash.ne(primary))
+        .count()
+        .get_result(conn)?)
+}
+
+/// Re-encrypts every credential not under the primary key (Keystone's
+/// `credential_migrate`). Returns how many were re-encrypted.
+pub fn migrate(conn: &mut Conn, cipher: &CredentialCipher) -> Result<usize, Error> {
+    let primary = cipher.ring().primary_key_hash()?;
+    let stale: Vec<(String, String)> = credentials::table
+        .filter(credentials::key_hash.ne(&primary))
+        .select((credentials::id, credentials::encrypted_blob))
+        .load(conn)?;
+    for (id, encrypted) in &stale {
+        let plaintext = cipher.decrypt(encrypted)?;
+        let (reencrypted, key_hash) = cipher.encrypt(plaintext.expose())?;
+        diesel::update(credentials::table.find(id))
+            .set((
+                credentials::encrypted_blob.eq(reencrypted),
+                credentials::key_hash.eq(key_hash),
+            ))
+            .execute(conn)?;
+    }
+    Ok(stale.len())
+}

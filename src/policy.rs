@@ -22,6 +22,10 @@ pub enum Check {
     Owner,
     /// `role:member and user_id:%(target.…user_id)s`.
     MemberOwner,
+    /// `role:reader and token.domain.id:%(target.…domain_id)s`.
+    DomainReader,
+    /// `project_id:%(target.project.id)s`: a token scoped to the target.
+    ScopedToProject,
 }
 
 /// A named action and its rule.
@@ -101,6 +105,24 @@ pub const EC2_DELETE_CREDENTIAL: Policy = Policy {
     action: "identity:ec2_delete_credential",
     any_of: &[Check::Admin, Check::MemberOwner],
 };
+pub const GET_USER: Policy = Policy {
+    action: "identity:get_user",
+    any_of: &[
+        Check::Admin,
+        Check::SystemReader,
+        Check::DomainReader,
+        Check::Owner,
+    ],
+};
+pub const GET_PROJECT: Policy = Policy {
+    action: "identity:get_project",
+    any_of: &[
+        Check::Admin,
+        Check::SystemReader,
+        Check::DomainReader,
+        Check::ScopedToProject,
+    ],
+};
 /// SODA's AK/SK API: a user manages their own pairs, admin anyone's. The
 /// handlers add the project checks (scope and role on the project).
 pub const AKSK_CREATE: Policy = Policy {
@@ -135,6 +157,8 @@ pub const ALL: &[Policy] = &[
     AKSK_GET,
     AKSK_UPDATE,
     AKSK_DELETE,
+    GET_USER,
+    GET_PROJECT,
     VALIDATE_TOKEN,
     CHECK_TOKEN,
     REVOKE_TOKEN,
@@ -149,6 +173,20 @@ pub const ALL: &[Policy] = &[
 pub struct Target<'a> {
     /// The user owning the subject token or resource.
     pub user_id: Option<&'a str>,
+    /// The domain the target lives in.
+    pub domain_id: Option<&'a str>,
+    /// The project the target is (for project reads).
+    pub project_id: Option<&'a str>,
+}
+
+impl<'a> Target<'a> {
+    /// A target that belongs to a user (a token, a credential, a user).
+    pub fn owned_by(user_id: &'a str) -> Self {
+        Target {
+            user_id: Some(user_id),
+            ..Default::default()
+        }
+    }
 }
 
 fn passes(check: Check, caller: &TokenContext, target: &Target<'_>) -> bool {
@@ -159,6 +197,14 @@ fn passes(check: Check, caller: &TokenContext, target: &Target<'_>) -> bool {
         Check::Service => caller.has_role("service"),
         Check::TokenSubject | Check::Owner => target.user_id == Some(caller.user_id()),
         Check::MemberOwner => caller.has_role("member") && target.user_id == Some(caller.user_id()),
+        Check::DomainReader => {
+            caller.has_role("reader")
+                && caller.domain_id().is_some()
+                && caller.domain_id() == target.domain_id
+        }
+        Check::ScopedToProject => {
+            caller.project_id().is_some() && caller.project_id() == target.project_id
+        }
     }
 }
 

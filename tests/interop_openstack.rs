@@ -111,3 +111,103 @@ async fn openstack_catalog_and_discovery_under_identity_prefix() {
         .unwrap();
     assert_eq!(identity["Name"], "keystone");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openstack_ec2_credentials_and_credentials() {
+    let Some(python) = common::interop_python() else {
+        return;
+    };
+    let Some(s) = TestServer::start(Backend::Sqlite) else {
+        return;
+    };
+    let admin = common::admin_member(&s).await;
+    let run = |args: &[&str]| {
+        let (ok, out, err) = openstack(&python, &s, args);
+        assert!(ok, "openstack {args:?} failed:\n{out}\n{err}");
+        out
+    };
+
+    // ec2 credentials create/list/show/delete.
+    let created: Value =
+        serde_json::from_str(&run(&["ec2", "credentials", "create", "-f", "json"])).unwrap();
+    let access = created["access"].as_str().unwrap().to_string();
+    assert_eq!(access.len(), 32);
+    assert_eq!(created["secret"].as_str().unwrap().len(), 32);
+    assert_eq!(created["project_id"], admin.project_id.as_str());
+    assert_eq!(created["user_id"], admin.user_id.as_str());
+    let listed: Value =
+        serde_json::from_str(&run(&["ec2", "credentials", "list", "-f", "json"])).unwrap();
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["Access"] == access.as_str()),
+        "{listed}"
+    );
+    let shown: Value =
+        serde_json::from_str(&run(&["ec2", "credentials", "show", &access, "-f", "json"])).unwrap();
+    assert_eq!(shown["secret"], created["secret"]);
+    // The same pair through SODA's API.
+    let (status, pairs) = common::call(
+        &s,
+        reqwest::Method::GET,
+        &format!("/v1/{}/aksks/{}", admin.project_id, admin.user_id),
+        Some(&admin.token),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(pairs
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["blob"]["access_key"] == access.as_str()));
+    run(&["ec2", "credentials", "delete", &access]);
+    let listed: Value =
+        serde_json::from_str(&run(&["ec2", "credentials", "list", "-f", "json"])).unwrap();
+    assert!(!listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["Access"] == access.as_str()));
+
+    // credential create/list/delete.
+    let blob = r#"{"access": "cli-access", "secret": "cli-secret"}"#;
+    let created: Value = serde_json::from_str(&run(&[
+        "credential",
+        "create",
+        "--type",
+        "ec2",
+        "--project",
+        &admin.project_id,
+        &admin.user_id,
+        blob,
+        "-f",
+        "json",
+    ]))
+    .unwrap();
+    let id = created["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        id.len(),
+        64,
+        "ec2 credential ids are sha256 of the access key"
+    );
+    assert_eq!(created["type"], "ec2");
+    let listed: Value = serde_json::from_str(&run(&["credential", "list", "-f", "json"])).unwrap();
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["ID"] == id.as_str()),
+        "{listed}"
+    );
+    run(&["credential", "delete", &id]);
+    let listed: Value = serde_json::from_str(&run(&["credential", "list", "-f", "json"])).unwrap();
+    assert!(!listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["ID"] == id.as_str()));
+}

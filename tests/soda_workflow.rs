@@ -1,4 +1,4 @@
-//! The SODA AK/SK workflow's documented curl commands, run verbatim by
+//! The SODA AK/SK workflow's documented curl commands (steps 1-6), run verbatim by
 //! `scripts/soda-aksk-workflow.sh` against a server started here.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -18,8 +18,10 @@ fn soda_workflow_script_runs_against_ironstone() {
     assert_eq!(addrs.len(), 2);
     let script =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/soda-aksk-workflow.sh");
+    let downloads = tempfile::tempdir().unwrap();
     let output = std::process::Command::new("bash")
         .arg(script)
+        .env("DOWNLOAD_DIR", downloads.path())
         .env("KEYSTONE_HOST", addrs[0].to_string())
         .env("MULTICLOUD_HOST", addrs[1].to_string())
         .env("OS_USERNAME", "admin")
@@ -34,6 +36,17 @@ fn soda_workflow_script_runs_against_ironstone() {
     );
     assert!(stdout.contains("step 1 ok"), "{stdout}");
     assert!(stdout.contains("step 2 ok: project_id="), "{stdout}");
+    for step in ["step 3 ok", "step 4 ok", "step 5 ok", "step 6 ok"] {
+        assert!(stdout.contains(step), "{step} missing:\n{stdout}");
+    }
+    // The downloaded file is SODA's array and held the pair created in step 3.
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(downloads.path().join("aksk.json")).unwrap())
+            .unwrap();
+    let pair = &saved[0];
+    assert_eq!(pair["type"], "ec2");
+    assert_eq!(pair["blob"]["access_key"].as_str().unwrap().len(), 16);
+    assert_eq!(pair["blob"]["secret_key"].as_str().unwrap().len(), 32);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

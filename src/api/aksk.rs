@@ -25,13 +25,7 @@ fn authorize(
     project_id: &str,
     user_id: &str,
 ) -> Result<(), Error> {
-    policy::enforce(
-        policy,
-        caller,
-        Target {
-            user_id: Some(user_id),
-        },
-    )?;
+    policy::enforce(policy, caller, Target::owned_by(user_id))?;
     if !caller.has_role("admin") && caller.project_id() != Some(project_id) {
         return Err(Error::Forbidden(format!(
             "The token is not scoped to project {project_id}: use a token scoped to the project in the path."

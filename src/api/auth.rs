@@ -49,13 +49,7 @@ async fn validated_subject(
         return Err(Error::NotFound("No token in the request".into()));
     };
     let subject_context = auth::validate(state, subject, query_bool(req, "allow_expired")).await?;
-    policy::enforce(
-        policy,
-        &caller,
-        Target {
-            user_id: Some(subject_context.user_id()),
-        },
-    )?;
+    policy::enforce(policy, &caller, Target::owned_by(subject_context.user_id()))?;
     Ok((subject_context, subject.to_string()))
 }
 

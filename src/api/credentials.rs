@@ -28,13 +28,7 @@ pub(super) async fn credential_caller(
 }
 
 fn enforce_on(policy: Policy, caller: &TokenContext, owner: &str) -> Result<(), Error> {
-    policy::enforce(
-        policy,
-        caller,
-        Target {
-            user_id: Some(owner),
-        },
-    )
+    policy::enforce(policy, caller, Target::owned_by(owner))
 }
 
 /// Refuses a new credential past `[credential] user_limit`.
@@ -171,9 +165,7 @@ pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
             policy::allows(
                 policy::LIST_CREDENTIALS,
                 &caller,
-                Target {
-                    user_id: Some(&c.user_id),
-                },
+                Target::owned_by(&c.user_id),
             )
         })
         .map(|c| c.to_json(&base))

@@ -5,6 +5,7 @@ pub mod aksk;
 pub mod auth;
 pub mod credentials;
 pub mod discovery;
+pub mod identity;
 pub mod input;
 
 use actix_web::http::Method;
@@ -58,6 +59,8 @@ routes! {
     "/v3/auth/domains" => { GET: auth::auth_domains },
     "/v3/auth/system" => { GET: auth::auth_system },
     "/v3/auth/catalog" => { GET: auth::auth_catalog },
+    "/v3/users/{user_id}" => { GET: identity::get_user },
+    "/v3/projects/{project_id}" => { GET: identity::get_project },
     "/v3/credentials" => { POST: credentials::create, GET: credentials::list },
     "/v3/credentials/{credential_id}" => {
         GET: credentials::get,

@@ -180,3 +180,225 @@ async fn auth_listing_routes(backend: Backend) {
 }
 
 on_both_backends!(token_routes, auth_listing_routes);
+
+/// Callers of the AK/SK and credential routes; the target is Owner's pair.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum KeyCaller {
+    Admin,
+    Owner,
+    Peer,
+    Stranger,
+    NoToken,
+    Revoked,
+}
+
+struct KeyWorld {
+    project: String,
+    owner: String,
+    tokens: Vec<(KeyCaller, Option<String>)>,
+    admin_token: String,
+}
+
+async fn key_world(s: &TestServer) -> KeyWorld {
+    let project = create_project(s, "keys").await;
+    let other = create_project(s, "other").await;
+    let owner = common::member_of(s, "owner", &project, "member").await;
+    let peer = common::member_of(s, "peer", &project, "member").await;
+    let stranger = common::member_of(s, "stranger", &other, "member").await;
+    let admin = s.admin_project_token().await;
+    let (revoked, _) = s
+        .password_token("owner", "pw", Some(json!({"project": {"id": project}})))
+        .await;
+    let resp = s
+        .request(Method::DELETE, "/v3/auth/tokens")
+        .header("X-Auth-Token", &admin)
+        .header("X-Subject-Token", &revoked)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    KeyWorld {
+        project,
+        owner: owner.user_id,
+        tokens: vec![
+            (KeyCaller::Admin, Some(admin.clone())),
+            (KeyCaller::Owner, Some(owner.token)),
+            (KeyCaller::Peer, Some(peer.token)),
+            (KeyCaller::Stranger, Some(stranger.token)),
+            (KeyCaller::NoToken, None),
+            (KeyCaller::Revoked, Some(revoked)),
+        ],
+        admin_token: admin,
+    }
+}
+
+/// A fresh pair of Owner's, made by the admin: (access key, credential id).
+async fn fresh_pair(s: &TestServer, w: &KeyWorld) -> (String, String) {
+    let (status, body) = common::call(
+        s,
+        Method::POST,
+        &format!("/v1/{}/aksks", w.project),
+        Some(&w.admin_token),
+        Some(json!({"project_id": w.project, "user_id": w.owner})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let access = body["access_key"].as_str().unwrap().to_string();
+    use sha2::Digest;
+    let id = hex::encode(sha2::Sha256::digest(access.as_bytes()));
+    (access, id)
+}
+
+async fn key_routes(backend: Backend) {
+    let Some(s) = TestServer::start(backend) else {
+        return;
+    };
+    let w = key_world(&s).await;
+    let (p, u) = (w.project.clone(), w.owner.clone());
+    // (method, path with {ak} and {id} placeholders, body, success status)
+    let routes: Vec<(Method, String, Option<serde_json::Value>, StatusCode)> = vec![
+        (
+            Method::POST,
+            format!("/v1/{p}/aksks"),
+            Some(json!({"credential": {"project_id": p, "user_id": u}})),
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            format!("/v1/{p}/aksks/{u}"),
+            None,
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            format!("/v1/{p}/aksks/{u}/download?format=csv"),
+            None,
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            format!("/v1/{p}/aksks/{u}/keys"),
+            None,
+            StatusCode::OK,
+        ),
+        (
+            Method::PATCH,
+            format!("/v1/{p}/aksks/{u}/keys/{{ak}}"),
+            Some(json!({"name": "renamed"})),
+            StatusCode::OK,
+        ),
+        (
+            Method::DELETE,
+            format!("/v1/{p}/aksks/{u}/keys/{{ak}}"),
+            None,
+            StatusCode::OK,
+        ),
+        (
+            Method::DELETE,
+            format!("/v1/{p}/aksks/{u}"),
+            None,
+            StatusCode::OK,
+        ),
+        (
+            Method::POST,
+            "/v3/credentials".to_string(),
+            Some(
+                json!({"credential": {"type": "ec2", "user_id": u, "project_id": p, "blob": "{\"access\": \"{ak}-new\", \"secret\": \"s\"}"}}),
+            ),
+            StatusCode::CREATED,
+        ),
+        (
+            Method::GET,
+            "/v3/credentials/{id}".to_string(),
+            None,
+            StatusCode::OK,
+        ),
+        (
+            Method::PATCH,
+            "/v3/credentials/{id}".to_string(),
+            Some(
+                json!({"credential": {"blob": "{\"access\": \"{ak}\", \"secret\": \"changed\"}"}}),
+            ),
+            StatusCode::OK,
+        ),
+        (
+            Method::DELETE,
+            "/v3/credentials/{id}".to_string(),
+            None,
+            StatusCode::NO_CONTENT,
+        ),
+        (
+            Method::POST,
+            format!("/v3/users/{u}/credentials/OS-EC2"),
+            Some(json!({"tenant_id": p})),
+            StatusCode::CREATED,
+        ),
+        (
+            Method::GET,
+            format!("/v3/users/{u}/credentials/OS-EC2"),
+            None,
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            format!("/v3/users/{u}/credentials/OS-EC2/{{ak}}"),
+            None,
+            StatusCode::OK,
+        ),
+        (
+            Method::DELETE,
+            format!("/v3/users/{u}/credentials/OS-EC2/{{ak}}"),
+            None,
+            StatusCode::NO_CONTENT,
+        ),
+    ];
+    for (method, path, body, success) in &routes {
+        for (caller, token) in &w.tokens {
+            let (access, id) = fresh_pair(&s, &w).await;
+            let path = path.replace("{ak}", &access).replace("{id}", &id);
+            let body = body
+                .as_ref()
+                .map(|b| serde_json::from_str(&b.to_string().replace("{ak}", &access)).unwrap());
+            let (status, got) =
+                common::call(&s, method.clone(), &path, token.as_deref(), body).await;
+            let want = match caller {
+                KeyCaller::Admin | KeyCaller::Owner => *success,
+                KeyCaller::Peer | KeyCaller::Stranger => StatusCode::FORBIDDEN,
+                KeyCaller::NoToken | KeyCaller::Revoked => StatusCode::UNAUTHORIZED,
+            };
+            assert_eq!(status, want, "{method} {path} as {caller:?}: {got}");
+            if want.is_client_error() {
+                assert_eq!(
+                    got["error"]["code"],
+                    want.as_u16(),
+                    "{method} {path} as {caller:?}"
+                );
+            }
+        }
+    }
+    // Listing credentials is open to every valid token, filtered to what the
+    // caller may see.
+    let (_, id) = fresh_pair(&s, &w).await;
+    for (caller, token) in &w.tokens {
+        let (status, body) =
+            common::call(&s, Method::GET, "/v3/credentials", token.as_deref(), None).await;
+        match caller {
+            KeyCaller::NoToken | KeyCaller::Revoked => assert_eq!(status, StatusCode::UNAUTHORIZED),
+            _ => {
+                assert_eq!(status, StatusCode::OK);
+                let sees = body["credentials"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|c| c["id"] == id.as_str());
+                assert_eq!(
+                    sees,
+                    matches!(caller, KeyCaller::Admin | KeyCaller::Owner),
+                    "list as {caller:?}"
+                );
+            }
+        }
+    }
+}
+
+on_both_backends!(key_routes);

@@ -260,3 +260,72 @@ fn configuration_mistakes_fail_clearly() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("invalid configuration"));
 }
+
+#[test]
+fn credential_rotate_waits_for_migrate() {
+    let dir = tempfile::tempdir().unwrap();
+    let db_path = dir.path().join("ironstone.sqlite");
+    assert!(ironstone(dir.path())
+        .args(["credential", "setup"])
+        .status()
+        .unwrap()
+        .success());
+    assert!(ironstone(dir.path())
+        .args(["db", "sync"])
+        .status()
+        .unwrap()
+        .success());
+    // Store one encrypted credential, as the server would.
+    {
+        let db =
+            ironstone::store::Database::open(db_path.to_str().unwrap(), 1, Duration::from_secs(5))
+                .unwrap();
+        let repo = ironstone::token::KeyRepository::new(dir.path().join("credential-keys"), 3);
+        let cipher = ironstone::credential::CredentialCipher::new(
+            ironstone::token::KeyRing::new(repo).unwrap(),
+        );
+        db.blocking(|conn| {
+            ironstone::credential::create(
+                conn,
+                &cipher,
+                ironstone::credential::NewCredential {
+                    id: "c1".into(),
+                    user_id: "u1".into(),
+                    project_id: None,
+                    credential_type: "totp".into(),
+                    blob: ironstone::secret::Secret::new("ABC"),
+                    meta: ironstone::credential::KeyMeta {
+                        enabled: true,
+                        ..Default::default()
+                    },
+                },
+            )
+        })
+        .unwrap();
+    }
+    let run = |args: &[&str]| ironstone(dir.path()).args(args).output().unwrap();
+    assert!(
+        run(&["credential", "rotate"]).status.success(),
+        "all blobs are under the primary"
+    );
+    let refused = run(&["credential", "rotate"]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("credential migrate"));
+    assert!(run(&["credential", "migrate"]).status.success());
+    assert!(
+        run(&["credential", "rotate"]).status.success(),
+        "allowed again after migrate"
+    );
+    assert!(run(&["credential", "migrate"]).status.success());
+    // The blob still decrypts with the current keys.
+    let db = ironstone::store::Database::open(db_path.to_str().unwrap(), 1, Duration::from_secs(5))
+        .unwrap();
+    let repo = ironstone::token::KeyRepository::new(dir.path().join("credential-keys"), 3);
+    let cipher =
+        ironstone::credential::CredentialCipher::new(ironstone::token::KeyRing::new(repo).unwrap());
+    let found = db
+        .blocking(|conn| ironstone::credential::get(conn, &cipher, "c1"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.blob.expose(), "ABC");
+}

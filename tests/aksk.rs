@@ -746,7 +746,7 @@ async fn bad_input_changes_nothing(backend: Backend) {
             "{body} -> {got}"
         );
     }
-    // Unknown project or user (admin may name any): 404 naming it.
+    // Unknown project or user (admin may name any): SODA's 400, naming it.
     let (status, got) = call(
         &s,
         Method::POST,
@@ -773,6 +773,16 @@ async fn bad_input_changes_nothing(backend: Backend) {
         got["error"]["message"],
         "Could not find user: 0123456789abcdef0123456789abcdef."
     );
+    // Reading the pairs of an unknown user is a 404.
+    let (status, _) = call(
+        &s,
+        Method::GET,
+        &format!("/v1/{project}/aksks/0123456789abcdef0123456789abcdef"),
+        Some(&admin.token),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
     // A user with no role on the project.
     let outsider = common::create_user(&s, "outsider", "pw", None).await;
     let (status, got) = call(

@@ -40,10 +40,13 @@ fn check_membership(
     project_id: &str,
     user_id: &str,
 ) -> Result<(), Error> {
+    // SODA answers 400 when either is unknown on create.
     let project = resource::get_project(conn, project_id)?
-        .ok_or_else(|| resource::not_found_project(project_id))?;
+        .ok_or_else(|| Error::BadRequest(format!("Could not find project: {project_id}.")))?;
     if identity::get_user(conn, user_id)?.is_none() {
-        return Err(identity::not_found_user(user_id));
+        return Err(Error::BadRequest(format!(
+            "Could not find user: {user_id}."
+        )));
     }
     if assignment::effective_project_roles(conn, user_id, &project)?.is_empty() {
         return Err(Error::BadRequest(format!(

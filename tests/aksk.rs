@@ -755,7 +755,7 @@ async fn bad_input_changes_nothing(backend: Backend) {
         Some(json!({"project_id": "ffffffffffffffffffffffffffffffff", "user_id": m.user_id})),
     )
     .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(
         got["error"]["message"],
         "Could not find project: ffffffffffffffffffffffffffffffff."
@@ -768,7 +768,7 @@ async fn bad_input_changes_nothing(backend: Backend) {
         Some(json!({"project_id": project, "user_id": "0123456789abcdef0123456789abcdef"})),
     )
     .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(
         got["error"]["message"],
         "Could not find user: 0123456789abcdef0123456789abcdef."

@@ -19,6 +19,7 @@ pub mod resource;
 pub mod revoke;
 pub mod secret;
 pub mod server;
+pub mod signature;
 pub mod store;
 pub mod token;
 

@@ -1,0 +1,401 @@
+//! Keystone's EC2 signer (`keystoneclient/contrib/ec2/utils.py`
+//! `Ec2Signer`), for `/v3/ec2tokens`: signature versions 0, 1, 2 and 4
+//! computed from the request parts a service forwards.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+
+use super::sigv4::{self, Scope};
+use super::{
+    hmac_sha1, hmac_sha256, malformed, sha256_hex, signatures_match, uri_encode, SignatureError,
+};
+
+/// What a service forwards about a signed EC2-style request.
+#[derive(Debug, Clone, Default)]
+pub struct Ec2Request {
+    pub host: String,
+    pub verb: String,
+    pub path: String,
+    /// Query or form parameters, without `Signature` (v0-v2) or
+    /// `X-Amz-Signature` (presigned v4).
+    pub params: Vec<(String, String)>,
+    pub headers: Vec<(String, String)>,
+    /// Hex SHA-256 of the body (required for v4).
+    pub body_hash: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    V0,
+    V1,
+    V2,
+    V4,
+}
+
+impl Ec2Request {
+    fn param(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Exact-case header lookup, as Keystone's dict lookups are.
+    fn header_exact(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The signature version, chosen as `Ec2Signer.generate` chooses it.
+    pub fn version(&self) -> Result<Version, SignatureError> {
+        match self.param("SignatureVersion") {
+            Some("0") => return Ok(Version::V0),
+            Some("1") => return Ok(Version::V1),
+            Some("2") => return Ok(Version::V2),
+            _ => {}
+        }
+        let authorization = self.header_exact("Authorization");
+        let v4 = match authorization {
+            Some(a) => a.starts_with(sigv4::ALGORITHM),
+            None => self.param("X-Amz-Algorithm") == Some(sigv4::ALGORITHM),
+        };
+        if v4 {
+            Ok(Version::V4)
+        } else {
+            Err(malformed(
+                "Unsupported signature: expected SignatureVersion 0, 1 or 2, or AWS4-HMAC-SHA256.",
+            ))
+        }
+    }
+
+    /// When the request claims it was signed, for the skew check: `Timestamp`,
+    /// else `X-Amz-Date` in the headers, else in the parameters.
+    pub fn timestamp(&self) -> Option<&str> {
+        self.param("Timestamp")
+            .or_else(|| self.header_exact("X-Amz-Date"))
+            .or_else(|| self.header_lookup("x-amz-date"))
+            .or_else(|| self.param("X-Amz-Date"))
+    }
+
+    fn header_lookup(&self, lower: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.trim().eq_ignore_ascii_case(lower))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Keystone's `_canonical_qs`: keys sorted by code point, each pair
+/// `quote(key)=quote(value)`, joined with `&`.
+pub fn canonical_qs(params: &[(String, String)]) -> String {
+    let mut sorted: Vec<&(String, String)> = params.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    sorted
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{}={}",
+                uri_encode(k.as_bytes(), false),
+                uri_encode(v.as_bytes(), false)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn v0(secret: &str, r: &Ec2Request) -> String {
+    let message = format!(
+        "{}{}",
+        r.param("Action").unwrap_or(""),
+        r.param("Timestamp").unwrap_or("")
+    );
+    STANDARD.encode(hmac_sha1(secret.as_bytes(), message.as_bytes()))
+}
+
+fn v1(secret: &str, r: &Ec2Request) -> String {
+    let mut sorted: Vec<&(String, String)> = r.params.iter().collect();
+    sorted.sort_by_key(|(k, _)| k.to_lowercase());
+    let message: String = sorted.iter().map(|(k, v)| format!("{k}{v}")).collect();
+    STANDARD.encode(hmac_sha1(secret.as_bytes(), message.as_bytes()))
+}
+
+/// v2 always canonicalises with `SignatureMethod=HmacSHA256`, as Keystone
+/// does (it overwrites whatever the request said).
+fn v2(secret: &str, r: &Ec2Request, host: &str) -> String {
+    let mut params: Vec<(String, String)> = r
+        .params
+        .iter()
+        .filter(|(k, _)| k != "SignatureMethod")
+        .cloned()
+        .collect();
+    params.push(("SignatureMethod".into(), "HmacSHA256".into()));
+    let sts = format!(
+        "{}\n{}\n{}\n{}",
+        r.verb,
+        host,
+        r.path,
+        canonical_qs(&params)
+    );
+    STANDARD.encode(hmac_sha256(secret.as_bytes(), sts.as_bytes()))
+}
+
+/// The signed headers and credential scope of a v4 request: from the
+/// `Authorization` header, else from presigned parameters.
+fn v4_parts(r: &Ec2Request) -> Result<(Vec<String>, Scope, String), SignatureError> {
+    let (signed, credential) = match r.header_exact("Authorization") {
+        Some(auth) => {
+            let field = |name: &str| {
+                auth.split_once(&format!("{name}="))
+                    .map(|(_, rest)| rest.split(',').next().unwrap_or("").trim().to_string())
+            };
+            (field("SignedHeaders"), field("Credential"))
+        }
+        None => (
+            r.param("X-Amz-SignedHeaders").map(str::to_string),
+            r.param("X-Amz-Credential").map(str::to_string),
+        ),
+    };
+    let signed = signed.ok_or_else(|| malformed("The v4 request has no SignedHeaders."))?;
+    let credential = credential.ok_or_else(|| malformed("The v4 request has no Credential."))?;
+    let (_, scope) = credential
+        .split_once('/')
+        .ok_or_else(|| malformed("The v4 Credential has no scope."))?;
+    let scope = Scope::parse(scope).ok_or_else(|| {
+        malformed("The v4 credential scope is not date/region/service/aws4_request.")
+    })?;
+    let amz_date = r
+        .header_exact("X-Amz-Date")
+        .or_else(|| r.param("X-Amz-Date"))
+        .ok_or_else(|| malformed("The v4 request has no X-Amz-Date."))?;
+    if !amz_date.starts_with(&scope.date) {
+        return Err(malformed(
+            "X-Amz-Date does not fall on the credential scope's date.",
+        ));
+    }
+    Ok((
+        signed.split(';').map(str::to_string).collect(),
+        scope,
+        amz_date.to_string(),
+    ))
+}
+
+/// The v4 signatures Keystone would accept: AWS's canonical headers (values
+/// folded, as botocore signs) and Keystone's own (trimmed, not folded).
+fn v4_candidates(secret: &str, r: &Ec2Request) -> Result<Vec<String>, SignatureError> {
+    let (signed, scope, amz_date) = v4_parts(r)?;
+    let body_hash = r
+        .body_hash
+        .clone()
+        .ok_or_else(|| malformed("A v4 signature needs body_hash."))?;
+    let query = if r.verb.eq_ignore_ascii_case("POST") {
+        String::new()
+    } else {
+        canonical_qs(&r.params)
+    };
+    let lower: Vec<(String, String)> = r
+        .headers
+        .iter()
+        .map(|(k, v)| (k.trim().to_lowercase(), v.trim().to_string()))
+        .collect();
+    let keystone_headers: String = signed
+        .iter()
+        .filter_map(|h| {
+            lower
+                .iter()
+                .find(|(k, _)| k == h)
+                .map(|(_, v)| format!("{h}:{v}\n"))
+        })
+        .collect();
+    let aws_headers = sigv4::canonical_headers(&r.headers, &signed);
+    let mut out = Vec::with_capacity(2);
+    for headers in [aws_headers, keystone_headers] {
+        let canonical = format!(
+            "{}\n{}\n{}\n{}\n{}\n{}",
+            r.verb.to_uppercase(),
+            r.path,
+            query,
+            headers,
+            signed.join(";"),
+            body_hash
+        );
+        let sts = sigv4::string_to_sign(&amz_date, &scope, &canonical);
+        let sig = sigv4::signature(secret, &scope, &sts);
+        if !out.contains(&sig) {
+            out.push(sig);
+        }
+    }
+    Ok(out)
+}
+
+/// `host:port` → `host` (and `[v6]:port` → `v6`), as Python's
+/// `urlsplit('//' + host).hostname` gives it; `None` without a port.
+fn without_port(host: &str) -> Option<&str> {
+    let (bare, port) = host.rsplit_once(':')?;
+    if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    if bare.contains(':') && !bare.starts_with('[') {
+        return None;
+    }
+    Some(bare.trim_start_matches('[').trim_end_matches(']'))
+}
+
+/// The signatures this request would carry if it was signed with `secret`.
+pub fn expected_signatures(secret: &str, r: &Ec2Request) -> Result<Vec<String>, SignatureError> {
+    Ok(match r.version()? {
+        Version::V0 => vec![v0(secret, r)],
+        Version::V1 => vec![v1(secret, r)],
+        Version::V2 => {
+            let mut v = vec![v2(secret, r, &r.host)];
+            // Keystone retries without the port when the host has one.
+            if let Some(bare) = without_port(&r.host) {
+                v.push(v2(secret, r, bare));
+            }
+            v
+        }
+        Version::V4 => v4_candidates(secret, r)?,
+    })
+}
+
+/// True when `provided` is a signature of the request under `secret`.
+/// Every candidate is compared in constant time.
+pub fn verify(secret: &str, r: &Ec2Request, provided: &str) -> Result<bool, SignatureError> {
+    let candidates = expected_signatures(secret, r)?;
+    Ok(candidates
+        .iter()
+        .fold(false, |ok, c| signatures_match(provided, c) | ok))
+}
+
+/// The hash of an empty body, for callers that sign GETs.
+pub fn empty_body_hash() -> String {
+    sha256_hex(b"")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+
+    fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    // Vectors from keystoneclient's Ec2Signer (../shared/reference/keystone-v3.md §9.3).
+    #[test]
+    fn keystone_v0_v1_v2_vectors() {
+        let r = Ec2Request {
+            params: params(&[
+                ("Action", "DescribeInstances"),
+                ("Timestamp", "2024-01-01T00:00:00Z"),
+                ("SignatureVersion", "0"),
+            ]),
+            ..Default::default()
+        };
+        assert_eq!(
+            expected_signatures(SECRET, &r).unwrap(),
+            vec!["PuIji96Bs7HYK3nBaPM1BLdgEuE="]
+        );
+        let r = Ec2Request {
+            params: params(&[
+                ("SignatureVersion", "1"),
+                ("Action", "DescribeInstances"),
+                ("AWSAccessKeyId", "AKID"),
+                ("Timestamp", "2024-01-01T00:00:00Z"),
+                ("Version", "2016-11-15"),
+            ]),
+            ..Default::default()
+        };
+        assert_eq!(
+            expected_signatures(SECRET, &r).unwrap(),
+            vec!["RbDsOzUVNafJZ7HdoMO8v2Zqmp0="]
+        );
+        let r = Ec2Request {
+            host: "ec2.example.com:8788".into(),
+            verb: "GET".into(),
+            path: "/".into(),
+            params: params(&[
+                ("SignatureVersion", "2"),
+                ("SignatureMethod", "HmacSHA256"),
+                ("Action", "DescribeInstances"),
+                ("AWSAccessKeyId", "AKID"),
+                ("Timestamp", "2024-01-01T00:00:00Z"),
+                ("Version", "2016-11-15"),
+                ("Filter.1.Name", "a b/c"),
+            ]),
+            ..Default::default()
+        };
+        assert!(verify(SECRET, &r, "ZrbK+08+ZkdSmL5ONxNu/f6HQK4BaogR6SMnybigm4Q=").unwrap());
+        assert!(!verify("other", &r, "ZrbK+08+ZkdSmL5ONxNu/f6HQK4BaogR6SMnybigm4Q=").unwrap());
+    }
+
+    #[test]
+    fn keystone_v4_presigned_vector() {
+        let r = Ec2Request {
+            host: "ec2.example.com".into(),
+            verb: "GET".into(),
+            path: "/".into(),
+            params: params(&[
+                ("Action", "DescribeRegions"),
+                ("Version", "2013-10-15"),
+                ("X-Amz-Algorithm", "AWS4-HMAC-SHA256"),
+                (
+                    "X-Amz-Credential",
+                    "AKID/20240101/RegionOne/ec2/aws4_request",
+                ),
+                ("X-Amz-Date", "20240101T000000Z"),
+                ("X-Amz-SignedHeaders", "host"),
+            ]),
+            headers: params(&[("Host", "ec2.example.com")]),
+            body_hash: Some(empty_body_hash()),
+        };
+        assert_eq!(r.version().unwrap(), Version::V4);
+        assert!(verify(
+            SECRET,
+            &r,
+            "e2f77c10dcad6858ddd6eedf0e3c94cc30493ad05784f6b0bb1399167fa5f249"
+        )
+        .unwrap());
+        let mut tampered = r.clone();
+        tampered.path = "/other".into();
+        assert!(!verify(
+            SECRET,
+            &tampered,
+            "e2f77c10dcad6858ddd6eedf0e3c94cc30493ad05784f6b0bb1399167fa5f249"
+        )
+        .unwrap());
+    }
+
+    #[test]
+    fn v2_port_retry_and_malformed_requests() {
+        let mut r = Ec2Request {
+            host: "localhost".into(),
+            verb: "GET".into(),
+            path: "/".into(),
+            params: params(&[("SignatureVersion", "2"), ("Action", "A")]),
+            ..Default::default()
+        };
+        let signed_without_port = expected_signatures(SECRET, &r).unwrap()[0].clone();
+        r.host = "localhost:8788".into();
+        assert!(
+            verify(SECRET, &r, &signed_without_port).unwrap(),
+            "Keystone retries without the port"
+        );
+        assert_eq!(without_port("h:80"), Some("h"));
+        assert_eq!(without_port("[::1]:80"), Some("::1"));
+        assert_eq!(without_port("::1"), None);
+        assert_eq!(without_port("h"), None);
+        let none = Ec2Request::default();
+        assert!(matches!(none.version(), Err(SignatureError::Malformed(_))));
+        let v4_without_hash = Ec2Request {
+            headers: params(&[("Authorization", "AWS4-HMAC-SHA256 Credential=AK/20240101/r/ec2/aws4_request, SignedHeaders=host, Signature=00"), ("X-Amz-Date", "20240101T000000Z")]),
+            ..Default::default()
+        };
+        assert!(verify(SECRET, &v4_without_hash, "x").is_err());
+    }
+}

@@ -1,0 +1,136 @@
+//! S3 signatures as `/v3/s3tokens` checks them
+//! (`keystone/api/s3tokens.py`): the service sends the string to sign
+//! (base64) and the signature; v1 is HMAC-SHA1, v4 the AWS4 key chain.
+
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+use base64::Engine;
+
+use super::sigv4::{self, Scope};
+use super::{hmac_sha1, malformed, signatures_match, SignatureError};
+
+/// Services an S3 v4 scope may name (Keystone 30).
+pub const V4_SERVICES: [&str; 3] = ["s3", "iam", "sts"];
+
+/// A decoded string to sign.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StringToSign {
+    V1(Vec<u8>),
+    V4 {
+        text: String,
+        amz_date: String,
+        scope: Scope,
+    },
+}
+
+/// Decodes the `token` field: base64 (urlsafe as Keystone expects, or
+/// standard), padded or not.
+pub fn decode_token(token: &str) -> Result<Vec<u8>, SignatureError> {
+    let t = token.trim();
+    let unpadded = t.trim_end_matches('=');
+    URL_SAFE
+        .decode(t)
+        .or_else(|_| STANDARD.decode(t))
+        .or_else(|_| URL_SAFE_NO_PAD.decode(unpadded))
+        .or_else(|_| STANDARD_NO_PAD.decode(unpadded))
+        .map_err(|_| malformed("The token is not base64."))
+}
+
+pub fn parse(string_to_sign: Vec<u8>) -> Result<StringToSign, SignatureError> {
+    if !string_to_sign.starts_with(b"AWS4") {
+        return Ok(StringToSign::V1(string_to_sign));
+    }
+    let text = String::from_utf8(string_to_sign)
+        .map_err(|_| malformed("The v4 string to sign is not UTF-8."))?;
+    let parts: Vec<&str> = text.split('\n').collect();
+    let [algorithm, amz_date, scope, hash] = parts.as_slice() else {
+        return Err(malformed("Invalid EC2 signature."));
+    };
+    if *algorithm != sigv4::ALGORITHM || hash.len() != 64 {
+        return Err(malformed("Invalid EC2 signature."));
+    }
+    let scope = Scope::parse(scope).ok_or_else(|| malformed("Invalid EC2 signature."))?;
+    if !V4_SERVICES.contains(&scope.service.as_str()) {
+        return Err(malformed("Invalid EC2 signature."));
+    }
+    if !amz_date.starts_with(&scope.date) {
+        return Err(malformed("Invalid EC2 signature."));
+    }
+    Ok(StringToSign::V4 {
+        amz_date: amz_date.to_string(),
+        scope,
+        text,
+    })
+}
+
+/// The signature of the string to sign under `secret`.
+pub fn expected_signature(secret: &str, sts: &StringToSign) -> String {
+    match sts {
+        StringToSign::V1(bytes) => STANDARD.encode(hmac_sha1(secret.as_bytes(), bytes)),
+        StringToSign::V4 { text, scope, .. } => sigv4::signature(secret, scope, text),
+    }
+}
+
+pub fn verify(secret: &str, sts: &StringToSign, provided: &str) -> bool {
+    signatures_match(provided.trim(), &expected_signature(secret, sts))
+}
+
+/// The time an S3 v1 string to sign claims: the `x-amz-date` header line
+/// if present (it overrides Date), else the Date line.
+pub fn v1_date(bytes: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(bytes);
+    let lines: Vec<&str> = text.split('\n').collect();
+    if let Some(amz) = lines.iter().find_map(|l| l.strip_prefix("x-amz-date:")) {
+        return Some(amz.trim().to_string());
+    }
+    lines
+        .get(3)
+        .map(|d| d.trim().to_string())
+        .filter(|d| !d.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn v1_is_hmac_sha1_base64() {
+        let sts = b"GET\n\n\nTue, 27 Mar 2007 19:36:42 +0000\n/johnsmith/photos/puppy.jpg".to_vec();
+        // AWS's documented S3 v2 example (secret wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY).
+        let parsed = parse(sts.clone()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            expected_signature("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", &parsed),
+            "bWq2s1WEIj+Ydj0vQ697zp+IXMU="
+        );
+        assert_eq!(
+            v1_date(&sts).as_deref(),
+            Some("Tue, 27 Mar 2007 19:36:42 +0000")
+        );
+    }
+
+    #[test]
+    fn v4_scope_rules() {
+        let ok = "AWS4-HMAC-SHA256\n20240101T000000Z\n20240101/us-east-1/s3/aws4_request\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+        assert!(matches!(
+            parse(ok.as_bytes().to_vec()),
+            Ok(StringToSign::V4 { .. })
+        ));
+        for bad in [
+            ok.replace("/s3/", "/ec2/"),
+            ok.replace("aws4_request", "aws5_request"),
+            ok.replace("20240101T", "20240102T"),
+            ok.replace("AWS4-HMAC-SHA256\n", "AWS4-HMAC-SHA512\n"),
+            format!("{ok}\nextra"),
+        ] {
+            assert!(parse(bad.as_bytes().to_vec()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn token_decoding_accepts_both_alphabets() {
+        assert_eq!(decode_token("R0VUCg==").unwrap_or_default(), b"GET\n");
+        assert_eq!(decode_token("R0VUCg").unwrap_or_default(), b"GET\n");
+        assert_eq!(decode_token("-_8=").unwrap_or_default(), vec![0xfb, 0xff]);
+        assert_eq!(decode_token("+/8=").unwrap_or_default(), vec![0xfb, 0xff]);
+        assert!(decode_token("!!").is_err());
+    }
+}

@@ -274,6 +274,7 @@ pub fn empty_body_hash() -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

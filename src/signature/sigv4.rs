@@ -271,6 +271,7 @@ impl Authorization {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

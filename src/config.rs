@@ -32,6 +32,7 @@ pub struct Config {
     pub auth: Auth,
     pub identity: Identity,
     pub bootstrap: Bootstrap,
+    pub signature: Signature,
     pub log: Log,
 }
 
@@ -227,6 +228,40 @@ impl Default for Bootstrap {
     }
 }
 
+/// Signed-request verification (`/v3/ec2tokens`, `/v3/s3tokens`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Signature {
+    /// Keystone before 30 let anyone call the verification endpoints, and
+    /// older s3token middleware relies on it. Default: Keystone 30's rule
+    /// (a token with the admin or service role).
+    pub allow_anonymous: bool,
+    /// Seconds a signed request may be older or newer than now.
+    pub max_clock_skew: u64,
+    /// Reject v4 (and S3) requests that carry no time. Turning this off is
+    /// Keystone's (looser) behaviour.
+    pub require_timestamp: bool,
+    /// Signatures remembered to refuse replays, at most.
+    pub replay_cache_size: usize,
+    /// Failed verifications per access key, and per caller address,
+    /// allowed in `throttle_window` seconds before answering 429.
+    pub throttle_failures: u32,
+    pub throttle_window: u64,
+}
+
+impl Default for Signature {
+    fn default() -> Self {
+        Signature {
+            allow_anonymous: false,
+            max_clock_skew: 900,
+            require_timestamp: true,
+            replay_cache_size: 100_000,
+            throttle_failures: 10,
+            throttle_window: 60,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Log {
@@ -263,9 +298,10 @@ fn string_or_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Err
 }
 
 /// Section names, longest first so `FERNET_TOKENS_` wins over `TOKEN_`.
-const SECTIONS: [&str; 9] = [
+const SECTIONS: [&str; 10] = [
     "fernet_tokens",
     "credential",
+    "signature",
     "bootstrap",
     "database",
     "identity",

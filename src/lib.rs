@@ -32,4 +32,5 @@ pub struct AppState {
     pub tokens: Arc<token::TokenProvider>,
     pub credentials: Arc<credential::CredentialCipher>,
     pub hasher: identity::Hasher,
+    pub guards: auth::signed::Guards,
 }

@@ -57,7 +57,9 @@ pub fn prepare(config: Config) -> Result<AppState, Error> {
         &config.identity.default_domain_id,
     )?;
     let credentials = CredentialCipher::new(KeyRing::new(credential)?);
+    let guards = crate::auth::signed::Guards::new(&config.signature);
     Ok(AppState {
+        guards,
         config: Arc::new(config),
         db,
         tokens: Arc::new(tokens),

@@ -7,6 +7,7 @@ pub mod credentials;
 pub mod discovery;
 pub mod identity;
 pub mod input;
+pub mod signed;
 
 use actix_web::http::Method;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
@@ -72,6 +73,8 @@ routes! {
         GET: credentials::ec2_get,
         DELETE: credentials::ec2_delete,
     },
+    "/v3/ec2tokens" => { POST: signed::ec2tokens },
+    "/v3/s3tokens" => { POST: signed::s3tokens },
     "/v1/{project_id}/aksks" => { POST: aksk::create },
     "/v1/{project_id}/aksks/{user_id}" => { GET: aksk::get, DELETE: aksk::delete_all },
     "/v1/{project_id}/aksks/{user_id}/download" => { GET: aksk::download },

@@ -2,7 +2,9 @@
 //! the identity they carry. Follows `keystone/api/_shared/authentication.py`
 //! and `keystone/token/provider.py`.
 
+pub mod guard;
 pub mod request;
+pub mod signed;
 
 use serde_json::{json, Value};
 
@@ -146,7 +148,7 @@ fn now_seconds() -> f64 {
 /// Loads the live objects behind a decoded payload and applies every check
 /// Keystone applies on validation: revocation, enabled user, domains and
 /// project, and a non-empty role list for scoped tokens.
-fn load_context(
+pub(crate) fn load_context(
     conn: &mut Conn,
     token: Secret,
     payload: Payload,

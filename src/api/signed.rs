@@ -1,0 +1,176 @@
+//! `POST /v3/ec2tokens` and `POST /v3/s3tokens`: services forward a signed
+//! request; Ironstone says who signed it by answering with a token.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::{Map, Value};
+
+use super::input::opt_string;
+use super::{header, JsonBody};
+use crate::auth::signed::{self, Signed, Verification};
+use crate::auth::{self, TokenContext};
+use crate::error::Error;
+use crate::signature::ec2::Ec2Request;
+use crate::signature::s3;
+use crate::AppState;
+
+/// Keystone 30: a token with the admin or service role, unless the
+/// anonymous (pre-30) mode is configured. Also 503 when the method is off.
+async fn authorize(state: &AppState, req: &HttpRequest, action: &str) -> Result<(), Error> {
+    if !state
+        .config
+        .auth
+        .methods
+        .iter()
+        .any(|m| m == "ec2credential")
+    {
+        return Err(Error::Unavailable(
+            "Cannot mint a token from an EC2 or S3 credential: the ec2credential auth method is not enabled.".into(),
+        ));
+    }
+    if state.config.signature.allow_anonymous {
+        return Ok(());
+    }
+    let caller: TokenContext =
+        auth::authenticate_caller(state, header(req, "X-Auth-Token")).await?;
+    if caller.has_role("admin") || caller.has_role("service") {
+        Ok(())
+    } else {
+        Err(Error::forbidden_action(action))
+    }
+}
+
+/// `credentials`, `credential` or `ec2Credentials`, as Keystone accepts.
+fn credentials_of(body: &Value) -> Result<&Map<String, Value>, Error> {
+    if body.is_null() {
+        return Err(Error::BadRequest(
+            "request must include a request body".into(),
+        ));
+    }
+    for key in ["credentials", "credential", "ec2Credentials"] {
+        match body.get(key) {
+            Some(Value::Object(map)) => return Ok(map),
+            Some(other) => {
+                return Err(Error::invalid(
+                    key,
+                    &format!("{other} is not of type 'object'"),
+                ))
+            }
+            None => {}
+        }
+    }
+    Err(Error::expecting("credentials", "request body"))
+}
+
+fn required(map: &Map<String, Value>, key: &str) -> Result<String, Error> {
+    match opt_string(map, key, 65_536)? {
+        Some(s) if !s.is_empty() => Ok(s),
+        _ => Err(Error::BadRequest(format!(
+            "Expecting to find {key} in credentials."
+        ))),
+    }
+}
+
+/// A `{name: value}` object with string (or scalar) values, in order.
+fn string_map(map: &Map<String, Value>, key: &str) -> Result<Vec<(String, String)>, Error> {
+    match map.get(key) {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Object(obj)) => obj
+            .iter()
+            .map(|(k, v)| match v {
+                Value::String(s) => Ok((k.clone(), s.clone())),
+                Value::Number(n) => Ok((k.clone(), n.to_string())),
+                Value::Bool(b) => Ok((k.clone(), if *b { "True" } else { "False" }.to_string())),
+                other => Err(Error::invalid(
+                    &format!("{key}/{k}"),
+                    &format!("{other} is not of type 'string'"),
+                )),
+            })
+            .collect(),
+        Some(other) => Err(Error::invalid(
+            key,
+            &format!("{other} is not of type 'object'"),
+        )),
+    }
+}
+
+fn client_ip(map: &Map<String, Value>) -> Result<Option<std::net::IpAddr>, Error> {
+    opt_string(map, "client_ip", 64)?
+        .map(|ip| {
+            ip.parse().map_err(|_| {
+                Error::invalid(
+                    "client_ip",
+                    &format!("{ip:?} is not an IPv4 or IPv6 address"),
+                )
+            })
+        })
+        .transpose()
+}
+
+fn caller_address(req: &HttpRequest, client: Option<std::net::IpAddr>) -> String {
+    client
+        .map(|ip| ip.to_string())
+        .or_else(|| req.peer_addr().map(|a| a.ip().to_string()))
+        .unwrap_or_default()
+}
+
+/// `POST /v3/ec2tokens`: 200 with `X-Subject-Token` and the token body.
+pub async fn ec2tokens(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: JsonBody,
+) -> Result<HttpResponse, Error> {
+    authorize(&state, &req, "identity:ec2tokens_validate").await?;
+    let c = credentials_of(&body.0)?;
+    let access = required(c, "access")?;
+    let signature = required(c, "signature")?;
+    let client_ip = client_ip(c)?;
+    let request = Ec2Request {
+        host: opt_string(c, "host", 1024)?.unwrap_or_default(),
+        verb: opt_string(c, "verb", 16)?.unwrap_or_default(),
+        path: opt_string(c, "path", 8192)?.unwrap_or_default(),
+        params: string_map(c, "params")?,
+        headers: string_map(c, "headers")?,
+        body_hash: opt_string(c, "body_hash", 128)?,
+    };
+    let verification = Verification {
+        caller_address: caller_address(&req, client_ip),
+        access,
+        signature,
+        signed: Signed::Ec2(request),
+        client_ip,
+    };
+    let (token, context) = signed::verify_and_issue(&state, verification).await?;
+    let catalog = auth::catalog_for(&state, &context).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("X-Subject-Token", token))
+        .json(context.render(catalog)))
+}
+
+/// `POST /v3/s3tokens`: 200 with the token body and no `X-Subject-Token`,
+/// as Keystone answers.
+pub async fn s3tokens(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: JsonBody,
+) -> Result<HttpResponse, Error> {
+    authorize(&state, &req, "identity:s3tokens_validate").await?;
+    let c = credentials_of(&body.0)?;
+    let access = required(c, "access")?;
+    let signature = required(c, "signature")?;
+    let token = required(c, "token")?;
+    let client_ip = client_ip(c)?;
+    let string_to_sign = s3::decode_token(&token).map_err(Error::from)?;
+    // Keystone answers a v4 scope it does not accept with a 401.
+    let parsed = s3::parse(string_to_sign)
+        .map_err(|_| Error::unauthorized_with("Invalid EC2 signature."))?;
+    let verification = Verification {
+        caller_address: caller_address(&req, client_ip),
+        access,
+        signature,
+        signed: Signed::S3(parsed),
+        client_ip,
+    };
+    let (_, context) = signed::verify_and_issue(&state, verification).await?;
+    let catalog = auth::catalog_for(&state, &context).await?;
+    Ok(HttpResponse::Ok().json(context.render(catalog)))
+}

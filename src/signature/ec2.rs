@@ -209,7 +209,39 @@ fn v4_candidates(secret: &str, r: &Ec2Request) -> Result<Vec<String>, SignatureE
         })
         .collect();
     let aws_headers = sigv4::canonical_headers(&r.headers, &signed);
-    let mut out = Vec::with_capacity(2);
+    let mut out = Vec::with_capacity(3);
+    if scope.service == "s3" {
+        // A whole S3 request (SODA's gateway): the path is encoded once and
+        // never normalised, the query canonicalised as AWS does.
+        let query_string: String = r
+            .params
+            .iter()
+            .map(|(k, v)| {
+                format!(
+                    "{}={}",
+                    uri_encode(k.as_bytes(), false),
+                    uri_encode(v.as_bytes(), false)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("&");
+        let canonical = sigv4::canonical_request(&sigv4::Request {
+            method: &r.verb.to_uppercase(),
+            path: &r.path,
+            query: &query_string,
+            headers: &r.headers,
+            signed_headers: &signed,
+            payload_hash: &body_hash,
+            normalize_path: false,
+            double_encode: false,
+            exclude_param: Some("X-Amz-Signature"),
+        });
+        out.push(sigv4::signature(
+            secret,
+            &scope,
+            &sigv4::string_to_sign(&amz_date, &scope, &canonical),
+        ));
+    }
     for headers in [aws_headers, keystone_headers] {
         let canonical = format!(
             "{}\n{}\n{}\n{}\n{}\n{}",

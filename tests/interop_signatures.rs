@@ -1,4 +1,4 @@
-//! Requests signed by real botocore (EC2 SigV4 and v2, a whole S3 SigV4
+//! Real clients of the verification endpoints: requests signed by botocore
 //! request, S3 v4 and v2 strings to sign) with a pair created through the
 //! SODA API verify through /v3/ec2tokens and /v3/s3tokens; tampering with
 //! the path, a header, the body, the date, the access key or the secret
@@ -130,4 +130,59 @@ async fn botocore_signatures_verify_and_tampering_fails() {
 
 fn b_is_v2(body: &Value) -> bool {
     body["credentials"]["params"]["SignatureVersion"] == "2"
+}
+
+/// Swift's real s3token middleware (the maintained client of
+/// `/v3/s3tokens`; keystonemiddleware no longer ships one) authenticates
+/// with a service token, verifies through Ironstone and passes the
+/// identity downstream; bad signatures are refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn swift_s3token_middleware_against_ironstone() {
+    let Some(python) = common::interop_python() else {
+        return;
+    };
+    let Some(s) = TestServer::start_with(Backend::Sqlite, |c| c.signature.throttle_failures = 0)
+    else {
+        return;
+    };
+    let admin = admin_member(&s).await;
+    let (_, pair) = call(
+        &s,
+        Method::POST,
+        &format!("/v1/{}/aksks", admin.project_id),
+        Some(&admin.token),
+        Some(json!({"project_id": admin.project_id, "user_id": admin.user_id})),
+    )
+    .await;
+    let output = Command::new(&python)
+        .arg(common::interop_dir().join("swift_s3token.py"))
+        .args([
+            &s.url,
+            common::ADMIN_PASSWORD,
+            pair["access_key"].as_str().unwrap(),
+            pair["secret_key"].as_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["valid"]["status"], 200, "{report}");
+    assert_eq!(
+        report["valid"]["body"]["HTTP_X_USER_ID"],
+        admin.user_id.as_str()
+    );
+    assert_eq!(
+        report["valid"]["body"]["HTTP_X_PROJECT_ID"],
+        admin.project_id.as_str()
+    );
+    assert!(report["valid"]["body"]["HTTP_X_ROLES"]
+        .as_str()
+        .unwrap()
+        .contains("admin"));
+    assert_eq!(report["wrong_secret"]["status"], 401, "{report}");
+    assert_eq!(report["unknown_key"]["status"], 401, "{report}");
 }

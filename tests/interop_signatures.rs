@@ -1,8 +1,9 @@
-//! Real clients of the verification endpoints: requests signed by botocore
-//! request, S3 v4 and v2 strings to sign) with a pair created through the
-//! SODA API verify through /v3/ec2tokens and /v3/s3tokens; tampering with
-//! the path, a header, the body, the date, the access key or the secret
-//! makes each fail.
+//! Real clients of the verification endpoints. Requests signed by botocore
+//! (EC2 SigV4 and v2, a whole S3 SigV4 request, S3 v4 and v2 strings to
+//! sign) with a pair created through the SODA API verify through
+//! /v3/ec2tokens and /v3/s3tokens, and tampering with the path, a header,
+//! the body, the date, the access key or the secret makes each fail. Swift's
+//! s3token middleware works against /v3/s3tokens.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

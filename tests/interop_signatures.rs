@@ -49,7 +49,7 @@ async fn botocore_signatures_verify_and_tampering_fails() {
         String::from_utf8_lossy(&output.stderr)
     );
     let cases: serde_json::Map<String, Value> = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(cases.len(), 10);
+    assert_eq!(cases.len(), 14);
     let post = |endpoint: String, body: Value| {
         let token = admin.token.clone();
         let s = &s;
@@ -76,7 +76,14 @@ async fn botocore_signatures_verify_and_tampering_fails() {
         });
         if endpoint == "/v3/ec2tokens" {
             with("path", &|b| b["credentials"]["path"] = json!("/other"));
-            if b_is_v2(&body) {
+            if b_is_s3_v2(&body) {
+                with("header", &|b| {
+                    b["credentials"]["headers"]["Content-Type"] = json!("text/html")
+                });
+                with("parameter", &|b| {
+                    b["credentials"]["params"]["versionId"] = json!("7")
+                });
+            } else if b_is_v2(&body) {
                 // v2 signs the form parameters themselves: they are the body.
                 with("body parameter", &|b| {
                     b["credentials"]["params"]["Action"] = json!("TerminateInstances")
@@ -127,6 +134,14 @@ async fn botocore_signatures_verify_and_tampering_fails() {
         assert_eq!(got["token"]["user"]["id"], admin.user_id.as_str(), "{name}");
         assert_eq!(got["token"]["methods"], json!(["ec2credential"]), "{name}");
     }
+}
+
+fn b_is_s3_v2(body: &Value) -> bool {
+    let c = &body["credentials"];
+    c["headers"]["Authorization"]
+        .as_str()
+        .is_some_and(|a| a.starts_with("AWS "))
+        || (c["params"].get("Expires").is_some() && c["params"].get("SignatureVersion").is_none())
 }
 
 fn b_is_v2(body: &Value) -> bool {

@@ -108,8 +108,8 @@ impl Signed {
     fn timestamp(&self) -> (Option<String>, bool) {
         match self {
             Signed::Ec2(r) => {
-                let v4 = matches!(r.version(), Ok(ec2::Version::V4));
-                (r.timestamp().map(str::to_string), v4)
+                let strict = matches!(r.version(), Ok(ec2::Version::V4 | ec2::Version::S3V2));
+                (r.timestamp().map(str::to_string), strict)
             }
             Signed::S3(StringToSign::V4 { amz_date, .. }) => (Some(amz_date.clone()), true),
             Signed::S3(StringToSign::V1(bytes)) => (s3::v1_date(bytes), true),
@@ -135,6 +135,20 @@ impl Signed {
 
 fn check_clock(state: &AppState, signed: &Signed) -> Result<(), Error> {
     let settings = &state.config.signature;
+    // A presigned S3 V2 URL carries its expiry instead of a time.
+    if let Signed::Ec2(r) = signed {
+        if matches!(r.version(), Ok(ec2::Version::S3V2)) {
+            if let Some(expires) = r.presigned_expiry() {
+                let now = chrono::Utc::now().timestamp();
+                if expires < now || expires > now + 7 * 24 * 3600 {
+                    return Err(Error::unauthorized_with(
+                        "The presigned request has expired.",
+                    ));
+                }
+                return Ok(());
+            }
+        }
+    }
     let (timestamp, required) = signed.timestamp();
     let Some(text) = timestamp else {
         if required && settings.require_timestamp {

@@ -30,6 +30,9 @@ pub enum Version {
     V1,
     V2,
     V4,
+    /// A whole S3 V2 request: `Authorization: AWS AK:signature`, or a
+    /// presigned URL with `AWSAccessKeyId`, `Expires` and `Signature`.
+    S3V2,
 }
 
 impl Ec2Request {
@@ -56,7 +59,16 @@ impl Ec2Request {
             Some("2") => return Ok(Version::V2),
             _ => {}
         }
-        let authorization = self.header_exact("Authorization");
+        let authorization = self
+            .header_exact("Authorization")
+            .or_else(|| self.header_lookup("authorization"));
+        if authorization.is_some_and(|a| a.starts_with("AWS ") && a.contains(':'))
+            || (authorization.is_none()
+                && self.param("AWSAccessKeyId").is_some()
+                && self.param("Expires").is_some())
+        {
+            return Ok(Version::S3V2);
+        }
         let v4 = match authorization {
             Some(a) => a.starts_with(sigv4::ALGORITHM),
             None => self.param("X-Amz-Algorithm") == Some(sigv4::ALGORITHM),
@@ -77,6 +89,12 @@ impl Ec2Request {
             .or_else(|| self.header_exact("X-Amz-Date"))
             .or_else(|| self.header_lookup("x-amz-date"))
             .or_else(|| self.param("X-Amz-Date"))
+            .or_else(|| self.header_lookup("date"))
+    }
+
+    /// A presigned S3 V2 URL's expiry (Unix seconds).
+    pub fn presigned_expiry(&self) -> Option<i64> {
+        self.param("Expires").and_then(|e| e.parse().ok())
     }
 
     fn header_lookup(&self, lower: &str) -> Option<&str> {
@@ -288,6 +306,16 @@ pub fn expected_signatures(secret: &str, r: &Ec2Request) -> Result<Vec<String>, 
             v
         }
         Version::V4 => v4_candidates(secret, r)?,
+        Version::S3V2 => {
+            let params: Vec<(String, String)> = r
+                .params
+                .iter()
+                .filter(|(k, _)| k != "Signature")
+                .cloned()
+                .collect();
+            let sts = super::s3::v2_string_to_sign(&r.verb, &r.path, &params, &r.headers);
+            vec![STANDARD.encode(hmac_sha1(secret.as_bytes(), sts.as_bytes()))]
+        }
     })
 }
 
@@ -423,6 +451,25 @@ mod tests {
         assert_eq!(without_port("[::1]:80"), Some("::1"));
         assert_eq!(without_port("::1"), None);
         assert_eq!(without_port("h"), None);
+        let s3v2 = Ec2Request {
+            verb: "GET".into(),
+            path: "/johnsmith/photos/puppy.jpg".into(),
+            headers: params(&[
+                ("Date", "Tue, 27 Mar 2007 19:36:42 +0000"),
+                (
+                    "Authorization",
+                    "AWS AKIAIOSFODNN7EXAMPLE:bWq2s1WEIj+Ydj0vQ697zp+IXMU=",
+                ),
+            ]),
+            ..Default::default()
+        };
+        assert_eq!(s3v2.version().unwrap(), Version::S3V2);
+        assert!(verify(
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            &s3v2,
+            "bWq2s1WEIj+Ydj0vQ697zp+IXMU="
+        )
+        .unwrap());
         let none = Ec2Request::default();
         assert!(matches!(none.version(), Err(SignatureError::Malformed(_))));
         let v4_without_hash = Ec2Request {

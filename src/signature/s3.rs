@@ -88,6 +88,116 @@ pub fn v1_date(bytes: &[u8]) -> Option<String> {
         .filter(|d| !d.is_empty())
 }
 
+/// Query parameters that S3 V2 includes in the canonicalized resource.
+const V2_SUBRESOURCES: [&str; 27] = [
+    "acl",
+    "cors",
+    "delete",
+    "lifecycle",
+    "location",
+    "logging",
+    "notification",
+    "partNumber",
+    "policy",
+    "requestPayment",
+    "response-cache-control",
+    "response-content-disposition",
+    "response-content-encoding",
+    "response-content-language",
+    "response-content-type",
+    "response-expires",
+    "restore",
+    "tagging",
+    "torrent",
+    "uploadId",
+    "uploads",
+    "versionId",
+    "versioning",
+    "versions",
+    "website",
+    "replication",
+    "encryption",
+];
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k.trim().eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.trim())
+}
+
+/// The S3 V2 (HMAC-SHA1) string to sign of a whole request: verb,
+/// Content-MD5, Content-Type, Date (empty when `x-amz-date` is sent, or
+/// `Expires` for presigned URLs), the `x-amz-*` headers, and the path with
+/// its sub-resources.
+pub fn v2_string_to_sign(
+    verb: &str,
+    path: &str,
+    params: &[(String, String)],
+    headers: &[(String, String)],
+) -> String {
+    let expires = params
+        .iter()
+        .find(|(k, _)| k == "Expires")
+        .map(|(_, v)| v.as_str());
+    let date = match (expires, header(headers, "x-amz-date")) {
+        (Some(e), _) => e,
+        (None, Some(_)) => "",
+        (None, None) => header(headers, "date").unwrap_or(""),
+    };
+    let mut amz: Vec<(String, Vec<String>)> = Vec::new();
+    for (k, v) in headers {
+        let name = k.trim().to_ascii_lowercase();
+        if !name.starts_with("x-amz-") {
+            continue;
+        }
+        let value = v.split_whitespace().collect::<Vec<_>>().join(" ");
+        match amz.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, values)) => values.push(value),
+            None => amz.push((name, vec![value])),
+        }
+    }
+    amz.sort();
+    let amz_headers: String = amz
+        .iter()
+        .map(|(n, v)| format!("{n}:{}\n", v.join(",")))
+        .collect();
+    let mut sub: Vec<&(String, String)> = params
+        .iter()
+        .filter(|(k, _)| V2_SUBRESOURCES.contains(&k.as_str()))
+        .collect();
+    sub.sort();
+    let mut resource = if path.is_empty() {
+        "/".to_string()
+    } else {
+        path.to_string()
+    };
+    if !sub.is_empty() {
+        resource.push('?');
+        resource.push_str(
+            &sub.iter()
+                .map(|(k, v)| {
+                    if v.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{k}={v}")
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("&"),
+        );
+    }
+    format!(
+        "{}\n{}\n{}\n{}\n{}{}",
+        verb.to_uppercase(),
+        header(headers, "content-md5").unwrap_or(""),
+        header(headers, "content-type").unwrap_or(""),
+        date,
+        amz_headers,
+        resource
+    )
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -105,6 +215,42 @@ mod tests {
         assert_eq!(
             v1_date(&sts).as_deref(),
             Some("Tue, 27 Mar 2007 19:36:42 +0000")
+        );
+    }
+
+    #[test]
+    fn v2_whole_request_matches_awss_example() {
+        // AWS's documented S3 V2 GET example.
+        let headers = vec![
+            ("Host".to_string(), "johnsmith.s3.amazonaws.com".to_string()),
+            (
+                "Date".to_string(),
+                "Tue, 27 Mar 2007 19:36:42 +0000".to_string(),
+            ),
+        ];
+        let sts = v2_string_to_sign("GET", "/johnsmith/photos/puppy.jpg", &[], &headers);
+        assert_eq!(
+            sts,
+            "GET\n\n\nTue, 27 Mar 2007 19:36:42 +0000\n/johnsmith/photos/puppy.jpg"
+        );
+        // x-amz headers, sub-resources, and x-amz-date replacing Date.
+        let headers = vec![
+            ("X-Amz-Meta-B".to_string(), "two ".to_string()),
+            (
+                "x-amz-date".to_string(),
+                "Tue, 27 Mar 2007 21:15:45 +0000".to_string(),
+            ),
+            ("X-Amz-Meta-B".to_string(), "three".to_string()),
+            ("Content-Type".to_string(), "text/plain".to_string()),
+        ];
+        let params = vec![
+            ("acl".to_string(), String::new()),
+            ("prefix".to_string(), "x".to_string()),
+        ];
+        let sts = v2_string_to_sign("put", "/b/k", &params, &headers);
+        assert_eq!(
+            sts,
+            "PUT\n\ntext/plain\n\nx-amz-date:Tue, 27 Mar 2007 21:15:45 +0000\nx-amz-meta-b:two,three\n/b/k?acl"
         );
     }
 

@@ -14,7 +14,7 @@ import json
 import sys
 from urllib.parse import parse_qsl, urlsplit
 
-from botocore.auth import HmacV1Auth, S3SigV4Auth, SigV2Auth, SigV4Auth
+from botocore.auth import HmacV1Auth, HmacV1QueryAuth, S3SigV4Auth, SigV2Auth, SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
@@ -99,6 +99,25 @@ def s3tokens_v2(access, secret):
                             "signature": signature}}
 
 
+def s3_v2_request(access, secret):
+    """A whole S3 V2 request (Authorization: AWS AK:signature, Date)."""
+    request = AWSRequest(method="PUT", url="https://s3.example.com/bucket/key.txt?acl",
+                         headers={"Content-Type": "text/plain", "x-amz-meta-owner": "ops"})
+    HmacV1Auth(Credentials(access, secret)).add_auth(request)
+    signature = request.headers["Authorization"].split(":", 1)[1]
+    params = dict(parse_qsl(urlsplit(request.url).query, keep_blank_values=True))
+    return ec2tokens_body(access, signature, request, params)
+
+
+def s3_v2_presigned(access, secret):
+    """A presigned S3 V2 URL (AWSAccessKeyId, Expires, Signature)."""
+    request = AWSRequest(method="GET", url="https://s3.example.com/bucket/shared.bin")
+    HmacV1QueryAuth(Credentials(access, secret), expires=600).add_auth(request)
+    params = dict(parse_qsl(urlsplit(request.url).query, keep_blank_values=True))
+    signature = params.pop("Signature")
+    return ec2tokens_body(access, signature, request, params)
+
+
 def main():
     access, secret = sys.argv[1], sys.argv[2]
     cases = {}
@@ -106,6 +125,8 @@ def main():
         ("ec2-sigv4", "/v3/ec2tokens", ec2_v4),
         ("ec2-v2", "/v3/ec2tokens", ec2_v2),
         ("s3-sigv4-request", "/v3/ec2tokens", s3_full),
+        ("s3-v2-request", "/v3/ec2tokens", s3_v2_request),
+        ("s3-v2-presigned", "/v3/ec2tokens", s3_v2_presigned),
         ("s3tokens-v4", "/v3/s3tokens", s3tokens_v4),
         ("s3tokens-v2", "/v3/s3tokens", s3tokens_v2),
     ]:

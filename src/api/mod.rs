@@ -7,6 +7,7 @@ pub mod credentials;
 pub mod discovery;
 pub mod identity;
 pub mod input;
+pub mod metrics;
 pub mod signed;
 
 use actix_web::http::Method;
@@ -31,8 +32,8 @@ macro_rules! routes {
         fn register_at(cfg: &mut web::ServiceConfig, prefix: &str) {
             $(
                 let allow = [ $( stringify!($method) ),+ ].join(", ");
-                // SODA's multicloud API is not part of Keystone's tree.
-                if prefix.is_empty() || !$path.starts_with("/v1/") {
+                // SODA's multicloud API and /metrics are not part of Keystone's tree.
+                if prefix.is_empty() || !($path.starts_with("/v1/") || $path == "/metrics") {
                 cfg.service(
                     web::resource(full_path(prefix, $path))
                         $( .route(web::method(Method::$method).to($handler)) )+
@@ -50,6 +51,7 @@ macro_rules! routes {
 routes! {
     "/" => { GET: discovery::versions },
     "/v3" => { GET: discovery::version_v3 },
+    "/metrics" => { GET: metrics::metrics },
     "/v3/auth/tokens" => {
         POST: auth::issue_token,
         GET: auth::validate_token,

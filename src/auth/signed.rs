@@ -21,6 +21,10 @@ use crate::AppState;
 pub struct Guards {
     pub replay: crate::auth::guard::ReplayCache,
     pub throttle: crate::auth::guard::Throttle,
+    /// Successful verifications since start.
+    pub verified: std::sync::atomic::AtomicU64,
+    /// Verifications refused as replays since start.
+    pub replays: std::sync::atomic::AtomicU64,
 }
 
 impl Guards {
@@ -32,6 +36,8 @@ impl Guards {
                 settings.throttle_failures,
                 std::time::Duration::from_secs(settings.throttle_window.max(1)),
             ),
+            verified: std::sync::atomic::AtomicU64::new(0),
+            replays: std::sync::atomic::AtomicU64::new(0),
         }
     }
 }
@@ -222,6 +228,10 @@ pub async fn verify_and_issue(
     }
     check_clock(state, &v.signed)?;
     if !state.guards.replay.first_use(&v.access, &v.signature) {
+        state
+            .guards
+            .replays
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         return Err(Error::unauthorized_with(
             "This signed request was already used.",
         ));
@@ -253,6 +263,10 @@ pub async fn verify_and_issue(
             Error::NotFound(_) => Error::unauthorized_with("User not valid for project."),
             other => other,
         })?;
+    state
+        .guards
+        .verified
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     Ok((token, context))
 }
 

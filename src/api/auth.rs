@@ -2,9 +2,9 @@
 //! may reach.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::{json, Value};
+use serde_json::json;
 
-use super::{base_url, header, query_bool, query_flag_present, JsonBody};
+use super::{base_url, collection, header, query_bool, query_flag_present, JsonBody};
 use crate::auth::{self, request::AuthRequest, ResolvedScope, TokenContext};
 use crate::error::Error;
 use crate::policy::{self, Target};
@@ -120,22 +120,6 @@ pub async fn revoke_token(
     Ok(HttpResponse::NoContent().finish())
 }
 
-fn collection(key: &str, items: Vec<Value>, self_link: String) -> Value {
-    json!({
-        key: items,
-        "links": {"next": null, "self": self_link, "previous": null},
-    })
-}
-
-fn self_link(req: &HttpRequest, base: &str, path: &str) -> String {
-    format!("{base}{path}")
-        + &if req.query_string().is_empty() {
-            String::new()
-        } else {
-            format!("?{}", req.query_string())
-        }
-}
-
 /// `GET /v3/auth/projects`: enabled projects the caller has a role on.
 pub async fn auth_projects(
     state: web::Data<AppState>,
@@ -160,11 +144,7 @@ pub async fn auth_projects(
         .await?;
     let base = base_url(&req, &state);
     let items = projects.iter().map(|p| p.to_json(&base)).collect();
-    Ok(HttpResponse::Ok().json(collection(
-        "projects",
-        items,
-        self_link(&req, &base, "/auth/projects"),
-    )))
+    Ok(HttpResponse::Ok().json(collection("projects", items, &req, &base, "/auth/projects")))
 }
 
 /// `GET /v3/auth/domains`: enabled domains the caller has a role on.
@@ -187,11 +167,7 @@ pub async fn auth_domains(
         .await?;
     let base = base_url(&req, &state);
     let items = domains.iter().map(|d| d.to_json(&base)).collect();
-    Ok(HttpResponse::Ok().json(collection(
-        "domains",
-        items,
-        self_link(&req, &base, "/auth/domains"),
-    )))
+    Ok(HttpResponse::Ok().json(collection("domains", items, &req, &base, "/auth/domains")))
 }
 
 /// `GET /v3/auth/system`: `[{"all": true}]` when the caller has a system role.

@@ -5,7 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
 use super::input::{member, only_keys, opt_string, path_id, req_string};
-use super::{base_url, header, query_pairs, JsonBody};
+use super::{base_url, collection, header, query_pairs, JsonBody};
 use crate::auth::{self, TokenContext};
 use crate::credential::{self, Credential, KeyMeta, NewCredential, EC2};
 use crate::error::Error;
@@ -60,15 +60,6 @@ pub(super) fn check_owner_exists(
         }
     }
     Ok(())
-}
-
-fn collection(key: &str, items: Vec<Value>, req: &HttpRequest, base: &str, path: &str) -> Value {
-    let query = if req.query_string().is_empty() {
-        String::new()
-    } else {
-        format!("?{}", req.query_string())
-    };
-    json!({key: items, "links": {"self": format!("{base}{path}{query}"), "next": null, "previous": null}})
 }
 
 /// `POST /v3/credentials`.

@@ -140,6 +140,27 @@ pub fn base_url(req: &HttpRequest, state: &AppState) -> String {
     format!("{}://{}{}/v3", info.scheme(), info.host(), prefix)
 }
 
+/// Keystone's collection body: the items under `key`, and links whose
+/// `self` is the request's own URL under `base` (`path` is relative to
+/// `/v3`).
+pub fn collection(
+    key: &str,
+    items: Vec<Value>,
+    req: &HttpRequest,
+    base: &str,
+    path: &str,
+) -> Value {
+    let query = if req.query_string().is_empty() {
+        String::new()
+    } else {
+        format!("?{}", req.query_string())
+    };
+    serde_json::json!({
+        key: items,
+        "links": {"self": format!("{base}{path}{query}"), "next": null, "previous": null},
+    })
+}
+
 /// A header's value as text, if present and valid.
 pub fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())

@@ -26,6 +26,10 @@ pub enum Check {
     DomainReader,
     /// `project_id:%(target.project.id)s`: a token scoped to the target.
     ScopedToProject,
+    /// `role:manager and token.domain.id:%(target.…domain_id)s`.
+    DomainManager,
+    /// `token.domain.id` or `token.project.domain.id` is the target domain.
+    TokenInTargetDomain,
 }
 
 /// A named action and its rule.
@@ -123,6 +127,71 @@ pub const GET_PROJECT: Policy = Policy {
         Check::ScopedToProject,
     ],
 };
+pub const GET_DOMAIN: Policy = Policy {
+    action: "identity:get_domain",
+    any_of: &[
+        Check::Admin,
+        Check::SystemReader,
+        Check::TokenInTargetDomain,
+    ],
+};
+pub const LIST_DOMAINS: Policy = Policy {
+    action: "identity:list_domains",
+    any_of: &[Check::Admin, Check::SystemReader, Check::DomainReader],
+};
+pub const CREATE_DOMAIN: Policy = Policy {
+    action: "identity:create_domain",
+    any_of: &[Check::Admin],
+};
+pub const UPDATE_DOMAIN: Policy = Policy {
+    action: "identity:update_domain",
+    any_of: &[Check::Admin],
+};
+pub const DELETE_DOMAIN: Policy = Policy {
+    action: "identity:delete_domain",
+    any_of: &[Check::Admin],
+};
+pub const LIST_PROJECTS: Policy = Policy {
+    action: "identity:list_projects",
+    any_of: &[Check::Admin, Check::SystemReader, Check::DomainReader],
+};
+pub const CREATE_PROJECT: Policy = Policy {
+    action: "identity:create_project",
+    any_of: &[Check::Admin, Check::DomainManager],
+};
+pub const UPDATE_PROJECT: Policy = Policy {
+    action: "identity:update_project",
+    any_of: &[Check::Admin, Check::DomainManager],
+};
+pub const DELETE_PROJECT: Policy = Policy {
+    action: "identity:delete_project",
+    any_of: &[Check::Admin, Check::DomainManager],
+};
+pub const LIST_USERS: Policy = Policy {
+    action: "identity:list_users",
+    any_of: &[Check::Admin, Check::SystemReader, Check::DomainReader],
+};
+pub const CREATE_USER: Policy = Policy {
+    action: "identity:create_user",
+    any_of: &[Check::Admin, Check::DomainManager],
+};
+pub const UPDATE_USER: Policy = Policy {
+    action: "identity:update_user",
+    any_of: &[Check::Admin, Check::DomainManager],
+};
+pub const DELETE_USER: Policy = Policy {
+    action: "identity:delete_user",
+    any_of: &[Check::Admin, Check::DomainManager],
+};
+pub const LIST_USER_PROJECTS: Policy = Policy {
+    action: "identity:list_user_projects",
+    any_of: &[
+        Check::Admin,
+        Check::SystemReader,
+        Check::DomainReader,
+        Check::Owner,
+    ],
+};
 /// SODA's AK/SK API: a user manages their own pairs, admin anyone's. The
 /// handlers add the project checks (scope and role on the project).
 pub const AKSK_CREATE: Policy = Policy {
@@ -159,6 +228,20 @@ pub const ALL: &[Policy] = &[
     AKSK_DELETE,
     GET_USER,
     GET_PROJECT,
+    GET_DOMAIN,
+    LIST_DOMAINS,
+    CREATE_DOMAIN,
+    UPDATE_DOMAIN,
+    DELETE_DOMAIN,
+    LIST_PROJECTS,
+    CREATE_PROJECT,
+    UPDATE_PROJECT,
+    DELETE_PROJECT,
+    LIST_USERS,
+    CREATE_USER,
+    UPDATE_USER,
+    DELETE_USER,
+    LIST_USER_PROJECTS,
     VALIDATE_TOKEN,
     CHECK_TOKEN,
     REVOKE_TOKEN,
@@ -204,6 +287,18 @@ fn passes(check: Check, caller: &TokenContext, target: &Target<'_>) -> bool {
         }
         Check::ScopedToProject => {
             caller.project_id().is_some() && caller.project_id() == target.project_id
+        }
+        Check::DomainManager => {
+            caller.has_role("manager")
+                && caller.domain_id().is_some()
+                && caller.domain_id() == target.domain_id
+        }
+        Check::TokenInTargetDomain => {
+            let token_domain = caller.domain_id().or(match &caller.scope {
+                crate::auth::ResolvedScope::Project { domain, .. } => Some(domain.id.as_str()),
+                _ => None,
+            });
+            token_domain.is_some() && token_domain == target.domain_id
         }
     }
 }

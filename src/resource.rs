@@ -262,6 +262,16 @@ pub fn create_project(conn: &mut Conn, new: NewProject<'_>) -> Result<Project, E
             new.name
         )));
     }
+    if let Some(parent_id) = new.parent_id {
+        let parent = get_project(conn, parent_id)?.ok_or_else(|| {
+            Error::BadRequest(format!("Could not find the parent project: {parent_id}."))
+        })?;
+        if parent.domain_id != new.domain_id {
+            return Err(Error::BadRequest(
+                "Cannot create a project whose parent is in another domain.".into(),
+            ));
+        }
+    }
     let row = ProjectRow {
         id: crate::store::new_id(),
         name: new.name.to_string(),
@@ -326,4 +336,229 @@ pub fn set_domain_enabled(conn: &mut Conn, id: &str, enabled: bool) -> Result<()
         return Err(not_found_domain(id));
     }
     Ok(())
+}
+
+/// Filters for listing domains; `None` matches all.
+#[derive(Debug, Default, Clone)]
+pub struct DomainFilter {
+    pub name: Option<String>,
+    pub enabled: Option<bool>,
+    pub id: Option<String>,
+}
+
+pub fn list_domains(conn: &mut Conn, filter: &DomainFilter) -> Result<Vec<Domain>, Error> {
+    let mut query = domains::table.select(DomainRow::as_select()).into_boxed();
+    if let Some(n) = &filter.name {
+        query = query.filter(domains::name.eq(n.clone()));
+    }
+    if let Some(e) = filter.enabled {
+        query = query.filter(domains::enabled.eq(e));
+    }
+    if let Some(id) = &filter.id {
+        query = query.filter(domains::id.eq(id.clone()));
+    }
+    Ok(query
+        .order(domains::name.asc())
+        .load(conn)?
+        .into_iter()
+        .map(Domain::from)
+        .collect())
+}
+
+/// Changes to a domain; `None` leaves a field alone.
+#[derive(Debug, Default, Clone)]
+pub struct DomainPatch {
+    pub name: Option<String>,
+    pub description: Option<Option<String>>,
+    pub enabled: Option<bool>,
+}
+
+pub fn update_domain(conn: &mut Conn, id: &str, patch: &DomainPatch) -> Result<Domain, Error> {
+    let current = get_domain(conn, id)?.ok_or_else(|| not_found_domain(id))?;
+    if let Some(name) = &patch.name {
+        if name != &current.name && find_domain_by_name(conn, name)?.is_some() {
+            return Err(Error::Conflict(format!(
+                "Conflict occurred attempting to store domain - Duplicate entry found with name {name}."
+            )));
+        }
+        diesel::update(domains::table.find(id))
+            .set(domains::name.eq(name))
+            .execute(conn)?;
+    }
+    if let Some(description) = &patch.description {
+        diesel::update(domains::table.find(id))
+            .set(domains::description.eq(description))
+            .execute(conn)?;
+    }
+    if let Some(enabled) = patch.enabled {
+        set_domain_enabled(conn, id, enabled)?;
+    }
+    get_domain(conn, id)?.ok_or_else(|| not_found_domain(id))
+}
+
+/// Deletes a disabled domain with everything in it (projects, users,
+/// groups, domain roles, assignments), as Keystone does.
+pub fn delete_domain(conn: &mut Conn, id: &str, default_domain_id: &str) -> Result<(), Error> {
+    let domain = get_domain(conn, id)?.ok_or_else(|| not_found_domain(id))?;
+    if domain.id == default_domain_id {
+        return Err(Error::Forbidden("Cannot delete the default domain.".into()));
+    }
+    if domain.enabled {
+        return Err(Error::Forbidden(
+            "Cannot delete a domain that is enabled, please disable it first.".into(),
+        ));
+    }
+    // Projects deepest first, so no project outlives its parent.
+    let mut remaining: Vec<(String, Option<String>)> = projects::table
+        .filter(projects::domain_id.eq(id))
+        .select((projects::id, projects::parent_id))
+        .load(conn)?;
+    while !remaining.is_empty() {
+        let leaves: Vec<String> = remaining
+            .iter()
+            .filter(|(pid, _)| {
+                !remaining
+                    .iter()
+                    .any(|(_, parent)| parent.as_deref() == Some(pid.as_str()))
+            })
+            .map(|(pid, _)| pid.clone())
+            .collect();
+        if leaves.is_empty() {
+            return Err(Error::Internal("project hierarchy has a cycle".into()));
+        }
+        for leaf in &leaves {
+            delete_project(conn, leaf)?;
+        }
+        remaining.retain(|(pid, _)| !leaves.contains(pid));
+    }
+    let user_ids: Vec<String> = crate::store::schema::users::table
+        .filter(crate::store::schema::users::domain_id.eq(id))
+        .select(crate::store::schema::users::id)
+        .load(conn)?;
+    for user_id in user_ids {
+        crate::identity::delete_user(conn, &user_id)?;
+    }
+    let group_ids: Vec<String> = crate::store::schema::groups::table
+        .filter(crate::store::schema::groups::domain_id.eq(id))
+        .select(crate::store::schema::groups::id)
+        .load(conn)?;
+    for group_id in group_ids {
+        crate::assignment::delete_actor_assignments(conn, &group_id)?;
+        diesel::delete(crate::store::schema::groups::table.find(&group_id)).execute(conn)?;
+    }
+    crate::assignment::delete_target_assignments(conn, id)?;
+    diesel::delete(
+        crate::store::schema::roles::table.filter(crate::store::schema::roles::domain_id.eq(id)),
+    )
+    .execute(conn)?;
+    diesel::delete(domains::table.find(id)).execute(conn)?;
+    crate::revoke::record(
+        conn,
+        crate::revoke::Revoke {
+            domain_id: Some(id.to_string()),
+            ..Default::default()
+        },
+    )
+}
+
+/// Filters for listing projects; `None` matches all.
+#[derive(Debug, Default, Clone)]
+pub struct ProjectFilter {
+    pub name: Option<String>,
+    pub domain_id: Option<String>,
+    pub enabled: Option<bool>,
+    pub parent_id: Option<String>,
+}
+
+pub fn list_projects(conn: &mut Conn, filter: &ProjectFilter) -> Result<Vec<Project>, Error> {
+    let mut query = projects::table.select(ProjectRow::as_select()).into_boxed();
+    if let Some(n) = &filter.name {
+        query = query.filter(projects::name.eq(n.clone()));
+    }
+    if let Some(d) = &filter.domain_id {
+        query = query.filter(projects::domain_id.eq(d.clone()));
+    }
+    if let Some(e) = filter.enabled {
+        query = query.filter(projects::enabled.eq(e));
+    }
+    if let Some(p) = &filter.parent_id {
+        // A top-level project's API parent is its domain.
+        query = query.filter(
+            projects::parent_id.eq(p.clone()).or(projects::parent_id
+                .is_null()
+                .and(projects::domain_id.eq(p.clone()))),
+        );
+    }
+    let rows = query.order(projects::name.asc()).load(conn)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        out.extend(with_tags(conn, Some(row))?);
+    }
+    Ok(out)
+}
+
+/// Replaces a project's tags (Keystone: at most 80, each ≤ 255, no `/` or `,`).
+pub fn set_tags(conn: &mut Conn, project_id: &str, tags: &[String]) -> Result<(), Error> {
+    if tags.len() > 80 {
+        return Err(Error::BadRequest(
+            "A project may have at most 80 tags.".into(),
+        ));
+    }
+    for tag in tags {
+        if tag.is_empty() || tag.chars().count() > 255 || tag.contains('/') || tag.contains(',') {
+            return Err(Error::BadRequest(format!(
+                "Invalid project tag {tag:?}: 1 to 255 characters, without '/' or ','."
+            )));
+        }
+    }
+    diesel::delete(project_tags::table.filter(project_tags::project_id.eq(project_id)))
+        .execute(conn)?;
+    let mut unique: Vec<&String> = tags.iter().collect();
+    unique.sort();
+    unique.dedup();
+    for tag in unique {
+        diesel::insert_into(project_tags::table)
+            .values((
+                project_tags::project_id.eq(project_id),
+                project_tags::name.eq(tag),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Changes to a project; `None` leaves a field alone.
+#[derive(Debug, Default, Clone)]
+pub struct ProjectPatch {
+    pub name: Option<String>,
+    pub description: Option<Option<String>>,
+    pub enabled: Option<bool>,
+    pub tags: Option<Vec<String>>,
+}
+
+pub fn update_project(conn: &mut Conn, id: &str, patch: &ProjectPatch) -> Result<Project, Error> {
+    let current = get_project(conn, id)?.ok_or_else(|| not_found_project(id))?;
+    if let Some(name) = &patch.name {
+        if name != &current.name && find_project_by_name(conn, &current.domain_id, name)?.is_some()
+        {
+            return Err(Error::Conflict(format!(
+                "Conflict occurred attempting to store project - it is not permitted to have two projects with the same name in the same domain : {name}."
+            )));
+        }
+        diesel::update(projects::table.find(id))
+            .set(projects::name.eq(name))
+            .execute(conn)?;
+    }
+    if let Some(description) = &patch.description {
+        diesel::update(projects::table.find(id))
+            .set(projects::description.eq(description))
+            .execute(conn)?;
+    }
+    if let Some(enabled) = patch.enabled {
+        set_project_enabled(conn, id, enabled)?;
+    }
+    if let Some(tags) = &patch.tags {
+        set_tags(conn, id, tags)?;
+    }
+    get_project(conn, id)?.ok_or_else(|| not_found_project(id))
 }

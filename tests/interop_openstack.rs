@@ -211,3 +211,142 @@ async fn openstack_ec2_credentials_and_credentials() {
         .iter()
         .any(|c| c["ID"] == id.as_str()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openstack_domains_projects_and_users() {
+    let Some(python) = common::interop_python() else {
+        return;
+    };
+    let Some(s) = TestServer::start(Backend::Sqlite) else {
+        return;
+    };
+    let run = |args: &[&str]| {
+        let (ok, out, err) = openstack(&python, &s, args);
+        assert!(ok, "openstack {args:?} failed:\n{out}\n{err}");
+        out
+    };
+    let json = |out: String| -> Value { serde_json::from_str(&out).unwrap() };
+
+    // Domains.
+    let d = json(run(&[
+        "domain",
+        "create",
+        "--description",
+        "Team A",
+        "team-a",
+        "-f",
+        "json",
+    ]));
+    assert_eq!(d["name"], "team-a");
+    assert_eq!(d["enabled"], true);
+    let listed = json(run(&["domain", "list", "-f", "json"]));
+    assert!(listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x["Name"] == "team-a"));
+    run(&[
+        "domain",
+        "set",
+        "--description",
+        "Team A (renamed)",
+        "team-a",
+    ]);
+    let shown = json(run(&["domain", "show", "team-a", "-f", "json"]));
+    assert_eq!(shown["description"], "Team A (renamed)");
+
+    // Projects, with a parent and tags.
+    let p = json(run(&[
+        "project",
+        "create",
+        "--domain",
+        "team-a",
+        "--description",
+        "web",
+        "--tag",
+        "prod",
+        "web",
+        "-f",
+        "json",
+    ]));
+    assert_eq!(p["domain_id"], d["id"]);
+    let child = json(run(&[
+        "project", "create", "--domain", "team-a", "--parent", "web", "frontend", "-f", "json",
+    ]));
+    assert_eq!(child["parent_id"], p["id"]);
+    let listed = json(run(&[
+        "project", "list", "--domain", "team-a", "-f", "json",
+    ]));
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+    run(&[
+        "project",
+        "set",
+        "--disable",
+        "--domain",
+        "team-a",
+        "frontend",
+    ]);
+    let shown = json(run(&[
+        "project", "show", "--domain", "team-a", "frontend", "-f", "json",
+    ]));
+    assert_eq!(shown["enabled"], false);
+
+    // Users.
+    let u = json(run(&[
+        "user",
+        "create",
+        "--domain",
+        "team-a",
+        "--password",
+        "pw-alice",
+        "--email",
+        "alice@example.com",
+        "--project",
+        "web",
+        "--project-domain",
+        "team-a",
+        "alice",
+        "-f",
+        "json",
+    ]));
+    assert_eq!(u["name"], "alice");
+    assert_eq!(u["email"], "alice@example.com");
+    assert_eq!(u["default_project_id"], p["id"]);
+    let listed = json(run(&["user", "list", "--domain", "team-a", "-f", "json"]));
+    assert!(listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x["Name"] == "alice"));
+    run(&[
+        "user",
+        "set",
+        "--domain",
+        "team-a",
+        "--email",
+        "a@example.org",
+        "--disable",
+        "alice",
+    ]);
+    let shown = json(run(&[
+        "user", "show", "--domain", "team-a", "alice", "-f", "json",
+    ]));
+    assert_eq!(shown["email"], "a@example.org");
+    assert_eq!(shown["enabled"], false);
+
+    // Deleting: users, projects (children first), then the disabled domain.
+    run(&["user", "delete", "--domain", "team-a", "alice"]);
+    run(&["project", "delete", "--domain", "team-a", "frontend"]);
+    run(&["project", "delete", "--domain", "team-a", "web"]);
+    let (ok, _, err) = openstack(&python, &s, &["domain", "delete", "team-a"]);
+    assert!(!ok, "an enabled domain cannot be deleted");
+    assert!(err.contains("disable"), "{err}");
+    run(&["domain", "set", "--disable", "team-a"]);
+    run(&["domain", "delete", "team-a"]);
+    let listed = json(run(&["domain", "list", "-f", "json"]));
+    assert!(!listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x["Name"] == "team-a"));
+}

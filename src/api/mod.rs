@@ -1,6 +1,7 @@
 //! HTTP only: the URL map, request parsing helpers and response shapes.
 //! Handlers are thin: parse, call one subsystem function, render.
 
+pub mod admin;
 pub mod aksk;
 pub mod auth;
 pub mod credentials;
@@ -62,8 +63,26 @@ routes! {
     "/v3/auth/domains" => { GET: auth::auth_domains },
     "/v3/auth/system" => { GET: auth::auth_system },
     "/v3/auth/catalog" => { GET: auth::auth_catalog },
-    "/v3/users/{user_id}" => { GET: identity::get_user },
-    "/v3/projects/{project_id}" => { GET: identity::get_project },
+    "/v3/domains" => { POST: admin::create_domain, GET: admin::list_domains },
+    "/v3/domains/{domain_id}" => {
+        GET: admin::get_domain,
+        PATCH: admin::update_domain,
+        DELETE: admin::delete_domain,
+    },
+    "/v3/projects" => { POST: admin::create_project, GET: admin::list_projects },
+    "/v3/projects/{project_id}" => {
+        GET: identity::get_project,
+        PATCH: admin::update_project,
+        DELETE: admin::delete_project,
+    },
+    "/v3/users" => { POST: admin::create_user, GET: admin::list_users },
+    "/v3/users/{user_id}" => {
+        GET: identity::get_user,
+        PATCH: admin::update_user,
+        DELETE: admin::delete_user,
+    },
+    "/v3/users/{user_id}/password" => { POST: admin::change_password },
+    "/v3/users/{user_id}/projects" => { GET: admin::list_user_projects },
     "/v3/credentials" => { POST: credentials::create, GET: credentials::list },
     "/v3/credentials/{credential_id}" => {
         GET: credentials::get,

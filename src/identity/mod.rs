@@ -326,3 +326,99 @@ impl Hasher {
         password::verify(password, stored)
     }
 }
+
+/// Filters for listing users; `None` matches all.
+#[derive(Debug, Default, Clone)]
+pub struct UserFilter {
+    pub name: Option<String>,
+    pub domain_id: Option<String>,
+    pub enabled: Option<bool>,
+}
+
+pub fn list_users(conn: &mut Conn, filter: &UserFilter) -> Result<Vec<User>, Error> {
+    let mut query = users::table.select(UserRow::as_select()).into_boxed();
+    if let Some(n) = &filter.name {
+        query = query.filter(users::name.eq(n.clone()));
+    }
+    if let Some(d) = &filter.domain_id {
+        query = query.filter(users::domain_id.eq(d.clone()));
+    }
+    if let Some(e) = filter.enabled {
+        query = query.filter(users::enabled.eq(e));
+    }
+    let rows = query.order(users::name.asc()).load(conn)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        out.extend(with_password_expiry(conn, Some(row))?);
+    }
+    Ok(out)
+}
+
+/// Keystone's free-form user attributes (`email`, `description`, …),
+/// shown flattened in the user.
+pub fn set_extra(conn: &mut Conn, user_id: &str, extra: &Map<String, Value>) -> Result<(), Error> {
+    let text = Value::Object(extra.clone()).to_string();
+    diesel::update(users::table.find(user_id))
+        .set(users::extra.eq(text))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Changes to a user; `None` leaves a field alone.
+#[derive(Debug, Default, Clone)]
+pub struct UserPatch {
+    pub name: Option<String>,
+    pub enabled: Option<bool>,
+    pub default_project_id: Option<Option<String>>,
+    /// An already computed hash.
+    pub password_hash: Option<String>,
+    /// Extra attributes to set (`null` removes one).
+    pub extra: Map<String, Value>,
+}
+
+/// Applies a patch. Disabling the user or changing the password revokes
+/// the user's tokens.
+pub fn update_user(conn: &mut Conn, id: &str, patch: UserPatch) -> Result<User, Error> {
+    let current = get_user(conn, id)?.ok_or_else(|| not_found_user(id))?;
+    if let Some(name) = &patch.name {
+        if name != &current.name && find_user_by_name(conn, &current.domain_id, name)?.is_some() {
+            return Err(Error::Conflict(format!(
+                "Conflict occurred attempting to store user - Duplicate entry found with name {name} at domain ID {}.",
+                current.domain_id
+            )));
+        }
+        diesel::update(users::table.find(id))
+            .set(users::name.eq(name))
+            .execute(conn)?;
+    }
+    if let Some(default_project) = &patch.default_project_id {
+        if let Some(p) = default_project {
+            if crate::resource::get_project(conn, p)?.is_none() {
+                return Err(Error::BadRequest(format!(
+                    "The default project {p} does not exist."
+                )));
+            }
+        }
+        diesel::update(users::table.find(id))
+            .set(users::default_project_id.eq(default_project))
+            .execute(conn)?;
+    }
+    if !patch.extra.is_empty() {
+        let mut extra = current.extra.clone();
+        for (k, v) in patch.extra {
+            if v.is_null() {
+                extra.remove(&k);
+            } else {
+                extra.insert(k, v);
+            }
+        }
+        set_extra(conn, id, &extra)?;
+    }
+    if let Some(hash) = patch.password_hash {
+        change_password(conn, id, hash, false)?;
+    }
+    if let Some(enabled) = patch.enabled {
+        set_user_enabled(conn, id, enabled)?;
+    }
+    get_user(conn, id)?.ok_or_else(|| not_found_user(id))
+}

@@ -1,0 +1,628 @@
+//! Identity administration over HTTP (domains, projects, users): Keystone's
+//! shapes and errors, revocation on changes, and who may do what; on
+//! SQLite and PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{admin_member, call, create_project, member_of, Backend, TestServer};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+async fn crud_and_errors(backend: Backend) {
+    let Some(s) = TestServer::start(backend) else {
+        return;
+    };
+    let admin = admin_member(&s).await;
+    let t = Some(admin.token.as_str());
+    // Domains: create, duplicate, rename, list filters, delete rules.
+    let (status, d) = call(
+        &s,
+        Method::POST,
+        "/v3/domains",
+        t,
+        Some(json!({"domain": {"name": "acme", "description": "ACME"}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{d}");
+    let did = d["domain"]["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        d["domain"]["links"]["self"],
+        format!("{}/v3/domains/{did}", s.url)
+    );
+    let (status, body) = call(
+        &s,
+        Method::POST,
+        "/v3/domains",
+        t,
+        Some(json!({"domain": {"name": "acme"}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let (_, list) = call(&s, Method::GET, "/v3/domains?name=acme", t, None).await;
+    assert_eq!(list["domains"].as_array().unwrap().len(), 1);
+    let (_, list) = call(&s, Method::GET, "/v3/domains?enabled=false", t, None).await;
+    assert_eq!(list["domains"], json!([]));
+    let (status, _) = call(&s, Method::GET, "/v3/domains?enabled=maybe", t, None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, body) = call(&s, Method::DELETE, &format!("/v3/domains/{did}"), t, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("disable it first"));
+    let (status, _) = call(&s, Method::DELETE, "/v3/domains/default", t, None).await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "enabled, and the default domain anyway"
+    );
+    let (status, _) = call(
+        &s,
+        Method::PATCH,
+        &format!("/v3/domains/{did}"),
+        t,
+        Some(json!({"domain": {"id": "x"}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = call(
+        &s,
+        Method::GET,
+        "/v3/domains/ffffffffffffffffffffffffffffffff",
+        t,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Projects: in the domain, with a parent, tags; errors.
+    let (status, p) = call(
+        &s,
+        Method::POST,
+        "/v3/projects",
+        t,
+        Some(json!({"project": {"name": "web", "domain_id": did, "tags": ["a", "b"]}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{p}");
+    let pid = p["project"]["id"].as_str().unwrap().to_string();
+    assert_eq!(p["project"]["parent_id"], did.as_str());
+    assert_eq!(p["project"]["tags"], json!(["a", "b"]));
+    let (status, c) = call(
+        &s,
+        Method::POST,
+        "/v3/projects",
+        t,
+        Some(json!({"project": {"name": "api", "parent_id": pid}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{c}");
+    assert_eq!(
+        c["project"]["domain_id"],
+        did.as_str(),
+        "a child lives in its parent's domain"
+    );
+    let cid = c["project"]["id"].as_str().unwrap().to_string();
+    for (body, code) in [
+        (
+            json!({"project": {"name": "web", "domain_id": did}}),
+            StatusCode::CONFLICT,
+        ),
+        (
+            json!({"project": {"name": "x", "domain_id": "nope"}}),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            json!({"project": {"name": "x", "parent_id": "ffffffffffffffffffffffffffffffff"}}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (json!({"project": {"name": 5}}), StatusCode::BAD_REQUEST),
+        (json!({"project": {}}), StatusCode::BAD_REQUEST),
+        (
+            json!({"project": {"name": "x", "tags": "a"}}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            json!({"project": {"name": "x", "tags": ["a/b"]}}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            json!({"project": {"name": "x", "is_domain": true}}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (json!({"nothing": {}}), StatusCode::BAD_REQUEST),
+    ] {
+        let (status, got) = call(&s, Method::POST, "/v3/projects", t, Some(body.clone())).await;
+        assert_eq!(status, code, "{body} -> {got}");
+        common::assert_error(&got, code.as_u16());
+    }
+    let (_, list) = call(
+        &s,
+        Method::GET,
+        &format!("/v3/projects?parent_id={pid}"),
+        t,
+        None,
+    )
+    .await;
+    assert_eq!(list["projects"].as_array().unwrap().len(), 1);
+    let (_, list) = call(
+        &s,
+        Method::GET,
+        &format!("/v3/projects?domain_id={did}&name=web"),
+        t,
+        None,
+    )
+    .await;
+    assert_eq!(list["projects"][0]["id"], pid.as_str());
+    let (status, _) = call(
+        &s,
+        Method::PATCH,
+        &format!("/v3/projects/{pid}"),
+        t,
+        Some(json!({"project": {"domain_id": "default"}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, body) = call(
+        &s,
+        Method::PATCH,
+        &format!("/v3/projects/{cid}"),
+        t,
+        Some(json!({"project": {"name": "web"}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let (status, _) = call(&s, Method::DELETE, &format!("/v3/projects/{pid}"), t, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a project with children");
+
+    // Users: extra attributes, duplicate names, a default project.
+    let (status, u) = call(&s, Method::POST, "/v3/users", t, Some(json!({"user": {"name": "zoe", "domain_id": did, "password": "pw1", "email": "z@example.com", "default_project_id": pid}}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{u}");
+    let uid = u["user"]["id"].as_str().unwrap().to_string();
+    assert_eq!(u["user"]["email"], "z@example.com");
+    assert!(
+        u["user"].get("password").is_none(),
+        "passwords are never shown"
+    );
+    let (status, _) = call(
+        &s,
+        Method::POST,
+        "/v3/users",
+        t,
+        Some(json!({"user": {"name": "zoe", "domain_id": did}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, _) = call(
+        &s,
+        Method::POST,
+        "/v3/users",
+        t,
+        Some(json!({"user": {"name": "x", "default_project_id": "nope"}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = call(
+        &s,
+        Method::POST,
+        "/v3/users",
+        t,
+        Some(json!({"user": {"name": "x", "password": 5}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (_, list) = call(
+        &s,
+        Method::GET,
+        &format!("/v3/users?domain_id={did}"),
+        t,
+        None,
+    )
+    .await;
+    assert_eq!(list["users"].as_array().unwrap().len(), 1);
+    let (status, u) = call(
+        &s,
+        Method::PATCH,
+        &format!("/v3/users/{uid}"),
+        t,
+        Some(json!({"user": {"email": null, "phone": "1"}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(u["user"].get("email").is_none());
+    assert_eq!(u["user"]["phone"], "1");
+
+    // Deleting the disabled domain takes everything in it.
+    let (status, _) = call(
+        &s,
+        Method::PATCH,
+        &format!("/v3/domains/{did}"),
+        t,
+        Some(json!({"domain": {"enabled": false}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = call(&s, Method::DELETE, &format!("/v3/domains/{did}"), t, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    for path in [
+        format!("/v3/projects/{pid}"),
+        format!("/v3/projects/{cid}"),
+        format!("/v3/users/{uid}"),
+    ] {
+        assert_eq!(
+            call(&s, Method::GET, &path, t, None).await.0,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+}
+
+async fn changes_revoke_tokens(backend: Backend) {
+    let Some(s) = TestServer::start(backend) else {
+        return;
+    };
+    let admin = admin_member(&s).await;
+    let t = Some(admin.token.as_str());
+    let project = create_project(&s, "rev").await;
+    let m = member_of(&s, "yuri", &project, "member").await;
+    // Self-service password change: needs the original password, no token.
+    let url = format!("/v3/users/{}/password", m.user_id);
+    let (status, _) = call(
+        &s,
+        Method::POST,
+        &url,
+        None,
+        Some(json!({"user": {"original_password": "wrong", "password": "new-pw"}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        s.validate(&admin.token, &m.token, "").await.0,
+        StatusCode::OK,
+        "a failed change revokes nothing"
+    );
+    let (status, _) = call(
+        &s,
+        Method::POST,
+        &url,
+        None,
+        Some(json!({"user": {"original_password": "pw", "password": "new-pw"}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        s.validate(&admin.token, &m.token, "").await.0,
+        StatusCode::NOT_FOUND
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (token, _) = s
+        .password_token("yuri", "new-pw", Some(json!({"project": {"id": project}})))
+        .await;
+    // Disabling through the API.
+    let (status, _) = call(
+        &s,
+        Method::PATCH,
+        &format!("/v3/users/{}", m.user_id),
+        t,
+        Some(json!({"user": {"enabled": false}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        s.validate(&admin.token, &token, "").await.0,
+        StatusCode::NOT_FOUND
+    );
+    // An admin password reset revokes too.
+    call(
+        &s,
+        Method::PATCH,
+        &format!("/v3/users/{}", m.user_id),
+        t,
+        Some(json!({"user": {"enabled": true}})),
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (token, _) = s
+        .password_token("yuri", "new-pw", Some(json!({"project": {"id": project}})))
+        .await;
+    let (status, _) = call(
+        &s,
+        Method::PATCH,
+        &format!("/v3/users/{}", m.user_id),
+        t,
+        Some(json!({"user": {"password": "reset-pw"}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        s.validate(&admin.token, &token, "").await.0,
+        StatusCode::NOT_FOUND
+    );
+    // The user's projects.
+    let (status, body) = call(
+        &s,
+        Method::GET,
+        &format!("/v3/users/{}/projects", m.user_id),
+        t,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["projects"][0]["id"], project.as_str());
+}
+
+async fn new_user(s: &TestServer, admin: &str, domain: &str, name: &str) -> String {
+    let (status, u) = call(
+        s,
+        Method::POST,
+        "/v3/users",
+        Some(admin),
+        Some(json!({"user": {"name": name, "domain_id": domain, "password": "pw"}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{u}");
+    u["user"]["id"].as_str().unwrap().to_string()
+}
+
+async fn grant(
+    s: &TestServer,
+    kind: ironstone::assignment::AssignmentKind,
+    user: &str,
+    target: &str,
+    role: &'static str,
+) {
+    let (user, target) = (user.to_string(), target.to_string());
+    s.db(move |conn| {
+        let role = ironstone::assignment::find_global_role_by_name(conn, role)?.unwrap();
+        ironstone::assignment::grant(conn, kind, &user, &target, &role.id, false)
+    })
+    .await;
+}
+
+async fn login(s: &TestServer, name: &str, domain: String, scope: Value) -> String {
+    let (_, token, body) = s
+        .auth(json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": name, "domain": {"id": domain}, "password": "pw"}}}, "scope": scope}}))
+        .await;
+    token.unwrap_or_else(|| panic!("{name}: {body}"))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Who {
+    SystemAdmin,
+    DomainManager,
+    DomainReader,
+    ProjectMember,
+    ProjectReader,
+    Owner,
+    OtherProjectUser,
+    NoToken,
+}
+
+async fn who_may_administer(backend: Backend) {
+    let Some(s) = TestServer::start(backend) else {
+        return;
+    };
+    let admin = admin_member(&s).await;
+    let t = Some(admin.token.as_str());
+    let (_, d) = call(
+        &s,
+        Method::POST,
+        "/v3/domains",
+        t,
+        Some(json!({"domain": {"name": "org"}})),
+    )
+    .await;
+    let did = d["domain"]["id"].as_str().unwrap().to_string();
+    let (_, p) = call(
+        &s,
+        Method::POST,
+        "/v3/projects",
+        t,
+        Some(json!({"project": {"name": "proj", "domain_id": did}})),
+    )
+    .await;
+    let pid = p["project"]["id"].as_str().unwrap().to_string();
+    let other = create_project(&s, "elsewhere").await;
+    use ironstone::assignment::AssignmentKind::{UserDomain, UserProject};
+    let manager = new_user(&s, &admin.token, &did, "manager").await;
+    grant(&s, UserDomain, &manager, &did, "manager").await;
+    let dreader = new_user(&s, &admin.token, &did, "dreader").await;
+    grant(&s, UserDomain, &dreader, &did, "reader").await;
+    let member = new_user(&s, &admin.token, &did, "member").await;
+    grant(&s, UserProject, &member, &pid, "member").await;
+    let preader = new_user(&s, &admin.token, &did, "preader").await;
+    grant(&s, UserProject, &preader, &pid, "reader").await;
+    common::create_user(&s, "stranger", "pw", Some((&other, "member"))).await;
+    let login = |name: &'static str, domain: String, scope: Value| login(&s, name, domain, scope);
+    let tokens: Vec<(Who, Option<String>)> = vec![
+        (
+            Who::SystemAdmin,
+            Some(
+                s.password_token(
+                    "admin",
+                    common::ADMIN_PASSWORD,
+                    Some(json!({"system": {"all": true}})),
+                )
+                .await
+                .0,
+            ),
+        ),
+        (
+            Who::DomainManager,
+            Some(login("manager", did.clone(), json!({"domain": {"id": did}})).await),
+        ),
+        (
+            Who::DomainReader,
+            Some(login("dreader", did.clone(), json!({"domain": {"id": did}})).await),
+        ),
+        (
+            Who::ProjectMember,
+            Some(login("member", did.clone(), json!({"project": {"id": pid}})).await),
+        ),
+        (
+            Who::ProjectReader,
+            Some(login("preader", did.clone(), json!({"project": {"id": pid}})).await),
+        ),
+        (
+            Who::Owner,
+            Some(login("member", did.clone(), json!({"project": {"id": pid}})).await),
+        ),
+        (
+            Who::OtherProjectUser,
+            Some(
+                login(
+                    "stranger",
+                    "default".into(),
+                    json!({"project": {"id": other}}),
+                )
+                .await,
+            ),
+        ),
+        (Who::NoToken, None),
+    ];
+    use Who::*;
+    // (method, path, body, who is allowed, success status). The member's
+    // user record is the "Owner" target. A domain manager is also a domain
+    // reader: manager implies member implies reader.
+    let routes: Vec<(Method, String, Option<Value>, Vec<Who>, StatusCode)> = vec![
+        (
+            Method::GET,
+            "/v3/domains".into(),
+            None,
+            vec![SystemAdmin, DomainManager, DomainReader],
+            StatusCode::OK,
+        ),
+        (
+            Method::POST,
+            "/v3/domains".into(),
+            Some(json!({"domain": {"name": "d-{n}"}})),
+            vec![SystemAdmin],
+            StatusCode::CREATED,
+        ),
+        (
+            Method::GET,
+            format!("/v3/domains/{did}"),
+            None,
+            vec![
+                SystemAdmin,
+                DomainManager,
+                DomainReader,
+                ProjectMember,
+                ProjectReader,
+                Owner,
+            ],
+            StatusCode::OK,
+        ),
+        (
+            Method::PATCH,
+            format!("/v3/domains/{did}"),
+            Some(json!({"domain": {"description": "x"}})),
+            vec![SystemAdmin],
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            "/v3/projects".into(),
+            None,
+            vec![SystemAdmin, DomainManager, DomainReader],
+            StatusCode::OK,
+        ),
+        (
+            Method::POST,
+            "/v3/projects".into(),
+            Some(json!({"project": {"name": "p-{n}", "domain_id": did}})),
+            vec![SystemAdmin, DomainManager],
+            StatusCode::CREATED,
+        ),
+        (
+            Method::GET,
+            format!("/v3/projects/{pid}"),
+            None,
+            vec![
+                SystemAdmin,
+                DomainManager,
+                DomainReader,
+                ProjectMember,
+                ProjectReader,
+                Owner,
+            ],
+            StatusCode::OK,
+        ),
+        (
+            Method::PATCH,
+            format!("/v3/projects/{pid}"),
+            Some(json!({"project": {"description": "x"}})),
+            vec![SystemAdmin, DomainManager],
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            "/v3/users".into(),
+            None,
+            vec![SystemAdmin, DomainManager, DomainReader],
+            StatusCode::OK,
+        ),
+        (
+            Method::POST,
+            "/v3/users".into(),
+            Some(json!({"user": {"name": "u-{n}", "domain_id": did}})),
+            vec![SystemAdmin, DomainManager],
+            StatusCode::CREATED,
+        ),
+        (
+            Method::GET,
+            format!("/v3/users/{member}"),
+            None,
+            vec![
+                SystemAdmin,
+                DomainManager,
+                DomainReader,
+                Owner,
+                ProjectMember,
+            ],
+            StatusCode::OK,
+        ),
+        (
+            Method::PATCH,
+            format!("/v3/users/{member}"),
+            Some(json!({"user": {"description": "x"}})),
+            vec![SystemAdmin, DomainManager],
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            format!("/v3/users/{member}/projects"),
+            None,
+            vec![
+                SystemAdmin,
+                DomainManager,
+                DomainReader,
+                Owner,
+                ProjectMember,
+            ],
+            StatusCode::OK,
+        ),
+    ];
+    let mut n = 0;
+    for (method, path, body, allowed, success) in &routes {
+        for (who, token) in &tokens {
+            n += 1;
+            let body = body.as_ref().map(|b| {
+                serde_json::from_str::<Value>(&b.to_string().replace("{n}", &n.to_string()))
+                    .unwrap()
+            });
+            let (status, got) = call(&s, method.clone(), path, token.as_deref(), body).await;
+            let want = if *who == NoToken {
+                StatusCode::UNAUTHORIZED
+            } else if allowed.contains(who) {
+                *success
+            } else {
+                StatusCode::FORBIDDEN
+            };
+            assert_eq!(status, want, "{method} {path} as {who:?}: {got}");
+        }
+    }
+}
+
+on_both_backends!(crud_and_errors, changes_revoke_tokens, who_may_administer);

@@ -387,6 +387,9 @@ async fn login(s: &TestServer, name: &str, domain: String, scope: Value) -> Stri
     token.unwrap_or_else(|| panic!("{name}: {body}"))
 }
 
+/// (method, path, body, who is allowed, status on success).
+type RouteCase = (Method, String, Option<Value>, Vec<Who>, StatusCode);
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Who {
     SystemAdmin,
@@ -485,7 +488,7 @@ async fn who_may_administer(backend: Backend) {
     // (method, path, body, who is allowed, success status). The member's
     // user record is the "Owner" target. A domain manager is also a domain
     // reader: manager implies member implies reader.
-    let routes: Vec<(Method, String, Option<Value>, Vec<Who>, StatusCode)> = vec![
+    let routes: Vec<RouteCase> = vec![
         (
             Method::GET,
             "/v3/domains".into(),

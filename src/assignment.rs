@@ -404,3 +404,216 @@ pub fn domain_ids_for_user(conn: &mut Conn, user_id: &str) -> Result<Vec<String>
         .collect();
     Ok(ids.into_iter().collect())
 }
+
+pub fn not_found_role(id: &str) -> Error {
+    Error::NotFound(format!("Could not find role: {id}."))
+}
+
+pub fn get_role(conn: &mut Conn, id: &str) -> Result<Option<Role>, Error> {
+    Ok(roles::table
+        .find(id)
+        .select(RoleRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(Role::from))
+}
+
+/// Roles, global ones (`domain_id` None) unless a domain is asked for.
+pub fn list_roles(
+    conn: &mut Conn,
+    name: Option<&str>,
+    domain_id: Option<&str>,
+) -> Result<Vec<Role>, Error> {
+    let mut query = roles::table
+        .filter(roles::domain_id.eq(domain_id.unwrap_or("").to_string()))
+        .select(RoleRow::as_select())
+        .into_boxed();
+    if let Some(n) = name {
+        query = query.filter(roles::name.eq(n.to_string()));
+    }
+    Ok(query
+        .order(roles::name.asc())
+        .load(conn)?
+        .into_iter()
+        .map(Role::from)
+        .collect())
+}
+
+pub fn update_role(
+    conn: &mut Conn,
+    id: &str,
+    name: Option<&str>,
+    description: Option<Option<&str>>,
+) -> Result<Role, Error> {
+    let current = get_role(conn, id)?.ok_or_else(|| not_found_role(id))?;
+    if let Some(name) = name {
+        let domain_key = current.domain_id.clone().unwrap_or_default();
+        let taken = roles::table
+            .filter(roles::domain_id.eq(&domain_key))
+            .filter(roles::name.eq(name))
+            .filter(roles::id.ne(id))
+            .count()
+            .get_result::<i64>(conn)?
+            > 0;
+        if taken {
+            return Err(Error::Conflict(format!(
+                "Conflict occurred attempting to store role - Duplicate entry found with name {name}."
+            )));
+        }
+        diesel::update(roles::table.find(id))
+            .set(roles::name.eq(name))
+            .execute(conn)?;
+    }
+    if let Some(description) = description {
+        diesel::update(roles::table.find(id))
+            .set(roles::description.eq(description))
+            .execute(conn)?;
+    }
+    get_role(conn, id)?.ok_or_else(|| not_found_role(id))
+}
+
+/// Deletes a role with its assignments and implication rules. Immutable
+/// roles (the bootstrap ones) are refused, as in Keystone.
+pub fn delete_role(conn: &mut Conn, id: &str) -> Result<(), Error> {
+    let role = get_role(conn, id)?.ok_or_else(|| not_found_role(id))?;
+    if role.options.contains("\"immutable\": true") || role.options.contains("\"immutable\":true") {
+        return Err(Error::Forbidden(format!(
+            "Role {} is immutable: its immutable option must be cleared before it can be deleted.",
+            role.name
+        )));
+    }
+    diesel::delete(role_assignments::table.filter(role_assignments::role_id.eq(id)))
+        .execute(conn)?;
+    diesel::delete(
+        implied_roles::table.filter(
+            implied_roles::prior_role_id
+                .eq(id)
+                .or(implied_roles::implied_role_id.eq(id)),
+        ),
+    )
+    .execute(conn)?;
+    diesel::delete(roles::table.find(id)).execute(conn)?;
+    crate::revoke::record(
+        conn,
+        crate::revoke::Revoke {
+            role_id: Some(id.to_string()),
+            ..Default::default()
+        },
+    )
+}
+
+/// Roles directly implied by `prior`.
+pub fn implied_by(conn: &mut Conn, prior: &str) -> Result<Vec<Role>, Error> {
+    let ids: Vec<String> = implied_roles::table
+        .filter(implied_roles::prior_role_id.eq(prior))
+        .select(implied_roles::implied_role_id)
+        .load(conn)?;
+    let set: BTreeSet<String> = ids.into_iter().collect();
+    load_roles(conn, &set)
+}
+
+/// Every `(prior, implied)` rule.
+pub fn all_implications(conn: &mut Conn) -> Result<Vec<(String, String)>, Error> {
+    Ok(implied_roles::table
+        .select((implied_roles::prior_role_id, implied_roles::implied_role_id))
+        .load(conn)?)
+}
+
+/// Adds `prior ⇒ implied` after checking both exist, the implied role is
+/// global, and no cycle results.
+pub fn create_implication(conn: &mut Conn, prior: &str, implied: &str) -> Result<(), Error> {
+    get_role(conn, prior)?.ok_or_else(|| not_found_role(prior))?;
+    let implied_role = get_role(conn, implied)?.ok_or_else(|| not_found_role(implied))?;
+    if implied_role.domain_id.is_some() {
+        return Err(Error::BadRequest(format!(
+            "{implied} is not a valid implied role: domain-specific roles cannot be implied."
+        )));
+    }
+    if prior == implied
+        || expand_implied(conn, BTreeSet::from([implied.to_string()]))?.contains(prior)
+    {
+        return Err(Error::BadRequest(format!(
+            "Cannot make {prior} imply {implied}: that would create a cycle of implied roles."
+        )));
+    }
+    add_implied_role(conn, prior, implied)
+}
+
+pub fn implication_exists(conn: &mut Conn, prior: &str, implied: &str) -> Result<bool, Error> {
+    Ok(implied_roles::table
+        .filter(implied_roles::prior_role_id.eq(prior))
+        .filter(implied_roles::implied_role_id.eq(implied))
+        .count()
+        .get_result::<i64>(conn)?
+        > 0)
+}
+
+pub fn grant_exists(
+    conn: &mut Conn,
+    kind: AssignmentKind,
+    actor_id: &str,
+    target_id: &str,
+    role_id: &str,
+    inherited: bool,
+) -> Result<bool, Error> {
+    Ok(role_assignments::table
+        .filter(role_assignments::kind.eq(kind.as_str()))
+        .filter(role_assignments::actor_id.eq(actor_id))
+        .filter(role_assignments::target_id.eq(target_id))
+        .filter(role_assignments::role_id.eq(role_id))
+        .filter(role_assignments::inherited.eq(inherited))
+        .count()
+        .get_result::<i64>(conn)?
+        > 0)
+}
+
+/// Removes a grant; a 404 when there was none (Keystone's RoleAssignmentNotFound).
+pub fn revoke_grant(
+    conn: &mut Conn,
+    kind: AssignmentKind,
+    actor_id: &str,
+    target_id: &str,
+    role_id: &str,
+    inherited: bool,
+) -> Result<(), Error> {
+    let n = diesel::delete(
+        role_assignments::table
+            .filter(role_assignments::kind.eq(kind.as_str()))
+            .filter(role_assignments::actor_id.eq(actor_id))
+            .filter(role_assignments::target_id.eq(target_id))
+            .filter(role_assignments::role_id.eq(role_id))
+            .filter(role_assignments::inherited.eq(inherited)),
+    )
+    .execute(conn)?;
+    if n == 0 {
+        return Err(Error::NotFound(format!(
+            "Could not find role assignment with role: {role_id}, user or group: {actor_id}, project, domain, or system: {target_id}."
+        )));
+    }
+    Ok(())
+}
+
+/// The roles granted to an actor on a target (direct grants only).
+pub fn granted_roles(
+    conn: &mut Conn,
+    kind: AssignmentKind,
+    actor_id: &str,
+    target_id: &str,
+    inherited: bool,
+) -> Result<Vec<Role>, Error> {
+    let ids: Vec<String> = role_assignments::table
+        .filter(role_assignments::kind.eq(kind.as_str()))
+        .filter(role_assignments::actor_id.eq(actor_id))
+        .filter(role_assignments::target_id.eq(target_id))
+        .filter(role_assignments::inherited.eq(inherited))
+        .select(role_assignments::role_id)
+        .load(conn)?;
+    load_roles(conn, &ids.into_iter().collect())
+}
+
+/// Every stored assignment (the input of `GET /v3/role_assignments`).
+pub fn all_assignments(conn: &mut Conn) -> Result<Vec<AssignmentRow>, Error> {
+    Ok(role_assignments::table
+        .select(AssignmentRow::as_select())
+        .load(conn)?)
+}

@@ -30,6 +30,8 @@ pub enum Check {
     DomainManager,
     /// `token.domain.id` or `token.project.domain.id` is the target domain.
     TokenInTargetDomain,
+    /// `role:manager and not domain_id:None`: any domain-scoped manager.
+    DomainScopedManager,
 }
 
 /// A named action and its rule.
@@ -192,6 +194,50 @@ pub const LIST_USER_PROJECTS: Policy = Policy {
         Check::Owner,
     ],
 };
+pub const GET_ROLE: Policy = Policy {
+    action: "identity:get_role",
+    any_of: &[Check::Admin, Check::SystemReader],
+};
+pub const LIST_ROLES: Policy = Policy {
+    action: "identity:list_roles",
+    any_of: &[
+        Check::Admin,
+        Check::SystemReader,
+        Check::DomainScopedManager,
+    ],
+};
+pub const MANAGE_ROLES: Policy = Policy {
+    action: "identity:create_role",
+    any_of: &[Check::Admin],
+};
+pub const READ_IMPLIED_ROLES: Policy = Policy {
+    action: "identity:list_implied_roles",
+    any_of: &[Check::Admin, Check::SystemReader],
+};
+pub const MANAGE_IMPLIED_ROLES: Policy = Policy {
+    action: "identity:create_implied_role",
+    any_of: &[Check::Admin],
+};
+pub const READ_GROUPS: Policy = Policy {
+    action: "identity:get_group",
+    any_of: &[Check::Admin, Check::SystemReader, Check::DomainReader],
+};
+pub const MANAGE_GROUPS: Policy = Policy {
+    action: "identity:create_group",
+    any_of: &[Check::Admin, Check::DomainManager],
+};
+pub const READ_GRANTS: Policy = Policy {
+    action: "identity:check_grant",
+    any_of: &[Check::Admin, Check::SystemReader, Check::DomainReader],
+};
+pub const MANAGE_GRANTS: Policy = Policy {
+    action: "identity:create_grant",
+    any_of: &[Check::Admin],
+};
+pub const LIST_ROLE_ASSIGNMENTS: Policy = Policy {
+    action: "identity:list_role_assignments",
+    any_of: &[Check::Admin, Check::SystemReader, Check::DomainReader],
+};
 /// SODA's AK/SK API: a user manages their own pairs, admin anyone's. The
 /// handlers add the project checks (scope and role on the project).
 pub const AKSK_CREATE: Policy = Policy {
@@ -242,6 +288,16 @@ pub const ALL: &[Policy] = &[
     UPDATE_USER,
     DELETE_USER,
     LIST_USER_PROJECTS,
+    GET_ROLE,
+    LIST_ROLES,
+    MANAGE_ROLES,
+    READ_IMPLIED_ROLES,
+    MANAGE_IMPLIED_ROLES,
+    READ_GROUPS,
+    MANAGE_GROUPS,
+    READ_GRANTS,
+    MANAGE_GRANTS,
+    LIST_ROLE_ASSIGNMENTS,
     VALIDATE_TOKEN,
     CHECK_TOKEN,
     REVOKE_TOKEN,
@@ -293,6 +349,7 @@ fn passes(check: Check, caller: &TokenContext, target: &Target<'_>) -> bool {
                 && caller.domain_id().is_some()
                 && caller.domain_id() == target.domain_id
         }
+        Check::DomainScopedManager => caller.has_role("manager") && caller.domain_id().is_some(),
         Check::TokenInTargetDomain => {
             let token_domain = caller.domain_id().or(match &caller.scope {
                 crate::auth::ResolvedScope::Project { domain, .. } => Some(domain.id.as_str()),

@@ -350,3 +350,160 @@ async fn openstack_domains_projects_and_users() {
         .iter()
         .any(|x| x["Name"] == "team-a"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openstack_roles_groups_and_assignments() {
+    let Some(python) = common::interop_python() else {
+        return;
+    };
+    let Some(s) = TestServer::start(Backend::Sqlite) else {
+        return;
+    };
+    let run = |args: &[&str]| {
+        let (ok, out, err) = openstack(&python, &s, args);
+        assert!(ok, "openstack {args:?} failed:\n{out}\n{err}");
+        out
+    };
+    let json = |out: String| -> Value { serde_json::from_str(&out).unwrap() };
+    run(&["project", "create", "demo"]);
+    run(&["user", "create", "--password", "pw", "bob"]);
+    // Roles and implied roles.
+    let role = json(run(&["role", "create", "auditor", "-f", "json"]));
+    assert_eq!(role["name"], "auditor");
+    run(&[
+        "implied",
+        "role",
+        "create",
+        "auditor",
+        "--implied-role",
+        "reader",
+    ]);
+    let rules = json(run(&["implied", "role", "list", "-f", "json"]));
+    assert!(
+        rules
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["Prior Role Name"] == "auditor" && r["Implied Role Name"] == "reader"),
+        "{rules}"
+    );
+    run(&[
+        "role",
+        "set",
+        "--description",
+        "reads everything",
+        "auditor",
+    ]);
+    // Grants to a user and through a group.
+    run(&[
+        "role",
+        "add",
+        "--project",
+        "demo",
+        "--user",
+        "bob",
+        "member",
+    ]);
+    run(&["group", "create", "ops"]);
+    run(&["group", "add", "user", "ops", "bob"]);
+    let (ok, _, _) = openstack(&python, &s, &["group", "contains", "user", "ops", "bob"]);
+    assert!(ok);
+    run(&[
+        "role",
+        "add",
+        "--project",
+        "demo",
+        "--group",
+        "ops",
+        "auditor",
+    ]);
+    let assignments = json(run(&[
+        "role",
+        "assignment",
+        "list",
+        "--effective",
+        "--names",
+        "--user",
+        "bob",
+        "-f",
+        "json",
+    ]));
+    let roles: Vec<&str> = assignments
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["Role"].as_str().unwrap())
+        .collect();
+    for want in ["member", "reader", "auditor"] {
+        assert!(roles.contains(&want), "{want} missing from {assignments}");
+    }
+    assert!(
+        assignments
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["Project"] == "demo@Default"),
+        "{assignments}"
+    );
+    // bob's token carries the roles.
+    let bin = python.parent().unwrap().join("openstack");
+    let out = Command::new(bin)
+        .args(["token", "issue", "-f", "json"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", s.dir.path())
+        .env("OS_AUTH_URL", format!("{}/v3", s.url))
+        .env("OS_IDENTITY_API_VERSION", "3")
+        .env("OS_USERNAME", "bob")
+        .env("OS_PASSWORD", "pw")
+        .env("OS_PROJECT_NAME", "demo")
+        .env("OS_USER_DOMAIN_NAME", "Default")
+        .env("OS_PROJECT_DOMAIN_NAME", "Default")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Removing.
+    run(&[
+        "role",
+        "remove",
+        "--project",
+        "demo",
+        "--group",
+        "ops",
+        "auditor",
+    ]);
+    run(&["group", "remove", "user", "ops", "bob"]);
+    run(&[
+        "role",
+        "remove",
+        "--project",
+        "demo",
+        "--user",
+        "bob",
+        "member",
+    ]);
+    let assignments = json(run(&[
+        "role",
+        "assignment",
+        "list",
+        "--user",
+        "bob",
+        "-f",
+        "json",
+    ]));
+    assert_eq!(assignments, serde_json::json!([]));
+    run(&[
+        "implied",
+        "role",
+        "delete",
+        "auditor",
+        "--implied-role",
+        "reader",
+    ]);
+    run(&["role", "delete", "auditor"]);
+    run(&["group", "delete", "ops"]);
+}

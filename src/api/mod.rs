@@ -6,9 +6,11 @@ pub mod aksk;
 pub mod auth;
 pub mod credentials;
 pub mod discovery;
+pub mod grants;
 pub mod identity;
 pub mod input;
 pub mod metrics;
+pub mod roles;
 pub mod signed;
 
 use actix_web::http::Method;
@@ -83,6 +85,65 @@ routes! {
     },
     "/v3/users/{user_id}/password" => { POST: admin::change_password },
     "/v3/users/{user_id}/projects" => { GET: admin::list_user_projects },
+    "/v3/users/{user_id}/groups" => { GET: roles::list_user_groups },
+    "/v3/roles" => { POST: roles::create_role, GET: roles::list_roles },
+    "/v3/roles/{role_id}" => { GET: roles::get_role, PATCH: roles::update_role, DELETE: roles::delete_role },
+    "/v3/roles/{prior_role_id}/implies" => { GET: roles::list_implied },
+    "/v3/roles/{prior_role_id}/implies/{implied_role_id}" => {
+        PUT: roles::create_implied,
+        GET: roles::get_implied,
+        HEAD: roles::check_implied,
+        DELETE: roles::delete_implied,
+    },
+    "/v3/role_inferences" => { GET: roles::role_inferences },
+    "/v3/groups" => { POST: roles::create_group, GET: roles::list_groups },
+    "/v3/groups/{group_id}" => { GET: roles::get_group, PATCH: roles::update_group, DELETE: roles::delete_group },
+    "/v3/groups/{group_id}/users" => { GET: roles::list_group_users },
+    "/v3/groups/{group_id}/users/{user_id}" => {
+        PUT: roles::add_to_group,
+        HEAD: roles::check_in_group,
+        GET: roles::check_in_group,
+        DELETE: roles::remove_from_group,
+    },
+    "/v3/projects/{project_id}/users/{user_id}/roles" => { GET: grants::list_project_user },
+    "/v3/projects/{project_id}/users/{user_id}/roles/{role_id}" => {
+        PUT: grants::grant_project_user, GET: grants::check_project_user, HEAD: grants::check_project_user, DELETE: grants::revoke_project_user,
+    },
+    "/v3/projects/{project_id}/groups/{group_id}/roles" => { GET: grants::list_project_group },
+    "/v3/projects/{project_id}/groups/{group_id}/roles/{role_id}" => {
+        PUT: grants::grant_project_group, GET: grants::check_project_group, HEAD: grants::check_project_group, DELETE: grants::revoke_project_group,
+    },
+    "/v3/domains/{domain_id}/users/{user_id}/roles" => { GET: grants::list_domain_user },
+    "/v3/domains/{domain_id}/users/{user_id}/roles/{role_id}" => {
+        PUT: grants::grant_domain_user, GET: grants::check_domain_user, HEAD: grants::check_domain_user, DELETE: grants::revoke_domain_user,
+    },
+    "/v3/domains/{domain_id}/groups/{group_id}/roles" => { GET: grants::list_domain_group },
+    "/v3/domains/{domain_id}/groups/{group_id}/roles/{role_id}" => {
+        PUT: grants::grant_domain_group, GET: grants::check_domain_group, HEAD: grants::check_domain_group, DELETE: grants::revoke_domain_group,
+    },
+    "/v3/system/users/{user_id}/roles" => { GET: grants::list_system_user },
+    "/v3/system/users/{user_id}/roles/{role_id}" => {
+        PUT: grants::grant_system_user, GET: grants::check_system_user, HEAD: grants::check_system_user, DELETE: grants::revoke_system_user,
+    },
+    "/v3/system/groups/{group_id}/roles" => { GET: grants::list_system_group },
+    "/v3/system/groups/{group_id}/roles/{role_id}" => {
+        PUT: grants::grant_system_group, GET: grants::check_system_group, HEAD: grants::check_system_group, DELETE: grants::revoke_system_group,
+    },
+    "/v3/OS-INHERIT/domains/{domain_id}/users/{user_id}/roles/inherited_to_projects" => { GET: grants::list_inherited_domain_user },
+    "/v3/OS-INHERIT/domains/{domain_id}/users/{user_id}/roles/{role_id}/inherited_to_projects" => {
+        PUT: grants::grant_inherited_domain_user, GET: grants::check_inherited_domain_user, HEAD: grants::check_inherited_domain_user, DELETE: grants::revoke_inherited_domain_user,
+    },
+    "/v3/OS-INHERIT/domains/{domain_id}/groups/{group_id}/roles/inherited_to_projects" => { GET: grants::list_inherited_domain_group },
+    "/v3/OS-INHERIT/domains/{domain_id}/groups/{group_id}/roles/{role_id}/inherited_to_projects" => {
+        PUT: grants::grant_inherited_domain_group, GET: grants::check_inherited_domain_group, HEAD: grants::check_inherited_domain_group, DELETE: grants::revoke_inherited_domain_group,
+    },
+    "/v3/OS-INHERIT/projects/{project_id}/users/{user_id}/roles/{role_id}/inherited_to_projects" => {
+        PUT: grants::grant_inherited_project_user, GET: grants::check_inherited_project_user, HEAD: grants::check_inherited_project_user, DELETE: grants::revoke_inherited_project_user,
+    },
+    "/v3/OS-INHERIT/projects/{project_id}/groups/{group_id}/roles/{role_id}/inherited_to_projects" => {
+        PUT: grants::grant_inherited_project_group, GET: grants::check_inherited_project_group, HEAD: grants::check_inherited_project_group, DELETE: grants::revoke_inherited_project_group,
+    },
+    "/v3/role_assignments" => { GET: grants::list_role_assignments },
     "/v3/credentials" => { POST: credentials::create, GET: credentials::list },
     "/v3/credentials/{credential_id}" => {
         GET: credentials::get,

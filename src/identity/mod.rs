@@ -422,3 +422,216 @@ pub fn update_user(conn: &mut Conn, id: &str, patch: UserPatch) -> Result<User, 
     }
     get_user(conn, id)?.ok_or_else(|| not_found_user(id))
 }
+
+/// A group as Keystone shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group {
+    pub id: String,
+    pub name: String,
+    pub domain_id: String,
+    pub description: Option<String>,
+}
+
+impl Group {
+    pub fn to_json(&self, base_url: &str) -> Value {
+        json!({
+            "id": self.id,
+            "name": self.name,
+            "domain_id": self.domain_id,
+            "description": self.description.clone().unwrap_or_default(),
+            "links": {"self": format!("{base_url}/groups/{}", self.id)},
+        })
+    }
+}
+
+impl From<crate::store::rows::GroupRow> for Group {
+    fn from(r: crate::store::rows::GroupRow) -> Self {
+        Group {
+            id: r.id,
+            name: r.name,
+            domain_id: r.domain_id,
+            description: r.description,
+        }
+    }
+}
+
+pub fn not_found_group(id: &str) -> Error {
+    Error::NotFound(format!("Could not find group: {id}."))
+}
+
+pub fn get_group(conn: &mut Conn, id: &str) -> Result<Option<Group>, Error> {
+    use crate::store::schema::groups;
+    Ok(groups::table
+        .find(id)
+        .select(crate::store::rows::GroupRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(Group::from))
+}
+
+pub fn list_groups(
+    conn: &mut Conn,
+    name: Option<&str>,
+    domain_id: Option<&str>,
+) -> Result<Vec<Group>, Error> {
+    use crate::store::schema::groups;
+    let mut query = groups::table
+        .select(crate::store::rows::GroupRow::as_select())
+        .into_boxed();
+    if let Some(n) = name {
+        query = query.filter(groups::name.eq(n.to_string()));
+    }
+    if let Some(d) = domain_id {
+        query = query.filter(groups::domain_id.eq(d.to_string()));
+    }
+    Ok(query
+        .order(groups::name.asc())
+        .load(conn)?
+        .into_iter()
+        .map(Group::from)
+        .collect())
+}
+
+fn group_name_taken(
+    conn: &mut Conn,
+    domain_id: &str,
+    name: &str,
+    except: Option<&str>,
+) -> Result<bool, Error> {
+    use crate::store::schema::groups;
+    let mut query = groups::table
+        .filter(groups::domain_id.eq(domain_id.to_string()))
+        .filter(groups::name.eq(name.to_string()))
+        .count()
+        .into_boxed();
+    if let Some(id) = except {
+        query = query.filter(groups::id.ne(id.to_string()));
+    }
+    Ok(query.get_result::<i64>(conn)? > 0)
+}
+
+pub fn create_group(
+    conn: &mut Conn,
+    name: &str,
+    domain_id: &str,
+    description: Option<&str>,
+) -> Result<Group, Error> {
+    use crate::store::schema::groups;
+    if crate::resource::get_domain(conn, domain_id)?.is_none() {
+        return Err(crate::resource::not_found_domain(domain_id));
+    }
+    if group_name_taken(conn, domain_id, name, None)? {
+        return Err(Error::Conflict(format!(
+            "Conflict occurred attempting to store group - Duplicate entry found with name {name} at domain ID {domain_id}."
+        )));
+    }
+    let row = crate::store::rows::GroupRow {
+        id: new_id(),
+        name: name.to_string(),
+        domain_id: domain_id.to_string(),
+        description: description.map(str::to_string),
+        extra: "{}".into(),
+        created_at: now_micros(),
+    };
+    diesel::insert_into(groups::table)
+        .values(&row)
+        .execute(conn)?;
+    Ok(row.into())
+}
+
+pub fn update_group(
+    conn: &mut Conn,
+    id: &str,
+    name: Option<&str>,
+    description: Option<Option<&str>>,
+) -> Result<Group, Error> {
+    use crate::store::schema::groups;
+    let current = get_group(conn, id)?.ok_or_else(|| not_found_group(id))?;
+    if let Some(name) = name {
+        if group_name_taken(conn, &current.domain_id, name, Some(id))? {
+            return Err(Error::Conflict(format!(
+                "Conflict occurred attempting to store group - Duplicate entry found with name {name} at domain ID {}.",
+                current.domain_id
+            )));
+        }
+        diesel::update(groups::table.find(id))
+            .set(groups::name.eq(name))
+            .execute(conn)?;
+    }
+    if let Some(description) = description {
+        diesel::update(groups::table.find(id))
+            .set(groups::description.eq(description))
+            .execute(conn)?;
+    }
+    get_group(conn, id)?.ok_or_else(|| not_found_group(id))
+}
+
+pub fn delete_group(conn: &mut Conn, id: &str) -> Result<(), Error> {
+    use crate::store::schema::groups;
+    get_group(conn, id)?.ok_or_else(|| not_found_group(id))?;
+    diesel::delete(user_group_memberships::table.filter(user_group_memberships::group_id.eq(id)))
+        .execute(conn)?;
+    crate::assignment::delete_actor_assignments(conn, id)?;
+    diesel::delete(groups::table.find(id)).execute(conn)?;
+    Ok(())
+}
+
+pub fn is_member(conn: &mut Conn, user_id: &str, group_id: &str) -> Result<bool, Error> {
+    Ok(user_group_memberships::table
+        .filter(user_group_memberships::user_id.eq(user_id))
+        .filter(user_group_memberships::group_id.eq(group_id))
+        .count()
+        .get_result::<i64>(conn)?
+        > 0)
+}
+
+/// Adds a user to a group; adding twice is not an error.
+pub fn add_member(conn: &mut Conn, user_id: &str, group_id: &str) -> Result<(), Error> {
+    if !is_member(conn, user_id, group_id)? {
+        diesel::insert_into(user_group_memberships::table)
+            .values((
+                user_group_memberships::user_id.eq(user_id),
+                user_group_memberships::group_id.eq(group_id),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn remove_member(conn: &mut Conn, user_id: &str, group_id: &str) -> Result<(), Error> {
+    let n = diesel::delete(
+        user_group_memberships::table
+            .filter(user_group_memberships::user_id.eq(user_id))
+            .filter(user_group_memberships::group_id.eq(group_id)),
+    )
+    .execute(conn)?;
+    if n == 0 {
+        return Err(Error::NotFound(format!(
+            "Could not find user {user_id} in group {group_id}."
+        )));
+    }
+    Ok(())
+}
+
+pub fn users_in_group(conn: &mut Conn, group_id: &str) -> Result<Vec<User>, Error> {
+    let ids: Vec<String> = user_group_memberships::table
+        .filter(user_group_memberships::group_id.eq(group_id))
+        .select(user_group_memberships::user_id)
+        .load(conn)?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        out.extend(get_user(conn, &id)?);
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+pub fn groups_of_user(conn: &mut Conn, user_id: &str) -> Result<Vec<Group>, Error> {
+    let ids = group_ids_of_user(conn, user_id)?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        out.extend(get_group(conn, &id)?);
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}

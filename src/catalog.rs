@@ -195,3 +195,394 @@ mod tests {
         assert_eq!(expand_url("http://h/$(project_id", &values), None);
     }
 }
+
+pub fn region_json(r: &RegionRow, base_url: &str) -> Value {
+    json!({
+        "id": r.id,
+        "description": r.description,
+        "parent_region_id": r.parent_region_id,
+        "links": {"self": format!("{base_url}/regions/{}", r.id)},
+    })
+}
+
+pub fn service_json(s: &ServiceRow, base_url: &str) -> Value {
+    let mut v = json!({
+        "id": s.id,
+        "type": s.service_type,
+        "name": s.name,
+        "enabled": s.enabled,
+        "links": {"self": format!("{base_url}/services/{}", s.id)},
+    });
+    if let Some(d) = &s.description {
+        v["description"] = json!(d);
+    }
+    v
+}
+
+pub fn endpoint_json(e: &EndpointRow, base_url: &str) -> Value {
+    json!({
+        "id": e.id,
+        "interface": e.interface,
+        "region_id": e.region_id,
+        "region": e.region_id,
+        "service_id": e.service_id,
+        "url": e.url,
+        "enabled": e.enabled,
+        "links": {"self": format!("{base_url}/endpoints/{}", e.id)},
+    })
+}
+
+pub fn not_found_region(id: &str) -> Error {
+    Error::NotFound(format!("Could not find region: {id}."))
+}
+pub fn not_found_service(id: &str) -> Error {
+    Error::NotFound(format!("Could not find service: {id}."))
+}
+pub fn not_found_endpoint(id: &str) -> Error {
+    Error::NotFound(format!("Could not find endpoint: {id}."))
+}
+
+pub fn get_region(conn: &mut Conn, id: &str) -> Result<Option<RegionRow>, Error> {
+    Ok(regions::table
+        .find(id)
+        .select(RegionRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn list_regions(conn: &mut Conn, parent: Option<&str>) -> Result<Vec<RegionRow>, Error> {
+    let mut query = regions::table.select(RegionRow::as_select()).into_boxed();
+    if let Some(p) = parent {
+        query = query.filter(regions::parent_region_id.eq(p.to_string()));
+    }
+    Ok(query.order(regions::id.asc()).load(conn)?)
+}
+
+/// The parent exists and making it the parent creates no loop.
+fn check_parent_region(conn: &mut Conn, id: &str, parent: &str) -> Result<(), Error> {
+    let mut cursor = Some(parent.to_string());
+    let mut steps = 0;
+    while let Some(current) = cursor {
+        if current == id {
+            return Err(Error::BadRequest(format!(
+                "Region {parent} cannot be the parent of {id}: that would create a loop."
+            )));
+        }
+        let row = get_region(conn, &current)?.ok_or_else(|| {
+            Error::BadRequest(format!("The parent region {current} does not exist."))
+        })?;
+        cursor = row.parent_region_id;
+        steps += 1;
+        if steps > 100 {
+            return Err(Error::BadRequest(
+                "The region hierarchy is too deep.".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub fn create_region(
+    conn: &mut Conn,
+    id: Option<&str>,
+    description: &str,
+    parent: Option<&str>,
+) -> Result<RegionRow, Error> {
+    let id = id.map(str::to_string).unwrap_or_else(new_id);
+    if get_region(conn, &id)?.is_some() {
+        return Err(Error::Conflict(format!(
+            "Conflict occurred attempting to store region - Duplicate ID, {id}."
+        )));
+    }
+    if let Some(p) = parent {
+        check_parent_region(conn, &id, p)?;
+    }
+    let row = RegionRow {
+        id,
+        description: description.to_string(),
+        parent_region_id: parent.map(str::to_string),
+        extra: "{}".into(),
+    };
+    diesel::insert_into(regions::table)
+        .values(&row)
+        .execute(conn)?;
+    Ok(row)
+}
+
+pub fn update_region(
+    conn: &mut Conn,
+    id: &str,
+    description: Option<&str>,
+    parent: Option<Option<&str>>,
+) -> Result<RegionRow, Error> {
+    get_region(conn, id)?.ok_or_else(|| not_found_region(id))?;
+    if let Some(d) = description {
+        diesel::update(regions::table.find(id))
+            .set(regions::description.eq(d))
+            .execute(conn)?;
+    }
+    if let Some(parent) = parent {
+        if let Some(p) = parent {
+            check_parent_region(conn, id, p)?;
+        }
+        diesel::update(regions::table.find(id))
+            .set(regions::parent_region_id.eq(parent))
+            .execute(conn)?;
+    }
+    get_region(conn, id)?.ok_or_else(|| not_found_region(id))
+}
+
+pub fn delete_region(conn: &mut Conn, id: &str) -> Result<(), Error> {
+    get_region(conn, id)?.ok_or_else(|| not_found_region(id))?;
+    let children = regions::table
+        .filter(regions::parent_region_id.eq(id))
+        .count()
+        .get_result::<i64>(conn)?;
+    if children > 0 {
+        return Err(Error::Forbidden(format!(
+            "Cannot delete region {id}: it has child regions."
+        )));
+    }
+    let used = endpoints::table
+        .filter(endpoints::region_id.eq(id))
+        .count()
+        .get_result::<i64>(conn)?;
+    if used > 0 {
+        return Err(Error::Conflict(format!(
+            "Cannot delete region {id}: {used} endpoints are in it."
+        )));
+    }
+    diesel::delete(regions::table.find(id)).execute(conn)?;
+    Ok(())
+}
+
+pub fn get_service(conn: &mut Conn, id: &str) -> Result<Option<ServiceRow>, Error> {
+    Ok(services::table
+        .find(id)
+        .select(ServiceRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn list_services(
+    conn: &mut Conn,
+    service_type: Option<&str>,
+    name: Option<&str>,
+) -> Result<Vec<ServiceRow>, Error> {
+    let mut query = services::table.select(ServiceRow::as_select()).into_boxed();
+    if let Some(t) = service_type {
+        query = query.filter(services::service_type.eq(t.to_string()));
+    }
+    if let Some(n) = name {
+        query = query.filter(services::name.eq(n.to_string()));
+    }
+    Ok(query.order(services::id.asc()).load(conn)?)
+}
+
+pub fn create_service(
+    conn: &mut Conn,
+    service_type: &str,
+    name: &str,
+    description: Option<&str>,
+    enabled: bool,
+) -> Result<ServiceRow, Error> {
+    let row = ServiceRow {
+        id: new_id(),
+        service_type: service_type.to_string(),
+        name: name.to_string(),
+        description: description.map(str::to_string),
+        enabled,
+        extra: "{}".into(),
+    };
+    diesel::insert_into(services::table)
+        .values(&row)
+        .execute(conn)?;
+    Ok(row)
+}
+
+/// Changes to a service; `None` leaves a field alone.
+#[derive(Debug, Default, Clone)]
+pub struct ServicePatch {
+    pub service_type: Option<String>,
+    pub name: Option<String>,
+    pub description: Option<Option<String>>,
+    pub enabled: Option<bool>,
+}
+
+pub fn update_service(
+    conn: &mut Conn,
+    id: &str,
+    patch: &ServicePatch,
+) -> Result<ServiceRow, Error> {
+    get_service(conn, id)?.ok_or_else(|| not_found_service(id))?;
+    let target = services::table.find(id);
+    if let Some(t) = &patch.service_type {
+        diesel::update(target)
+            .set(services::service_type.eq(t))
+            .execute(conn)?;
+    }
+    if let Some(n) = &patch.name {
+        diesel::update(target)
+            .set(services::name.eq(n))
+            .execute(conn)?;
+    }
+    if let Some(d) = &patch.description {
+        diesel::update(target)
+            .set(services::description.eq(d))
+            .execute(conn)?;
+    }
+    if let Some(e) = patch.enabled {
+        diesel::update(target)
+            .set(services::enabled.eq(e))
+            .execute(conn)?;
+    }
+    get_service(conn, id)?.ok_or_else(|| not_found_service(id))
+}
+
+/// Deletes a service and its endpoints.
+pub fn delete_service(conn: &mut Conn, id: &str) -> Result<(), Error> {
+    get_service(conn, id)?.ok_or_else(|| not_found_service(id))?;
+    diesel::delete(endpoints::table.filter(endpoints::service_id.eq(id))).execute(conn)?;
+    diesel::delete(services::table.find(id)).execute(conn)?;
+    Ok(())
+}
+
+pub fn get_endpoint(conn: &mut Conn, id: &str) -> Result<Option<EndpointRow>, Error> {
+    Ok(endpoints::table
+        .find(id)
+        .select(EndpointRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Filters for listing endpoints; `None` matches all.
+#[derive(Debug, Default, Clone)]
+pub struct EndpointFilter {
+    pub interface: Option<String>,
+    pub service_id: Option<String>,
+    pub region_id: Option<String>,
+}
+
+pub fn list_endpoints(conn: &mut Conn, filter: &EndpointFilter) -> Result<Vec<EndpointRow>, Error> {
+    let mut query = endpoints::table
+        .select(EndpointRow::as_select())
+        .into_boxed();
+    if let Some(i) = &filter.interface {
+        query = query.filter(endpoints::interface.eq(i.clone()));
+    }
+    if let Some(s) = &filter.service_id {
+        query = query.filter(endpoints::service_id.eq(s.clone()));
+    }
+    if let Some(r) = &filter.region_id {
+        query = query.filter(endpoints::region_id.eq(r.clone()));
+    }
+    Ok(query.order(endpoints::id.asc()).load(conn)?)
+}
+
+/// Interfaces and URLs Keystone accepts.
+pub fn check_endpoint(interface: Option<&str>, url: Option<&str>) -> Result<(), Error> {
+    if let Some(i) = interface {
+        if !INTERFACES.contains(&i) {
+            return Err(Error::invalid(
+                "interface",
+                &format!("'{i}' is not one of ['admin', 'internal', 'public']"),
+            ));
+        }
+    }
+    if let Some(u) = url {
+        if !(u.starts_with("http://") || u.starts_with("https://")) || u.len() > 1024 {
+            return Err(Error::invalid(
+                "url",
+                &format!("'{u}' is not an http(s) URL"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub struct NewEndpoint<'a> {
+    pub service_id: &'a str,
+    pub interface: &'a str,
+    pub url: &'a str,
+    pub region_id: Option<&'a str>,
+    pub enabled: bool,
+}
+
+pub fn create_endpoint(conn: &mut Conn, new: NewEndpoint<'_>) -> Result<EndpointRow, Error> {
+    check_endpoint(Some(new.interface), Some(new.url))?;
+    get_service(conn, new.service_id)?.ok_or_else(|| not_found_service(new.service_id))?;
+    if let Some(r) = new.region_id {
+        get_region(conn, r)?.ok_or_else(|| not_found_region(r))?;
+    }
+    let row = EndpointRow {
+        id: new_id(),
+        service_id: new.service_id.to_string(),
+        region_id: new.region_id.map(str::to_string),
+        interface: new.interface.to_string(),
+        url: new.url.to_string(),
+        enabled: new.enabled,
+        extra: "{}".into(),
+    };
+    diesel::insert_into(endpoints::table)
+        .values(&row)
+        .execute(conn)?;
+    Ok(row)
+}
+
+/// Changes to an endpoint; `None` leaves a field alone.
+#[derive(Debug, Default, Clone)]
+pub struct EndpointPatch {
+    pub interface: Option<String>,
+    pub url: Option<String>,
+    pub region_id: Option<Option<String>>,
+    pub service_id: Option<String>,
+    pub enabled: Option<bool>,
+}
+
+pub fn update_endpoint(
+    conn: &mut Conn,
+    id: &str,
+    patch: &EndpointPatch,
+) -> Result<EndpointRow, Error> {
+    get_endpoint(conn, id)?.ok_or_else(|| not_found_endpoint(id))?;
+    check_endpoint(patch.interface.as_deref(), patch.url.as_deref())?;
+    let target = endpoints::table.find(id);
+    if let Some(i) = &patch.interface {
+        diesel::update(target)
+            .set(endpoints::interface.eq(i))
+            .execute(conn)?;
+    }
+    if let Some(u) = &patch.url {
+        diesel::update(target)
+            .set(endpoints::url.eq(u))
+            .execute(conn)?;
+    }
+    if let Some(r) = &patch.region_id {
+        if let Some(r) = r {
+            get_region(conn, r)?.ok_or_else(|| not_found_region(r))?;
+        }
+        diesel::update(target)
+            .set(endpoints::region_id.eq(r))
+            .execute(conn)?;
+    }
+    if let Some(s) = &patch.service_id {
+        get_service(conn, s)?.ok_or_else(|| not_found_service(s))?;
+        diesel::update(target)
+            .set(endpoints::service_id.eq(s))
+            .execute(conn)?;
+    }
+    if let Some(e) = patch.enabled {
+        diesel::update(target)
+            .set(endpoints::enabled.eq(e))
+            .execute(conn)?;
+    }
+    get_endpoint(conn, id)?.ok_or_else(|| not_found_endpoint(id))
+}
+
+pub fn delete_endpoint(conn: &mut Conn, id: &str) -> Result<(), Error> {
+    let n = diesel::delete(endpoints::table.find(id)).execute(conn)?;
+    if n == 0 {
+        return Err(not_found_endpoint(id));
+    }
+    Ok(())
+}

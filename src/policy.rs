@@ -238,6 +238,14 @@ pub const LIST_ROLE_ASSIGNMENTS: Policy = Policy {
     action: "identity:list_role_assignments",
     any_of: &[Check::Admin, Check::SystemReader, Check::DomainReader],
 };
+pub const READ_CATALOG: Policy = Policy {
+    action: "identity:list_services",
+    any_of: &[Check::Admin, Check::SystemReader],
+};
+pub const MANAGE_CATALOG: Policy = Policy {
+    action: "identity:create_service",
+    any_of: &[Check::Admin],
+};
 /// SODA's AK/SK API: a user manages their own pairs, admin anyone's. The
 /// handlers add the project checks (scope and role on the project).
 pub const AKSK_CREATE: Policy = Policy {
@@ -298,6 +306,8 @@ pub const ALL: &[Policy] = &[
     READ_GRANTS,
     MANAGE_GRANTS,
     LIST_ROLE_ASSIGNMENTS,
+    READ_CATALOG,
+    MANAGE_CATALOG,
     VALIDATE_TOKEN,
     CHECK_TOKEN,
     REVOKE_TOKEN,

@@ -507,3 +507,97 @@ async fn openstack_roles_groups_and_assignments() {
     run(&["role", "delete", "auditor"]);
     run(&["group", "delete", "ops"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openstack_regions_services_and_endpoints() {
+    let Some(python) = common::interop_python() else {
+        return;
+    };
+    let Some(s) = TestServer::start(Backend::Sqlite) else {
+        return;
+    };
+    let run = |args: &[&str]| {
+        let (ok, out, err) = openstack(&python, &s, args);
+        assert!(ok, "openstack {args:?} failed:\n{out}\n{err}");
+        out
+    };
+    let json = |out: String| -> Value { serde_json::from_str(&out).unwrap() };
+    let region = json(run(&[
+        "region",
+        "create",
+        "--description",
+        "second",
+        "RegionTwo",
+        "-f",
+        "json",
+    ]));
+    assert_eq!(region["region"], "RegionTwo");
+    run(&["region", "set", "--description", "the second", "RegionTwo"]);
+    let shown = json(run(&["region", "show", "RegionTwo", "-f", "json"]));
+    assert_eq!(shown["description"], "the second");
+    let service = json(run(&[
+        "service",
+        "create",
+        "--name",
+        "nova",
+        "--description",
+        "compute",
+        "compute",
+        "-f",
+        "json",
+    ]));
+    assert_eq!(service["type"], "compute");
+    let sid = service["id"].as_str().unwrap().to_string();
+    let endpoint = json(run(&[
+        "endpoint",
+        "create",
+        "--region",
+        "RegionTwo",
+        "compute",
+        "public",
+        "http://nova.example.com/v2.1/$(project_id)s",
+        "-f",
+        "json",
+    ]));
+    assert_eq!(endpoint["interface"], "public");
+    assert_eq!(endpoint["service_id"], sid.as_str());
+    let eid = endpoint["id"].as_str().unwrap().to_string();
+    let listed = json(run(&[
+        "endpoint",
+        "list",
+        "--service",
+        "compute",
+        "-f",
+        "json",
+    ]));
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    // The catalog carries it, with the project id substituted.
+    let catalog = json(run(&["catalog", "show", "compute", "-f", "json"]));
+    let text = catalog.to_string();
+    assert!(
+        text.contains("http://nova.example.com/v2.1/") && !text.contains("$(project_id)s"),
+        "{catalog}"
+    );
+    run(&["endpoint", "set", "--disable", &eid]);
+    assert_eq!(
+        json(run(&["endpoint", "show", &eid, "-f", "json"]))["enabled"],
+        false
+    );
+    run(&["service", "set", "--name", "nova2", "compute"]);
+    assert_eq!(
+        json(run(&["service", "show", "compute", "-f", "json"]))["name"],
+        "nova2"
+    );
+    let (ok, _, err) = openstack(&python, &s, &["region", "delete", "RegionTwo"]);
+    assert!(!ok, "a region with endpoints is kept");
+    assert!(err.contains("endpoints") || err.contains("409"), "{err}");
+    run(&["endpoint", "delete", &eid]);
+    run(&["service", "delete", "compute"]);
+    run(&["region", "delete", "RegionTwo"]);
+    let listed = json(run(&["region", "list", "-f", "json"]));
+    assert!(!listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["Region"] == "RegionTwo"));
+}

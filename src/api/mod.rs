@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod aksk;
 pub mod auth;
+pub mod catalog;
 pub mod credentials;
 pub mod discovery;
 pub mod grants;
@@ -144,6 +145,24 @@ routes! {
         PUT: grants::grant_inherited_project_group, GET: grants::check_inherited_project_group, HEAD: grants::check_inherited_project_group, DELETE: grants::revoke_inherited_project_group,
     },
     "/v3/role_assignments" => { GET: grants::list_role_assignments },
+    "/v3/regions" => { POST: catalog::create_region, GET: catalog::list_regions },
+    "/v3/regions/{region_id}" => {
+        GET: catalog::get_region,
+        PATCH: catalog::update_region,
+        DELETE: catalog::delete_region,
+    },
+    "/v3/services" => { POST: catalog::create_service, GET: catalog::list_services },
+    "/v3/services/{service_id}" => {
+        GET: catalog::get_service,
+        PATCH: catalog::update_service,
+        DELETE: catalog::delete_service,
+    },
+    "/v3/endpoints" => { POST: catalog::create_endpoint, GET: catalog::list_endpoints },
+    "/v3/endpoints/{endpoint_id}" => {
+        GET: catalog::get_endpoint,
+        PATCH: catalog::update_endpoint,
+        DELETE: catalog::delete_endpoint,
+    },
     "/v3/credentials" => { POST: credentials::create, GET: credentials::list },
     "/v3/credentials/{credential_id}" => {
         GET: credentials::get,

@@ -482,6 +482,14 @@ pub fn delete_role(conn: &mut Conn, id: &str) -> Result<(), Error> {
             role.name
         )));
     }
+    // Application credentials holding the role go with it.
+    let holders: Vec<String> = crate::store::schema::application_credential_roles::table
+        .filter(crate::store::schema::application_credential_roles::role_id.eq(id))
+        .select(crate::store::schema::application_credential_roles::application_credential_id)
+        .load(conn)?;
+    for ac in holders {
+        crate::application_credential::delete(conn, &ac)?;
+    }
     diesel::delete(role_assignments::table.filter(role_assignments::role_id.eq(id)))
         .execute(conn)?;
     diesel::delete(

@@ -6,6 +6,7 @@
 //! only, and `token::payload`/`token::revoke` are pure.
 
 pub mod api;
+pub mod application_credential;
 pub mod assignment;
 pub mod auth;
 pub mod bootstrap;

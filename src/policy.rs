@@ -246,6 +246,18 @@ pub const MANAGE_CATALOG: Policy = Policy {
     action: "identity:create_service",
     any_of: &[Check::Admin],
 };
+pub const CREATE_APP_CRED: Policy = Policy {
+    action: "identity:create_application_credential",
+    any_of: &[Check::Owner],
+};
+pub const READ_APP_CREDS: Policy = Policy {
+    action: "identity:list_application_credentials",
+    any_of: &[Check::Admin, Check::SystemReader, Check::Owner],
+};
+pub const DELETE_APP_CRED: Policy = Policy {
+    action: "identity:delete_application_credential",
+    any_of: &[Check::Admin, Check::Owner],
+};
 /// SODA's AK/SK API: a user manages their own pairs, admin anyone's. The
 /// handlers add the project checks (scope and role on the project).
 pub const AKSK_CREATE: Policy = Policy {
@@ -308,6 +320,9 @@ pub const ALL: &[Policy] = &[
     LIST_ROLE_ASSIGNMENTS,
     READ_CATALOG,
     MANAGE_CATALOG,
+    CREATE_APP_CRED,
+    READ_APP_CREDS,
+    DELETE_APP_CRED,
     VALIDATE_TOKEN,
     CHECK_TOKEN,
     REVOKE_TOKEN,

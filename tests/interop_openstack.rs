@@ -601,3 +601,115 @@ async fn openstack_regions_services_and_endpoints() {
         .iter()
         .any(|r| r["Region"] == "RegionTwo"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openstack_application_credentials() {
+    let Some(python) = common::interop_python() else {
+        return;
+    };
+    let Some(s) = TestServer::start(Backend::Sqlite) else {
+        return;
+    };
+    let run = |args: &[&str]| {
+        let (ok, out, err) = openstack(&python, &s, args);
+        assert!(ok, "openstack {args:?} failed:\n{out}\n{err}");
+        out
+    };
+    let json = |out: String| -> Value { serde_json::from_str(&out).unwrap() };
+    let created = json(run(&[
+        "application",
+        "credential",
+        "create",
+        "--role",
+        "member",
+        "--description",
+        "ci",
+        "ci-bot",
+        "-f",
+        "json",
+    ]));
+    let id = created["ID"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{created}"))
+        .to_string();
+    let secret = created["Secret"].as_str().unwrap().to_string();
+    assert_eq!(secret.len(), 86, "64 random bytes, urlsafe base64");
+    assert!(
+        created["Roles"].to_string().contains("\"member\""),
+        "{created}"
+    );
+    let listed = json(run(&["application", "credential", "list", "-f", "json"]));
+    assert!(listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["ID"] == id.as_str()));
+    let shown = json(run(&[
+        "application",
+        "credential",
+        "show",
+        "ci-bot",
+        "-f",
+        "json",
+    ]));
+    assert_eq!(shown["ID"], id.as_str());
+    assert!(
+        shown.get("Secret").is_none_or(Value::is_null),
+        "the secret is shown once: {shown}"
+    );
+
+    // Authenticate with it, as a CI job would.
+    let bin = python.parent().unwrap().join("openstack");
+    let out = Command::new(&bin)
+        .args(["token", "issue", "-f", "json"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", s.dir.path())
+        .env("OS_AUTH_URL", format!("{}/v3", s.url))
+        .env("OS_IDENTITY_API_VERSION", "3")
+        .env("OS_AUTH_TYPE", "v3applicationcredential")
+        .env("OS_APPLICATION_CREDENTIAL_ID", &id)
+        .env("OS_APPLICATION_CREDENTIAL_SECRET", &secret)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let token_id = token["id"].as_str().unwrap().to_string();
+    let admin = s.admin_project_token().await;
+    let (status, body) = s.validate(&admin, &token_id, "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body["token"]["methods"],
+        serde_json::json!(["application_credential"])
+    );
+    assert_eq!(body["token"]["application_credential"]["id"], id.as_str());
+    assert_eq!(body["token"]["application_credential"]["restricted"], true);
+    let mut roles: Vec<&str> = body["token"]["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    roles.sort();
+    assert_eq!(
+        roles,
+        vec!["member", "reader"],
+        "only the credential's roles (and their implied ones)"
+    );
+
+    run(&["application", "credential", "delete", "ci-bot"]);
+    let (status, body) = s.validate(&admin, &token_id, "").await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "tokens of a deleted credential stop validating"
+    );
+    assert_eq!(
+        body["error"]["message"],
+        format!("Could not find Application Credential: {id}.")
+    );
+}

@@ -49,6 +49,18 @@ async fn validated_subject(
         return Err(Error::NotFound("No token in the request".into()));
     };
     let subject_context = auth::validate(state, subject, query_bool(req, "allow_expired")).await?;
+    // Tokens limited by access rules validate only for callers that
+    // enforce them (keystonemiddleware sends OpenStack-Identity-Access-Rules: 1).
+    let has_rules = subject_context
+        .application_credential
+        .as_ref()
+        .is_some_and(|ac| !ac.access_rules.is_empty());
+    let enforces_rules = header(req, "OpenStack-Identity-Access-Rules")
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .is_some_and(|v| v >= 1.0);
+    if has_rules && !enforces_rules {
+        return Err(Error::NotFound(auth::FAILED_TO_VALIDATE.into()));
+    }
     policy::enforce(policy, &caller, Target::owned_by(subject_context.user_id()))?;
     Ok((subject_context, subject.to_string()))
 }

@@ -152,7 +152,20 @@ async fn grant_op(
                         &target,
                         &role,
                         spec.inherited,
-                    )
+                    )?;
+                    // Application credentials built on a role the user lost go too.
+                    let users: Vec<String> = if is_group(spec.kind) {
+                        identity::users_in_group(conn, &actor)?
+                            .into_iter()
+                            .map(|u| u.id)
+                            .collect()
+                    } else {
+                        vec![actor.clone()]
+                    };
+                    for user in users {
+                        crate::application_credential::prune_for_user(conn, &user)?;
+                    }
+                    Ok(())
                 })
                 .await?;
         }

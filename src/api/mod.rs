@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod aksk;
+pub mod appcreds;
 pub mod auth;
 pub mod catalog;
 pub mod credentials;
@@ -145,6 +146,16 @@ routes! {
         PUT: grants::grant_inherited_project_group, GET: grants::check_inherited_project_group, HEAD: grants::check_inherited_project_group, DELETE: grants::revoke_inherited_project_group,
     },
     "/v3/role_assignments" => { GET: grants::list_role_assignments },
+    "/v3/users/{user_id}/application_credentials" => { POST: appcreds::create, GET: appcreds::list },
+    "/v3/users/{user_id}/application_credentials/{application_credential_id}" => {
+        GET: appcreds::get,
+        DELETE: appcreds::delete,
+    },
+    "/v3/users/{user_id}/access_rules" => { GET: appcreds::list_access_rules },
+    "/v3/users/{user_id}/access_rules/{access_rule_id}" => {
+        GET: appcreds::get_access_rule,
+        DELETE: appcreds::delete_access_rule,
+    },
     "/v3/regions" => { POST: catalog::create_region, GET: catalog::list_regions },
     "/v3/regions/{region_id}" => {
         GET: catalog::get_region,

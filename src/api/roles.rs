@@ -543,6 +543,7 @@ pub async fn remove_from_group(
         .db
         .write(move |conn| {
             identity::remove_member(conn, &user.id, &group.id)?;
+            crate::application_credential::prune_for_user(conn, &user.id)?;
             // Roles held through the group end with the membership.
             crate::revoke::record(
                 conn,

@@ -43,6 +43,17 @@ pub struct TokenContext {
     pub user_domain: Domain,
     pub scope: ResolvedScope,
     pub roles: Vec<Role>,
+    /// Set for tokens minted from an application credential.
+    pub application_credential: Option<AppCredInfo>,
+}
+
+/// What a token says about the application credential it came from.
+#[derive(Debug, Clone)]
+pub struct AppCredInfo {
+    pub id: String,
+    pub name: String,
+    pub restricted: bool,
+    pub access_rules: Vec<crate::application_credential::AccessRule>,
 }
 
 impl TokenContext {
@@ -123,6 +134,14 @@ impl TokenContext {
             ResolvedScope::System => token["system"] = json!({"all": true}),
         }
         token["roles"] = Value::Array(roles);
+        if let Some(ac) = &self.application_credential {
+            let mut block = json!({"id": ac.id, "name": ac.name, "restricted": ac.restricted});
+            if !ac.access_rules.is_empty() {
+                block["access_rules"] =
+                    Value::Array(ac.access_rules.iter().map(|r| r.to_json()).collect());
+            }
+            token["application_credential"] = block;
+        }
         if let Some(catalog) = catalog {
             token["catalog"] = catalog;
         }
@@ -164,6 +183,7 @@ pub(crate) fn load_context(
     if !user_domain.enabled {
         return Err(invalid());
     }
+    let mut app_cred = None;
     let (scope, roles) = match &payload.scope {
         Scope::Unscoped => (ResolvedScope::Unscoped, Vec::new()),
         Scope::Project { project_id } => {
@@ -182,6 +202,33 @@ pub(crate) fn load_context(
             ResolvedScope::System,
             assignment::effective_system_roles(conn, &user.id)?,
         ),
+        Scope::ApplicationCredential {
+            project_id,
+            app_cred_id,
+        } => {
+            let ac = crate::application_credential::get(conn, app_cred_id)?
+                .ok_or_else(|| crate::application_credential::not_found(app_cred_id))?;
+            if ac.user_id != user.id
+                || &ac.project_id != project_id
+                || ac.is_expired(crate::store::now_micros())
+            {
+                return Err(invalid());
+            }
+            let (project, domain) = live_project(conn, project_id)?.ok_or_else(invalid)?;
+            // The credential's roles that the user still holds.
+            let held = assignment::effective_project_roles(conn, &user.id, &project)?;
+            let roles: Vec<Role> = held
+                .into_iter()
+                .filter(|r| ac.roles.iter().any(|a| a.id == r.id))
+                .collect();
+            app_cred = Some(AppCredInfo {
+                id: ac.id,
+                name: ac.name,
+                restricted: !ac.unrestricted,
+                access_rules: ac.access_rules,
+            });
+            (ResolvedScope::Project { project, domain }, roles)
+        }
         // Trusts, federation, OAuth and application credentials are not
         // issued by this service (yet); their tokens do not validate here.
         _ => return Err(invalid()),
@@ -222,6 +269,7 @@ pub(crate) fn load_context(
         user_domain,
         scope,
         roles,
+        application_credential: app_cred,
     })
 }
 
@@ -374,6 +422,8 @@ struct Authenticated {
     expires_at: Option<f64>,
     parent_audit_id: Option<String>,
     method_bits: u64,
+    /// `(credential id, project id)` when an application credential authenticated.
+    app_cred: Option<(String, String)>,
 }
 
 /// `POST /v3/auth/tokens`: runs the methods, resolves the scope and issues.
@@ -397,6 +447,7 @@ pub async fn issue_token(
                     (a, b) => a.or(b),
                 };
                 current.parent_audit_id = current.parent_audit_id.take().or(next.parent_audit_id);
+                current.app_cred = current.app_cred.take().or(next.app_cred);
             }
         }
         Ok(())
@@ -440,6 +491,7 @@ pub async fn issue_token(
                     expires_at: None,
                     parent_audit_id: None,
                     method_bits: methods.encode(&["password"]),
+                    app_cred: None,
                 })?;
             }
             "token" => {
@@ -455,11 +507,10 @@ pub async fn issue_token(
                     expires_at: Some(original.expires_at),
                     parent_audit_id: Some(original.chain_root().to_string()),
                     method_bits: original_bits | methods.encode(&["token"]),
+                    app_cred: None,
                 })?;
             }
             "application_credential" => {
-                // Application credentials arrive with their API (issue 5);
-                // until one exists no such credential can match.
                 let creds = request
                     .application_credential
                     .as_ref()
@@ -470,12 +521,52 @@ pub async fn issue_token(
                         identity: Some(json!({})),
                     });
                 }
-                return Err(match &creds.id {
-                    Some(id) => {
-                        Error::NotFound(format!("Could not find Application Credential: {id}."))
-                    }
-                    None => Error::unauthorized(),
-                });
+                let (id, name, user) = (creds.id.clone(), creds.name.clone(), creds.user.clone());
+                let found = state
+                    .db
+                    .read(move |conn| {
+                        let ac = match (&id, &name, &user) {
+                            (Some(id), _, _) => Some(
+                                crate::application_credential::get(conn, id)?
+                                    .ok_or_else(|| crate::application_credential::not_found(id))?,
+                            ),
+                            (None, Some(name), Some(user)) => match find_password_user(conn, user)?
+                            {
+                                Some((u, _)) => {
+                                    crate::application_credential::find_by_name(conn, &u.id, name)?
+                                }
+                                None => None,
+                            },
+                            _ => None,
+                        };
+                        let owner = match &ac {
+                            Some(ac) => identity::get_user(conn, &ac.user_id)?,
+                            None => None,
+                        };
+                        Ok((ac, owner))
+                    })
+                    .await?;
+                let (ac, owner) = found;
+                let matched = state
+                    .hasher
+                    .verify(
+                        creds.secret.clone().into_zeroizing(),
+                        ac.as_ref().map(|a| a.secret_hash.clone()),
+                    )
+                    .await?;
+                let (Some(ac), Some(owner)) = (ac, owner) else {
+                    return Err(Error::unauthorized());
+                };
+                if !matched || !owner.enabled || ac.is_expired(crate::store::now_micros()) {
+                    return Err(Error::unauthorized());
+                }
+                merge(Authenticated {
+                    user_id: owner.id,
+                    expires_at: ac.expires_at.map(|t| (t / 1_000_000) as f64),
+                    parent_audit_id: None,
+                    method_bits: methods.encode(&["application_credential"]),
+                    app_cred: Some((ac.id, ac.project_id)),
+                })?;
             }
             // external needs REMOTE_USER; ec2credential is never valid here;
             // the rest are not implemented: all fail like a bad credential.
@@ -487,9 +578,13 @@ pub async fn issue_token(
     };
 
     let expiration = state.config.token.expiration as f64;
-    let expires_at = auth
-        .expires_at
-        .unwrap_or_else(|| (now_seconds() + expiration).floor());
+    let default_expiry = (now_seconds() + expiration).floor();
+    let expires_at = match (auth.expires_at, &auth.app_cred) {
+        // An application credential's expiry caps the token's.
+        (Some(cap), Some(_)) => cap.min(default_expiry),
+        (Some(inherited), None) => inherited,
+        (None, _) => default_expiry,
+    };
     let audit_ids = match auth.parent_audit_id {
         Some(parent) => vec![new_audit_id(), parent],
         None => vec![new_audit_id()],
@@ -504,15 +599,21 @@ pub async fn issue_token(
             Ok((user, scope, roles))
         })
         .await?;
-    let payload_scope = match &scope {
-        ResolvedScope::Unscoped => Scope::Unscoped,
-        ResolvedScope::Project { project, .. } => Scope::Project {
-            project_id: project.id.clone(),
+    let payload_scope = match (&auth.app_cred, &scope) {
+        (Some((app_cred_id, project_id)), _) => Scope::ApplicationCredential {
+            project_id: project_id.clone(),
+            app_cred_id: app_cred_id.clone(),
         },
-        ResolvedScope::Domain(d) => Scope::Domain {
-            domain_id: d.id.clone(),
+        (None, scope) => match scope {
+            ResolvedScope::Unscoped => Scope::Unscoped,
+            ResolvedScope::Project { project, .. } => Scope::Project {
+                project_id: project.id.clone(),
+            },
+            ResolvedScope::Domain(d) => Scope::Domain {
+                domain_id: d.id.clone(),
+            },
+            ResolvedScope::System => Scope::System,
         },
-        ResolvedScope::System => Scope::System,
     };
     let payload = Payload {
         user_id: user.id.clone(),

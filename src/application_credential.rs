@@ -1,0 +1,365 @@
+//! Application credentials: a user's delegation of some of its roles on
+//! one project to a secret (stored only as a hash), optionally limited by
+//! access rules and an expiry.
+
+use std::collections::BTreeSet;
+
+use diesel::prelude::*;
+use serde_json::{json, Value};
+
+use crate::assignment::{self, Role};
+use crate::error::Error;
+use crate::store::schema::{
+    access_rules, application_credential_access_rules, application_credential_roles,
+    application_credentials,
+};
+use crate::store::{new_id, now_micros, Conn};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessRule {
+    pub id: String,
+    pub service: String,
+    pub path: String,
+    pub method: String,
+}
+
+impl AccessRule {
+    pub fn to_json(&self) -> Value {
+        json!({"id": self.id, "service": self.service, "path": self.path, "method": self.method})
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct AppCred {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub user_id: String,
+    pub project_id: String,
+    pub expires_at: Option<i64>,
+    pub unrestricted: bool,
+    pub secret_hash: String,
+    pub roles: Vec<Role>,
+    pub access_rules: Vec<AccessRule>,
+}
+
+impl AppCred {
+    /// Keystone's shape (never the secret, never its hash).
+    pub fn to_json(&self, base_url: &str) -> Value {
+        let mut v = json!({
+            "id": self.id,
+            "name": self.name,
+            "description": self.description,
+            "user_id": self.user_id,
+            "project_id": self.project_id,
+            "system": null,
+            "expires_at": self.expires_at.and_then(chrono::DateTime::from_timestamp_micros).map(|t| t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()),
+            "unrestricted": self.unrestricted,
+            "roles": self.roles.iter().map(|r| json!({"id": r.id, "name": r.name, "domain_id": r.domain_id, "description": r.description, "options": serde_json::from_str::<Value>(&r.options).unwrap_or_else(|_| json!({}))})).collect::<Vec<_>>(),
+            "links": {"self": format!("{base_url}/application_credentials/{}", self.id)},
+        });
+        if !self.access_rules.is_empty() {
+            v["access_rules"] =
+                Value::Array(self.access_rules.iter().map(AccessRule::to_json).collect());
+        }
+        v
+    }
+
+    pub fn is_expired(&self, now: i64) -> bool {
+        self.expires_at.is_some_and(|t| now >= t)
+    }
+}
+
+pub fn not_found(id: &str) -> Error {
+    Error::NotFound(format!("Could not find Application Credential: {id}."))
+}
+
+type Row = (
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+    Option<String>,
+    Option<i64>,
+    bool,
+);
+
+fn load(conn: &mut Conn, row: Row) -> Result<AppCred, Error> {
+    let (id, name, secret_hash, description, user_id, project_id, expires_at, unrestricted) = row;
+    let role_ids: BTreeSet<String> = application_credential_roles::table
+        .filter(application_credential_roles::application_credential_id.eq(&id))
+        .select(application_credential_roles::role_id)
+        .load::<String>(conn)?
+        .into_iter()
+        .collect();
+    let mut roles = Vec::new();
+    for rid in role_ids {
+        roles.extend(assignment::get_role(conn, &rid)?);
+    }
+    let rule_ids: Vec<String> = application_credential_access_rules::table
+        .filter(application_credential_access_rules::application_credential_id.eq(&id))
+        .select(application_credential_access_rules::access_rule_id)
+        .load(conn)?;
+    let rules = access_rules::table
+        .filter(access_rules::id.eq_any(&rule_ids))
+        .select((
+            access_rules::id,
+            access_rules::service,
+            access_rules::path,
+            access_rules::method,
+        ))
+        .load::<(String, String, String, String)>(conn)?
+        .into_iter()
+        .map(|(id, service, path, method)| AccessRule {
+            id,
+            service,
+            path,
+            method,
+        })
+        .collect();
+    Ok(AppCred {
+        id,
+        name,
+        description,
+        user_id,
+        project_id: project_id.unwrap_or_default(),
+        expires_at,
+        unrestricted,
+        secret_hash,
+        roles,
+        access_rules: rules,
+    })
+}
+
+fn columns() -> (
+    application_credentials::id,
+    application_credentials::name,
+    application_credentials::secret_hash,
+    application_credentials::description,
+    application_credentials::user_id,
+    application_credentials::project_id,
+    application_credentials::expires_at,
+    application_credentials::unrestricted,
+) {
+    use application_credentials::*;
+    (
+        id,
+        name,
+        secret_hash,
+        description,
+        user_id,
+        project_id,
+        expires_at,
+        unrestricted,
+    )
+}
+
+pub fn get(conn: &mut Conn, id: &str) -> Result<Option<AppCred>, Error> {
+    let row: Option<Row> = application_credentials::table
+        .find(id)
+        .select(columns())
+        .first(conn)
+        .optional()?;
+    row.map(|r| load(conn, r)).transpose()
+}
+
+pub fn find_by_name(conn: &mut Conn, user_id: &str, name: &str) -> Result<Option<AppCred>, Error> {
+    let row: Option<Row> = application_credentials::table
+        .filter(application_credentials::user_id.eq(user_id))
+        .filter(application_credentials::name.eq(name))
+        .select(columns())
+        .first(conn)
+        .optional()?;
+    row.map(|r| load(conn, r)).transpose()
+}
+
+pub fn list_for_user(
+    conn: &mut Conn,
+    user_id: &str,
+    name: Option<&str>,
+) -> Result<Vec<AppCred>, Error> {
+    let mut query = application_credentials::table
+        .filter(application_credentials::user_id.eq(user_id.to_string()))
+        .select(columns())
+        .into_boxed();
+    if let Some(n) = name {
+        query = query.filter(application_credentials::name.eq(n.to_string()));
+    }
+    let rows: Vec<Row> = query
+        .order(application_credentials::name.asc())
+        .load(conn)?;
+    rows.into_iter().map(|r| load(conn, r)).collect()
+}
+
+pub struct NewAppCred {
+    pub name: String,
+    pub description: Option<String>,
+    pub user_id: String,
+    pub project_id: String,
+    pub expires_at: Option<i64>,
+    pub unrestricted: bool,
+    pub secret_hash: String,
+    pub role_ids: Vec<String>,
+    /// (service, path, method), or an existing rule's id in `service`
+    /// with empty path and method.
+    pub access_rules: Vec<(String, String, String)>,
+}
+
+pub fn create(conn: &mut Conn, new: NewAppCred) -> Result<AppCred, Error> {
+    if find_by_name(conn, &new.user_id, &new.name)?.is_some() {
+        return Err(Error::Conflict(format!(
+            "Conflict occurred attempting to store application_credential - Duplicate entry found with name {}.",
+            new.name
+        )));
+    }
+    let id = new_id();
+    diesel::insert_into(application_credentials::table)
+        .values((
+            application_credentials::id.eq(&id),
+            application_credentials::name.eq(&new.name),
+            application_credentials::secret_hash.eq(&new.secret_hash),
+            application_credentials::description.eq(&new.description),
+            application_credentials::user_id.eq(&new.user_id),
+            application_credentials::project_id.eq(Some(&new.project_id)),
+            application_credentials::expires_at.eq(new.expires_at),
+            application_credentials::unrestricted.eq(new.unrestricted),
+            application_credentials::created_at.eq(now_micros()),
+        ))
+        .execute(conn)?;
+    for role_id in &new.role_ids {
+        diesel::insert_into(application_credential_roles::table)
+            .values((
+                application_credential_roles::application_credential_id.eq(&id),
+                application_credential_roles::role_id.eq(role_id),
+            ))
+            .execute(conn)?;
+    }
+    for (service, path, method) in &new.access_rules {
+        let rule_id = if path.is_empty() && method.is_empty() {
+            access_rules::table
+                .filter(access_rules::id.eq(service))
+                .filter(access_rules::user_id.eq(&new.user_id))
+                .select(access_rules::id)
+                .first::<String>(conn)
+                .optional()?
+                .ok_or_else(|| Error::NotFound(format!("Could not find access rule: {service}.")))?
+        } else {
+            let existing: Option<String> = access_rules::table
+                .filter(access_rules::user_id.eq(&new.user_id))
+                .filter(access_rules::service.eq(service))
+                .filter(access_rules::path.eq(path))
+                .filter(access_rules::method.eq(method))
+                .select(access_rules::id)
+                .first(conn)
+                .optional()?;
+            match existing {
+                Some(id) => id,
+                None => {
+                    let rid = new_id();
+                    diesel::insert_into(access_rules::table)
+                        .values((
+                            access_rules::id.eq(&rid),
+                            access_rules::user_id.eq(&new.user_id),
+                            access_rules::service.eq(service),
+                            access_rules::path.eq(path),
+                            access_rules::method.eq(method),
+                        ))
+                        .execute(conn)?;
+                    rid
+                }
+            }
+        };
+        diesel::insert_into(application_credential_access_rules::table)
+            .values((
+                application_credential_access_rules::application_credential_id.eq(&id),
+                application_credential_access_rules::access_rule_id.eq(&rule_id),
+            ))
+            .execute(conn)?;
+    }
+    get(conn, &id)?.ok_or_else(|| not_found(&id))
+}
+
+pub fn delete(conn: &mut Conn, id: &str) -> Result<(), Error> {
+    diesel::delete(
+        application_credential_roles::table
+            .filter(application_credential_roles::application_credential_id.eq(id)),
+    )
+    .execute(conn)?;
+    diesel::delete(
+        application_credential_access_rules::table
+            .filter(application_credential_access_rules::application_credential_id.eq(id)),
+    )
+    .execute(conn)?;
+    let n = diesel::delete(application_credentials::table.find(id)).execute(conn)?;
+    if n == 0 {
+        return Err(not_found(id));
+    }
+    Ok(())
+}
+
+/// Deletes the user's application credentials that hold a role the user
+/// no longer has on the credential's project (Keystone does the same when
+/// an assignment goes away).
+pub fn prune_for_user(conn: &mut Conn, user_id: &str) -> Result<usize, Error> {
+    let mut removed = 0;
+    for ac in list_for_user(conn, user_id, None)? {
+        let held: BTreeSet<String> = match crate::resource::get_project(conn, &ac.project_id)? {
+            Some(project) => assignment::effective_project_roles(conn, user_id, &project)?
+                .into_iter()
+                .map(|r| r.id)
+                .collect(),
+            None => BTreeSet::new(),
+        };
+        if ac.roles.iter().any(|r| !held.contains(&r.id)) {
+            delete(conn, &ac.id)?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+pub fn list_access_rules(conn: &mut Conn, user_id: &str) -> Result<Vec<AccessRule>, Error> {
+    Ok(access_rules::table
+        .filter(access_rules::user_id.eq(user_id))
+        .select((
+            access_rules::id,
+            access_rules::service,
+            access_rules::path,
+            access_rules::method,
+        ))
+        .load::<(String, String, String, String)>(conn)?
+        .into_iter()
+        .map(|(id, service, path, method)| AccessRule {
+            id,
+            service,
+            path,
+            method,
+        })
+        .collect())
+}
+
+/// Deletes an access rule no application credential uses.
+pub fn delete_access_rule(conn: &mut Conn, user_id: &str, id: &str) -> Result<(), Error> {
+    let used = application_credential_access_rules::table
+        .filter(application_credential_access_rules::access_rule_id.eq(id))
+        .count()
+        .get_result::<i64>(conn)?;
+    if used > 0 {
+        return Err(Error::Forbidden(format!(
+            "Access rule {id} is in use by an application credential."
+        )));
+    }
+    let n = diesel::delete(
+        access_rules::table
+            .filter(access_rules::id.eq(id))
+            .filter(access_rules::user_id.eq(user_id)),
+    )
+    .execute(conn)?;
+    if n == 0 {
+        return Err(Error::NotFound(format!(
+            "Could not find access rule: {id}."
+        )));
+    }
+    Ok(())
+}

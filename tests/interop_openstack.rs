@@ -713,3 +713,87 @@ async fn openstack_application_credentials() {
         format!("Could not find Application Credential: {id}.")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openstack_user_password_set() {
+    let Some(python) = common::interop_python() else {
+        return;
+    };
+    let Some(s) = TestServer::start(Backend::Sqlite) else {
+        return;
+    };
+    let (ok, _, err) = openstack(&python, &s, &["project", "create", "pw-project"]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = openstack(
+        &python,
+        &s,
+        &[
+            "user",
+            "create",
+            "--password",
+            "old-pw",
+            "--project",
+            "pw-project",
+            "pat",
+        ],
+    );
+    assert!(ok, "{err}");
+    let (ok, _, err) = openstack(
+        &python,
+        &s,
+        &[
+            "role",
+            "add",
+            "--project",
+            "pw-project",
+            "--user",
+            "pat",
+            "member",
+        ],
+    );
+    assert!(ok, "{err}");
+    let as_pat = |password: &str, args: &[&str]| {
+        let bin = python.parent().unwrap().join("openstack");
+        Command::new(bin)
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", s.dir.path())
+            .env("OS_AUTH_URL", format!("{}/v3", s.url))
+            .env("OS_IDENTITY_API_VERSION", "3")
+            .env("OS_USERNAME", "pat")
+            .env("OS_PASSWORD", password)
+            .env("OS_PROJECT_NAME", "pw-project")
+            .env("OS_USER_DOMAIN_NAME", "Default")
+            .env("OS_PROJECT_DOMAIN_NAME", "Default")
+            .output()
+            .unwrap()
+    };
+    let out = as_pat(
+        "old-pw",
+        &[
+            "user",
+            "password",
+            "set",
+            "--original-password",
+            "old-pw",
+            "--password",
+            "new-pw",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !as_pat("old-pw", &["token", "issue"]).status.success(),
+        "the old password no longer works"
+    );
+    let out = as_pat("new-pw", &["token", "issue"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

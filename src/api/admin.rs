@@ -5,8 +5,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value};
 
 use super::input::{member, opt_bool, opt_string, path_id, req_string};
-use super::{base_url, collection, header, query_pairs, JsonBody};
-use crate::auth::{self, ResolvedScope, TokenContext};
+use super::{base_url, caller, collection, in_domain, query_pairs, JsonBody};
+use crate::auth::{ResolvedScope, TokenContext};
 use crate::error::Error;
 use crate::identity::{self, UserFilter, UserPatch};
 use crate::policy::{self, Policy, Target};
@@ -15,17 +15,6 @@ use crate::resource::{
 };
 use crate::secret::Secret;
 use crate::AppState;
-
-async fn caller(state: &AppState, req: &HttpRequest) -> Result<TokenContext, Error> {
-    auth::authenticate_caller(state, header(req, "X-Auth-Token")).await
-}
-
-fn in_domain(domain_id: &str) -> Target<'_> {
-    Target {
-        domain_id: Some(domain_id),
-        ..Default::default()
-    }
-}
 
 /// The domain a caller's token lives in: its domain scope, or its
 /// project's domain.

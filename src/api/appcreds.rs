@@ -9,19 +9,15 @@ use rand::RngCore;
 use serde_json::{json, Value};
 
 use super::input::{member, opt_bool, opt_future_time, opt_string, path_id, req_string};
-use super::{base_url, collection, header, query_pairs, JsonBody};
+use super::{base_url, caller, collection, query_pairs, JsonBody};
 use crate::application_credential::{self as appcred, NewAppCred};
-use crate::auth::{self, ResolvedScope, TokenContext};
+use crate::auth::{ResolvedScope, TokenContext};
 use crate::error::Error;
 use crate::policy::{self, Target};
 use crate::secret::Secret;
 use crate::AppState;
 
 const METHODS: [&str; 6] = ["DELETE", "GET", "HEAD", "PATCH", "POST", "PUT"];
-
-async fn caller(state: &AppState, req: &HttpRequest) -> Result<TokenContext, Error> {
-    auth::authenticate_caller(state, header(req, "X-Auth-Token")).await
-}
 
 /// Tokens that may not manage application credentials: EC2 tokens and
 /// restricted application-credential tokens.

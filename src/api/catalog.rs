@@ -6,16 +6,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
 use super::input::{member, opt_bool, opt_string, path_id, req_string};
-use super::{base_url, collection, header, query_pairs, JsonBody};
-use crate::auth::{self, TokenContext};
+use super::{base_url, caller, collection, query_pairs, JsonBody};
 use crate::catalog::{self, EndpointFilter, EndpointPatch, NewEndpoint, ServicePatch};
 use crate::error::Error;
 use crate::policy::{self, Target};
 use crate::AppState;
-
-async fn caller(state: &AppState, req: &HttpRequest) -> Result<TokenContext, Error> {
-    auth::authenticate_caller(state, header(req, "X-Auth-Token")).await
-}
 
 async fn admin(state: &AppState, req: &HttpRequest) -> Result<(), Error> {
     policy::enforce(

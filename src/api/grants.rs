@@ -7,9 +7,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
 use super::input::path_id;
-use super::{base_url, collection, header, query_pairs};
+use super::{base_url, collection, query_pairs};
 use crate::assignment::{self, AssignmentKind, SYSTEM_TARGET};
-use crate::auth::{self, TokenContext};
+use crate::auth::TokenContext;
 use crate::error::Error;
 use crate::policy::{self, Target};
 use crate::store::rows::AssignmentRow;
@@ -113,7 +113,7 @@ async fn grant_op(
     role: String,
     op: Op,
 ) -> Result<HttpResponse, Error> {
-    let caller = auth::authenticate_caller(state, header(req, "X-Auth-Token")).await?;
+    let caller = super::caller(state, req).await?;
     for (id, what) in [
         (&target, "target id"),
         (&actor, "actor id"),
@@ -194,7 +194,7 @@ async fn list_op(
     target: String,
     actor: String,
 ) -> Result<HttpResponse, Error> {
-    let caller = auth::authenticate_caller(state, header(req, "X-Auth-Token")).await?;
+    let caller = super::caller(state, req).await?;
     path_id(&target, "target id")?;
     path_id(&actor, "actor id")?;
     let (t, a) = (target.clone(), actor.clone());
@@ -702,7 +702,7 @@ pub async fn list_role_assignments(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, Error> {
-    let caller = auth::authenticate_caller(&state, header(&req, "X-Auth-Token")).await?;
+    let caller = super::caller(&state, &req).await?;
     let mut q: BTreeMap<String, String> = BTreeMap::new();
     for (k, v) in query_pairs(&req) {
         q.insert(k, v);

@@ -271,6 +271,22 @@ pub fn collection(
     })
 }
 
+/// The caller's own token, validated (a 401 when missing or invalid).
+pub async fn caller(
+    state: &AppState,
+    req: &HttpRequest,
+) -> Result<crate::auth::TokenContext, Error> {
+    crate::auth::authenticate_caller(state, header(req, "X-Auth-Token")).await
+}
+
+/// A policy target that lives in a domain.
+pub fn in_domain(domain_id: &str) -> crate::policy::Target<'_> {
+    crate::policy::Target {
+        domain_id: Some(domain_id),
+        ..Default::default()
+    }
+}
+
 /// A header's value as text, if present and valid.
 pub fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())

@@ -7,24 +7,12 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value};
 
 use super::input::{member, opt_string, path_id, req_string};
-use super::{base_url, collection, header, query_pairs, JsonBody};
+use super::{base_url, caller, collection, in_domain, query_pairs, JsonBody};
 use crate::assignment::{self, NewRole, Role};
-use crate::auth::{self, TokenContext};
 use crate::error::Error;
 use crate::identity::{self, Group};
 use crate::policy::{self, Target};
 use crate::{resource, AppState};
-
-async fn caller(state: &AppState, req: &HttpRequest) -> Result<TokenContext, Error> {
-    auth::authenticate_caller(state, header(req, "X-Auth-Token")).await
-}
-
-fn in_domain(domain_id: &str) -> Target<'_> {
-    Target {
-        domain_id: Some(domain_id),
-        ..Default::default()
-    }
-}
 
 fn description_patch(map: &Map<String, Value>) -> Result<Option<Option<String>>, Error> {
     map.contains_key("description")

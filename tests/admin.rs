@@ -628,4 +628,79 @@ async fn who_may_administer(backend: Backend) {
     }
 }
 
-on_both_backends!(crud_and_errors, changes_revoke_tokens, who_may_administer);
+async fn list_filters(backend: Backend) {
+    let Some(s) = TestServer::start(backend) else {
+        return;
+    };
+    let admin = admin_member(&s).await;
+    let t = Some(admin.token.as_str());
+    for (name, tags) in [
+        ("WebFront", json!(["prod", "eu"])),
+        ("webback", json!(["prod"])),
+        ("batch", json!(["dev"])),
+    ] {
+        let (status, _) = call(
+            &s,
+            Method::POST,
+            "/v3/projects",
+            t,
+            Some(json!({"project": {"name": name, "tags": tags}})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    let names = |body: Value| -> Vec<String> {
+        let mut n: Vec<String> = body["projects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap().to_string())
+            .collect();
+        n.sort();
+        n
+    };
+    let (_, body) = call(&s, Method::GET, "/v3/projects?name__icontains=WEB", t, None).await;
+    assert_eq!(names(body), vec!["WebFront", "webback"]);
+    let (_, body) = call(
+        &s,
+        Method::GET,
+        "/v3/projects?name__startswith=Web",
+        t,
+        None,
+    )
+    .await;
+    assert_eq!(names(body), vec!["WebFront"]);
+    let (_, body) = call(&s, Method::GET, "/v3/projects?tags=prod,eu", t, None).await;
+    assert_eq!(names(body), vec!["WebFront"]);
+    let (_, body) = call(&s, Method::GET, "/v3/projects?tags-any=eu,dev", t, None).await;
+    assert_eq!(names(body), vec!["WebFront", "batch"]);
+    let (_, body) = call(
+        &s,
+        Method::GET,
+        "/v3/projects?not-tags-any=prod&name__endswith=h",
+        t,
+        None,
+    )
+    .await;
+    assert_eq!(names(body), vec!["batch"]);
+    let (_, body) = call(
+        &s,
+        Method::GET,
+        "/v3/users?name__iequals=ADMIN&colour=ignored",
+        t,
+        None,
+    )
+    .await;
+    assert_eq!(
+        body["users"].as_array().unwrap().len(),
+        1,
+        "unknown filters are ignored"
+    );
+}
+
+on_both_backends!(
+    crud_and_errors,
+    changes_revoke_tokens,
+    who_may_administer,
+    list_filters
+);

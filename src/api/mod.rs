@@ -260,6 +260,11 @@ pub fn collection(
     base: &str,
     path: &str,
 ) -> Value {
+    let filters = query_pairs(req);
+    let items: Vec<Value> = items
+        .into_iter()
+        .filter(|item| matches_filters(item, &filters))
+        .collect();
     let query = if req.query_string().is_empty() {
         String::new()
     } else {
@@ -268,6 +273,47 @@ pub fn collection(
     serde_json::json!({
         key: items,
         "links": {"self": format!("{base}{path}{query}"), "next": null, "previous": null},
+    })
+}
+
+/// Keystone's inexact filters (`attr__contains`, `__icontains`,
+/// `__startswith`, `__istartswith`, `__endswith`, `__iendswith`,
+/// `__equals`, `__iequals`) on any string attribute, and the project tag
+/// filters (`tags`, `tags-any`, `not-tags`, `not-tags-any`, comma lists).
+/// Exact filters are applied by each route; unknown filters are ignored.
+pub fn matches_filters(item: &Value, filters: &[(String, String)]) -> bool {
+    filters.iter().all(|(key, wanted)| {
+        if let Some((attr, op)) = key.rsplit_once("__") {
+            // An item without the attribute does not match an inexact filter.
+            let Some(actual) = item.get(attr).and_then(Value::as_str) else {
+                return false;
+            };
+            let (a, w) = if op.starts_with('i') {
+                (actual.to_lowercase(), wanted.to_lowercase())
+            } else {
+                (actual.to_string(), wanted.clone())
+            };
+            return match op.trim_start_matches('i') {
+                "contains" => a.contains(&w),
+                "startswith" => a.starts_with(&w),
+                "endswith" => a.ends_with(&w),
+                "equals" => a == w,
+                _ => true,
+            };
+        }
+        let tags: Vec<&str> = item
+            .get("tags")
+            .and_then(Value::as_array)
+            .map(|t| t.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let mut wanted_tags = wanted.split(',').map(str::trim).filter(|t| !t.is_empty());
+        match key.as_str() {
+            "tags" => wanted_tags.all(|t| tags.contains(&t)),
+            "tags-any" => wanted_tags.any(|t| tags.contains(&t)),
+            "not-tags" => !wanted_tags.all(|t| tags.contains(&t)),
+            "not-tags-any" => !wanted_tags.any(|t| tags.contains(&t)),
+            _ => true,
+        }
     })
 }
 
@@ -407,6 +453,35 @@ mod tests {
         for r in ROUTES {
             assert!(seen.insert(*r), "duplicate route {r:?}");
         }
+    }
+
+    #[test]
+    fn inexact_and_tag_filters() {
+        let item = serde_json::json!({"name": "WebFront", "tags": ["prod", "eu"]});
+        let f = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        assert!(matches_filters(&item, &f(&[("name__contains", "Front")])));
+        assert!(!matches_filters(&item, &f(&[("name__contains", "front")])));
+        assert!(matches_filters(&item, &f(&[("name__icontains", "front")])));
+        assert!(matches_filters(
+            &item,
+            &f(&[("name__startswith", "Web"), ("name__iendswith", "FRONT")])
+        ));
+        assert!(matches_filters(&item, &f(&[("name__iequals", "webfront")])));
+        assert!(!matches_filters(
+            &item,
+            &f(&[("description__contains", "x")])
+        ));
+        assert!(matches_filters(&item, &f(&[("tags", "prod,eu")])));
+        assert!(!matches_filters(&item, &f(&[("tags", "prod,us")])));
+        assert!(matches_filters(&item, &f(&[("tags-any", "us,eu")])));
+        assert!(matches_filters(&item, &f(&[("not-tags", "prod,us")])));
+        assert!(!matches_filters(&item, &f(&[("not-tags-any", "us,eu")])));
+        assert!(matches_filters(&item, &f(&[("unknown", "ignored")])));
     }
 
     #[test]

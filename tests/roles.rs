@@ -362,6 +362,51 @@ async fn groups_and_inheritance(backend: Backend) {
         "{list}"
     );
 
+    // include_subtree reaches the child's assignments from the parent.
+    assert_eq!(
+        call(
+            &s,
+            Method::PUT,
+            &format!("/v3/projects/{child}/users/{uid}/roles/{member}"),
+            t,
+            None
+        )
+        .await
+        .0,
+        StatusCode::NO_CONTENT
+    );
+    let (_, list) = call(
+        &s,
+        Method::GET,
+        &format!(
+            "/v3/role_assignments?scope.project.id={parent}&include_subtree=true&user.id={uid}"
+        ),
+        t,
+        None,
+    )
+    .await;
+    assert!(
+        list["role_assignments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["scope"]["project"]["id"] == child.as_str()),
+        "{list}"
+    );
+    let (_, list) = call(
+        &s,
+        Method::GET,
+        &format!("/v3/role_assignments?scope.project.id={parent}&user.id={uid}"),
+        t,
+        None,
+    )
+    .await;
+    assert!(!list["role_assignments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["scope"]["project"]["id"] == child.as_str()));
+
     // Unknown ids answer 404 and change nothing.
     for path in [
         format!("/v3/projects/ffffffffffffffffffffffffffffffff/users/{uid}/roles/{member}"),

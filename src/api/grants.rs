@@ -744,6 +744,30 @@ pub async fn list_role_assignments(
             if is_effective {
                 rows = effective(conn, rows)?;
             }
+            // include_subtree: the project named and every project below it.
+            let projects: Option<BTreeSet<String>> = match filters.get("scope.project.id") {
+                Some(root) if filters.contains_key("include_subtree") => {
+                    let mut all = BTreeSet::from([root.clone()]);
+                    let mut frontier = vec![root.clone()];
+                    while let Some(next) = frontier.pop() {
+                        let children = resource::list_projects(
+                            conn,
+                            &resource::ProjectFilter {
+                                parent_id: Some(next),
+                                ..Default::default()
+                            },
+                        )?;
+                        for child in children.into_iter().filter(|c| c.parent_id.is_some()) {
+                            if all.insert(child.id.clone()) {
+                                frontier.push(child.id);
+                            }
+                        }
+                    }
+                    Some(all)
+                }
+                Some(root) => Some(BTreeSet::from([root.clone()])),
+                None => None,
+            };
             let keep = |s: &Shown| {
                 filters
                     .get("user.id")
@@ -752,9 +776,9 @@ pub async fn list_role_assignments(
                         .get("group.id")
                         .is_none_or(|g| s.group.as_deref() == Some(g))
                     && filters.get("role.id").is_none_or(|r| &s.role == r)
-                    && filters
-                        .get("scope.project.id")
-                        .is_none_or(|p| s.project.as_deref() == Some(p))
+                    && projects
+                        .as_ref()
+                        .is_none_or(|set| s.project.as_ref().is_some_and(|p| set.contains(p)))
                     && filters
                         .get("scope.domain.id")
                         .is_none_or(|d| s.domain.as_deref() == Some(d))

@@ -402,10 +402,20 @@ enum Who {
     NoToken,
 }
 
-async fn who_may_administer(backend: Backend) {
-    let Some(s) = TestServer::start(backend) else {
-        return;
-    };
+/// A server with a domain "org", a project "proj" in it, and a token for
+/// each kind of caller. The project member is also the "owner" of its own
+/// user record and application credentials.
+struct Personas {
+    s: TestServer,
+    admin_token: String,
+    did: String,
+    pid: String,
+    member: String,
+    tokens: Vec<(Who, Option<String>)>,
+}
+
+async fn personas(backend: Backend) -> Option<Personas> {
+    let s = TestServer::start(backend)?;
     let admin = admin_member(&s).await;
     let t = Some(admin.token.as_str());
     let (_, d) = call(
@@ -484,6 +494,55 @@ async fn who_may_administer(backend: Backend) {
         ),
         (Who::NoToken, None),
     ];
+    let admin_token = admin.token.clone();
+    Some(Personas {
+        s,
+        admin_token,
+        did,
+        pid,
+        member,
+        tokens,
+    })
+}
+
+/// Asserts every (route, caller) cell: allowed callers get the success
+/// status, others 403, no token 401. `{n}` in bodies becomes a counter so
+/// created names stay unique.
+async fn run_matrix(s: &TestServer, tokens: &[(Who, Option<String>)], routes: &[RouteCase]) {
+    use Who::*;
+    let mut n = 0;
+    for (method, path, body, allowed, success) in routes {
+        for (who, token) in tokens {
+            n += 1;
+            let body = body.as_ref().map(|b| {
+                serde_json::from_str::<Value>(&b.to_string().replace("{n}", &n.to_string()))
+                    .unwrap()
+            });
+            let (status, got) = call(s, method.clone(), path, token.as_deref(), body).await;
+            let want = if *who == NoToken {
+                StatusCode::UNAUTHORIZED
+            } else if allowed.contains(who) {
+                *success
+            } else {
+                StatusCode::FORBIDDEN
+            };
+            assert_eq!(status, want, "{method} {path} as {who:?}: {got}");
+        }
+    }
+}
+
+async fn who_may_administer(backend: Backend) {
+    let Some(Personas {
+        s,
+        did,
+        pid,
+        member,
+        tokens,
+        ..
+    }) = personas(backend).await
+    else {
+        return;
+    };
     use Who::*;
     // (method, path, body, who is allowed, success status). The member's
     // user record is the "Owner" target. A domain manager is also a domain
@@ -607,25 +666,7 @@ async fn who_may_administer(backend: Backend) {
             StatusCode::OK,
         ),
     ];
-    let mut n = 0;
-    for (method, path, body, allowed, success) in &routes {
-        for (who, token) in &tokens {
-            n += 1;
-            let body = body.as_ref().map(|b| {
-                serde_json::from_str::<Value>(&b.to_string().replace("{n}", &n.to_string()))
-                    .unwrap()
-            });
-            let (status, got) = call(&s, method.clone(), path, token.as_deref(), body).await;
-            let want = if *who == NoToken {
-                StatusCode::UNAUTHORIZED
-            } else if allowed.contains(who) {
-                *success
-            } else {
-                StatusCode::FORBIDDEN
-            };
-            assert_eq!(status, want, "{method} {path} as {who:?}: {got}");
-        }
-    }
+    run_matrix(&s, &tokens, &routes).await;
 }
 
 async fn list_filters(backend: Backend) {
@@ -698,9 +739,218 @@ async fn list_filters(backend: Backend) {
     );
 }
 
+/// The rest of the admin API: groups, membership, roles, grants,
+/// assignments, the catalog and application credentials.
+async fn who_may_manage_the_rest(backend: Backend) {
+    let Some(Personas {
+        s,
+        admin_token,
+        did,
+        pid,
+        member,
+        tokens,
+    }) = personas(backend).await
+    else {
+        return;
+    };
+    let t = Some(admin_token.as_str());
+    let (_, g) = call(
+        &s,
+        Method::POST,
+        "/v3/groups",
+        t,
+        Some(json!({"group": {"name": "team", "domain_id": did}})),
+    )
+    .await;
+    let gid = g["group"]["id"].as_str().unwrap().to_string();
+    let (_, r) = call(&s, Method::GET, "/v3/roles?name=reader", t, None).await;
+    let reader = r["roles"][0]["id"].as_str().unwrap().to_string();
+    use Who::*;
+    let readers = vec![SystemAdmin, DomainManager, DomainReader];
+    let routes: Vec<RouteCase> = vec![
+        (
+            Method::GET,
+            "/v3/groups".into(),
+            None,
+            readers.clone(),
+            StatusCode::OK,
+        ),
+        (
+            Method::POST,
+            "/v3/groups".into(),
+            Some(json!({"group": {"name": "g-{n}", "domain_id": did}})),
+            vec![SystemAdmin, DomainManager],
+            StatusCode::CREATED,
+        ),
+        (
+            Method::GET,
+            format!("/v3/groups/{gid}"),
+            None,
+            readers.clone(),
+            StatusCode::OK,
+        ),
+        (
+            Method::PATCH,
+            format!("/v3/groups/{gid}"),
+            Some(json!({"group": {"description": "x{n}"}})),
+            vec![SystemAdmin, DomainManager],
+            StatusCode::OK,
+        ),
+        (
+            Method::PUT,
+            format!("/v3/groups/{gid}/users/{member}"),
+            None,
+            vec![SystemAdmin, DomainManager],
+            StatusCode::NO_CONTENT,
+        ),
+        (
+            Method::HEAD,
+            format!("/v3/groups/{gid}/users/{member}"),
+            None,
+            readers.clone(),
+            StatusCode::NO_CONTENT,
+        ),
+        (
+            Method::GET,
+            format!("/v3/groups/{gid}/users"),
+            None,
+            readers.clone(),
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            format!("/v3/users/{member}/groups"),
+            None,
+            vec![
+                SystemAdmin,
+                DomainManager,
+                DomainReader,
+                ProjectMember,
+                Owner,
+            ],
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            "/v3/roles".into(),
+            None,
+            vec![SystemAdmin, DomainManager],
+            StatusCode::OK,
+        ),
+        (
+            Method::POST,
+            "/v3/roles".into(),
+            Some(json!({"role": {"name": "r-{n}"}})),
+            vec![SystemAdmin],
+            StatusCode::CREATED,
+        ),
+        (
+            Method::GET,
+            format!("/v3/roles/{reader}"),
+            None,
+            vec![SystemAdmin, DomainManager],
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            "/v3/role_inferences".into(),
+            None,
+            vec![SystemAdmin],
+            StatusCode::OK,
+        ),
+        (
+            Method::PUT,
+            format!("/v3/projects/{pid}/users/{member}/roles/{reader}"),
+            None,
+            vec![SystemAdmin],
+            StatusCode::NO_CONTENT,
+        ),
+        (
+            Method::HEAD,
+            format!("/v3/projects/{pid}/users/{member}/roles/{reader}"),
+            None,
+            readers.clone(),
+            StatusCode::NO_CONTENT,
+        ),
+        (
+            Method::GET,
+            format!("/v3/projects/{pid}/users/{member}/roles"),
+            None,
+            readers.clone(),
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            "/v3/role_assignments".into(),
+            None,
+            vec![SystemAdmin],
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            format!("/v3/role_assignments?scope.domain.id={did}"),
+            None,
+            readers.clone(),
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            "/v3/regions".into(),
+            None,
+            vec![
+                SystemAdmin,
+                DomainManager,
+                DomainReader,
+                ProjectMember,
+                ProjectReader,
+                Owner,
+                OtherProjectUser,
+            ],
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            "/v3/services".into(),
+            None,
+            vec![SystemAdmin],
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            "/v3/endpoints".into(),
+            None,
+            vec![SystemAdmin],
+            StatusCode::OK,
+        ),
+        (
+            Method::POST,
+            "/v3/services".into(),
+            Some(json!({"service": {"type": "t{n}"}})),
+            vec![SystemAdmin],
+            StatusCode::CREATED,
+        ),
+        (
+            Method::GET,
+            format!("/v3/users/{member}/application_credentials"),
+            None,
+            vec![SystemAdmin, ProjectMember, Owner],
+            StatusCode::OK,
+        ),
+        (
+            Method::POST,
+            format!("/v3/users/{member}/application_credentials"),
+            Some(json!({"application_credential": {"name": "ac-{n}"}})),
+            vec![ProjectMember, Owner],
+            StatusCode::CREATED,
+        ),
+    ];
+    run_matrix(&s, &tokens, &routes).await;
+}
+
 on_both_backends!(
     crud_and_errors,
     changes_revoke_tokens,
     who_may_administer,
+    who_may_manage_the_rest,
     list_filters
 );

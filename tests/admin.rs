@@ -765,9 +765,62 @@ async fn who_may_manage_the_rest(backend: Backend) {
     let gid = g["group"]["id"].as_str().unwrap().to_string();
     let (_, r) = call(&s, Method::GET, "/v3/roles?name=reader", t, None).await;
     let reader = r["roles"][0]["id"].as_str().unwrap().to_string();
+    let (_, x) = call(
+        &s,
+        Method::POST,
+        "/v3/roles",
+        t,
+        Some(json!({"role": {"name": "extra"}})),
+    )
+    .await;
+    let extra = x["role"]["id"].as_str().unwrap().to_string();
     use Who::*;
     let readers = vec![SystemAdmin, DomainManager, DomainReader];
     let routes: Vec<RouteCase> = vec![
+        (
+            Method::PUT,
+            format!("/v3/roles/{extra}/implies/{reader}"),
+            None,
+            vec![SystemAdmin],
+            StatusCode::CREATED,
+        ),
+        (
+            Method::PUT,
+            format!("/v3/domains/{did}/users/{member}/roles/{reader}"),
+            None,
+            vec![SystemAdmin],
+            StatusCode::NO_CONTENT,
+        ),
+        (
+            Method::PUT,
+            format!("/v3/system/users/{member}/roles/{reader}"),
+            None,
+            vec![SystemAdmin],
+            StatusCode::NO_CONTENT,
+        ),
+        (
+            Method::PUT,
+            format!(
+                "/v3/OS-INHERIT/domains/{did}/users/{member}/roles/{reader}/inherited_to_projects"
+            ),
+            None,
+            vec![SystemAdmin],
+            StatusCode::NO_CONTENT,
+        ),
+        (
+            Method::POST,
+            "/v3/regions".into(),
+            Some(json!({"region": {"id": "R{n}"}})),
+            vec![SystemAdmin],
+            StatusCode::CREATED,
+        ),
+        (
+            Method::GET,
+            format!("/v3/users/{member}/access_rules"),
+            None,
+            vec![SystemAdmin, ProjectMember, Owner],
+            StatusCode::OK,
+        ),
         (
             Method::GET,
             "/v3/groups".into(),

@@ -405,6 +405,23 @@ async fn openstack_roles_groups_and_assignments() {
         "member",
     ]);
     run(&["group", "create", "ops"]);
+    run(&["group", "set", "--description", "operations", "ops"]);
+    let shown = json(run(&["group", "show", "ops", "-f", "json"]));
+    assert_eq!(shown["description"], "operations");
+    let groups = json(run(&["group", "list", "-f", "json"]));
+    assert!(groups
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|g| g["Name"] == "ops"));
+    let roles = json(run(&["role", "list", "-f", "json"]));
+    assert!(roles
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["Name"] == "auditor"));
+    let shown = json(run(&["role", "show", "auditor", "-f", "json"]));
+    assert_eq!(shown["description"], "reads everything");
     run(&["group", "add", "user", "ops", "bob"]);
     let (ok, _, _) = openstack(&python, &s, &["group", "contains", "user", "ops", "bob"]);
     assert!(ok);
@@ -584,6 +601,12 @@ async fn openstack_regions_services_and_endpoints() {
         false
     );
     run(&["service", "set", "--name", "nova2", "compute"]);
+    let services = json(run(&["service", "list", "-f", "json"]));
+    assert!(services
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x["Type"] == "compute"));
     assert_eq!(
         json(run(&["service", "show", "compute", "-f", "json"]))["name"],
         "nova2"

@@ -109,6 +109,42 @@ async fn roles_and_implications(backend: Backend) {
         StatusCode::NO_CONTENT
     );
 
+    // A domain-specific role is granted only inside its domain.
+    let domain_role = d["role"]["id"].as_str().unwrap().to_string();
+    let (_, other) = call(
+        &s,
+        Method::POST,
+        "/v3/domains",
+        t,
+        Some(json!({"domain": {"name": "elsewhere"}})),
+    )
+    .await;
+    let other = other["domain"]["id"].as_str().unwrap().to_string();
+    let (status, body) = call(
+        &s,
+        Method::PUT,
+        &format!(
+            "/v3/domains/{other}/users/{}/roles/{domain_role}",
+            admin.user_id
+        ),
+        t,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, _) = call(
+        &s,
+        Method::PUT,
+        &format!(
+            "/v3/domains/default/users/{}/roles/{domain_role}",
+            admin.user_id
+        ),
+        t,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+
     // A token holding ops gets member and reader too.
     let project = create_project(&s, "impl").await;
     let m = member_of(&s, "ivy", &project, "reader").await;

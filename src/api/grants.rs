@@ -68,7 +68,17 @@ fn resolve(
             .domain_id
     };
     if let Some(role) = role {
-        assignment::get_role(conn, role)?.ok_or_else(|| assignment::not_found_role(role))?;
+        let role =
+            assignment::get_role(conn, role)?.ok_or_else(|| assignment::not_found_role(role))?;
+        // A domain-specific role is granted only inside its domain.
+        if let Some(role_domain) = &role.domain_id {
+            if target_domain.as_deref() != Some(role_domain.as_str()) {
+                return Err(Error::Forbidden(format!(
+                    "Domain-specific role {} can only be granted on projects or the domain of domain {role_domain}.",
+                    role.id
+                )));
+            }
+        }
     }
     Ok((target_domain, actor_domain))
 }

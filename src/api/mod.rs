@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod credentials;
 pub mod discovery;
 pub mod grants;
+pub mod health;
 pub mod identity;
 pub mod input;
 pub mod metrics;
@@ -37,8 +38,8 @@ macro_rules! routes {
         fn register_at(cfg: &mut web::ServiceConfig, prefix: &str) {
             $(
                 let allow = [ $( stringify!($method) ),+ ].join(", ");
-                // SODA's multicloud API and /metrics are not part of Keystone's tree.
-                if prefix.is_empty() || !($path.starts_with("/v1/") || $path == "/metrics") {
+                // SODA's multicloud API and the operational routes are not part of Keystone's tree.
+                if prefix.is_empty() || !($path.starts_with("/v1/") || matches!($path, "/metrics" | "/healthz" | "/readyz")) {
                 cfg.service(
                     web::resource(full_path(prefix, $path))
                         $( .route(web::method(Method::$method).to($handler)) )+
@@ -57,6 +58,8 @@ routes! {
     "/" => { GET: discovery::versions },
     "/v3" => { GET: discovery::version_v3 },
     "/metrics" => { GET: metrics::metrics },
+    "/healthz" => { GET: health::healthz },
+    "/readyz" => { GET: health::readyz },
     "/v3/auth/tokens" => {
         POST: auth::issue_token,
         GET: auth::validate_token,

@@ -52,6 +52,11 @@ impl TokenProvider {
         &self.methods
     }
 
+    /// True when keys are in memory to issue and open tokens.
+    pub fn keys_loaded(&self) -> bool {
+        self.keys.fernet().is_ok()
+    }
+
     /// Encrypts the payload with the primary key. Returns the token (padding
     /// stripped, as Keystone issues it) and its `issued_at` in Unix seconds,
     /// which is the Fernet timestamp.

@@ -202,3 +202,60 @@ async fn swift_s3token_middleware_against_ironstone() {
     assert_eq!(report["wrong_secret"]["status"], 401, "{report}");
     assert_eq!(report["unknown_key"]["status"], 401, "{report}");
 }
+
+/// keystonemiddleware's auth_token middleware, as every OpenStack service
+/// runs it, accepts Ironstone tokens and rejects revoked or invalid ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keystonemiddleware_auth_token_against_ironstone() {
+    let Some(python) = common::interop_python() else {
+        return;
+    };
+    let Some(s) = TestServer::start(Backend::Sqlite) else {
+        return;
+    };
+    let admin = admin_member(&s).await;
+    let project = common::create_project(&s, "svc").await;
+    let user = common::member_of(&s, "uma", &project, "member").await;
+    let (revoked, _) = s
+        .password_token("uma", "pw", Some(json!({"project": {"id": project}})))
+        .await;
+    let resp = s
+        .request(Method::DELETE, "/v3/auth/tokens")
+        .header("X-Auth-Token", &admin.token)
+        .header("X-Subject-Token", &revoked)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    let output = Command::new(&python)
+        .arg(common::interop_dir().join("middleware_auth_token.py"))
+        .args([
+            &s.url,
+            common::ADMIN_PASSWORD,
+            &user.token,
+            &revoked,
+            "gAAAAABgarbage",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let valid = &report[0];
+    assert_eq!(valid["status"], 200, "{report}");
+    assert_eq!(valid["identity_status"], "Confirmed");
+    assert_eq!(valid["user_id"], user.user_id.as_str());
+    assert_eq!(valid["project_id"], project.as_str());
+    assert!(valid["roles"].as_str().unwrap().contains("member"));
+    assert_eq!(
+        report[1]["status"], 401,
+        "a revoked token is refused: {report}"
+    );
+    assert_eq!(
+        report[2]["status"], 401,
+        "an invalid token is refused: {report}"
+    );
+}

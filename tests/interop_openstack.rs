@@ -9,8 +9,46 @@ use common::{Backend, TestServer, ADMIN_PASSWORD};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-/// Runs `openstack` from the interop venv as the bootstrapped admin, with
-/// the given auth URL suffix and password.
+/// Runs `openstack` from the interop venv against the server with a clean
+/// environment plus the given `OS_*` settings.
+fn openstack_env(
+    python: &std::path::Path,
+    server: &TestServer,
+    auth_path: &str,
+    settings: &[(&str, &str)],
+    args: &[&str],
+) -> std::process::Output {
+    let mut cmd = Command::new(python.parent().unwrap().join("openstack"));
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", server.dir.path())
+        .env("OS_AUTH_URL", format!("{}{auth_path}", server.url))
+        .env("OS_IDENTITY_API_VERSION", "3");
+    for (k, v) in settings {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+/// The settings of a password user of the Default domain, scoped to a project.
+fn password_settings<'a>(
+    user: &'a str,
+    password: &'a str,
+    project: &'a str,
+) -> [(&'static str, &'a str); 6] {
+    [
+        ("OS_USERNAME", user),
+        ("OS_PASSWORD", password),
+        ("OS_PROJECT_NAME", project),
+        ("OS_USER_DOMAIN_NAME", "Default"),
+        ("OS_PROJECT_DOMAIN_NAME", "Default"),
+        ("OS_REGION_NAME", "RegionOne"),
+    ]
+}
+
+/// Runs `openstack` as the bootstrapped admin, with the given auth URL
+/// suffix and password.
 fn openstack_as(
     python: &std::path::Path,
     server: &TestServer,
@@ -18,22 +56,13 @@ fn openstack_as(
     password: &str,
     args: &[&str],
 ) -> (bool, String, String) {
-    let bin = python.parent().unwrap().join("openstack");
-    let output = Command::new(bin)
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", server.dir.path())
-        .env("OS_AUTH_URL", format!("{}{auth_path}", server.url))
-        .env("OS_IDENTITY_API_VERSION", "3")
-        .env("OS_USERNAME", "admin")
-        .env("OS_PASSWORD", password)
-        .env("OS_PROJECT_NAME", "admin")
-        .env("OS_USER_DOMAIN_NAME", "Default")
-        .env("OS_PROJECT_DOMAIN_NAME", "Default")
-        .env("OS_REGION_NAME", "RegionOne")
-        .output()
-        .unwrap();
+    let output = openstack_env(
+        python,
+        server,
+        auth_path,
+        &password_settings("admin", password, "admin"),
+        args,
+    );
     (
         output.status.success(),
         String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -463,21 +492,13 @@ async fn openstack_roles_groups_and_assignments() {
         "{assignments}"
     );
     // bob's token carries the roles.
-    let bin = python.parent().unwrap().join("openstack");
-    let out = Command::new(bin)
-        .args(["token", "issue", "-f", "json"])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", s.dir.path())
-        .env("OS_AUTH_URL", format!("{}/v3", s.url))
-        .env("OS_IDENTITY_API_VERSION", "3")
-        .env("OS_USERNAME", "bob")
-        .env("OS_PASSWORD", "pw")
-        .env("OS_PROJECT_NAME", "demo")
-        .env("OS_USER_DOMAIN_NAME", "Default")
-        .env("OS_PROJECT_DOMAIN_NAME", "Default")
-        .output()
-        .unwrap();
+    let out = openstack_env(
+        &python,
+        &s,
+        "/v3",
+        &password_settings("bob", "pw", "demo"),
+        &["token", "issue", "-f", "json"],
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -682,19 +703,18 @@ async fn openstack_application_credentials() {
     );
 
     // Authenticate with it, as a CI job would.
-    let bin = python.parent().unwrap().join("openstack");
-    let out = Command::new(&bin)
-        .args(["token", "issue", "-f", "json"])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", s.dir.path())
-        .env("OS_AUTH_URL", format!("{}/v3", s.url))
-        .env("OS_IDENTITY_API_VERSION", "3")
-        .env("OS_AUTH_TYPE", "v3applicationcredential")
-        .env("OS_APPLICATION_CREDENTIAL_ID", &id)
-        .env("OS_APPLICATION_CREDENTIAL_SECRET", &secret)
-        .output()
-        .unwrap();
+    let settings = [
+        ("OS_AUTH_TYPE", "v3applicationcredential"),
+        ("OS_APPLICATION_CREDENTIAL_ID", id.as_str()),
+        ("OS_APPLICATION_CREDENTIAL_SECRET", secret.as_str()),
+    ];
+    let out = openstack_env(
+        &python,
+        &s,
+        "/v3",
+        &settings,
+        &["token", "issue", "-f", "json"],
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -776,21 +796,13 @@ async fn openstack_user_password_set() {
     );
     assert!(ok, "{err}");
     let as_pat = |password: &str, args: &[&str]| {
-        let bin = python.parent().unwrap().join("openstack");
-        Command::new(bin)
-            .args(args)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", s.dir.path())
-            .env("OS_AUTH_URL", format!("{}/v3", s.url))
-            .env("OS_IDENTITY_API_VERSION", "3")
-            .env("OS_USERNAME", "pat")
-            .env("OS_PASSWORD", password)
-            .env("OS_PROJECT_NAME", "pw-project")
-            .env("OS_USER_DOMAIN_NAME", "Default")
-            .env("OS_PROJECT_DOMAIN_NAME", "Default")
-            .output()
-            .unwrap()
+        openstack_env(
+            &python,
+            &s,
+            "/v3",
+            &password_settings("pat", password, "pw-project"),
+            args,
+        )
     };
     let out = as_pat(
         "old-pw",

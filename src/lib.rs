@@ -15,6 +15,7 @@ pub mod config;
 pub mod credential;
 pub mod error;
 pub mod identity;
+pub mod import;
 pub mod policy;
 pub mod resource;
 pub mod revoke;

@@ -66,6 +66,35 @@ enum Command {
         #[command(subcommand)]
         action: CredentialAction,
     },
+    /// Take over another identity service's data (idempotent).
+    Import {
+        #[command(subcommand)]
+        from: ImportSource,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportSource {
+    /// Import a Keystone deployment: its database, token keys and
+    /// credential keys. Tokens it issued keep validating, users keep their
+    /// passwords and EC2 pairs keep verifying.
+    Keystone {
+        /// Keystone's `[database] connection` (sqlite:////path,
+        /// postgresql+psycopg2://…) or a plain URL or SQLite path.
+        #[arg(long)]
+        db: String,
+        /// Keystone's `[fernet_tokens] key_repository`, adopted as
+        /// Ironstone's token keys.
+        #[arg(long)]
+        fernet_keys: Option<PathBuf>,
+        /// Keystone's `[credential] key_repository`, to decrypt credential
+        /// blobs (re-encrypted with Ironstone's keys).
+        #[arg(long)]
+        credential_keys: Option<PathBuf>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand, Clone, Copy)]
@@ -200,6 +229,47 @@ fn run(cli: Cli) -> Result<(), Error> {
             action,
             "token",
         ),
+        Command::Import {
+            from:
+                ImportSource::Keystone {
+                    db,
+                    fernet_keys,
+                    credential_keys,
+                    json,
+                },
+        } => {
+            let target = open_db(&config)?;
+            let credential_repo = KeyRepository::new(config.credential_key_repository(), 3);
+            credential_repo.setup()?;
+            let ours = ironstone::credential::CredentialCipher::new(
+                ironstone::token::KeyRing::new(credential_repo)?,
+            );
+            let token_keys = KeyRepository::new(
+                config.fernet_key_repository(),
+                config.fernet_tokens.max_active_keys,
+            );
+            let report = ironstone::import::import_keystone(
+                &target,
+                &ours,
+                &token_keys,
+                &ironstone::import::ImportOptions {
+                    database_url: &db,
+                    fernet_keys: fernet_keys.as_deref(),
+                    credential_keys: credential_keys.as_deref(),
+                },
+            )?;
+            let text = if json {
+                serde_json::to_string_pretty(&report)
+                    .map_err(|e| Error::Internal(format!("cannot print the report: {e}")))?
+            } else {
+                report.to_text()
+            };
+            use std::io::Write;
+            std::io::stdout()
+                .write_all(format!("{text}\n").as_bytes())
+                .map_err(|e| Error::Internal(format!("cannot print the report: {e}")))?;
+            Ok(())
+        }
         Command::Credential { action } => {
             let repo = KeyRepository::new(config.credential_key_repository(), 3);
             match action {

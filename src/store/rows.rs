@@ -4,8 +4,8 @@ use diesel::prelude::*;
 
 use super::schema::*;
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = domains)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = domains, treat_none_as_null = true)]
 pub struct DomainRow {
     pub id: String,
     pub name: String,
@@ -15,8 +15,8 @@ pub struct DomainRow {
     pub created_at: i64,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = projects)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = projects, treat_none_as_null = true)]
 pub struct ProjectRow {
     pub id: String,
     pub name: String,
@@ -29,8 +29,8 @@ pub struct ProjectRow {
     pub created_at: i64,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = users)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = users, treat_none_as_null = true)]
 pub struct UserRow {
     pub id: String,
     pub name: String,
@@ -43,7 +43,7 @@ pub struct UserRow {
     pub last_active_at: Option<i64>,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = passwords)]
 pub struct PasswordRow {
     pub id: String,
@@ -54,8 +54,8 @@ pub struct PasswordRow {
     pub expires_at: Option<i64>,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = groups)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = groups, treat_none_as_null = true)]
 pub struct GroupRow {
     pub id: String,
     pub name: String,
@@ -65,8 +65,8 @@ pub struct GroupRow {
     pub created_at: i64,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = roles)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = roles, treat_none_as_null = true)]
 pub struct RoleRow {
     pub id: String,
     pub name: String,
@@ -87,8 +87,8 @@ pub struct AssignmentRow {
     pub inherited: bool,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = regions)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = regions, treat_none_as_null = true)]
 pub struct RegionRow {
     pub id: String,
     pub description: String,
@@ -96,8 +96,8 @@ pub struct RegionRow {
     pub extra: String,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = services)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = services, treat_none_as_null = true)]
 pub struct ServiceRow {
     pub id: String,
     pub service_type: String,
@@ -107,8 +107,8 @@ pub struct ServiceRow {
     pub extra: String,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = endpoints)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = endpoints, treat_none_as_null = true)]
 pub struct EndpointRow {
     pub id: String,
     pub service_id: String,
@@ -154,4 +154,30 @@ pub struct CredentialRow {
     pub created_at: i64,
     pub last_used_at: Option<i64>,
     pub use_count: i64,
+}
+
+/// An application credential as stored (the secret only as its hash).
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = application_credentials, treat_none_as_null = true)]
+pub struct AppCredRow {
+    pub id: String,
+    pub name: String,
+    pub secret_hash: String,
+    pub description: Option<String>,
+    pub user_id: String,
+    pub project_id: Option<String>,
+    pub system: Option<String>,
+    pub expires_at: Option<i64>,
+    pub unrestricted: bool,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = access_rules)]
+pub struct AccessRuleRow {
+    pub id: String,
+    pub user_id: String,
+    pub service: String,
+    pub path: String,
+    pub method: String,
 }

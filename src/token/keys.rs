@@ -15,6 +15,16 @@ use zeroize::Zeroizing;
 
 use crate::error::Error;
 
+/// What [`KeyRepository::adopt`] did.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct KeyAdoption {
+    pub changed: bool,
+    pub from_keystone: usize,
+    /// Keys this repository had before, kept as secondaries.
+    pub kept: usize,
+    pub primary: u64,
+}
+
 /// A key repository directory and its retention rule.
 #[derive(Debug, Clone)]
 pub struct KeyRepository {
@@ -190,6 +200,93 @@ impl KeyRepository {
         Ok(new_primary)
     }
 
+    /// Takes over another repository's keys (Keystone's, on import) so that
+    /// every token they issued validates here, and their staged key stays
+    /// the next primary. Keys this repository had that the other lacks are
+    /// kept as secondaries, so Ironstone's own earlier tokens validate too.
+    /// With none of those, the result is the other repository file for file,
+    /// which lets both services share it. The directory is swapped whole;
+    /// running servers pick the keys up on their next reload.
+    pub fn adopt(&self, other: &KeyRepository) -> Result<KeyAdoption, Error> {
+        let theirs = other.load()?;
+        let ours = if self.is_initialized() {
+            Some(self.load()?)
+        } else {
+            None
+        };
+        let their_texts: Vec<&str> = theirs.texts().collect();
+        // Our staged key never encrypted anything, so it is not kept.
+        let mut kept: Vec<(u64, &str)> = ours
+            .iter()
+            .flat_map(|o| o.keys.iter())
+            .filter(|(n, t)| *n != 0 && !their_texts.contains(&t.trim()))
+            .map(|(n, t)| (*n, t.trim()))
+            .collect();
+        kept.sort_unstable();
+        let mut their_keys: Vec<(u64, &str)> =
+            theirs.keys.iter().map(|(n, t)| (*n, t.trim())).collect();
+        their_keys.sort_unstable();
+        let layout: Vec<(u64, &str)> = if kept.is_empty() {
+            their_keys.clone()
+        } else {
+            // 0 = their staged key, then our kept keys, then theirs in
+            // order, so their primary is still the highest number.
+            let mut layout = Vec::new();
+            if let Some((_, staged)) = their_keys.iter().find(|(n, _)| *n == 0) {
+                layout.push((0, *staged));
+            }
+            let secondaries = kept
+                .iter()
+                .chain(their_keys.iter().filter(|(n, _)| *n != 0));
+            for (number, (_, text)) in (1..).zip(secondaries) {
+                layout.push((number, *text));
+            }
+            layout
+        };
+        let primary = layout.iter().map(|(n, _)| *n).max().unwrap_or(0);
+        let mut current: Vec<(u64, &str)> = ours
+            .iter()
+            .flat_map(|o| o.keys.iter())
+            .map(|(n, t)| (*n, t.trim()))
+            .collect();
+        current.sort_unstable();
+        let adoption = KeyAdoption {
+            changed: current != layout,
+            from_keystone: their_keys.len(),
+            kept: kept.len(),
+            primary,
+        };
+        if adoption.changed {
+            self.replace_with(&layout)?;
+        }
+        Ok(adoption)
+    }
+
+    /// Writes `layout` into a sibling directory and swaps it in.
+    fn replace_with(&self, layout: &[(u64, &str)]) -> Result<(), Error> {
+        let name = self
+            .dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "keys".into());
+        let staging = KeyRepository::new(self.dir.with_file_name(format!(".{name}.new")), 1);
+        let retired = self.dir.with_file_name(format!(".{name}.old"));
+        let _ = fs::remove_dir_all(&staging.dir);
+        let _ = fs::remove_dir_all(&retired);
+        staging.create_dir()?;
+        for (n, text) in layout {
+            staging.write_key(&n.to_string(), text)?;
+        }
+        if self.dir.exists() {
+            fs::rename(&self.dir, &retired)
+                .map_err(|e| self.io_error("set the old keys aside", e))?;
+        }
+        fs::rename(&staging.dir, &self.dir)
+            .map_err(|e| self.io_error("install the new keys", e))?;
+        let _ = fs::remove_dir_all(&retired);
+        Ok(())
+    }
+
     /// Reads every key, primary (highest number) first.
     pub fn load(&self) -> Result<LoadedKeys, Error> {
         let mut numbers = self.key_numbers()?;
@@ -248,6 +345,10 @@ impl KeyRepository {
 
     fn write_new_key(&self, name: &str) -> Result<(), Error> {
         let key = Zeroizing::new(Fernet::generate_key());
+        self.write_key(name, &key)
+    }
+
+    fn write_key(&self, name: &str, key: &str) -> Result<(), Error> {
         let path = self.dir.join(name);
         let mut options = fs::OpenOptions::new();
         options.write(true).create(true).truncate(true);
@@ -279,6 +380,72 @@ mod tests {
         let mut n = repo.key_numbers().unwrap();
         n.sort_unstable();
         n
+    }
+
+    fn contents(repo: &KeyRepository) -> Vec<(u64, String)> {
+        let mut keys: Vec<(u64, String)> = repo
+            .load()
+            .unwrap()
+            .keys
+            .iter()
+            .map(|(n, t)| (*n, t.trim().to_string()))
+            .collect();
+        keys.sort();
+        keys
+    }
+
+    #[test]
+    fn adopting_into_an_empty_repository_copies_it_file_for_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let keystone = KeyRepository::new(dir.path().join("keystone"), 3);
+        keystone.setup().unwrap();
+        keystone.rotate().unwrap();
+        let ours = KeyRepository::new(dir.path().join("ours"), 3);
+        let first = ours.adopt(&keystone).unwrap();
+        assert!(first.changed);
+        assert_eq!((first.from_keystone, first.kept, first.primary), (3, 0, 2));
+        assert_eq!(contents(&ours), contents(&keystone));
+        let again = ours.adopt(&keystone).unwrap();
+        assert!(!again.changed, "adoption is idempotent");
+        assert_eq!(contents(&ours), contents(&keystone));
+    }
+
+    #[test]
+    fn adopting_keeps_our_keys_and_their_primary_and_staged_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let keystone = KeyRepository::new(dir.path().join("keystone"), 3);
+        keystone.setup().unwrap();
+        keystone.rotate().unwrap();
+        let ours = KeyRepository::new(dir.path().join("ours"), 3);
+        ours.setup().unwrap();
+        let our_token = ours
+            .load()
+            .unwrap()
+            .multi_fernet()
+            .unwrap()
+            .encrypt(b"ours");
+        let their = keystone.load().unwrap();
+        let their_token = their.multi_fernet().unwrap().encrypt(b"theirs");
+        let their_staged = contents(&keystone)[0].1.clone();
+
+        let adoption = ours.adopt(&keystone).unwrap();
+        assert!(adoption.changed);
+        assert_eq!(adoption.kept, 1, "our primary stays as a secondary");
+        let merged = ours.load().unwrap();
+        let fernet = merged.multi_fernet().unwrap();
+        assert_eq!(fernet.decrypt(&our_token).unwrap(), b"ours");
+        assert_eq!(fernet.decrypt(&their_token).unwrap(), b"theirs");
+        // Their primary encrypts; their staged key is still staged.
+        assert_eq!(merged.primary_key_hash(), their.primary_key_hash());
+        assert_eq!(contents(&ours)[0], (0, their_staged));
+        assert_eq!(merged.numbers(), vec![3, 2, 1, 0]);
+        assert!(!ours.adopt(&keystone).unwrap().changed);
+        // No leftovers beside the repository.
+        let siblings: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(siblings.len(), 2, "{siblings:?}");
     }
 
     #[test]

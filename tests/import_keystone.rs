@@ -1,0 +1,485 @@
+//! `ironstone import keystone` against a real Keystone 30 deployment built
+//! by keystone-manage and used through Keystone's own WSGI application
+//! (tests/interop/keystone_deployment.py). After the import, into SQLite
+//! and into PostgreSQL: users log in with their old passwords, tokens that
+//! Keystone issued still validate (and the one it revoked does not), EC2
+//! pairs still verify through /v3/ec2tokens with botocore's signatures, and
+//! a second import changes nothing.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use common::{call, Backend, TestServer};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+/// One Keystone deployment for every test in this file (it takes seconds
+/// to build); the tests only read it.
+struct Deployment {
+    _dir: tempfile::TempDir,
+    db_url: String,
+    facts: Value,
+}
+
+fn deployment(python: &Path) -> &'static Deployment {
+    static DEPLOYMENT: OnceLock<Deployment> = OnceLock::new();
+    DEPLOYMENT.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let top = dir.path().join("keystone");
+        let db_url = format!("sqlite:///{}", top.join("keystone.db").display());
+        let out = dir.path().join("facts.json");
+        let output = Command::new(python)
+            .arg(common::interop_dir().join("keystone_deployment.py"))
+            .arg(&top)
+            .arg(&db_url)
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "keystone deployment failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let facts = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+        Deployment {
+            _dir: dir,
+            db_url,
+            facts,
+        }
+    })
+}
+
+/// Runs `ironstone import keystone` with a clean environment plus `env`.
+fn import(data_dir: &Path, env: &[(&str, &str)], args: &[&str]) -> (bool, String, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ironstone"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("IRONSTONE_LOG_FILTER", "warn")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(["import", "keystone"])
+        .args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let output = cmd.output().unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn full_import_args(d: &Deployment) -> Vec<String> {
+    vec![
+        "--db".into(),
+        d.db_url.clone(),
+        "--fernet-keys".into(),
+        d.facts["fernet_keys"].as_str().unwrap().into(),
+        "--credential-keys".into(),
+        d.facts["credential_keys"].as_str().unwrap().into(),
+        "--json".into(),
+    ]
+}
+
+fn counts(report: &Value, kind: &str) -> (u64, u64, u64) {
+    let entry = report["counts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e[0] == kind)
+        .unwrap_or_else(|| panic!("no {kind} in {report}"));
+    let c = &entry[1];
+    (
+        c["created"].as_u64().unwrap(),
+        c["updated"].as_u64().unwrap(),
+        c["unchanged"].as_u64().unwrap(),
+    )
+}
+
+fn str_of<'a>(v: &'a Value, pointer: &str) -> &'a str {
+    v.pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("no {pointer}"))
+}
+
+async fn takeover(backend: Backend) {
+    let Some(python) = common::interop_python() else {
+        return;
+    };
+    let mut pg = None;
+    let mut env: Vec<(&str, String)> = Vec::new();
+    if backend == Backend::Postgres {
+        let Some((url, name)) = common::create_postgres_database() else {
+            return;
+        };
+        env.push(("IRONSTONE_DATABASE_URL", url));
+        pg = Some(name);
+    }
+    let d = deployment(&python);
+    let facts = &d.facts;
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir: PathBuf = dir.path().join("ironstone");
+    let env_refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let args = full_import_args(d);
+    let arg_refs: Vec<&str> = args.iter().map(String::as_str).collect();
+
+    let (ok, stdout, stderr) = import(&data_dir, &env_refs, &arg_refs);
+    assert!(ok, "import failed: {stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    // bootstrap's Default domain plus acme; admin, alice and bob.
+    assert_eq!(counts(&report, "domains"), (2, 0, 0));
+    assert_eq!(counts(&report, "projects"), (3, 0, 0));
+    assert_eq!(counts(&report, "users"), (3, 0, 0));
+    // alice's two passwords, admin's and bob's.
+    assert_eq!(counts(&report, "passwords"), (4, 0, 0));
+    assert_eq!(counts(&report, "credentials"), (2, 0, 0));
+    assert_eq!(counts(&report, "application credentials"), (1, 0, 0));
+    assert_eq!(counts(&report, "access rules"), (1, 0, 0));
+    assert_eq!(counts(&report, "group memberships"), (1, 0, 0));
+    assert!(counts(&report, "revocation events").0 >= 3, "{report}");
+    assert!(counts(&report, "role assignments").0 >= 6, "{report}");
+    assert_eq!(report["token_keys"]["changed"], true, "{report}");
+    assert_eq!(report["token_keys"]["kept"], 0, "{report}");
+
+    // A second run finds everything in place.
+    let (ok, stdout, stderr) = import(&data_dir, &env_refs, &arg_refs);
+    assert!(ok, "second import failed: {stderr}");
+    let again: Value = serde_json::from_str(&stdout).unwrap();
+    for entry in again["counts"].as_array().unwrap() {
+        assert_eq!(entry[1]["created"], 0, "{again}");
+        assert_eq!(entry[1]["updated"], 0, "{again}");
+        assert!(entry[1]["unchanged"].as_u64().unwrap() > 0, "{again}");
+    }
+    assert_eq!(again["token_keys"]["changed"], false, "{again}");
+
+    // Serve the imported data. The database is not empty, so nothing is
+    // bootstrapped over it.
+    let data_dir_for_server = data_dir.clone();
+    let pg_url = env.first().map(|(_, v)| v.clone());
+    let s = TestServer::start_with(Backend::Sqlite, move |c| {
+        c.server.data_dir = data_dir_for_server;
+        c.database.url = pg_url;
+        c.signature.throttle_failures = 0;
+    })
+    .unwrap();
+    let tokens = &facts["tokens"];
+    let admin = str_of(tokens, "/admin_project");
+    let alice_id = str_of(facts, "/alice/id");
+    let webapp_id = str_of(facts, "/webapp/id");
+
+    // Tokens Keystone issued before the import validate, with the roles
+    // Keystone gave them (direct, implied, through a group, on a domain).
+    for (name, user, project, domain, role) in [
+        ("admin_project", "admin", Some("admin"), None, "admin"),
+        ("admin_system", "admin", None, None, "admin"),
+        ("alice_project", "alice", Some("webapp"), None, "member"),
+        ("alice_dev", "alice", Some("webapp-dev"), None, "deployer"),
+        ("alice_domain", "alice", None, Some("acme"), "reader"),
+    ] {
+        let (status, body) = s
+            .validate(admin, str_of(tokens, &format!("/{name}")), "")
+            .await;
+        assert_eq!(status, StatusCode::OK, "{name}: {body}");
+        let t = &body["token"];
+        assert_eq!(t["user"]["name"], user, "{name}");
+        assert_eq!(t["project"]["name"].as_str(), project, "{name}");
+        assert_eq!(t["domain"]["name"].as_str(), domain, "{name}");
+        let roles: Vec<&str> = t["roles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().unwrap())
+            .collect();
+        assert!(roles.contains(&role), "{name}: {roles:?}");
+    }
+    // Implied roles come along: deployer implies reader.
+    let (_, dev) = s.validate(admin, str_of(tokens, "/alice_dev"), "").await;
+    assert!(dev["token"]["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["name"] == "reader"));
+    // The token Keystone revoked stays revoked.
+    let (status, body) = s
+        .validate(admin, str_of(tokens, "/alice_revoked"), "")
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    common::assert_error(&body, 404);
+    // The application-credential token, by a service that honours access
+    // rules.
+    let resp = s
+        .request(Method::GET, "/v3/auth/tokens")
+        .header("X-Auth-Token", admin)
+        .header("X-Subject-Token", str_of(tokens, "/app_cred"))
+        .header("OpenStack-Identity-Access-Rules", "1.0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(
+        body["token"]["application_credential"]["id"],
+        facts["app_cred"]["id"]
+    );
+    assert_eq!(
+        body["token"]["application_credential"]["access_rules"][0]["service"],
+        "compute"
+    );
+
+    // Old passwords: alice's current one works, her first one and disabled
+    // bob do not; Keystone's admin logs in with Keystone's password.
+    let login = |name: &str, password: &str, scope: Value| {
+        json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
+            "name": name, "domain": {"name": "acme"}, "password": password}}}, "scope": scope}})
+    };
+    let webapp_scope = json!({"project": {"id": webapp_id}});
+    let (status, token, body) = s
+        .auth(login("alice", "alice-current-pw", webapp_scope.clone()))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["token"]["user"]["id"], alice_id);
+    assert!(token.is_some());
+    let (status, _, _) = s
+        .auth(login("alice", "alice-first-pw", webapp_scope.clone()))
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _, _) = s.auth(login("bob", "bob-pw", webapp_scope)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    s.password_token(
+        "admin",
+        str_of(facts, "/admin_password"),
+        Some(json!({"system": {"all": true}})),
+    )
+    .await;
+    // The application credential's secret (a Keystone bcrypt hash) works.
+    let (status, _, body) = s
+        .auth(json!({"auth": {"identity": {"methods": ["application_credential"],
+            "application_credential": {"id": facts["app_cred"]["id"], "secret": facts["app_cred"]["secret"]}}}}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["token"]["project"]["id"], webapp_id);
+
+    // Credentials decrypt under Ironstone's keys and read as Keystone wrote them.
+    let (status, body) = call(&s, Method::GET, "/v3/credentials", Some(admin), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let cert = body["credentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "cert")
+        .unwrap();
+    assert_eq!(cert["blob"], facts["cert_credential"]["blob"]);
+    let ec2_access = str_of(facts, "/ec2/access");
+    let (status, body) = call(
+        &s,
+        Method::GET,
+        &format!("/v3/users/{alice_id}/credentials/OS-EC2/{ec2_access}"),
+        Some(admin),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["credential"]["secret"], facts["ec2"]["secret"]);
+    assert_eq!(body["credential"]["tenant_id"], webapp_id);
+
+    // The EC2 pair verifies: every request botocore signs with it, and none
+    // signed with another secret.
+    let output = Command::new(&python)
+        .arg(common::interop_dir().join("botocore_sign.py"))
+        .args([ec2_access, str_of(facts, "/ec2/secret")])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let cases: serde_json::Map<String, Value> = serde_json::from_slice(&output.stdout).unwrap();
+    let mut verified = 0;
+    for (name, case) in &cases {
+        let (status, body) = call(
+            &s,
+            Method::POST,
+            case["endpoint"].as_str().unwrap(),
+            Some(admin),
+            Some(case["body"].clone()),
+        )
+        .await;
+        if name.ends_with("-wrong-secret") {
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{name}: {body}");
+        } else {
+            assert_eq!(status, StatusCode::OK, "{name}: {body}");
+            assert_eq!(body["token"]["user"]["id"], alice_id, "{name}");
+            assert_eq!(body["token"]["project"]["id"], webapp_id, "{name}");
+            verified += 1;
+        }
+    }
+    assert!(verified >= 6, "{verified}");
+
+    // Hierarchy, tags and the group grant read back through the API.
+    let (_, body) = call(
+        &s,
+        Method::GET,
+        &format!("/v3/projects/{}", str_of(facts, "/webapp_dev/id")),
+        Some(admin),
+        None,
+    )
+    .await;
+    assert_eq!(body["project"]["parent_id"], webapp_id);
+    let (_, body) = call(
+        &s,
+        Method::GET,
+        &format!("/v3/projects/{webapp_id}"),
+        Some(admin),
+        None,
+    )
+    .await;
+    assert_eq!(body["project"]["tags"], json!(["prod", "web"]));
+    assert_eq!(body["project"]["parent_id"], str_of(facts, "/domain/id"));
+    let (_, body) = call(
+        &s,
+        Method::GET,
+        &format!("/v3/role_assignments?user.id={alice_id}&effective&include_names"),
+        Some(admin),
+        None,
+    )
+    .await;
+    let via_group = body["role_assignments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["role"]["name"] == "deployer" && a["links"]["membership"].is_string());
+    assert!(via_group, "{body}");
+    let (_, body) = call(
+        &s,
+        Method::GET,
+        &format!("/v3/users/{alice_id}"),
+        Some(admin),
+        None,
+    )
+    .await;
+    assert_eq!(body["user"]["email"], "alice@example.com");
+    assert_eq!(body["user"]["default_project_id"], webapp_id);
+
+    drop(s);
+    if let Some(name) = pg {
+        common::drop_postgres_database(&name);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keystone_takeover_into_sqlite() {
+    takeover(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keystone_takeover_into_postgres() {
+    takeover(Backend::Postgres).await;
+}
+
+/// A database Ironstone bootstrapped has its own admin, project and roles
+/// under other ids: the import names the collision and writes nothing, not
+/// even the token keys.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_into_a_bootstrapped_database_is_refused_whole() {
+    let Some(python) = common::interop_python() else {
+        return;
+    };
+    let d = deployment(&python);
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("ironstone");
+    let status = Command::new(env!("CARGO_BIN_EXE_ironstone"))
+        .env_clear()
+        .env("IRONSTONE_IDENTITY_PASSWORD_HASH_ROUNDS", "4")
+        .arg("--data-dir")
+        .arg(&data_dir)
+        .args(["bootstrap", "--admin-password", "ironstone-admin"])
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let setup = Command::new(env!("CARGO_BIN_EXE_ironstone"))
+        .env_clear()
+        .arg("--data-dir")
+        .arg(&data_dir)
+        .args(["fernet", "setup"])
+        .output()
+        .unwrap();
+    assert!(setup.status.success());
+    let keys_before = key_files(&data_dir.join("fernet-keys"));
+    assert_eq!(keys_before.len(), 2);
+    let args = full_import_args(d);
+    let arg_refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (ok, _, stderr) = import(&data_dir, &[], &arg_refs);
+    assert!(!ok);
+    assert!(stderr.contains("has the same name"), "{stderr}");
+    assert!(stderr.contains("nothing was imported"), "{stderr}");
+    assert_eq!(key_files(&data_dir.join("fernet-keys")), keys_before);
+    // Nothing of Keystone's landed: Ironstone's admin still logs in, acme
+    // does not exist, and the token keys are untouched.
+    let data_dir_for_server = data_dir.clone();
+    let s = TestServer::start_with(Backend::Sqlite, move |c| {
+        c.server.data_dir = data_dir_for_server;
+    })
+    .unwrap();
+    let (token, _) = s
+        .password_token(
+            "admin",
+            "ironstone-admin",
+            Some(json!({"system": {"all": true}})),
+        )
+        .await;
+    let (status, body) = call(&s, Method::GET, "/v3/domains?name=acme", Some(&token), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["domains"], json!([]));
+}
+
+/// A key repository's files and contents, sorted.
+fn key_files(dir: &Path) -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read_to_string(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// Without Keystone's credential keys the blobs cannot be read: the import
+/// says which credential and what to pass, and writes nothing.
+#[test]
+fn import_without_the_credential_keys_is_refused() {
+    let Some(python) = common::interop_python() else {
+        return;
+    };
+    let d = deployment(&python);
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("ironstone");
+    let (ok, _, stderr) = import(&data_dir, &[], &["--db", &d.db_url]);
+    assert!(!ok);
+    assert!(stderr.contains("--credential-keys"), "{stderr}");
+    assert!(!stderr.contains(str_of(&d.facts, "/ec2/secret")));
+    // An unknown source is a clear error too.
+    let (ok, _, stderr) = import(
+        &data_dir,
+        &[],
+        &["--db", "sqlite:////nonexistent/keystone.db"],
+    );
+    assert!(!ok);
+    assert!(stderr.contains("no such file"), "{stderr}");
+    let (ok, _, stderr) = import(&data_dir, &[], &["--db", "mysql+pymysql://k:pw@db/k"]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("MySQL") && !stderr.contains("pw@"),
+        "{stderr}"
+    );
+}

@@ -1,7 +1,7 @@
 //! `ironstone import keystone` against a real Keystone 30 deployment built
 //! by keystone-manage and used through Keystone's own WSGI application
-//! (tests/interop/keystone_deployment.py). After the import, into SQLite
-//! and into PostgreSQL: users log in with their old passwords, tokens that
+//! (tests/interop/keystone_deployment.py), on SQLite and on PostgreSQL.
+//! After the import, into SQLite and into PostgreSQL: users log in with their old passwords, tokens that
 //! Keystone issued still validate (and the one it revoked does not), EC2
 //! pairs still verify through /v3/ec2tokens with botocore's signatures, and
 //! a second import changes nothing.
@@ -13,44 +13,84 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+use diesel::{Connection, RunQueryDsl};
+
 use common::{call, Backend, TestServer};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-/// One Keystone deployment for every test in this file (it takes seconds
-/// to build); the tests only read it.
+/// One Keystone deployment per source backend for every test in this file
+/// (it takes seconds to build); the tests only read it.
 struct Deployment {
     _dir: tempfile::TempDir,
     db_url: String,
     facts: Value,
 }
 
+/// The PostgreSQL database the Keystone source lives in: a fixed name,
+/// dropped and made anew by each run, so at most one is ever left behind.
+const KEYSTONE_PG_DATABASE: &str = "ironstone_test_keystone_source";
+
+/// Builds a Keystone whose database URL `db_url` makes from its directory.
+fn build_deployment(python: &Path, db_url: impl FnOnce(&Path) -> String) -> Deployment {
+    let dir = tempfile::tempdir().unwrap();
+    let top = dir.path().join("keystone");
+    let db_url = db_url(&top);
+    let out = dir.path().join("facts.json");
+    let output = Command::new(python)
+        .arg(common::interop_dir().join("keystone_deployment.py"))
+        .arg(&top)
+        .arg(&db_url)
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "keystone deployment failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let facts = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    Deployment {
+        _dir: dir,
+        db_url,
+        facts,
+    }
+}
+
+/// A Keystone on SQLite.
 fn deployment(python: &Path) -> &'static Deployment {
     static DEPLOYMENT: OnceLock<Deployment> = OnceLock::new();
     DEPLOYMENT.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let top = dir.path().join("keystone");
-        let db_url = format!("sqlite:///{}", top.join("keystone.db").display());
-        let out = dir.path().join("facts.json");
-        let output = Command::new(python)
-            .arg(common::interop_dir().join("keystone_deployment.py"))
-            .arg(&top)
-            .arg(&db_url)
-            .arg(&out)
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "keystone deployment failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let facts = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
-        Deployment {
-            _dir: dir,
-            db_url,
-            facts,
-        }
+        build_deployment(python, |top| {
+            format!("sqlite:///{}", top.join("keystone.db").display())
+        })
     })
+}
+
+/// A Keystone on PostgreSQL (`None`, with a printed reason, without one).
+fn postgres_deployment(python: &Path) -> Option<&'static Deployment> {
+    static DEPLOYMENT: OnceLock<Option<Deployment>> = OnceLock::new();
+    DEPLOYMENT
+        .get_or_init(|| {
+            let (url, name) = common::create_postgres_database()?;
+            common::drop_postgres_database(&name);
+            let mut admin = diesel::PgConnection::establish(&common::postgres_admin_url()).unwrap();
+            diesel::sql_query(format!(
+                "DROP DATABASE IF EXISTS {KEYSTONE_PG_DATABASE} WITH (FORCE)"
+            ))
+            .execute(&mut admin)
+            .unwrap();
+            diesel::sql_query(format!("CREATE DATABASE {KEYSTONE_PG_DATABASE}"))
+                .execute(&mut admin)
+                .unwrap();
+            let base = url.rsplit_once('/').map(|(b, _)| b).unwrap();
+            let sqlalchemy = format!(
+                "{}/{KEYSTONE_PG_DATABASE}",
+                base.replacen("postgres://", "postgresql+psycopg2://", 1)
+            );
+            Some(build_deployment(python, |_| sqlalchemy))
+        })
+        .as_ref()
 }
 
 /// Runs `ironstone import keystone` with a clean environment plus `env`.
@@ -107,10 +147,20 @@ fn str_of<'a>(v: &'a Value, pointer: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no {pointer}"))
 }
 
-async fn takeover(backend: Backend) {
+/// Imports a Keystone on `source` into an Ironstone on `target`, then
+/// checks every promise of the takeover against the running server.
+async fn takeover(source: Backend, target: Backend) {
     let Some(python) = common::interop_python() else {
         return;
     };
+    let d = match source {
+        Backend::Sqlite => deployment(&python),
+        Backend::Postgres => match postgres_deployment(&python) {
+            Some(d) => d,
+            None => return,
+        },
+    };
+    let backend = target;
     let mut pg = None;
     let mut env: Vec<(&str, String)> = Vec::new();
     if backend == Backend::Postgres {
@@ -120,7 +170,6 @@ async fn takeover(backend: Backend) {
         env.push(("IRONSTONE_DATABASE_URL", url));
         pg = Some(name);
     }
-    let d = deployment(&python);
     let facts = &d.facts;
     let dir = tempfile::tempdir().unwrap();
     let data_dir: PathBuf = dir.path().join("ironstone");
@@ -369,13 +418,18 @@ async fn takeover(backend: Backend) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn keystone_takeover_into_sqlite() {
-    takeover(Backend::Sqlite).await;
+async fn keystone_on_sqlite_taken_over_by_ironstone_on_sqlite() {
+    takeover(Backend::Sqlite, Backend::Sqlite).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn keystone_takeover_into_postgres() {
-    takeover(Backend::Postgres).await;
+async fn keystone_on_sqlite_taken_over_by_ironstone_on_postgres() {
+    takeover(Backend::Sqlite, Backend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keystone_on_postgres_taken_over_by_ironstone_on_postgres() {
+    takeover(Backend::Postgres, Backend::Postgres).await;
 }
 
 /// A database Ironstone bootstrapped has its own admin, project and roles

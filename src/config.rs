@@ -33,6 +33,7 @@ pub struct Config {
     pub identity: Identity,
     pub bootstrap: Bootstrap,
     pub signature: Signature,
+    pub cache: Cache,
     pub log: Log,
 }
 
@@ -247,6 +248,10 @@ pub struct Signature {
     /// allowed in `throttle_window` seconds before answering 429.
     pub throttle_failures: u32,
     pub throttle_window: u64,
+    /// Milliseconds between writes of the keys' `last_used_at` and
+    /// `use_count`, gathered in memory in between so verification never
+    /// waits on a write.
+    pub use_flush_interval_ms: u64,
 }
 
 impl Default for Signature {
@@ -258,6 +263,31 @@ impl Default for Signature {
             replay_cache_size: 100_000,
             throttle_failures: 10,
             throttle_window: 60,
+            use_flush_interval_ms: 1000,
+        }
+    }
+}
+
+/// The in-process caches of the validation path.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Cache {
+    /// Entries held per cache (token scopes, catalogs, credentials); 0
+    /// turns caching off.
+    pub entries: usize,
+    /// Seconds an entry may be served even when nothing was written.
+    pub ttl: u64,
+    /// Milliseconds between checks for writes by other nodes (PostgreSQL
+    /// NOTIFY) or other processes (SQLite): the bound on stale answers.
+    pub listener_poll_ms: u64,
+}
+
+impl Default for Cache {
+    fn default() -> Self {
+        Cache {
+            entries: 10_000,
+            ttl: 300,
+            listener_poll_ms: 50,
         }
     }
 }
@@ -298,7 +328,7 @@ fn string_or_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Err
 }
 
 /// Section names, longest first so `FERNET_TOKENS_` wins over `TOKEN_`.
-const SECTIONS: [&str; 10] = [
+const SECTIONS: [&str; 11] = [
     "fernet_tokens",
     "credential",
     "signature",
@@ -306,6 +336,7 @@ const SECTIONS: [&str; 10] = [
     "database",
     "identity",
     "server",
+    "cache",
     "token",
     "auth",
     "log",

@@ -10,6 +10,7 @@ pub mod application_credential;
 pub mod assignment;
 pub mod auth;
 pub mod bootstrap;
+pub mod cache;
 pub mod catalog;
 pub mod config;
 pub mod credential;
@@ -35,4 +36,5 @@ pub struct AppState {
     pub credentials: Arc<credential::CredentialCipher>,
     pub hasher: identity::Hasher,
     pub guards: auth::signed::Guards,
+    pub caches: auth::Caches,
 }

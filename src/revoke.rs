@@ -96,6 +96,19 @@ pub fn is_revoked(conn: &mut Conn, facts: &TokenFacts<'_>) -> Result<bool, Error
     Ok(rows.into_iter().map(to_event).any(|e| e.revokes(facts)))
 }
 
+/// Every stored event, for the in-memory check, or `None` when there are
+/// more than `limit` (then tokens are checked with [`is_revoked`]).
+pub fn load_all(conn: &mut Conn, limit: i64) -> Result<Option<Vec<RevocationEvent>>, Error> {
+    let rows: Vec<RevocationEventRow> = revocation_events::table
+        .select(RevocationEventRow::as_select())
+        .limit(limit + 1)
+        .load(conn)?;
+    if rows.len() as i64 > limit {
+        return Ok(None);
+    }
+    Ok(Some(rows.into_iter().map(to_event).collect()))
+}
+
 /// Removes events that can no longer match a token: older than the longest
 /// token life plus the allow-expired window.
 pub fn prune(conn: &mut Conn, older_than_seconds: i64) -> Result<usize, Error> {

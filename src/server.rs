@@ -58,8 +58,11 @@ pub fn prepare(config: Config) -> Result<AppState, Error> {
     )?;
     let credentials = CredentialCipher::new(KeyRing::new(credential)?);
     let guards = crate::auth::signed::Guards::new(&config.signature);
+    let caches = crate::auth::Caches::new(&config.cache);
+    db.spawn_change_listener(Duration::from_millis(config.cache.listener_poll_ms.max(1)))?;
     Ok(AppState {
         guards,
+        caches,
         config: Arc::new(config),
         db,
         tokens: Arc::new(tokens),
@@ -266,6 +269,16 @@ fn spawn_upkeep(state: Arc<AppState>) {
             }
         }
     });
+    let uses_state = Arc::clone(&state);
+    actix_web::rt::spawn(async move {
+        let every =
+            Duration::from_millis(uses_state.config.signature.use_flush_interval_ms.max(10));
+        let mut tick = actix_web::rt::time::interval(every);
+        loop {
+            tick.tick().await;
+            flush_key_uses(&uses_state).await;
+        }
+    });
     actix_web::rt::spawn(async move {
         let horizon =
             (state.config.token.expiration + state.config.token.allow_expired_window) as i64;
@@ -283,6 +296,29 @@ fn spawn_upkeep(state: Arc<AppState>) {
             }
         }
     });
+}
+
+/// Writes the key uses gathered since the last flush, in one transaction;
+/// on failure they are kept for the next one.
+async fn flush_key_uses(state: &AppState) {
+    let uses = state.guards.uses.take();
+    if uses.is_empty() {
+        return;
+    }
+    let batch = uses.clone();
+    let written = state
+        .db
+        .write_quiet(move |conn| {
+            for (id, (at, count)) in &batch {
+                crate::credential::record_uses(conn, id, *at, *count)?;
+            }
+            Ok(())
+        })
+        .await;
+    if let Err(e) = written {
+        tracing::warn!(error = %e, "cannot record key uses; keeping them for the next flush");
+        state.guards.uses.restore(uses);
+    }
 }
 
 /// Keystone's conventions on every response: `Vary: X-Auth-Token`, a

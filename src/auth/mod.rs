@@ -6,9 +6,12 @@ pub mod guard;
 pub mod request;
 pub mod signed;
 
+use std::sync::Arc;
+
 use serde_json::{json, Value};
 
 use crate::assignment::{self, Role};
+use crate::cache::EpochCache;
 use crate::catalog::{self, UrlValues};
 use crate::error::Error;
 use crate::identity::{self, User};
@@ -164,18 +167,63 @@ fn now_seconds() -> f64 {
     chrono::Utc::now().timestamp_micros() as f64 / 1e6
 }
 
-/// Loads the live objects behind a decoded payload and applies every check
-/// Keystone applies on validation: revocation, enabled user, domains and
-/// project, and a non-empty role list for scoped tokens.
-pub(crate) fn load_context(
-    conn: &mut Conn,
-    token: Secret,
-    payload: Payload,
-    issued_at: i64,
-    method_names: Vec<String>,
-) -> Result<TokenContext, Error> {
+/// The caches of the validation path, all tagged with the database's
+/// change epoch (see [`crate::cache`]).
+pub struct Caches {
+    pub(crate) scopes: EpochCache<ScopeFacts>,
+    pub(crate) revocations: EpochCache<Arc<Vec<crate::token::revoke::RevocationEvent>>>,
+    pub(crate) catalogs: EpochCache<Value>,
+    /// Decrypted credentials by id, for signature verification.
+    pub(crate) credentials: EpochCache<Arc<crate::credential::Credential>>,
+}
+
+impl Caches {
+    pub fn new(settings: &crate::config::Cache) -> Self {
+        let ttl = std::time::Duration::from_secs(settings.ttl);
+        Caches {
+            scopes: EpochCache::new(settings.entries, ttl),
+            revocations: EpochCache::new(settings.entries.min(1), ttl),
+            catalogs: EpochCache::new(settings.entries, ttl),
+            credentials: EpochCache::new(settings.entries, ttl),
+        }
+    }
+}
+
+/// What a token's user and scope resolve to now: everything validation
+/// needs from the database except revocation. Cached per change epoch,
+/// keyed by [`scope_key`].
+#[derive(Debug, Clone)]
+pub(crate) struct ScopeFacts {
+    user: User,
+    user_domain: Domain,
+    scope: ResolvedScope,
+    roles: Vec<Role>,
+    app_cred: Option<AppCredInfo>,
+    app_cred_expires_at: Option<i64>,
+}
+
+/// The cache key of a payload's user and scope; `None` for scopes this
+/// service does not validate.
+fn scope_key(user_id: &str, scope: &Scope) -> Option<String> {
+    Some(match scope {
+        Scope::Unscoped => format!("{user_id} u"),
+        Scope::Project { project_id } => format!("{user_id} p {project_id}"),
+        Scope::Domain { domain_id } => format!("{user_id} d {domain_id}"),
+        Scope::System => format!("{user_id} s"),
+        Scope::ApplicationCredential {
+            project_id,
+            app_cred_id,
+        } => format!("{user_id} a {project_id} {app_cred_id}"),
+        _ => return None,
+    })
+}
+
+/// Loads the live objects behind a payload's user and scope and applies
+/// Keystone's checks on them: enabled user, domains and project, and a
+/// non-empty role list for scoped tokens.
+fn live_scope(conn: &mut Conn, user_id: &str, payload_scope: &Scope) -> Result<ScopeFacts, Error> {
     let invalid = || token_not_found(FAILED_TO_VALIDATE);
-    let user = identity::get_user(conn, &payload.user_id)?.ok_or_else(invalid)?;
+    let user = identity::get_user(conn, user_id)?.ok_or_else(invalid)?;
     if !user.enabled {
         return Err(invalid());
     }
@@ -184,7 +232,8 @@ pub(crate) fn load_context(
         return Err(invalid());
     }
     let mut app_cred = None;
-    let (scope, roles) = match &payload.scope {
+    let mut app_cred_expires_at = None;
+    let (scope, roles) = match payload_scope {
         Scope::Unscoped => (ResolvedScope::Unscoped, Vec::new()),
         Scope::Project { project_id } => {
             let (project, domain) = live_project(conn, project_id)?.ok_or_else(invalid)?;
@@ -208,10 +257,7 @@ pub(crate) fn load_context(
         } => {
             let ac = crate::application_credential::get(conn, app_cred_id)?
                 .ok_or_else(|| crate::application_credential::not_found(app_cred_id))?;
-            if ac.user_id != user.id
-                || &ac.project_id != project_id
-                || ac.is_expired(crate::store::now_micros())
-            {
+            if ac.user_id != user.id || &ac.project_id != project_id {
                 return Err(invalid());
             }
             let (project, domain) = live_project(conn, project_id)?.ok_or_else(invalid)?;
@@ -221,6 +267,7 @@ pub(crate) fn load_context(
                 .into_iter()
                 .filter(|r| ac.roles.iter().any(|a| a.id == r.id))
                 .collect();
+            app_cred_expires_at = ac.expires_at;
             app_cred = Some(AppCredInfo {
                 id: ac.id,
                 name: ac.name,
@@ -229,34 +276,82 @@ pub(crate) fn load_context(
             });
             (ResolvedScope::Project { project, domain }, roles)
         }
-        // Trusts, federation, OAuth and application credentials are not
-        // issued by this service (yet); their tokens do not validate here.
+        // Trusts, federation and OAuth are not issued by this service;
+        // their tokens do not validate here.
         _ => return Err(invalid()),
     };
     if !matches!(scope, ResolvedScope::Unscoped) && roles.is_empty() {
         return Err(invalid());
     }
-    let role_ids: Vec<String> = roles.iter().map(|r| r.id.clone()).collect();
-    let (project_id, assignment_domain_id) = match &scope {
+    Ok(ScopeFacts {
+        user,
+        user_domain,
+        scope,
+        roles,
+        app_cred,
+        app_cred_expires_at,
+    })
+}
+
+/// The revocation facts of a token with the given live scope.
+fn token_facts<'a>(
+    facts: &'a ScopeFacts,
+    payload: &'a Payload,
+    issued_at: i64,
+    role_ids: &'a [String],
+) -> TokenFacts<'a> {
+    let (project_id, assignment_domain_id) = match &facts.scope {
         ResolvedScope::Project { project, .. } => {
             (Some(project.id.as_str()), Some(project.domain_id.as_str()))
         }
         ResolvedScope::Domain(d) => (None, Some(d.id.as_str())),
         _ => (None, None),
     };
-    let facts = TokenFacts {
-        user_id: &user.id,
-        identity_domain_id: Some(&user.domain_id),
+    TokenFacts {
+        user_id: &facts.user.id,
+        identity_domain_id: Some(&facts.user.domain_id),
         project_id,
         assignment_domain_id,
         issued_at,
         expires_at: payload.expires_at as i64,
         audit_id: payload.audit_ids.first().map(String::as_str).unwrap_or(""),
         parent_audit_id: payload.audit_ids.get(1).map(String::as_str),
-        role_ids: &role_ids,
+        role_ids,
         ..Default::default()
+    }
+}
+
+/// Where the revocation events come from: all of them from the cache, or a
+/// targeted query on a connection.
+enum Revocations<'a> {
+    Cached(&'a [crate::token::revoke::RevocationEvent]),
+    Query(&'a mut Conn),
+}
+
+/// Applies the token-specific checks (application-credential expiry and
+/// revocation) to a live scope and builds the context.
+fn finish_context(
+    facts: ScopeFacts,
+    token: Secret,
+    payload: Payload,
+    issued_at: i64,
+    method_names: Vec<String>,
+    revocations: Revocations<'_>,
+) -> Result<TokenContext, Error> {
+    let invalid = || token_not_found(FAILED_TO_VALIDATE);
+    if facts
+        .app_cred_expires_at
+        .is_some_and(|t| crate::store::now_micros() >= t)
+    {
+        return Err(invalid());
+    }
+    let role_ids: Vec<String> = facts.roles.iter().map(|r| r.id.clone()).collect();
+    let token_facts = token_facts(&facts, &payload, issued_at, &role_ids);
+    let revoked = match revocations {
+        Revocations::Cached(events) => events.iter().any(|e| e.revokes(&token_facts)),
+        Revocations::Query(conn) => revoke::is_revoked(conn, &token_facts)?,
     };
-    if revoke::is_revoked(conn, &facts)? {
+    if revoked {
         return Err(invalid());
     }
     Ok(TokenContext {
@@ -265,13 +360,113 @@ pub(crate) fn load_context(
         expires_at: payload.expires_at,
         audit_ids: payload.audit_ids,
         methods: method_names,
-        user,
-        user_domain,
-        scope,
-        roles,
-        application_credential: app_cred,
+        user: facts.user,
+        user_domain: facts.user_domain,
+        scope: facts.scope,
+        roles: facts.roles,
+        application_credential: facts.app_cred,
     })
 }
+
+/// Loads the live objects behind a decoded payload and applies every check
+/// Keystone applies on validation, on a connection (no caches).
+pub(crate) fn load_context(
+    conn: &mut Conn,
+    token: Secret,
+    payload: Payload,
+    issued_at: i64,
+    method_names: Vec<String>,
+) -> Result<TokenContext, Error> {
+    let facts = live_scope(conn, &payload.user_id, &payload.scope)?;
+    finish_context(
+        facts,
+        token,
+        payload,
+        issued_at,
+        method_names,
+        Revocations::Query(conn),
+    )
+}
+
+/// The context of a decoded payload: from the caches when the change
+/// epoch allows, otherwise in one database hop that fills them.
+pub(crate) async fn context_for(
+    state: &AppState,
+    token: Secret,
+    payload: Payload,
+    issued_at: i64,
+    method_names: Vec<String>,
+) -> Result<TokenContext, Error> {
+    let caches = &state.caches;
+    let epoch = state.db.changes().epoch();
+    let key = scope_key(&payload.user_id, &payload.scope);
+    let (Some(epoch), Some(key)) = (epoch, key) else {
+        return state
+            .db
+            .read(move |conn| load_context(conn, token, payload, issued_at, method_names))
+            .await;
+    };
+    let cached_events = caches.revocations.get("", epoch);
+    if let (Some(facts), Some(events)) = (caches.scopes.get(&key, epoch), cached_events.clone()) {
+        return finish_context(
+            facts,
+            token,
+            payload,
+            issued_at,
+            method_names,
+            Revocations::Cached(&events),
+        );
+    }
+    let user_id = payload.user_id.clone();
+    let scope = payload.scope.clone();
+    let (facts, events) = state
+        .db
+        .read(move |conn| {
+            let events = match cached_events {
+                Some(events) => Some(events),
+                None => revoke::load_all(conn, REVOCATION_CACHE_LIMIT)?.map(Arc::new),
+            };
+            Ok((live_scope(conn, &user_id, &scope), events))
+        })
+        .await?;
+    let facts = facts?;
+    caches.scopes.insert(key, epoch, facts.clone());
+    match events {
+        Some(events) => {
+            caches
+                .revocations
+                .insert(String::new(), epoch, Arc::clone(&events));
+            finish_context(
+                facts,
+                token,
+                payload,
+                issued_at,
+                method_names,
+                Revocations::Cached(&events),
+            )
+        }
+        // Too many events to hold: ask the database for this token's.
+        None => {
+            state
+                .db
+                .read(move |conn| {
+                    finish_context(
+                        facts,
+                        token,
+                        payload,
+                        issued_at,
+                        method_names,
+                        Revocations::Query(conn),
+                    )
+                })
+                .await
+        }
+    }
+}
+
+/// Past this many revocation events, they are queried per token instead of
+/// held in memory.
+const REVOCATION_CACHE_LIMIT: i64 = 10_000;
 
 /// An enabled project in an enabled domain.
 fn live_project(conn: &mut Conn, project_id: &str) -> Result<Option<(Project, Domain)>, Error> {
@@ -305,10 +500,7 @@ pub async fn validate(
     }
     let methods = state.tokens.methods().decode(payload.methods);
     let token = Secret::new(token.trim());
-    state
-        .db
-        .read(move |conn| load_context(conn, token, payload, issued_at, methods))
-        .await
+    context_for(state, token, payload, issued_at, methods).await
 }
 
 /// Validates the caller's own `X-Auth-Token`: any failure is a 401.
@@ -627,9 +819,7 @@ pub async fn issue_token(
     let token_secret = Secret::new(token.clone());
     // Re-load through the validation path so that what we answer is
     // exactly what a later validation will answer.
-    let context = state
-        .db
-        .read(move |conn| load_context(conn, token_secret, payload, issued_at, method_names))
+    let context = context_for(state, token_secret, payload, issued_at, method_names)
         .await
         .map_err(|e| match e {
             Error::NotFound(_) => Error::unauthorized(),
@@ -671,14 +861,24 @@ pub async fn catalog_for(state: &AppState, context: &TokenContext) -> Result<Opt
     }
     let project_id = context.project_id().map(str::to_string);
     let user_id = context.user.id.clone();
-    state
+    // The catalog depends on the ids its URL templates may name.
+    let key = format!("{user_id} {}", project_id.as_deref().unwrap_or(""));
+    let epoch = state.db.changes().epoch();
+    if let Some(catalog) = epoch.and_then(|e| state.caches.catalogs.get(&key, e)) {
+        return Ok(Some(catalog));
+    }
+    let catalog = state
         .db
         .read(move |conn| {
             let values = UrlValues {
                 project_id: project_id.as_deref(),
                 user_id: Some(&user_id),
             };
-            catalog::token_catalog(conn, &values).map(Some)
+            catalog::token_catalog(conn, &values)
         })
-        .await
+        .await?;
+    if let Some(epoch) = epoch {
+        state.caches.catalogs.insert(key, epoch, catalog.clone());
+    }
+    Ok(Some(catalog))
 }

@@ -6,7 +6,7 @@
 use std::net::IpAddr;
 use std::sync::{Arc, OnceLock};
 
-use crate::auth::{load_context, TokenContext};
+use crate::auth::{context_for, TokenContext};
 use crate::credential::{self, keys::cidr_contains, EC2};
 use crate::error::Error;
 use crate::secret::Secret;
@@ -25,6 +25,73 @@ pub struct Guards {
     pub verified: std::sync::atomic::AtomicU64,
     /// Verifications refused as replays since start.
     pub replays: std::sync::atomic::AtomicU64,
+    /// Uses of each key since the last flush to the database.
+    pub uses: UseTracker,
+}
+
+/// Key uses gathered in memory and written in batches
+/// ([`crate::credential::record_uses`]), so that a verification never waits
+/// on a write (on SQLite, a write is an fsync behind the one writer).
+#[derive(Default)]
+pub struct UseTracker {
+    pending: std::sync::Mutex<std::collections::HashMap<String, (i64, i64)>>,
+}
+
+impl UseTracker {
+    /// Notes one use of credential `id` at `at` (microseconds).
+    pub fn record(&self, id: &str, at: i64) {
+        if let Ok(mut pending) = self.pending.lock() {
+            let entry = pending.entry(id.to_string()).or_insert((at, 0));
+            entry.0 = entry.0.max(at);
+            entry.1 += 1;
+        }
+    }
+
+    /// Takes what has gathered: id → (last use, count).
+    pub fn take(&self) -> std::collections::HashMap<String, (i64, i64)> {
+        self.pending
+            .lock()
+            .map(|mut p| std::mem::take(&mut *p))
+            .unwrap_or_default()
+    }
+
+    /// Puts back uses that could not be written, to try again.
+    pub fn restore(&self, uses: std::collections::HashMap<String, (i64, i64)>) {
+        for (id, (at, count)) in uses {
+            if let Ok(mut pending) = self.pending.lock() {
+                let entry = pending.entry(id).or_insert((at, 0));
+                entry.0 = entry.0.max(at);
+                entry.1 += count;
+            }
+        }
+    }
+}
+
+/// The stored pair for an access key, decrypted: from the cache when the
+/// change epoch allows.
+async fn find_pair(
+    state: &AppState,
+    access: &str,
+) -> Result<Option<Arc<credential::Credential>>, Error> {
+    let id = credential::ec2_credential_id(access);
+    let epoch = state.db.changes().epoch();
+    if let Some(found) = epoch.and_then(|e| state.caches.credentials.get(&id, e)) {
+        return Ok(Some(found));
+    }
+    let cipher = Arc::clone(&state.credentials);
+    let key = id.clone();
+    let found = state
+        .db
+        .read(move |conn| credential::get(conn, &cipher, &key))
+        .await?
+        .map(Arc::new);
+    if let (Some(epoch), Some(found)) = (epoch, &found) {
+        state
+            .caches
+            .credentials
+            .insert(id, epoch, Arc::clone(found));
+    }
+    Ok(found)
 }
 
 impl Guards {
@@ -38,6 +105,7 @@ impl Guards {
             ),
             verified: std::sync::atomic::AtomicU64::new(0),
             replays: std::sync::atomic::AtomicU64::new(0),
+            uses: UseTracker::default(),
         }
     }
 }
@@ -196,11 +264,7 @@ pub async fn verify_and_issue(
         });
     }
     v.signed.check_shape()?;
-    let cipher = Arc::clone(&state.credentials);
-    let id = credential::ec2_credential_id(&v.access);
-    let found = state
-        .db
-        .read(move |conn| credential::get(conn, &cipher, &id))
+    let found = find_pair(state, &v.access)
         .await?
         .filter(|c| c.credential_type == EC2);
     let blob = found.as_ref().map(|c| c.ec2()).transpose().ok().flatten();
@@ -250,19 +314,13 @@ pub async fn verify_and_issue(
     let (token, issued_at) = state.tokens.issue(&payload)?;
     let method_names = methods.decode(payload.methods);
     let token_secret = Secret::new(token.clone());
-    let credential_id = credential.id.clone();
-    let context = state
-        .db
-        .write(move |conn| {
-            let context = load_context(conn, token_secret, payload, issued_at, method_names)?;
-            credential::record_use(conn, &credential_id)?;
-            Ok(context)
-        })
+    let context = context_for(state, token_secret, payload, issued_at, method_names)
         .await
         .map_err(|e| match e {
             Error::NotFound(_) => Error::unauthorized_with("User not valid for project."),
             other => other,
         })?;
+    state.guards.uses.record(&credential.id, now);
     state
         .guards
         .verified

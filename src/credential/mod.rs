@@ -372,11 +372,12 @@ pub fn update_meta(conn: &mut Conn, id: &str, patch: &MetaPatch) -> Result<(), E
 }
 
 /// Records a successful use (signature verification).
-pub fn record_use(conn: &mut Conn, id: &str) -> Result<(), Error> {
+/// Adds `count` uses of a key, the last at `last_used_at` (microseconds).
+pub fn record_uses(conn: &mut Conn, id: &str, last_used_at: i64, count: i64) -> Result<(), Error> {
     diesel::update(credentials::table.find(id))
         .set((
-            credentials::last_used_at.eq(Some(now_micros())),
-            credentials::use_count.eq(credentials::use_count + 1i64),
+            credentials::last_used_at.eq(Some(last_used_at)),
+            credentials::use_count.eq(credentials::use_count + count),
         ))
         .execute(conn)?;
     Ok(())

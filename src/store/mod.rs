@@ -5,8 +5,9 @@
 pub mod rows;
 pub mod schema;
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
@@ -133,11 +134,58 @@ impl r2d2::ManageConnection for ConnManager {
     }
 }
 
+/// The PostgreSQL channel every write notifies, so that other nodes drop
+/// their caches.
+const CHANGES_CHANNEL: &str = "ironstone_changes";
+
+/// The database's change epoch: it moves whenever a committed write may
+/// have changed what a cache holds. Caches ([`crate::cache::EpochCache`])
+/// tag entries with it.
+#[derive(Debug)]
+pub struct Changes {
+    epoch: AtomicU64,
+    /// False while this node cannot hear other nodes' writes (PostgreSQL
+    /// before the listener is up, or while it reconnects).
+    live: AtomicBool,
+}
+
+impl Changes {
+    fn new(live: bool) -> Self {
+        Changes {
+            epoch: AtomicU64::new(1),
+            live: AtomicBool::new(live),
+        }
+    }
+
+    /// The current epoch, or `None` when caches must not be used.
+    pub fn epoch(&self) -> Option<u64> {
+        self.live
+            .load(Ordering::Acquire)
+            .then(|| self.epoch.load(Ordering::Acquire))
+    }
+
+    /// Marks that the database changed.
+    pub fn bump(&self) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Going live or dead moves the epoch too: whatever was missed while
+    /// the channel was down is forgotten with it.
+    fn set_live(&self, live: bool) {
+        if self.live.swap(live, Ordering::AcqRel) != live {
+            self.bump();
+        }
+    }
+}
+
 /// The pool plus the limits that keep it from being overrun.
 #[derive(Clone)]
 pub struct Database {
     pool: r2d2::Pool<ConnManager>,
     backend: Backend,
+    /// The connection target, for the change listener's own connection.
+    target: String,
+    changes: Arc<Changes>,
     /// At most pool-size closures wait on the blocking pool at once; the rest
     /// get a 503 after `acquire_timeout` instead of piling up threads.
     permits: Arc<Semaphore>,
@@ -160,7 +208,10 @@ impl Database {
                 }
             }
         }
-        let manager = ConnManager { backend, target };
+        let manager = ConnManager {
+            backend,
+            target: target.clone(),
+        };
         // Migrate on a single connection first: creating WAL and the schema
         // from several connections at once would race.
         let mut first = manager
@@ -178,6 +229,8 @@ impl Database {
         Ok(Database {
             pool,
             backend,
+            target,
+            changes: Arc::new(Changes::new(backend == Backend::Sqlite)),
             permits: Arc::new(Semaphore::new(size as usize)),
             sqlite_writer: Arc::new(Mutex::new(())),
             acquire_timeout,
@@ -198,7 +251,23 @@ impl Database {
     }
 
     /// Runs a use case that writes, in one transaction on the blocking pool.
+    /// Once it commits, caches on this node and (through NOTIFY, sent on
+    /// commit) on every other node are invalidated.
     pub async fn write<T, F>(&self, f: F) -> Result<T, Error>
+    where
+        F: FnOnce(&mut Conn) -> Result<T, Error> + Send + 'static,
+        T: Send + 'static,
+    {
+        let result = self.write_quiet(with_notify(f)).await;
+        if result.is_ok() {
+            self.changes.bump();
+        }
+        result
+    }
+
+    /// A write that changes nothing a cache holds (use counters, last-use
+    /// times): no invalidation.
+    pub async fn write_quiet<T, F>(&self, f: F) -> Result<T, Error>
     where
         F: FnOnce(&mut Conn) -> Result<T, Error> + Send + 'static,
         T: Send + 'static,
@@ -215,6 +284,27 @@ impl Database {
             Backend::Postgres => None,
         };
         self.run(f).await
+    }
+
+    /// The change epoch the caches follow.
+    pub fn changes(&self) -> &Changes {
+        &self.changes
+    }
+
+    /// Starts the thread that hears writes made elsewhere: other nodes'
+    /// NOTIFY on PostgreSQL, other processes' commits on SQLite (`PRAGMA
+    /// data_version`). It checks every `poll` and ends with the database.
+    pub fn spawn_change_listener(&self, poll: Duration) -> Result<(), Error> {
+        let changes = Arc::downgrade(&self.changes);
+        let (backend, target) = (self.backend, self.target.clone());
+        std::thread::Builder::new()
+            .name("ironstone-changes".into())
+            .spawn(move || match backend {
+                Backend::Postgres => listen_postgres(&changes, &target, poll),
+                Backend::Sqlite => watch_sqlite(&changes, &target, poll),
+            })
+            .map(|_| ())
+            .map_err(|e| Error::Internal(format!("cannot start the change listener: {e}")))
     }
 
     async fn run<T, F>(&self, f: F) -> Result<T, Error>
@@ -243,12 +333,19 @@ impl Database {
     }
 
     /// Runs `f` on a pooled connection outside any request (CLI commands).
+    /// On PostgreSQL it notifies running nodes, which may be caching what
+    /// `f` changes (an import, a bootstrap, a key migration).
     pub fn blocking<T>(&self, f: impl FnOnce(&mut Conn) -> Result<T, Error>) -> Result<T, Error> {
         let mut conn = self
             .pool
             .get()
             .map_err(|e| Error::Unavailable(format!("no database connection: {e}")))?;
-        conn.transaction(|c| f(c))
+        let f = with_notify(f);
+        let result = conn.transaction(|c| f(c));
+        if result.is_ok() {
+            self.changes.bump();
+        }
+        result
     }
 
     /// True when a connection can be had and answers.
@@ -259,6 +356,121 @@ impl Database {
         })
         .await
         .is_ok()
+    }
+}
+
+/// Wraps a use case so that, on PostgreSQL, its transaction also sends
+/// NOTIFY (delivered only if it commits).
+fn with_notify<T>(
+    f: impl FnOnce(&mut Conn) -> Result<T, Error>,
+) -> impl FnOnce(&mut Conn) -> Result<T, Error> {
+    move |conn| {
+        let out = f(conn)?;
+        if matches!(conn, Conn::Postgresql(_)) {
+            diesel::sql_query(format!("NOTIFY {CHANGES_CHANNEL}")).execute(conn)?;
+        }
+        Ok(out)
+    }
+}
+
+/// PostgreSQL: LISTEN on a connection of its own; any notification moves
+/// the epoch. While the connection is down the caches are off, and they
+/// come back with a new epoch once it listens again.
+fn listen_postgres(changes: &Weak<Changes>, target: &str, poll: Duration) {
+    const RETRY: Duration = Duration::from_secs(1);
+    const PING: Duration = Duration::from_secs(2);
+    loop {
+        let Some(live) = changes.upgrade() else {
+            return;
+        };
+        let conn = PgConnection::establish(target).ok().and_then(|mut c| {
+            diesel::sql_query(format!("LISTEN {CHANGES_CHANNEL}"))
+                .execute(&mut c)
+                .ok()
+                .map(|_| c)
+        });
+        let Some(mut conn) = conn else {
+            live.set_live(false);
+            drop(live);
+            std::thread::sleep(RETRY);
+            continue;
+        };
+        live.set_live(true);
+        drop(live);
+        let mut last_ping = Instant::now();
+        loop {
+            std::thread::sleep(poll);
+            let Some(live) = changes.upgrade() else {
+                return;
+            };
+            let mut heard = false;
+            let mut broken = false;
+            for n in conn.notifications_iter() {
+                match n {
+                    Ok(_) => heard = true,
+                    Err(_) => {
+                        broken = true;
+                        break;
+                    }
+                }
+            }
+            if heard {
+                live.bump();
+            }
+            if last_ping.elapsed() >= PING {
+                broken |= diesel::sql_query("SELECT 1").execute(&mut conn).is_err();
+                last_ping = Instant::now();
+            }
+            if broken {
+                tracing::warn!(
+                    "lost the database change listener; caches are off until it is back"
+                );
+                live.set_live(false);
+                break;
+            }
+        }
+        std::thread::sleep(RETRY);
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+struct DataVersion {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    data_version: i64,
+}
+
+/// SQLite: `PRAGMA data_version` on a connection of its own changes
+/// whenever any other connection, in any process, commits.
+fn watch_sqlite(changes: &Weak<Changes>, target: &str, poll: Duration) {
+    let version = |conn: &mut SqliteConnection| -> Option<i64> {
+        diesel::sql_query("PRAGMA data_version")
+            .load::<DataVersion>(conn)
+            .ok()
+            .and_then(|v| v.first().map(|d| d.data_version))
+    };
+    let Ok(mut conn) = SqliteConnection::establish(target) else {
+        if let Some(live) = changes.upgrade() {
+            live.set_live(false);
+        }
+        return;
+    };
+    let mut last = version(&mut conn);
+    loop {
+        std::thread::sleep(poll);
+        let Some(live) = changes.upgrade() else {
+            return;
+        };
+        let now = version(&mut conn);
+        if now.is_none() {
+            // Cannot tell: serve from the database until we can.
+            live.set_live(false);
+        } else {
+            live.set_live(true);
+            if now != last {
+                live.bump();
+            }
+        }
+        last = now;
     }
 }
 

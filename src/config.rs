@@ -469,14 +469,18 @@ impl Config {
     }
 }
 
+/// `-1`, `0`, `42`: the integers an environment value may spell.
+fn is_integer(text: &str) -> bool {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit())
+}
+
 /// An environment value as TOML: numbers, booleans and arrays keep their
 /// type, anything else is a string.
 fn env_value(raw: &str) -> toml::Value {
     let trimmed = raw.trim();
-    let looks_typed = trimmed == "true"
-        || trimmed == "false"
-        || trimmed.starts_with('[')
-        || (!trimmed.is_empty() && trimmed.chars().all(|c| c.is_ascii_digit()));
+    let looks_typed =
+        trimmed == "true" || trimmed == "false" || trimmed.starts_with('[') || is_integer(trimmed);
     if looks_typed {
         if let Ok(table) = format!("v = {trimmed}").parse::<toml::Table>() {
             if let Some(v) = table.get("v") {
@@ -491,6 +495,14 @@ fn env_value(raw: &str) -> toml::Value {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn negative_numbers_come_through_the_environment() {
+        let config = Config::load(None, env(&[("IRONSTONE_CREDENTIAL_USER_LIMIT", "-1")])).unwrap();
+        assert_eq!(config.credential.user_limit, -1);
+        assert_eq!(env_value("-"), toml::Value::String("-".into()));
+        assert_eq!(env_value("-x1"), toml::Value::String("-x1".into()));
+    }
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs

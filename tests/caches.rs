@@ -1,0 +1,135 @@
+//! The validation caches never outlive a change: writes through the API
+//! take effect on the next request, and writes by another process on the
+//! same database (the CLI, an import, another node) within the listener's
+//! poll interval, on SQLite and on PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{admin_member, call, Backend, TestServer};
+use ironstone::store::Database;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+/// What the README promises for writes made elsewhere.
+const BOUND: Duration = Duration::from_secs(1);
+
+async fn until_refused(s: &TestServer, caller: &str, subject: &str) -> Duration {
+    let started = Instant::now();
+    loop {
+        let (status, _) = s.validate(caller, subject, "").await;
+        if status == StatusCode::NOT_FOUND {
+            return started.elapsed();
+        }
+        assert_eq!(status, StatusCode::OK);
+        assert!(started.elapsed() < BOUND, "a stale answer after {BOUND:?}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+async fn changes_elsewhere_reach_the_cache(backend: Backend) {
+    let Some(s) = TestServer::start(backend) else {
+        return;
+    };
+    let admin = admin_member(&s).await;
+    let user = common::create_user(
+        &s,
+        "cached",
+        "cached-pw-1",
+        Some((&admin.project_id, "member")),
+    )
+    .await;
+    let scope = Some(json!({"project": {"id": admin.project_id}}));
+    let (token, _) = s
+        .password_token("cached", "cached-pw-1", scope.clone())
+        .await;
+    // Validate twice so the scope is cached.
+    for _ in 0..2 {
+        assert_eq!(s.validate(&admin.token, &token, "").await.0, StatusCode::OK);
+    }
+
+    // Through the API: refused on the very next request.
+    let (status, _) = call(
+        &s,
+        Method::DELETE,
+        &format!(
+            "/v3/projects/{}/users/{user}/roles/{}",
+            admin.project_id,
+            member_role(&s, &admin.token).await
+        ),
+        Some(&admin.token),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        s.validate(&admin.token, &token, "").await.0,
+        StatusCode::NOT_FOUND,
+        "a removed role is seen at once"
+    );
+
+    // Through another connection pool, as another process would write
+    // (its writes do not pass through this server at all).
+    let (token2, _) = {
+        let url = s.state().config.database_url();
+        let project_id = admin.project_id.clone();
+        let user_id = user.clone();
+        tokio::task::spawn_blocking(move || {
+            let other = Database::open(&url, 1, Duration::from_secs(5)).unwrap();
+            other
+                .blocking(|conn| {
+                    let role =
+                        ironstone::assignment::find_global_role_by_name(conn, "member")?.unwrap();
+                    ironstone::assignment::grant(
+                        conn,
+                        ironstone::assignment::AssignmentKind::UserProject,
+                        &user_id,
+                        &project_id,
+                        &role.id,
+                        false,
+                    )
+                })
+                .unwrap();
+        })
+        .await
+        .unwrap();
+        // The grant from elsewhere is seen too (the failed scope is not
+        // cached, and a new login reads it).
+        s.password_token("cached", "cached-pw-1", scope).await
+    };
+    for _ in 0..2 {
+        assert_eq!(
+            s.validate(&admin.token, &token2, "").await.0,
+            StatusCode::OK
+        );
+    }
+    let url = s.state().config.database_url();
+    let user_id = user.clone();
+    tokio::task::spawn_blocking(move || {
+        let other = Database::open(&url, 1, Duration::from_secs(5)).unwrap();
+        other
+            .blocking(|conn| ironstone::identity::set_user_enabled(conn, &user_id, false))
+            .unwrap();
+    })
+    .await
+    .unwrap();
+    let took = until_refused(&s, &admin.token, &token2).await;
+    eprintln!("{backend:?}: a user disabled by another process refused after {took:?}");
+}
+
+async fn member_role(s: &TestServer, token: &str) -> String {
+    let (_, body) = call(s, Method::GET, "/v3/roles?name=member", Some(token), None).await;
+    body["roles"][0]["id"].as_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_elsewhere_reach_the_cache_sqlite() {
+    changes_elsewhere_reach_the_cache(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_elsewhere_reach_the_cache_postgres() {
+    changes_elsewhere_reach_the_cache(Backend::Postgres).await;
+}

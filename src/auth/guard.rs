@@ -10,59 +10,103 @@ use sha2::{Digest, Sha256};
 
 /// Remembers (access key, signature) pairs until they leave the skew
 /// window, so a captured request verifies once. Bounded: when full, the
-/// oldest entries go first.
+/// oldest entries go first, and from then on a request signed at or before
+/// the newest forgotten one is refused too (it could be a replay of it).
+/// So the cache never lets a replay through; under a load it cannot hold,
+/// the past half of the skew window shrinks to what it holds instead.
+/// Entries are small: a salted 64-bit hash and two times.
 pub struct ReplayCache {
     capacity: usize,
     ttl: Duration,
+    salt: [u8; 16],
+    base: Instant,
     inner: Mutex<ReplayInner>,
 }
 
 #[derive(Default)]
 struct ReplayInner {
-    seen: HashMap<[u8; 32], Instant>,
-    order: VecDeque<([u8; 32], Instant)>,
+    /// Hash → arrival (milliseconds since `base`).
+    seen: HashMap<u64, u64>,
+    /// (hash, arrival, signed at as Unix seconds), oldest first.
+    order: VecDeque<(u64, u64, u32)>,
+    /// The newest signing time among entries forgotten for room.
+    forgotten_up_to: u32,
+}
+
+/// What the replay cache says of a verified request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Freshness {
+    First,
+    Replayed,
+    /// Signed no later than a request the full cache had to forget.
+    TooOldToTell,
 }
 
 impl ReplayCache {
     pub fn new(capacity: usize, ttl: Duration) -> Self {
+        let mut salt = [0u8; 16];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut salt);
         ReplayCache {
             capacity: capacity.max(1),
             ttl,
+            salt,
+            base: Instant::now(),
             inner: Mutex::new(ReplayInner::default()),
         }
     }
 
-    fn key(access: &str, signature: &str) -> [u8; 32] {
+    fn key(&self, access: &str, signature: &str) -> u64 {
         let mut h = Sha256::new();
+        h.update(self.salt);
         h.update(access.as_bytes());
         h.update([0u8]);
         h.update(signature.as_bytes());
-        h.finalize().into()
+        let digest = h.finalize();
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&digest[..8]);
+        u64::from_le_bytes(first)
     }
 
-    /// True the first time a pair is seen inside the window.
-    pub fn first_use(&self, access: &str, signature: &str) -> bool {
-        let key = Self::key(access, signature);
-        let now = Instant::now();
+    /// Records a verified request signed at `signed_at` (Unix seconds; now
+    /// when it carries no time) and says whether it was seen before.
+    pub fn check(&self, access: &str, signature: &str, signed_at: Option<i64>) -> Freshness {
+        let key = self.key(access, signature);
+        let arrival = self.base.elapsed().as_millis() as u64;
+        let ttl = self.ttl.as_millis() as u64;
+        let now_unix = chrono::Utc::now().timestamp();
+        let signed = signed_at.unwrap_or(now_unix).clamp(0, i64::from(u32::MAX)) as u32;
         let Ok(mut inner) = self.inner.lock() else {
-            return false;
+            return Freshness::Replayed;
         };
-        while let Some((k, at)) = inner.order.front().copied() {
-            let expired = now.duration_since(at) > self.ttl;
-            if !expired && inner.order.len() < self.capacity {
+        while let Some((k, at, signed_then)) = inner.order.front().copied() {
+            let expired = arrival.saturating_sub(at) > ttl;
+            let full = inner.order.len() >= self.capacity;
+            if !expired && !full {
                 break;
             }
             inner.order.pop_front();
             if inner.seen.get(&k) == Some(&at) {
                 inner.seen.remove(&k);
             }
+            if !expired {
+                inner.forgotten_up_to = inner.forgotten_up_to.max(signed_then);
+            }
         }
         if inner.seen.contains_key(&key) {
-            return false;
+            return Freshness::Replayed;
         }
-        inner.seen.insert(key, now);
-        inner.order.push_back((key, now));
-        true
+        if signed <= inner.forgotten_up_to {
+            return Freshness::TooOldToTell;
+        }
+        inner.seen.insert(key, arrival);
+        inner.order.push_back((key, arrival, signed));
+        Freshness::First
+    }
+
+    /// True the first time a pair is seen inside the window (a request
+    /// signed now).
+    pub fn first_use(&self, access: &str, signature: &str) -> bool {
+        self.check(access, signature, None) == Freshness::First
     }
 
     pub fn len(&self) -> usize {
@@ -145,19 +189,31 @@ mod tests {
     #[test]
     fn replays_are_refused_and_the_cache_is_bounded() {
         let cache = ReplayCache::new(3, Duration::from_secs(60));
-        assert!(cache.first_use("ak", "sig1"));
-        assert!(!cache.first_use("ak", "sig1"));
-        assert!(
-            cache.first_use("ak2", "sig1"),
+        let now = chrono::Utc::now().timestamp();
+        assert_eq!(cache.check("ak", "sig1", Some(now - 10)), Freshness::First);
+        assert_eq!(
+            cache.check("ak", "sig1", Some(now - 10)),
+            Freshness::Replayed
+        );
+        assert_eq!(
+            cache.check("ak2", "sig1", Some(now - 9)),
+            Freshness::First,
             "the access key is part of the key"
         );
-        assert!(cache.first_use("ak", "sig2"));
-        assert!(cache.first_use("ak", "sig3"));
+        assert_eq!(cache.check("ak", "sig2", Some(now - 8)), Freshness::First);
+        assert_eq!(cache.check("ak", "sig3", Some(now - 5)), Freshness::First);
         assert!(cache.len() <= 3);
-        assert!(
-            cache.first_use("ak", "sig1"),
-            "the oldest entry was evicted"
+        // sig1 was forgotten to make room: its replay is still refused,
+        // as is anything signed as early, but newer requests pass.
+        assert_eq!(
+            cache.check("ak", "sig1", Some(now - 10)),
+            Freshness::TooOldToTell
         );
+        assert_eq!(
+            cache.check("ak", "other", Some(now - 10)),
+            Freshness::TooOldToTell
+        );
+        assert_eq!(cache.check("ak", "sig4", Some(now)), Freshness::First);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 use std::net::IpAddr;
 use std::sync::{Arc, OnceLock};
 
+use crate::auth::guard::Freshness;
 use crate::auth::{context_for, TokenContext};
 use crate::credential::{self, keys::cidr_contains, EC2};
 use crate::error::Error;
@@ -207,7 +208,9 @@ impl Signed {
     }
 }
 
-fn check_clock(state: &AppState, signed: &Signed) -> Result<(), Error> {
+/// Checks the request's time against the skew window; the time it was
+/// signed at, when it says.
+fn check_clock(state: &AppState, signed: &Signed) -> Result<Option<i64>, Error> {
     let settings = &state.config.signature;
     // A presigned S3 V2 URL carries its expiry instead of a time.
     if let Signed::Ec2(r) = signed {
@@ -219,7 +222,7 @@ fn check_clock(state: &AppState, signed: &Signed) -> Result<(), Error> {
                         "The presigned request has expired.",
                     ));
                 }
-                return Ok(());
+                return Ok(None);
             }
         }
     }
@@ -230,7 +233,7 @@ fn check_clock(state: &AppState, signed: &Signed) -> Result<(), Error> {
                 "The signed request carries no time (X-Amz-Date, Date or Timestamp).",
             ));
         }
-        return Ok(());
+        return Ok(None);
     };
     let Some(at) = parse_request_time(&text) else {
         return Err(Error::unauthorized_with(
@@ -244,7 +247,7 @@ fn check_clock(state: &AppState, signed: &Signed) -> Result<(), Error> {
             "The signed request's time is outside the allowed skew of {skew} seconds."
         )));
     }
-    Ok(())
+    Ok(Some(at))
 }
 
 /// Verifies the signature and issues the token. Every failure about the
@@ -290,15 +293,24 @@ pub async fn verify_and_issue(
         state.guards.throttle.record_failure(&throttle_keys);
         return Err(mismatch());
     }
-    check_clock(state, &v.signed)?;
-    if !state.guards.replay.first_use(&v.access, &v.signature) {
-        state
-            .guards
-            .replays
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        return Err(Error::unauthorized_with(
-            "This signed request was already used.",
-        ));
+    let signed_at = check_clock(state, &v.signed)?;
+    match state
+        .guards
+        .replay
+        .check(&v.access, &v.signature, signed_at)
+    {
+        Freshness::First => {}
+        seen => {
+            state
+                .guards
+                .replays
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return Err(Error::unauthorized_with(if seen == Freshness::Replayed {
+                "This signed request was already used."
+            } else {
+                "This signed request is older than this node can still check for replays; sign it again."
+            }));
+        }
     }
     let Some(project_id) = credential.project_id.clone() else {
         return Err(mismatch());

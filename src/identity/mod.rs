@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use diesel::prelude::*;
 use serde_json::{json, Map, Value};
-use tokio::sync::Semaphore;
 use zeroize::Zeroizing;
 
 use crate::error::Error;
@@ -251,16 +250,25 @@ pub fn group_ids_of_user(conn: &mut Conn, user_id: &str) -> Result<Vec<String>, 
         .load(conn)?)
 }
 
-/// Password hashing and checking on a bounded set of blocking threads, so
-/// that a burst of logins queues here instead of starving other requests.
+/// Password hashing and checking on a pool of its own threads, so that a
+/// burst of logins queues here instead of starving other requests. The
+/// threads run at a lower CPU priority (SCHED_BATCH, nice 10): when
+/// validations and hashing compete for the cores, validations go first,
+/// and hashing still gets the cores whenever nothing else wants them.
 #[derive(Clone)]
 pub struct Hasher {
-    permits: Arc<Semaphore>,
+    jobs: std::sync::mpsc::SyncSender<HashJob>,
     cost: u32,
     /// A hash of a random password at the configured cost, checked when the
     /// user does not exist so both failures take the same time.
     dummy_hash: Arc<String>,
 }
+
+type HashJob = Box<dyn FnOnce() + Send>;
+
+/// Logins waiting for a hashing thread, at most; past that they get a 503
+/// instead of queueing without bound.
+const HASH_QUEUE: usize = 1024;
 
 impl Hasher {
     pub fn new(threads: usize, cost: u32) -> Result<Self, Error> {
@@ -273,11 +281,55 @@ impl Hasher {
         };
         let random = Zeroizing::new(new_id());
         let dummy_hash = password::hash(&random, cost).map_err(Error::Config)?;
+        let (jobs, queue) = std::sync::mpsc::sync_channel::<HashJob>(HASH_QUEUE);
+        let queue = Arc::new(std::sync::Mutex::new(queue));
+        for n in 0..threads {
+            let queue = Arc::clone(&queue);
+            std::thread::Builder::new()
+                .name(format!("ironstone-hash-{n}"))
+                .spawn(move || {
+                    lower_priority();
+                    loop {
+                        // The pool ends when the last Hasher is dropped.
+                        let job = match queue.lock() {
+                            Ok(q) => q.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                })
+                .map_err(|e| Error::Config(format!("cannot start a hashing thread: {e}")))?;
+        }
         Ok(Hasher {
-            permits: Arc::new(Semaphore::new(threads)),
+            jobs,
             cost,
             dummy_hash: Arc::new(dummy_hash),
         })
+    }
+
+    /// Runs `f` on a hashing thread.
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, Error> {
+        let (done, result) = tokio::sync::oneshot::channel();
+        let job: HashJob = Box::new(move || {
+            let _ = done.send(f());
+        });
+        self.jobs.try_send(job).map_err(|e| match e {
+            std::sync::mpsc::TrySendError::Full(_) => {
+                Error::Unavailable("too many logins at once; try again".into())
+            }
+            std::sync::mpsc::TrySendError::Disconnected(_) => {
+                Error::Unavailable("the service is shutting down".into())
+            }
+        })?;
+        result
+            .await
+            .map_err(|_| Error::Internal("a hashing task failed".into()))
     }
 
     /// True when `password` matches `stored`; with no stored hash it checks
@@ -287,13 +339,8 @@ impl Hasher {
         password: Zeroizing<String>,
         stored: Option<String>,
     ) -> Result<bool, Error> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| Error::Unavailable("the service is shutting down".into()))?;
         let dummy = Arc::clone(&self.dummy_hash);
-        tokio::task::spawn_blocking(move || match stored {
+        self.run(move || match stored {
             Some(hash) => password::verify(&password, &hash),
             None => {
                 let _ = password::verify(&password, &dummy);
@@ -301,19 +348,12 @@ impl Hasher {
             }
         })
         .await
-        .map_err(|e| Error::Internal(format!("hashing task failed: {e}")))
     }
 
     pub async fn hash(&self, password: Zeroizing<String>) -> Result<String, Error> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| Error::Unavailable("the service is shutting down".into()))?;
         let cost = self.cost;
-        tokio::task::spawn_blocking(move || password::hash(&password, cost))
-            .await
-            .map_err(|e| Error::Internal(format!("hashing task failed: {e}")))?
+        self.run(move || password::hash(&password, cost))
+            .await?
             .map_err(Error::Internal)
     }
 
@@ -324,6 +364,27 @@ impl Hasher {
 
     pub fn verify_blocking(&self, password: &str, stored: &str) -> bool {
         password::verify(password, stored)
+    }
+}
+
+/// Makes the calling (hashing) thread yield to request handling: SCHED_BATCH
+/// at nice 10. Best effort: where the system refuses, hashing runs at
+/// normal priority.
+fn lower_priority() {
+    use thread_priority::{
+        set_thread_priority_and_policy, thread_native_id, NormalThreadSchedulePolicy,
+        ThreadPriority, ThreadPriorityValue, ThreadSchedulePolicy,
+    };
+    // Crossplatform 22 maps to nice 10 on Linux.
+    let Ok(value) = ThreadPriorityValue::try_from(22u8) else {
+        return;
+    };
+    if let Err(e) = set_thread_priority_and_policy(
+        thread_native_id(),
+        ThreadPriority::Crossplatform(value),
+        ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Batch),
+    ) {
+        tracing::debug!(error = ?e, "cannot lower the hashing threads' priority");
     }
 }
 

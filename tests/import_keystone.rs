@@ -131,9 +131,9 @@ fn counts(report: &Value, kind: &str) -> (u64, u64, u64) {
         .as_array()
         .unwrap()
         .iter()
-        .find(|e| e[0] == kind)
+        .find(|e| e["kind"] == kind)
         .unwrap_or_else(|| panic!("no {kind} in {report}"));
-    let c = &entry[1];
+    let c = entry;
     (
         c["created"].as_u64().unwrap(),
         c["updated"].as_u64().unwrap(),
@@ -200,9 +200,9 @@ async fn takeover(source: Backend, target: Backend) {
     assert!(ok, "second import failed: {stderr}");
     let again: Value = serde_json::from_str(&stdout).unwrap();
     for entry in again["counts"].as_array().unwrap() {
-        assert_eq!(entry[1]["created"], 0, "{again}");
-        assert_eq!(entry[1]["updated"], 0, "{again}");
-        assert!(entry[1]["unchanged"].as_u64().unwrap() > 0, "{again}");
+        assert_eq!(entry["created"], 0, "{again}");
+        assert_eq!(entry["updated"], 0, "{again}");
+        assert!(entry["unchanged"].as_u64().unwrap() > 0, "{again}");
     }
     assert_eq!(again["token_keys"]["changed"], false, "{again}");
 

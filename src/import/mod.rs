@@ -70,16 +70,18 @@ pub struct Counts {
     pub unchanged: u64,
 }
 
-impl Counts {
-    pub fn total(&self) -> u64 {
-        self.created + self.updated + self.unchanged
-    }
+/// The counts of one kind of row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KindCounts {
+    pub kind: String,
+    #[serde(flatten)]
+    pub counts: Counts,
 }
 
 /// What the import did, kind by kind, in the order it ran.
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct ImportReport {
-    pub counts: Vec<(String, Counts)>,
+    pub counts: Vec<KindCounts>,
     /// Rows that have no place in Ironstone, with the reason.
     pub skipped: Vec<String>,
     /// The token key repository after adoption, when keys were given.
@@ -88,12 +90,15 @@ pub struct ImportReport {
 
 impl ImportReport {
     fn count(&mut self, kind: &str, outcome: Outcome) {
-        let entry = match self.counts.iter_mut().position(|(k, _)| k == kind) {
-            Some(i) => &mut self.counts[i].1,
+        let entry = match self.counts.iter().position(|k| k.kind == kind) {
+            Some(i) => &mut self.counts[i].counts,
             None => {
-                self.counts.push((kind.to_string(), Counts::default()));
+                self.counts.push(KindCounts {
+                    kind: kind.to_string(),
+                    counts: Counts::default(),
+                });
                 let last = self.counts.len() - 1;
-                &mut self.counts[last].1
+                &mut self.counts[last].counts
             }
         };
         match outcome {
@@ -103,20 +108,11 @@ impl ImportReport {
         }
     }
 
-    /// The counts of one kind (zero when the source had none).
-    pub fn of(&self, kind: &str) -> Counts {
-        self.counts
-            .iter()
-            .find(|(k, _)| k == kind)
-            .map(|(_, c)| *c)
-            .unwrap_or_default()
-    }
-
     /// True when nothing was created or changed: a repeated import.
     pub fn changed_nothing(&self) -> bool {
         self.counts
             .iter()
-            .all(|(_, c)| c.created == 0 && c.updated == 0)
+            .all(|k| k.counts.created == 0 && k.counts.updated == 0)
             && self.token_keys.as_ref().is_none_or(|k| !k.changed)
     }
 
@@ -126,7 +122,7 @@ impl ImportReport {
             "{:<36} {:>9} {:>9} {:>9}\n",
             "kind", "created", "updated", "unchanged"
         );
-        for (kind, c) in &self.counts {
+        for KindCounts { kind, counts: c } in &self.counts {
             out.push_str(&format!(
                 "{kind:<36} {:>9} {:>9} {:>9}\n",
                 c.created, c.updated, c.unchanged
@@ -147,6 +143,9 @@ impl ImportReport {
         }
         for s in &self.skipped {
             out.push_str(&format!("skipped: {s}\n"));
+        }
+        if self.changed_nothing() {
+            out.push_str("nothing changed: Ironstone already matched this Keystone\n");
         }
         out
     }

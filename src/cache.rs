@@ -5,7 +5,7 @@
 //! answer moves the epoch, and an entry from another epoch is never served.
 //! The epoch moves at once for this node's own writes, within the listener's
 //! poll interval for other nodes' writes (PostgreSQL NOTIFY) and for other
-//! processes on the same SQLite file (`PRAGMA data_version`). While the
+//! processes on the same SQLite file (a counter row their writes move). While the
 //! cross-node channel is down there is no epoch, and callers go to the
 //! database. A TTL caps every entry as a second line of defence.
 

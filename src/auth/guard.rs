@@ -23,7 +23,6 @@ pub struct ReplayCache {
     inner: Mutex<ReplayInner>,
 }
 
-#[derive(Default)]
 struct ReplayInner {
     /// Hash → arrival (milliseconds since `base`).
     seen: HashMap<u64, u64>,
@@ -46,12 +45,19 @@ impl ReplayCache {
     pub fn new(capacity: usize, ttl: Duration) -> Self {
         let mut salt = [0u8; 16];
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut salt);
+        // Allocated up front: growing a large map rehashes it under the
+        // lock, which stalls every verification for milliseconds.
+        let reserve = capacity.clamp(1, 1 << 20);
         ReplayCache {
             capacity: capacity.max(1),
             ttl,
             salt,
             base: Instant::now(),
-            inner: Mutex::new(ReplayInner::default()),
+            inner: Mutex::new(ReplayInner {
+                seen: HashMap::with_capacity(reserve),
+                order: VecDeque::with_capacity(reserve),
+                forgotten_up_to: 0,
+            }),
         }
     }
 

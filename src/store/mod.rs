@@ -292,8 +292,9 @@ impl Database {
     }
 
     /// Starts the thread that hears writes made elsewhere: other nodes'
-    /// NOTIFY on PostgreSQL, other processes' commits on SQLite (`PRAGMA
-    /// data_version`). It checks every `poll` and ends with the database.
+    /// NOTIFY on PostgreSQL, other processes' writes on SQLite (the
+    /// `change_counter` row). It checks every `poll` and ends with the
+    /// database.
     pub fn spawn_change_listener(&self, poll: Duration) -> Result<(), Error> {
         let changes = Arc::downgrade(&self.changes);
         let (backend, target) = (self.backend, self.target.clone());
@@ -359,16 +360,19 @@ impl Database {
     }
 }
 
-/// Wraps a use case so that, on PostgreSQL, its transaction also sends
-/// NOTIFY (delivered only if it commits).
+/// Wraps a use case so that its transaction also tells other processes
+/// that caches must go, if and when it commits: NOTIFY on PostgreSQL, the
+/// `change_counter` row on SQLite.
 fn with_notify<T>(
     f: impl FnOnce(&mut Conn) -> Result<T, Error>,
 ) -> impl FnOnce(&mut Conn) -> Result<T, Error> {
     move |conn| {
         let out = f(conn)?;
-        if matches!(conn, Conn::Postgresql(_)) {
-            diesel::sql_query(format!("NOTIFY {CHANGES_CHANNEL}")).execute(conn)?;
-        }
+        let signal = match conn {
+            Conn::Postgresql(_) => format!("NOTIFY {CHANGES_CHANNEL}"),
+            Conn::Sqlite(_) => "UPDATE change_counter SET n = n + 1 WHERE id = 1".to_string(),
+        };
+        diesel::sql_query(signal).execute(conn)?;
         Ok(out)
     }
 }
@@ -434,19 +438,21 @@ fn listen_postgres(changes: &Weak<Changes>, target: &str, poll: Duration) {
 }
 
 #[derive(diesel::QueryableByName)]
-struct DataVersion {
+struct ChangeCount {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
-    data_version: i64,
+    n: i64,
 }
 
-/// SQLite: `PRAGMA data_version` on a connection of its own changes
-/// whenever any other connection, in any process, commits.
+/// SQLite: polls the `change_counter` row, which every cache-relevant
+/// write increments in its own transaction, from any process. (Not `PRAGMA
+/// data_version`: that also moves for bookkeeping writes, and would empty
+/// the caches every second under signature load.)
 fn watch_sqlite(changes: &Weak<Changes>, target: &str, poll: Duration) {
-    let version = |conn: &mut SqliteConnection| -> Option<i64> {
-        diesel::sql_query("PRAGMA data_version")
-            .load::<DataVersion>(conn)
+    let count = |conn: &mut SqliteConnection| -> Option<i64> {
+        diesel::sql_query("SELECT n FROM change_counter WHERE id = 1")
+            .load::<ChangeCount>(conn)
             .ok()
-            .and_then(|v| v.first().map(|d| d.data_version))
+            .and_then(|v| v.first().map(|c| c.n))
     };
     let Ok(mut conn) = SqliteConnection::establish(target) else {
         if let Some(live) = changes.upgrade() {
@@ -454,13 +460,14 @@ fn watch_sqlite(changes: &Weak<Changes>, target: &str, poll: Duration) {
         }
         return;
     };
-    let mut last = version(&mut conn);
+    let _ = conn.batch_execute("PRAGMA busy_timeout = 1000;");
+    let mut last = count(&mut conn);
     loop {
         std::thread::sleep(poll);
         let Some(live) = changes.upgrade() else {
             return;
         };
-        let now = version(&mut conn);
+        let now = count(&mut conn);
         if now.is_none() {
             // Cannot tell: serve from the database until we can.
             live.set_live(false);

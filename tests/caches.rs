@@ -133,3 +133,63 @@ async fn changes_elsewhere_reach_the_cache_sqlite() {
 async fn changes_elsewhere_reach_the_cache_postgres() {
     changes_elsewhere_reach_the_cache(Backend::Postgres).await;
 }
+
+/// Past 10,000 revocation events they are not held in memory: each token
+/// is checked with a query, and a revocation still takes effect at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_revocation_events_are_queried_per_token() {
+    let Some(s) = TestServer::start(Backend::Sqlite) else {
+        return;
+    };
+    let admin = admin_member(&s).await;
+    let (token, _) = s
+        .password_token(
+            "admin",
+            common::ADMIN_PASSWORD,
+            Some(json!({"project": {"id": admin.project_id}})),
+        )
+        .await;
+    s.db(|conn| {
+        use diesel::RunQueryDsl;
+        let now = ironstone::store::now_micros();
+        let rows: Vec<ironstone::store::rows::RevocationEventRow> = (0..10_001)
+            .map(|i| ironstone::store::rows::RevocationEventRow {
+                id: format!("{i:032x}"),
+                domain_id: None,
+                project_id: None,
+                user_id: Some(format!("someone-else-{i}")),
+                role_id: None,
+                trust_id: None,
+                consumer_id: None,
+                access_token_id: None,
+                issued_before: now,
+                expires_at: None,
+                revoked_at: now,
+                audit_id: None,
+                audit_chain_id: None,
+            })
+            .collect();
+        for row in &rows {
+            diesel::insert_into(ironstone::store::schema::revocation_events::table)
+                .values(row)
+                .execute(conn)?;
+        }
+        Ok(())
+    })
+    .await;
+    for _ in 0..3 {
+        assert_eq!(s.validate(&admin.token, &token, "").await.0, StatusCode::OK);
+    }
+    let resp = s
+        .request(Method::DELETE, "/v3/auth/tokens")
+        .header("X-Auth-Token", &admin.token)
+        .header("X-Subject-Token", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        s.validate(&admin.token, &token, "").await.0,
+        StatusCode::NOT_FOUND
+    );
+}

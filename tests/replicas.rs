@@ -68,30 +68,12 @@ async fn two_replicas_share_everything() {
         pair["access_key"].as_str().unwrap(),
         pair["secret_key"].as_str().unwrap(),
     );
-    let params: Vec<(String, String)> = vec![
-        ("Action".into(), "DescribeRegions".into()),
-        ("SignatureVersion".into(), "2".into()),
-        (
-            "Timestamp".into(),
-            chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        ),
-    ];
-    let r = ironstone::signature::ec2::Ec2Request {
-        host: "ec2".into(),
-        verb: "GET".into(),
-        path: "/".into(),
-        params: params.clone(),
-        ..Default::default()
-    };
-    let signature = ironstone::signature::ec2::expected_signatures(secret, &r).unwrap()[0].clone();
-    let params: serde_json::Map<String, serde_json::Value> =
-        params.into_iter().map(|(k, v)| (k, json!(v))).collect();
     let (status, body) = call(
         &b,
         Method::POST,
         "/v3/ec2tokens",
         Some(&admin.token),
-        Some(json!({"credentials": {"access": access, "signature": signature, "host": "ec2", "verb": "GET", "path": "/", "params": params}})),
+        Some(signed_ec2_body(access, secret)),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -111,33 +93,12 @@ async fn two_replicas_share_everything() {
     assert_eq!(status, StatusCode::OK);
     let started = Instant::now();
     loop {
-        // A fresh timestamp each time, so the replay cache never answers.
-        let params: Vec<(String, String)> = vec![
-            ("Action".into(), "DescribeRegions".into()),
-            ("SignatureVersion".into(), "2".into()),
-            ("Nonce".into(), uuid::Uuid::new_v4().simple().to_string()),
-            (
-                "Timestamp".into(),
-                chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-            ),
-        ];
-        let r = ironstone::signature::ec2::Ec2Request {
-            host: "ec2".into(),
-            verb: "GET".into(),
-            path: "/".into(),
-            params: params.clone(),
-            ..Default::default()
-        };
-        let signature =
-            ironstone::signature::ec2::expected_signatures(secret, &r).unwrap()[0].clone();
-        let params: serde_json::Map<String, serde_json::Value> =
-            params.into_iter().map(|(k, v)| (k, json!(v))).collect();
         let (status, _) = call(
             &b,
             Method::POST,
             "/v3/ec2tokens",
             Some(&admin.token),
-            Some(json!({"credentials": {"access": access, "signature": signature, "host": "ec2", "verb": "GET", "path": "/", "params": params}})),
+            Some(signed_ec2_body(access, secret)),
         )
         .await;
         if status == StatusCode::UNAUTHORIZED {
@@ -231,4 +192,29 @@ async fn until_status(
         );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+}
+
+/// An EC2 v2 request signed with `secret`, as a service would send it to
+/// /v3/ec2tokens; a nonce makes each one new to the replay cache.
+fn signed_ec2_body(access: &str, secret: &str) -> serde_json::Value {
+    let params: Vec<(String, String)> = vec![
+        ("Action".into(), "DescribeRegions".into()),
+        ("SignatureVersion".into(), "2".into()),
+        ("Nonce".into(), uuid::Uuid::new_v4().simple().to_string()),
+        (
+            "Timestamp".into(),
+            chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        ),
+    ];
+    let r = ironstone::signature::ec2::Ec2Request {
+        host: "ec2".into(),
+        verb: "GET".into(),
+        path: "/".into(),
+        params: params.clone(),
+        ..Default::default()
+    };
+    let signature = ironstone::signature::ec2::expected_signatures(secret, &r).unwrap()[0].clone();
+    let params: serde_json::Map<String, serde_json::Value> =
+        params.into_iter().map(|(k, v)| (k, json!(v))).collect();
+    json!({"credentials": {"access": access, "signature": signature, "host": "ec2", "verb": "GET", "path": "/", "params": params}})
 }

@@ -171,10 +171,13 @@ fn now_seconds() -> f64 {
 /// change epoch (see [`crate::cache`]).
 pub struct Caches {
     pub(crate) scopes: EpochCache<ScopeFacts>,
-    pub(crate) revocations: EpochCache<Arc<Vec<crate::token::revoke::RevocationEvent>>>,
+    /// All events, or `None` when there are too many to hold.
+    pub(crate) revocations: EpochCache<Option<Arc<Vec<crate::token::revoke::RevocationEvent>>>>,
     pub(crate) catalogs: EpochCache<Value>,
     /// Decrypted credentials by id, for signature verification.
     pub(crate) credentials: EpochCache<Arc<crate::credential::Credential>>,
+    /// False with `cache.entries = 0`: every request reads the database.
+    enabled: bool,
 }
 
 impl Caches {
@@ -185,6 +188,7 @@ impl Caches {
             revocations: EpochCache::new(settings.entries.min(1), ttl),
             catalogs: EpochCache::new(settings.entries, ttl),
             credentials: EpochCache::new(settings.entries, ttl),
+            enabled: settings.entries > 0,
         }
     }
 }
@@ -400,51 +404,47 @@ pub(crate) async fn context_for(
     let caches = &state.caches;
     let epoch = state.db.changes().epoch();
     let key = scope_key(&payload.user_id, &payload.scope);
-    let (Some(epoch), Some(key)) = (epoch, key) else {
+    let (Some(epoch), Some(key), true) = (epoch, key, caches.enabled) else {
         return state
             .db
             .read(move |conn| load_context(conn, token, payload, issued_at, method_names))
             .await;
     };
-    let cached_events = caches.revocations.get("", epoch);
-    if let (Some(facts), Some(events)) = (caches.scopes.get(&key, epoch), cached_events.clone()) {
-        return finish_context(
+    let (facts, events) = match (
+        caches.scopes.get(&key, epoch),
+        caches.revocations.get("", epoch),
+    ) {
+        (Some(facts), Some(events)) => (facts, events),
+        (_, known) => {
+            let user_id = payload.user_id.clone();
+            let scope = payload.scope.clone();
+            let (facts, events) = state
+                .db
+                .read(move |conn| {
+                    let events = match known {
+                        Some(events) => events,
+                        None => revoke::load_all(conn, REVOCATION_CACHE_LIMIT)?.map(Arc::new),
+                    };
+                    Ok((live_scope(conn, &user_id, &scope), events))
+                })
+                .await?;
+            caches
+                .revocations
+                .insert(String::new(), epoch, events.clone());
+            let facts = facts?;
+            caches.scopes.insert(key, epoch, facts.clone());
+            (facts, events)
+        }
+    };
+    match events {
+        Some(events) => finish_context(
             facts,
             token,
             payload,
             issued_at,
             method_names,
             Revocations::Cached(&events),
-        );
-    }
-    let user_id = payload.user_id.clone();
-    let scope = payload.scope.clone();
-    let (facts, events) = state
-        .db
-        .read(move |conn| {
-            let events = match cached_events {
-                Some(events) => Some(events),
-                None => revoke::load_all(conn, REVOCATION_CACHE_LIMIT)?.map(Arc::new),
-            };
-            Ok((live_scope(conn, &user_id, &scope), events))
-        })
-        .await?;
-    let facts = facts?;
-    caches.scopes.insert(key, epoch, facts.clone());
-    match events {
-        Some(events) => {
-            caches
-                .revocations
-                .insert(String::new(), epoch, Arc::clone(&events));
-            finish_context(
-                facts,
-                token,
-                payload,
-                issued_at,
-                method_names,
-                Revocations::Cached(&events),
-            )
-        }
+        ),
         // Too many events to hold: ask the database for this token's.
         None => {
             state

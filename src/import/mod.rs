@@ -331,6 +331,19 @@ macro_rules! upsert {
     }};
 }
 
+/// Inserts a two-column link (`$a` in `$col_a`, `$b` in `$col_b`) unless
+/// it is there.
+macro_rules! insert_link {
+    ($conn:expr, $table:ident, $col_a:ident = $a:expr, $col_b:ident = $b:expr) => {
+        insert_missing!(
+            $conn,
+            $table,
+            $table::$col_a.eq($a).and($table::$col_b.eq($b)),
+            ($table::$col_a.eq($a), $table::$col_b.eq($b))
+        )
+    };
+}
+
 /// Inserts a row of a link table unless an equal one is there.
 macro_rules! insert_missing {
     ($conn:expr, $table:ident, $filter:expr, $values:expr) => {{
@@ -481,17 +494,7 @@ fn write_projects(
         )
         .execute(conn)?;
         for tag in tags {
-            let outcome = insert_missing!(
-                conn,
-                project_tags,
-                project_tags::project_id
-                    .eq(project_id)
-                    .and(project_tags::name.eq(tag)),
-                (
-                    project_tags::project_id.eq(project_id),
-                    project_tags::name.eq(tag)
-                )
-            );
+            let outcome = insert_link!(conn, project_tags, project_id = project_id, name = tag);
             report.count("project tags", outcome);
         }
     }
@@ -647,16 +650,11 @@ fn write_groups(
         if !user_ids.contains(&m.a) || !group_ids.contains(&m.b) {
             continue;
         }
-        let outcome = insert_missing!(
+        let outcome = insert_link!(
             conn,
             user_group_memberships,
-            user_group_memberships::user_id
-                .eq(&m.a)
-                .and(user_group_memberships::group_id.eq(&m.b)),
-            (
-                user_group_memberships::user_id.eq(&m.a),
-                user_group_memberships::group_id.eq(&m.b)
-            )
+            user_id = &m.a,
+            group_id = &m.b
         );
         report.count("group memberships", outcome);
     }
@@ -708,16 +706,11 @@ fn write_roles(
         report.count("roles", outcome);
     }
     for i in &data.implied_roles {
-        let outcome = insert_missing!(
+        let outcome = insert_link!(
             conn,
             implied_roles,
-            implied_roles::prior_role_id
-                .eq(&i.a)
-                .and(implied_roles::implied_role_id.eq(&i.b)),
-            (
-                implied_roles::prior_role_id.eq(&i.a),
-                implied_roles::implied_role_id.eq(&i.b)
-            )
+            prior_role_id = &i.a,
+            implied_role_id = &i.b
         );
         report.count("implied roles", outcome);
     }
@@ -984,16 +977,11 @@ fn write_application_credentials(
         let Some(id) = by_internal.get(&link.owner) else {
             continue;
         };
-        let outcome = insert_missing!(
+        let outcome = insert_link!(
             conn,
             application_credential_roles,
-            application_credential_roles::application_credential_id
-                .eq(id)
-                .and(application_credential_roles::role_id.eq(&link.value)),
-            (
-                application_credential_roles::application_credential_id.eq(id),
-                application_credential_roles::role_id.eq(&link.value)
-            )
+            application_credential_id = id,
+            role_id = &link.value
         );
         report.count("application credential roles", outcome);
     }
@@ -1004,16 +992,11 @@ fn write_application_credentials(
         if !rule_owner.contains_key(link.value.as_str()) {
             continue;
         }
-        let outcome = insert_missing!(
+        let outcome = insert_link!(
             conn,
             application_credential_access_rules,
-            application_credential_access_rules::application_credential_id
-                .eq(id)
-                .and(application_credential_access_rules::access_rule_id.eq(&link.value)),
-            (
-                application_credential_access_rules::application_credential_id.eq(id),
-                application_credential_access_rules::access_rule_id.eq(&link.value)
-            )
+            application_credential_id = id,
+            access_rule_id = &link.value
         );
         report.count("application credential access rules", outcome);
     }

@@ -27,6 +27,99 @@ impl AccessRule {
     pub fn to_json(&self) -> Value {
         json!({"id": self.id, "service": self.service, "path": self.path, "method": self.method})
     }
+
+    /// keystonemiddleware's `validate_allowed_request` for one rule: the
+    /// same service type, the same method, and a path matching the rule's
+    /// pattern.
+    pub fn allows(&self, service: &str, method: &str, path: &str) -> bool {
+        self.service == service && self.method == method && path_matches(path, &self.path)
+    }
+}
+
+/// One piece of an access-rule path pattern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PathToken {
+    /// `*` or `{name}`: one path segment, at least one character.
+    Segment,
+    /// `**`: anything, slashes included.
+    Anything,
+    Literal(u8),
+}
+
+fn path_tokens(pattern: &str) -> Vec<PathToken> {
+    let bytes = pattern.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'*' if bytes.get(i + 1) == Some(&b'*') => {
+                out.push(PathToken::Anything);
+                i += 2;
+            }
+            b'*' => {
+                out.push(PathToken::Segment);
+                i += 1;
+            }
+            b'{' => match bytes[i..].iter().position(|&b| b == b'}') {
+                Some(end) => {
+                    out.push(PathToken::Segment);
+                    i += end + 1;
+                }
+                None => {
+                    out.push(PathToken::Literal(b'{'));
+                    i += 1;
+                }
+            },
+            b => {
+                out.push(PathToken::Literal(b));
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// keystonemiddleware's `_path_matches`: `*` and `{tag}` match one
+/// segment, `**` matches anything, the whole path must match. Literal
+/// characters match only themselves (keystonemiddleware pastes them into
+/// a regular expression, where `.` would match any character).
+pub fn path_matches(path: &str, pattern: &str) -> bool {
+    let tokens = path_tokens(pattern);
+    let path = path.as_bytes();
+    // reachable[j]: the tokens so far can match path[..j].
+    let mut reachable = vec![false; path.len() + 1];
+    reachable[0] = true;
+    for token in tokens {
+        let mut next = vec![false; path.len() + 1];
+        for j in 0..=path.len() {
+            if !reachable[j] {
+                continue;
+            }
+            match token {
+                PathToken::Literal(b) => {
+                    if path.get(j) == Some(&b) {
+                        next[j + 1] = true;
+                    }
+                }
+                PathToken::Anything => next[j..].iter_mut().for_each(|n| *n = true),
+                PathToken::Segment => {
+                    let mut k = j;
+                    while k < path.len() && path[k] != b'/' {
+                        k += 1;
+                        next[k] = true;
+                    }
+                }
+            }
+        }
+        reachable = next;
+    }
+    reachable[path.len()]
+}
+
+/// Whether a token limited to `rules` may make this request of a service
+/// of type `service`. An empty list allows nothing.
+pub fn rules_allow(rules: &[AccessRule], service: &str, method: &str, path: &str) -> bool {
+    rules.iter().any(|r| r.allows(service, method, path))
 }
 
 #[derive(Debug, Clone)]
@@ -362,4 +455,51 @@ pub fn delete_access_rule(conn: &mut Conn, user_id: &str, id: &str) -> Result<()
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn access_rule_paths_match_as_keystonemiddleware() {
+        assert!(path_matches("/v2.1/servers", "/v2.1/servers"));
+        assert!(!path_matches("/v2.1/servers/x", "/v2.1/servers"));
+        assert!(path_matches("/v3/users/abc", "/v3/users/*"));
+        assert!(path_matches("/v3/users/abc", "/v3/users/{user_id}"));
+        assert!(!path_matches("/v3/users/abc/projects", "/v3/users/*"));
+        assert!(
+            !path_matches("/v3/users/", "/v3/users/*"),
+            "* needs a character"
+        );
+        assert!(path_matches("/v3/users/abc/projects", "/v3/users/**"));
+        assert!(path_matches("/v3/users/a/b/c", "/v3/**/c"));
+        assert!(!path_matches("/v3Xusers", "/v3.users"), ". is literal");
+        assert!(path_matches("/v3/{x", "/v3/{x"));
+        let rule = AccessRule {
+            id: "r".into(),
+            service: "identity".into(),
+            path: "/v3/users".into(),
+            method: "GET".into(),
+        };
+        assert!(rules_allow(
+            std::slice::from_ref(&rule),
+            "identity",
+            "GET",
+            "/v3/users"
+        ));
+        assert!(!rules_allow(
+            std::slice::from_ref(&rule),
+            "identity",
+            "POST",
+            "/v3/users"
+        ));
+        assert!(!rules_allow(
+            std::slice::from_ref(&rule),
+            "compute",
+            "GET",
+            "/v3/users"
+        ));
+        assert!(!rules_allow(&[], "identity", "GET", "/v3/users"));
+    }
 }

@@ -47,9 +47,19 @@ pub struct Server {
     pub data_dir: PathBuf,
     /// HTTP worker threads; 0 means one per core.
     pub workers: usize,
-    /// Keystone's `[DEFAULT] public_endpoint`: the base URL in links and
-    /// `WWW-Authenticate`. Unset means "derived from the request".
+    /// Keystone's `[DEFAULT] public_endpoint` (also spelt `public_url`):
+    /// the base URL in links and `WWW-Authenticate`. Unset means "derived
+    /// from the request's Host", and from `X-Forwarded-*` only when the
+    /// peer is a trusted proxy.
+    #[serde(alias = "public_url")]
     pub public_endpoint: Option<String>,
+    /// Addresses or CIDRs of reverse proxies whose `Forwarded` and
+    /// `X-Forwarded-For/-Host/-Proto` headers are believed. Nobody's by
+    /// default.
+    #[serde(deserialize_with = "string_or_list")]
+    pub trusted_proxies: Vec<String>,
+    /// `text` or `json`; when set, wins over `log.format`.
+    pub log_format: Option<String>,
     /// Keystone's oslo `max_request_body_size`.
     pub max_request_body_size: usize,
     /// Blocking threads for password hashing; 0 means one per core.
@@ -63,6 +73,8 @@ impl Default for Server {
             data_dir: PathBuf::from("data"),
             workers: 0,
             public_endpoint: None,
+            trusted_proxies: Vec::new(),
+            log_format: None,
             max_request_body_size: 114_688,
             hash_threads: 0,
         }
@@ -242,11 +254,22 @@ pub struct Signature {
     /// Reject v4 (and S3) requests that carry no time. Turning this off is
     /// Keystone's (looser) behaviour.
     pub require_timestamp: bool,
-    /// Signatures remembered to refuse replays, at most.
+    /// How long past its signing time (or past now) a presigned request's
+    /// `Expires`/`X-Amz-Expires` may reach, in seconds (AWS: 7 days).
+    pub max_presigned_lifetime: u64,
+    /// Signatures this node remembers to refuse replays, at most.
     pub replay_cache_size: usize,
-    /// Failed verifications per access key, and per caller address,
-    /// allowed in `throttle_window` seconds before answering 429.
+    /// Where used signatures are recorded: `auto` (the database when it
+    /// is PostgreSQL, so the whole cluster shares it; this node's memory
+    /// on SQLite), `database` or `local`.
+    pub replay_store: String,
+    /// Failed verifications allowed per (access key, client address) and
+    /// per client address in `throttle_window` seconds; past them,
+    /// failures answer 429. A correctly signed request is never refused.
     pub throttle_failures: u32,
+    /// The same for the calling service's own address (a gateway speaks
+    /// for many clients, so it gets a far larger budget).
+    pub throttle_peer_failures: u32,
     pub throttle_window: u64,
     /// Milliseconds between writes of the keys' `last_used_at` and
     /// `use_count`, gathered in memory in between so verification never
@@ -260,8 +283,11 @@ impl Default for Signature {
             allow_anonymous: false,
             max_clock_skew: 900,
             require_timestamp: true,
+            max_presigned_lifetime: 604_800,
             replay_cache_size: 100_000,
+            replay_store: "auto".into(),
             throttle_failures: 10,
+            throttle_peer_failures: 1_000,
             throttle_window: 60,
             use_flush_interval_ms: 1000,
         }
@@ -438,10 +464,35 @@ impl Config {
                 return Err(Error::Config(format!("unknown auth method {method:?}")));
             }
         }
-        if !matches!(self.log.format.as_str(), "text" | "json") {
-            return Err(Error::Config("log.format must be text or json".into()));
+        if !matches!(self.log_format(), "text" | "json") {
+            return Err(Error::Config(
+                "log.format (or server.log_format) must be text or json".into(),
+            ));
+        }
+        if !matches!(
+            self.signature.replay_store.as_str(),
+            "auto" | "database" | "local"
+        ) {
+            return Err(Error::Config(
+                "signature.replay_store must be auto, database or local".into(),
+            ));
+        }
+        for proxy in &self.server.trusted_proxies {
+            if crate::credential::parse_cidr(proxy).is_none() {
+                return Err(Error::Config(format!(
+                    "server.trusted_proxies: {proxy:?} is not an address or CIDR"
+                )));
+            }
         }
         Ok(())
+    }
+
+    /// The log format: `server.log_format` when set, else `log.format`.
+    pub fn log_format(&self) -> &str {
+        self.server
+            .log_format
+            .as_deref()
+            .unwrap_or(self.log.format.as_str())
     }
 
     pub fn database_url(&self) -> String {

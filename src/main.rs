@@ -141,11 +141,14 @@ fn load_config(cli: &Cli, listen: &[String]) -> Result<Config, Error> {
 fn init_logging(config: &Config) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log.filter));
+    // Colour only for a person at a terminal, never into a file or pipe.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
-    if config.log.format == "json" {
-        builder.json().init();
+    if config.log_format() == "json" {
+        // One object per line, with the request span's fields on each.
+        builder.json().with_current_span(true).init();
     } else {
         builder.init();
     }

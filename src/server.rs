@@ -23,12 +23,7 @@ use crate::{api, AppState};
 /// Builds the shared state: creates missing key repositories, opens and
 /// migrates the database.
 pub fn prepare(config: Config) -> Result<AppState, Error> {
-    std::fs::create_dir_all(&config.server.data_dir).map_err(|e| {
-        Error::Config(format!(
-            "cannot create data directory {}: {e}",
-            config.server.data_dir.display()
-        ))
-    })?;
+    crate::store::create_private_dir(&config.server.data_dir)?;
     let fernet = KeyRepository::new(
         config.fernet_key_repository(),
         config.fernet_tokens.max_active_keys,
@@ -57,7 +52,16 @@ pub fn prepare(config: Config) -> Result<AppState, Error> {
         &config.identity.default_domain_id,
     )?;
     let credentials = CredentialCipher::new(KeyRing::new(credential)?);
-    let guards = crate::auth::signed::Guards::new(&config.signature);
+    let shared_replays = match config.signature.replay_store.as_str() {
+        "local" => None,
+        "database" => Some(db.start_shared_replays()?.ok_or_else(|| {
+            Error::Config(
+                "signature.replay_store = database needs PostgreSQL; SQLite serves one node, whose memory is enough".into(),
+            )
+        })?),
+        _ => db.start_shared_replays()?,
+    };
+    let guards = crate::auth::signed::Guards::new(&config.signature, shared_replays);
     let caches = crate::auth::Caches::new(&config.cache);
     db.spawn_change_listener(Duration::from_millis(config.cache.listener_poll_ms.max(1)))?;
     Ok(AppState {
@@ -337,7 +341,12 @@ async fn keystone_conventions(
     let base = req
         .app_data::<web::Data<AppState>>()
         .map(|state| api::base_url(req.request(), state));
-    let mut res = next.call(req).await?.map_into_boxed_body();
+    // Every line the request causes, a 500's detail included, names it.
+    let span = tracing::info_span!("request", request_id = %request_id);
+    let mut res = tracing::Instrument::instrument(next.call(req), span.clone())
+        .await?
+        .map_into_boxed_body();
+    let _entered = span.enter();
     let status = res.status();
     if status.is_client_error() || status.is_server_error() {
         let is_json = res
@@ -371,9 +380,9 @@ async fn keystone_conventions(
     }
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
     if status.is_server_error() {
-        tracing::warn!(request_id, %method, path, status = status.as_u16(), elapsed_ms, "request");
+        tracing::warn!(%method, path, status = status.as_u16(), elapsed_ms, "request");
     } else {
-        tracing::info!(request_id, %method, path, status = status.as_u16(), elapsed_ms, "request");
+        tracing::info!(%method, path, status = status.as_u16(), elapsed_ms, "request");
     }
     Ok(res)
 }

@@ -169,6 +169,66 @@ async fn two_replicas_share_everything() {
     drop(b);
 }
 
+/// A signed request verifies at most once across the cluster: replayed on
+/// the other replica it is refused, and sent to both at once it passes on
+/// exactly one (issue 12).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signature_verifies_once_across_replicas() {
+    let Some(a) = TestServer::start(Backend::Postgres) else {
+        return;
+    };
+    let state = a.state();
+    let url = state.config.database_url();
+    let fernet = state.config.fernet_key_repository();
+    let credential = state.config.credential_key_repository();
+    let b = TestServer::start_with(Backend::Postgres, move |c| {
+        c.database.url = Some(url);
+        c.fernet_tokens.key_repository = Some(fernet);
+        c.credential.key_repository = Some(credential);
+    })
+    .unwrap();
+    let admin = admin_member(&a).await;
+    let (status, pair) = call(
+        &a,
+        Method::POST,
+        &format!("/v1/{}/aksks", admin.project_id),
+        Some(&admin.token),
+        Some(json!({"project_id": admin.project_id, "user_id": admin.user_id})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (access, secret) = (
+        pair["access_key"].as_str().unwrap(),
+        pair["secret_key"].as_str().unwrap(),
+    );
+    async fn post(
+        node: &TestServer,
+        token: &str,
+        body: serde_json::Value,
+    ) -> (StatusCode, serde_json::Value) {
+        call(node, Method::POST, "/v3/ec2tokens", Some(token), Some(body)).await
+    }
+    let token = admin.token.clone();
+    let once = signed_ec2_body(access, secret);
+    assert_eq!(post(&a, &token, once.clone()).await.0, StatusCode::OK);
+    let (status, body) = post(&b, &token, once.clone()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(
+        body["error"]["message"],
+        "This signed request was already used."
+    );
+    assert_eq!(post(&a, &token, once).await.0, StatusCode::UNAUTHORIZED);
+    for round in 0..20 {
+        let body = signed_ec2_body(access, secret);
+        let (on_a, on_b) = tokio::join!(post(&a, &token, body.clone()), post(&b, &token, body));
+        let passed = [on_a.0, on_b.0]
+            .iter()
+            .filter(|s| **s == StatusCode::OK)
+            .count();
+        assert_eq!(passed, 1, "round {round}: {} and {}", on_a.0, on_b.0);
+    }
+}
+
 /// The bound the README states for changes made on one node to reach
 /// another (NOTIFY, heard every `cache.listener_poll_ms` = 50 ms).
 const BOUND: Duration = Duration::from_secs(1);

@@ -23,7 +23,8 @@ proptest! {
         let _ = Authorization::from_query(&text);
         let _ = s3::decode_token(&text);
         let _ = s3::parse(bytes.clone());
-        let _ = s3::v1_date(&bytes);
+        let _ = s3::v1_time(&bytes);
+        let _ = ironstone::signature::time::parse_request_time(&text);
         let _ = percent_decode(&text);
         let _ = sigv4::canonical_query(&text, Some("X-Amz-Signature"));
         let _ = sigv4::canonical_uri(&text, true, true);
@@ -38,7 +39,6 @@ proptest! {
     ) {
         let r = Ec2Request { host, verb, path, params, headers, body_hash: hash };
         let _ = ec2::verify("secret", &r, &sig);
-        let _ = r.timestamp();
     }
 
     #[test]
@@ -75,8 +75,179 @@ proptest! {
         let sts = format!("AWS4-HMAC-SHA256\n20240101T000000Z\n20240101/us-east-1/s3/aws4_request\n{}", ironstone::signature::sha256_hex(body.as_bytes()));
         let parsed = s3::parse(sts.into_bytes()).unwrap();
         let sig = s3::expected_signature(&secret, &parsed);
-        prop_assert!(s3::verify(&secret, &parsed, &sig));
+        prop_assert!(s3::verify(&secret, &parsed, &sig).is_some());
         let wrong = format!("{secret}x");
-        prop_assert!(!s3::verify(&wrong, &parsed, &sig));
+        prop_assert!(s3::verify(&wrong, &parsed, &sig).is_none());
     }
+
+    /// Adding, removing or changing any header or parameter never changes
+    /// the time a signature vouches for: either the signature no longer
+    /// verifies, or the time is the same. (Issue 12: an unsigned
+    /// `x-amz-date` header or `Timestamp` parameter used to move the clock
+    /// check, so old signatures replayed forever.)
+    #[test]
+    fn only_signed_fields_set_the_time(
+        which in 0..SIGNED_KINDS,
+        edits in prop::collection::vec((any::<bool>(), 0..3u8, prop::sample::select(TIME_NAMES.to_vec()), prop::sample::select(TIME_VALUES.to_vec())), 1..4),
+    ) {
+        let (r, sig, expected) = signed_request(which);
+        let original = ec2::verify(SECRET, &r, &sig).unwrap();
+        prop_assert_eq!(original, Some(expected), "kind {}", which);
+        let mut mutated = r.clone();
+        for (in_headers, op, name, value) in edits {
+            let list = if in_headers { &mut mutated.headers } else { &mut mutated.params };
+            match op {
+                0 => list.push((name.to_string(), value.to_string())),
+                1 => list.retain(|(k, _)| k != name),
+                _ => list.iter_mut().filter(|(k, _)| k == name).for_each(|(_, v)| *v = value.to_string()),
+            }
+        }
+        if let Ok(Some(time)) = ec2::verify(SECRET, &mutated, &sig) {
+            prop_assert_eq!(time, expected, "kind {}: {:?}", which, mutated);
+        }
+    }
+}
+
+const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+const SIGNED_KINDS: usize = 9;
+const TIME_NAMES: [&str; 11] = [
+    "Timestamp",
+    "Expires",
+    "X-Amz-Date",
+    "x-amz-date",
+    "X-Amz-Expires",
+    "Date",
+    "date",
+    "AWSAccessKeyId",
+    "Action",
+    "SignatureVersion",
+    "X-Amz-SignedHeaders",
+];
+const TIME_VALUES: [&str; 6] = [
+    "20991231T235959Z",
+    "2099-12-31T23:59:59Z",
+    "Thu, 31 Dec 2099 23:59:59 GMT",
+    "4102444799",
+    "3600",
+    "",
+];
+
+fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
+    items
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// A request of each signature version, signed with SECRET on
+/// 2024-01-01, with the time its signature covers.
+fn signed_request(which: usize) -> (Ec2Request, String, ironstone::signature::time::SignedTime) {
+    use ironstone::signature::time::SignedTime;
+    const T: i64 = 1_704_067_200;
+    let at = SignedTime {
+        signed_at: Some(T),
+        ..Default::default()
+    };
+    let until = |s: Option<i64>, e: i64| SignedTime {
+        signed_at: s,
+        expires_at: Some(e),
+        unreadable: false,
+    };
+    let query = |items: &[(&str, &str)]| Ec2Request {
+        host: "ec2.example.com".into(),
+        verb: "GET".into(),
+        path: "/".into(),
+        params: pairs(items),
+        ..Default::default()
+    };
+    let v4 = |verb: &str, params: &[(&str, &str)], headers: &[(&str, &str)]| Ec2Request {
+        host: "ec2.example.com".into(),
+        verb: verb.into(),
+        path: "/".into(),
+        params: pairs(params),
+        headers: pairs(headers),
+        body_hash: Some(ec2::empty_body_hash()),
+    };
+    let auth = "AWS4-HMAC-SHA256 Credential=AK/20240101/RegionOne/ec2/aws4_request, SignedHeaders=host;x-amz-date, Signature=0";
+    let presigned = [
+        ("Action", "DescribeRegions"),
+        ("X-Amz-Algorithm", "AWS4-HMAC-SHA256"),
+        ("X-Amz-Credential", "AK/20240101/RegionOne/ec2/aws4_request"),
+        ("X-Amz-Date", "20240101T000000Z"),
+        ("X-Amz-Expires", "600"),
+        ("X-Amz-SignedHeaders", "host"),
+    ];
+    let (r, time) = match which {
+        0 => (
+            query(&[
+                ("SignatureVersion", "0"),
+                ("Action", "A"),
+                ("Timestamp", "2024-01-01T00:00:00Z"),
+            ]),
+            at,
+        ),
+        1 => (
+            query(&[
+                ("SignatureVersion", "1"),
+                ("Action", "A"),
+                ("Timestamp", "2024-01-01T00:00:00Z"),
+            ]),
+            at,
+        ),
+        2 => (
+            query(&[
+                ("SignatureVersion", "2"),
+                ("Action", "A"),
+                ("Timestamp", "2024-01-01T00:00:00Z"),
+            ]),
+            at,
+        ),
+        3 => (
+            query(&[
+                ("SignatureVersion", "2"),
+                ("Action", "A"),
+                ("Expires", "2024-01-01T00:10:00Z"),
+            ]),
+            until(None, T + 600),
+        ),
+        4 => (
+            v4(
+                "GET",
+                &[("Action", "A")],
+                &[
+                    ("Host", "ec2.example.com"),
+                    ("X-Amz-Date", "20240101T000000Z"),
+                    ("Authorization", auth),
+                ],
+            ),
+            at,
+        ),
+        5 => (
+            v4("GET", &presigned, &[("Host", "ec2.example.com")]),
+            until(Some(T), T + 600),
+        ),
+        // A POST's query is not signed in Keystone's v4: X-Amz-Expires there cannot count.
+        6 => (v4("POST", &presigned, &[("Host", "ec2.example.com")]), at),
+        7 => (
+            v4(
+                "GET",
+                &[],
+                &[
+                    ("Date", "Mon, 01 Jan 2024 00:00:00 GMT"),
+                    ("Authorization", "AWS AK:x"),
+                ],
+            ),
+            at,
+        ),
+        _ => (
+            v4(
+                "GET",
+                &[("AWSAccessKeyId", "AK"), ("Expires", "1704067800")],
+                &[],
+            ),
+            until(None, T + 600),
+        ),
+    };
+    let sig = ec2::expected_signatures(SECRET, &r).unwrap()[0].clone();
+    (r, sig, time)
 }

@@ -13,10 +13,6 @@ use crate::{assignment, resource, AppState};
 
 const SUBJECT_TOKEN: &str = "X-Subject-Token";
 
-fn caller_token(req: &HttpRequest) -> Option<&str> {
-    header(req, "X-Auth-Token")
-}
-
 /// `POST /v3/auth/tokens`.
 pub async fn issue_token(
     state: web::Data<AppState>,
@@ -41,7 +37,7 @@ async fn validated_subject(
     req: &HttpRequest,
     policy: policy::Policy,
 ) -> Result<(TokenContext, String), Error> {
-    let caller = auth::authenticate_caller(state, caller_token(req)).await?;
+    let caller = super::caller(state, req).await?;
     let Some(subject) = header(req, SUBJECT_TOKEN)
         .map(str::trim)
         .filter(|s| !s.is_empty())
@@ -137,7 +133,7 @@ pub async fn auth_projects(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, Error> {
-    let caller = auth::authenticate_caller(&state, caller_token(&req)).await?;
+    let caller = super::caller(&state, &req).await?;
     policy::enforce(policy::GET_AUTH_PROJECTS, &caller, Target::default())?;
     let user_id = caller.user_id().to_string();
     let projects = state
@@ -164,7 +160,7 @@ pub async fn auth_domains(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, Error> {
-    let caller = auth::authenticate_caller(&state, caller_token(&req)).await?;
+    let caller = super::caller(&state, &req).await?;
     policy::enforce(policy::GET_AUTH_DOMAINS, &caller, Target::default())?;
     let user_id = caller.user_id().to_string();
     let domains = state
@@ -187,7 +183,7 @@ pub async fn auth_system(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, Error> {
-    let caller = auth::authenticate_caller(&state, caller_token(&req)).await?;
+    let caller = super::caller(&state, &req).await?;
     policy::enforce(policy::GET_AUTH_SYSTEM, &caller, Target::default())?;
     let user_id = caller.user_id().to_string();
     let has_system_role = state
@@ -211,7 +207,7 @@ pub async fn auth_catalog(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, Error> {
-    let caller = auth::authenticate_caller(&state, caller_token(&req)).await?;
+    let caller = super::caller(&state, &req).await?;
     policy::enforce(policy::GET_AUTH_CATALOG, &caller, Target::default())?;
     if !matches!(caller.scope, ResolvedScope::Project { .. }) {
         return Err(Error::Forbidden(crate::error::FORBIDDEN_MESSAGE.into()));

@@ -4,9 +4,9 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
-use super::input::{member, only_keys, opt_string, path_id, req_string};
-use super::{base_url, collection, header, query_pairs, JsonBody};
-use crate::auth::{self, TokenContext};
+use super::input::{member, only_keys, opt_string, path_id, req_secret_string, req_string};
+use super::{base_url, collection, query_pairs, JsonBody};
+use crate::auth::TokenContext;
 use crate::credential::{self, Credential, KeyMeta, NewCredential, EC2};
 use crate::error::Error;
 use crate::policy::{self, Policy, Target};
@@ -18,7 +18,7 @@ pub(super) async fn credential_caller(
     state: &AppState,
     req: &HttpRequest,
 ) -> Result<TokenContext, Error> {
-    let caller = auth::authenticate_caller(state, header(req, "X-Auth-Token")).await?;
+    let caller = super::caller(state, req).await?;
     if caller.is_delegated() {
         return Err(Error::Forbidden(
             "Delegated tokens cannot access credentials directly.".into(),
@@ -37,12 +37,7 @@ pub(super) fn check_user_limit(
     user_id: &str,
     limit: i64,
 ) -> Result<(), Error> {
-    if limit >= 0 && credential::count(conn, user_id, None)? >= limit {
-        return Err(Error::Forbidden(format!(
-            "Unable to create additional credentials, maximum of {limit} already exceeded for user."
-        )));
-    }
-    Ok(())
+    credential::check_user_limit(conn, user_id, limit)
 }
 
 /// The user must exist, and the project when one is named.
@@ -75,7 +70,7 @@ pub async fn create(
         "credential",
         &["blob", "type", "user_id", "project_id", "id"],
     )?;
-    let blob = req_string(c, "blob", 65_536)?;
+    let blob = req_secret_string(c, "blob", 65_536)?;
     let credential_type = req_string(c, "type", 255)?;
     let user_id = req_string(c, "user_id", 64)?;
     let project_id = opt_string(c, "project_id", 64)?;
@@ -170,15 +165,30 @@ pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
     )))
 }
 
-async fn load(state: &AppState, id: String) -> Result<Credential, Error> {
+/// Loads a credential for `policy` in Keystone's order: the policy is
+/// checked first, against the credential when it exists and against an
+/// empty target when it does not. A caller who may not act on it gets the
+/// same 403 whether it exists or not; only callers the policy lets
+/// through learn that it is missing (404).
+async fn load_for(
+    state: &AppState,
+    caller: &TokenContext,
+    policy: Policy,
+    id: String,
+) -> Result<Credential, Error> {
     path_id(&id, "credential id")?;
     let cipher = state.credentials.clone();
-    state
+    let key = id.clone();
+    let found = state
         .db
-        .read(move |conn| {
-            credential::get(conn, &cipher, &id)?.ok_or_else(|| credential::not_found(&id))
-        })
-        .await
+        .read(move |conn| credential::get(conn, &cipher, &key))
+        .await?;
+    let target = Target {
+        user_id: found.as_ref().map(|c| c.user_id.as_str()),
+        ..Default::default()
+    };
+    policy::enforce(policy, caller, target)?;
+    found.ok_or_else(|| credential::not_found(&id))
 }
 
 /// `GET /v3/credentials/{credential_id}`.
@@ -188,8 +198,7 @@ pub async fn get(
     path: web::Path<String>,
 ) -> Result<HttpResponse, Error> {
     let caller = credential_caller(&state, &req).await?;
-    let found = load(&state, path.into_inner()).await?;
-    enforce_on(policy::GET_CREDENTIAL, &caller, &found.user_id)?;
+    let found = load_for(&state, &caller, policy::GET_CREDENTIAL, path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(json!({"credential": found.to_json(&base_url(&req, &state))})))
 }
 
@@ -204,17 +213,16 @@ pub async fn update(
     let caller = credential_caller(&state, &req).await?;
     let c = member(&body.0, "credential")?;
     only_keys(c, "credential", &["blob"])?;
-    let blob = req_string(c, "blob", 65_536)?;
-    let found = load(&state, path.into_inner()).await?;
-    enforce_on(policy::UPDATE_CREDENTIAL, &caller, &found.user_id)?;
+    let blob = req_secret_string(c, "blob", 65_536)?;
+    let found = load_for(
+        &state,
+        &caller,
+        policy::UPDATE_CREDENTIAL,
+        path.into_inner(),
+    )
+    .await?;
     if found.credential_type == EC2 {
-        let new = credential::parse_ec2_blob(&blob)?;
-        let old = found.ec2()?;
-        if new.access != old.access || new.trust_id != old.trust_id {
-            return Err(Error::BadRequest(
-                "The access key and trust of an ec2 credential cannot be changed.".into(),
-            ));
-        }
+        credential::check_ec2_blob_update(&found.ec2()?, &credential::parse_ec2_blob(&blob)?)?;
     }
     let cipher = state.credentials.clone();
     let id = found.id.clone();
@@ -236,8 +244,13 @@ pub async fn delete(
     path: web::Path<String>,
 ) -> Result<HttpResponse, Error> {
     let caller = credential_caller(&state, &req).await?;
-    let found = load(&state, path.into_inner()).await?;
-    enforce_on(policy::DELETE_CREDENTIAL, &caller, &found.user_id)?;
+    let found = load_for(
+        &state,
+        &caller,
+        policy::DELETE_CREDENTIAL,
+        path.into_inner(),
+    )
+    .await?;
     let id = found.id;
     state
         .db
@@ -342,13 +355,20 @@ pub async fn ec2_list(
     Ok(HttpResponse::Ok().json(collection("credentials", items, &req, &base, &path)))
 }
 
+/// An ec2 credential of `user_id` by access key (the caller's policy was
+/// checked against `user_id` already).
 async fn load_ec2(state: &AppState, user_id: &str, access: &str) -> Result<Credential, Error> {
     let id = credential::ec2_credential_id(access);
-    let found = load(state, id.clone()).await?;
-    if found.credential_type != EC2 || found.user_id != user_id {
-        return Err(credential::not_found(&id));
+    let cipher = state.credentials.clone();
+    let key = id.clone();
+    let found = state
+        .db
+        .read(move |conn| credential::get(conn, &cipher, &key))
+        .await?;
+    match found {
+        Some(c) if c.credential_type == EC2 && c.user_id == user_id => Ok(c),
+        _ => Err(credential::not_found(&id)),
     }
-    Ok(found)
 }
 
 /// `GET /v3/users/{user_id}/credentials/OS-EC2/{access}`.

@@ -58,6 +58,30 @@ pub fn req_string(map: &Map<String, Value>, key: &str, max_len: usize) -> Result
     }
 }
 
+/// A required string that may hold a secret (a credential blob): a value
+/// of the wrong type is refused without being echoed back.
+pub fn req_secret_string(
+    map: &Map<String, Value>,
+    key: &str,
+    max_len: usize,
+) -> Result<String, Error> {
+    match map.get(key) {
+        None | Some(Value::Null | Value::String(_)) => req_string(map, key, max_len),
+        Some(other) => {
+            let kind = match other {
+                Value::Bool(_) => "boolean",
+                Value::Number(_) => "number",
+                Value::Array(_) => "array",
+                _ => "object",
+            };
+            Err(Error::invalid(
+                key,
+                &format!("a value of type '{kind}' is not of type 'string'"),
+            ))
+        }
+    }
+}
+
 pub fn opt_bool(map: &Map<String, Value>, key: &str) -> Result<Option<bool>, Error> {
     match map.get(key) {
         None | Some(Value::Null) => Ok(None),

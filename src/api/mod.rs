@@ -240,20 +240,137 @@ pub async fn not_found() -> HttpResponse {
 }
 
 /// `<scheme>://<host>[/identity]/v3`: the base of every link, Keystone's
-/// `base_url()`. A configured `public_endpoint` wins.
+/// `base_url()`. A configured `public_endpoint` wins. Otherwise the Host
+/// header names the host, and `Forwarded`/`X-Forwarded-Host`/`-Proto`
+/// count only when the peer is one of `server.trusted_proxies`: anyone
+/// else could make links and `WWW-Authenticate` point anywhere.
 pub fn base_url(req: &HttpRequest, state: &AppState) -> String {
     if let Some(endpoint) = &state.config.server.public_endpoint {
         let trimmed = endpoint.trim_end_matches('/');
         let trimmed = trimmed.strip_suffix("/v3").unwrap_or(trimmed);
         return format!("{trimmed}/v3");
     }
-    let info = req.connection_info();
+    let forwarded = forwarded(req, state);
+    let host = forwarded
+        .host
+        .or_else(|| header(req, "host").map(str::to_string))
+        .or_else(|| req.uri().authority().map(|a| a.to_string()))
+        .unwrap_or_else(|| req.app_config().host().to_string());
+    let scheme = forwarded.proto.unwrap_or_else(|| "http".to_string());
     let prefix = if req.path().starts_with(IDENTITY_PREFIX) {
         IDENTITY_PREFIX
     } else {
         ""
     };
-    format!("{}://{}{}/v3", info.scheme(), info.host(), prefix)
+    format!("{scheme}://{host}{prefix}/v3")
+}
+
+/// What trusted proxies say about the original request.
+#[derive(Debug, Default)]
+struct Forwarded {
+    host: Option<String>,
+    proto: Option<String>,
+    /// Client addresses, nearest proxy last.
+    chain: Vec<std::net::IpAddr>,
+}
+
+fn is_trusted_proxy(state: &AppState, ip: std::net::IpAddr) -> bool {
+    state
+        .config
+        .server
+        .trusted_proxies
+        .iter()
+        .any(|cidr| crate::credential::keys::cidr_contains(cidr, ip))
+}
+
+/// An address as `Forwarded: for=` or `X-Forwarded-For` write it:
+/// `1.2.3.4`, `1.2.3.4:5`, `"[::1]:5"`, `::1`.
+fn forwarded_address(text: &str) -> Option<std::net::IpAddr> {
+    let t = text.trim().trim_matches('"');
+    if let Ok(ip) = t.parse::<std::net::IpAddr>() {
+        return Some(ip);
+    }
+    if let Ok(sock) = t.parse::<std::net::SocketAddr>() {
+        return Some(sock.ip());
+    }
+    t.strip_prefix('[')
+        .and_then(|r| r.split(']').next())
+        .and_then(|ip| ip.parse().ok())
+}
+
+/// The forwarding headers, read only from a trusted proxy.
+fn forwarded(req: &HttpRequest, state: &AppState) -> Forwarded {
+    let Some(peer) = req.peer_addr().map(|a| a.ip().to_canonical()) else {
+        return Forwarded::default();
+    };
+    if !is_trusted_proxy(state, peer) {
+        return Forwarded::default();
+    }
+    let mut out = Forwarded::default();
+    // RFC 7239: the last element is the one our proxy wrote.
+    if let Some(last) = header(req, "forwarded").and_then(|f| f.split(',').next_back()) {
+        for pair in last.split(';') {
+            if let Some((k, v)) = pair.split_once('=') {
+                let v = v.trim().trim_matches('"').to_string();
+                match k.trim().to_ascii_lowercase().as_str() {
+                    "host" => out.host = Some(v),
+                    "proto" => out.proto = Some(v),
+                    _ => {}
+                }
+            }
+        }
+        out.chain = header(req, "forwarded")
+            .unwrap_or("")
+            .split(',')
+            .filter_map(|element| {
+                element.split(';').find_map(|pair| {
+                    let (k, v) = pair.split_once('=')?;
+                    k.trim()
+                        .eq_ignore_ascii_case("for")
+                        .then(|| forwarded_address(v))
+                        .flatten()
+                })
+            })
+            .collect();
+    }
+    if out.host.is_none() {
+        out.host = header(req, "x-forwarded-host")
+            .and_then(|h| h.split(',').next_back())
+            .map(|h| h.trim().to_string());
+    }
+    if out.proto.is_none() {
+        out.proto = header(req, "x-forwarded-proto")
+            .and_then(|p| p.split(',').next_back())
+            .map(|p| p.trim().to_ascii_lowercase());
+    }
+    if out.chain.is_empty() {
+        out.chain = header(req, "x-forwarded-for")
+            .unwrap_or("")
+            .split(',')
+            .filter_map(forwarded_address)
+            .collect();
+    }
+    out.proto = out.proto.filter(|p| p == "http" || p == "https");
+    out.host = out
+        .host
+        .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic() && b != b'/'));
+    out
+}
+
+/// The address that sent the request: the TCP peer, or, when the peer is
+/// a trusted proxy, the nearest address it forwarded that is not itself a
+/// trusted proxy. IPv4-mapped IPv6 addresses are their IPv4 address.
+pub fn peer_address(req: &HttpRequest, state: &AppState) -> Option<std::net::IpAddr> {
+    let peer = req.peer_addr().map(|a| a.ip().to_canonical())?;
+    let chain = forwarded(req, state).chain;
+    let mut nearest = peer;
+    for hop in chain.iter().rev().map(|ip| ip.to_canonical()) {
+        if !is_trusted_proxy(state, nearest) {
+            break;
+        }
+        nearest = hop;
+    }
+    Some(nearest)
 }
 
 /// Keystone's collection body: the items under `key`, and links whose
@@ -323,12 +440,24 @@ pub fn matches_filters(item: &Value, filters: &[(String, String)]) -> bool {
     })
 }
 
-/// The caller's own token, validated (a 401 when missing or invalid).
+/// What the caller presented with this request: its `X-Auth-Token`, and
+/// the method and path its access rules (if any) are matched against.
+pub fn presented(req: &HttpRequest) -> crate::auth::Presented<'_> {
+    crate::auth::Presented {
+        token: header(req, "X-Auth-Token"),
+        service_token: header(req, "X-Service-Token"),
+        method: req.method().as_str(),
+        path: req.path(),
+    }
+}
+
+/// The caller's own token, validated for this request (a 401 when
+/// missing, invalid, or not allowed by its access rules).
 pub async fn caller(
     state: &AppState,
     req: &HttpRequest,
 ) -> Result<crate::auth::TokenContext, Error> {
-    crate::auth::authenticate_caller(state, header(req, "X-Auth-Token")).await
+    crate::auth::authenticate_caller(state, presented(req)).await
 }
 
 /// A policy target that lives in a domain.

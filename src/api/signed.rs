@@ -5,39 +5,13 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{Map, Value};
 
 use super::input::opt_string;
-use super::{header, JsonBody};
+use super::JsonBody;
+use crate::auth;
 use crate::auth::signed::{self, Signed, Verification};
-use crate::auth::{self, TokenContext};
 use crate::error::Error;
 use crate::signature::ec2::Ec2Request;
 use crate::signature::s3;
 use crate::AppState;
-
-/// Keystone 30: a token with the admin or service role, unless the
-/// anonymous (pre-30) mode is configured. Also 503 when the method is off.
-async fn authorize(state: &AppState, req: &HttpRequest, action: &str) -> Result<(), Error> {
-    if !state
-        .config
-        .auth
-        .methods
-        .iter()
-        .any(|m| m == "ec2credential")
-    {
-        return Err(Error::Unavailable(
-            "Cannot mint a token from an EC2 or S3 credential: the ec2credential auth method is not enabled.".into(),
-        ));
-    }
-    if state.config.signature.allow_anonymous {
-        return Ok(());
-    }
-    let caller: TokenContext =
-        auth::authenticate_caller(state, header(req, "X-Auth-Token")).await?;
-    if caller.has_role("admin") || caller.has_role("service") {
-        Ok(())
-    } else {
-        Err(Error::forbidden_action(action))
-    }
-}
 
 /// `credentials`, `credential` or `ec2Credentials`, as Keystone accepts.
 fn credentials_of(body: &Value) -> Result<&Map<String, Value>, Error> {
@@ -59,6 +33,20 @@ fn credentials_of(body: &Value) -> Result<&Map<String, Value>, Error> {
         }
     }
     Err(Error::expecting("credentials", "request body"))
+}
+
+/// The credentials object, once the caller may ask: Keystone checks the
+/// caller before it reads the body.
+async fn credentials_of_authorized<'a>(
+    state: &AppState,
+    req: &HttpRequest,
+    body: &'a Value,
+    action: &str,
+) -> Result<&'a Map<String, Value>, Error> {
+    let empty = Map::new();
+    let reported = credentials_of(body).unwrap_or(&empty);
+    authorize(state, req, action, reported).await?;
+    credentials_of(body)
 }
 
 fn required(map: &Map<String, Value>, key: &str) -> Result<String, Error> {
@@ -93,24 +81,35 @@ fn string_map(map: &Map<String, Value>, key: &str) -> Result<Vec<(String, String
     }
 }
 
+/// The end client's address as the service reports it; an IPv4-mapped
+/// IPv6 address is its IPv4 address.
 fn client_ip(map: &Map<String, Value>) -> Result<Option<std::net::IpAddr>, Error> {
     opt_string(map, "client_ip", 64)?
         .map(|ip| {
-            ip.parse().map_err(|_| {
-                Error::invalid(
-                    "client_ip",
-                    &format!("{ip:?} is not an IPv4 or IPv6 address"),
-                )
-            })
+            ip.trim()
+                .parse::<std::net::IpAddr>()
+                .map(|ip| ip.to_canonical())
+                .map_err(|_| {
+                    Error::invalid(
+                        "client_ip",
+                        &format!("{ip:?} is not an IPv4 or IPv6 address"),
+                    )
+                })
         })
         .transpose()
 }
 
-fn caller_address(req: &HttpRequest, client: Option<std::net::IpAddr>) -> String {
-    client
-        .map(|ip| ip.to_string())
-        .or_else(|| req.peer_addr().map(|a| a.ip().to_string()))
-        .unwrap_or_default()
+/// The caller's token checked, and whether it may ask (and report
+/// `client_ip`), before the body is looked at further.
+async fn authorize(
+    state: &AppState,
+    req: &HttpRequest,
+    action: &str,
+    credentials: &Map<String, Value>,
+) -> Result<(), Error> {
+    let reports_client = !matches!(credentials.get("client_ip"), None | Some(Value::Null));
+    let caller = super::caller(state, req).await;
+    signed::authorize(state, caller, action, reports_client)
 }
 
 /// `POST /v3/ec2tokens`: 200 with `X-Subject-Token` and the token body.
@@ -119,8 +118,7 @@ pub async fn ec2tokens(
     req: HttpRequest,
     body: JsonBody,
 ) -> Result<HttpResponse, Error> {
-    authorize(&state, &req, "identity:ec2tokens_validate").await?;
-    let c = credentials_of(&body.0)?;
+    let c = credentials_of_authorized(&state, &req, &body.0, "identity:ec2tokens_validate").await?;
     let access = required(c, "access")?;
     let signature = required(c, "signature")?;
     let client_ip = client_ip(c)?;
@@ -133,11 +131,11 @@ pub async fn ec2tokens(
         body_hash: opt_string(c, "body_hash", 128)?,
     };
     let verification = Verification {
-        caller_address: caller_address(&req, client_ip),
         access,
         signature,
         signed: Signed::Ec2(request),
         client_ip,
+        peer: super::peer_address(&req, &state),
     };
     let (token, context) = signed::verify_and_issue(&state, verification).await?;
     let catalog = auth::catalog_for(&state, &context).await?;
@@ -153,8 +151,7 @@ pub async fn s3tokens(
     req: HttpRequest,
     body: JsonBody,
 ) -> Result<HttpResponse, Error> {
-    authorize(&state, &req, "identity:s3tokens_validate").await?;
-    let c = credentials_of(&body.0)?;
+    let c = credentials_of_authorized(&state, &req, &body.0, "identity:s3tokens_validate").await?;
     let access = required(c, "access")?;
     let signature = required(c, "signature")?;
     let token = required(c, "token")?;
@@ -164,11 +161,11 @@ pub async fn s3tokens(
     let parsed = s3::parse(string_to_sign)
         .map_err(|_| Error::unauthorized_with("Invalid EC2 signature."))?;
     let verification = Verification {
-        caller_address: caller_address(&req, client_ip),
         access,
         signature,
         signed: Signed::S3(parsed),
         client_ip,
+        peer: super::peer_address(&req, &state),
     };
     let (_, context) = signed::verify_and_issue(&state, verification).await?;
     let catalog = auth::catalog_for(&state, &context).await?;

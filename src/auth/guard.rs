@@ -1,35 +1,58 @@
 //! In-memory guards for signed-request verification: a bounded replay
-//! cache and a failure throttle. Each node keeps its own.
+//! cache and a bounded failure throttle, both keyed by salted 64-bit
+//! hashes so that what a caller sends never sits in memory verbatim.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-/// Remembers (access key, signature) pairs until they leave the skew
-/// window, so a captured request verifies once. Bounded: when full, the
-/// oldest entries go first, and from then on a request signed at or before
-/// the newest forgotten one is refused too (it could be a replay of it).
-/// So the cache never lets a replay through; under a load it cannot hold,
-/// the past half of the skew window shrinks to what it holds instead.
-/// Entries are small: a salted 64-bit hash and two times.
+fn random_salt() -> [u8; 16] {
+    let mut salt = [0u8; 16];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut salt);
+    salt
+}
+
+/// A salted 64-bit hash of `parts`, each part delimited so that no two
+/// different lists hash alike.
+fn salted_hash(salt: &[u8; 16], parts: &[&[u8]]) -> u64 {
+    let mut h = Sha256::new();
+    h.update(salt);
+    for part in parts {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part);
+    }
+    let digest = h.finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    u64::from_le_bytes(first)
+}
+
+/// Remembers verified (access key, signature) pairs for as long as each
+/// could still verify: until the `valid_until` its signed time allows
+/// ([`crate::signature::time::valid_until`]), which a replay of the same
+/// request always repeats. Bounded: when full, the entry that expires
+/// first is forgotten and the watermark rises to its `valid_until`; from
+/// then on any request valid no later than the watermark is refused too (it
+/// could be a replay of a forgotten one). So the cache never lets a replay
+/// through. A flood of long-lived entries cannot lock newer requests out:
+/// a request that would expire before everything held is accepted without
+/// being stored, and the watermark moves to it instead.
 pub struct ReplayCache {
     capacity: usize,
-    ttl: Duration,
     salt: [u8; 16],
-    base: Instant,
     inner: Mutex<ReplayInner>,
 }
 
 struct ReplayInner {
-    /// Hash → arrival (milliseconds since `base`).
-    seen: HashMap<u64, u64>,
-    /// (hash, arrival, signed at as Unix seconds), oldest first.
-    order: VecDeque<(u64, u64, u32)>,
-    /// The newest signing time among entries forgotten for room.
-    forgotten_up_to: u32,
+    /// Hash → valid until (Unix seconds).
+    seen: HashMap<u64, i64>,
+    /// (valid until, hash), soonest first.
+    by_expiry: BTreeSet<(i64, u64)>,
+    /// The latest `valid_until` among requests accepted but not held.
+    forgotten_up_to: i64,
 }
 
 /// What the replay cache says of a verified request.
@@ -37,82 +60,64 @@ struct ReplayInner {
 pub enum Freshness {
     First,
     Replayed,
-    /// Signed no later than a request the full cache had to forget.
+    /// Valid no later than a request the full cache had to forget.
     TooOldToTell,
 }
 
 impl ReplayCache {
-    pub fn new(capacity: usize, ttl: Duration) -> Self {
-        let mut salt = [0u8; 16];
-        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut salt);
+    pub fn new(capacity: usize) -> Self {
         // Allocated up front: growing a large map rehashes it under the
         // lock, which stalls every verification for milliseconds.
         let reserve = capacity.clamp(1, 1 << 20);
         ReplayCache {
             capacity: capacity.max(1),
-            ttl,
-            salt,
-            base: Instant::now(),
+            salt: random_salt(),
             inner: Mutex::new(ReplayInner {
                 seen: HashMap::with_capacity(reserve),
-                order: VecDeque::with_capacity(reserve),
-                forgotten_up_to: 0,
+                by_expiry: BTreeSet::new(),
+                forgotten_up_to: i64::MIN,
             }),
         }
     }
 
-    fn key(&self, access: &str, signature: &str) -> u64 {
-        let mut h = Sha256::new();
-        h.update(self.salt);
-        h.update(access.as_bytes());
-        h.update([0u8]);
-        h.update(signature.as_bytes());
-        let digest = h.finalize();
-        let mut first = [0u8; 8];
-        first.copy_from_slice(&digest[..8]);
-        u64::from_le_bytes(first)
-    }
-
-    /// Records a verified request signed at `signed_at` (Unix seconds; now
-    /// when it carries no time) and says whether it was seen before.
-    pub fn check(&self, access: &str, signature: &str, signed_at: Option<i64>) -> Freshness {
-        let key = self.key(access, signature);
-        let arrival = self.base.elapsed().as_millis() as u64;
-        let ttl = self.ttl.as_millis() as u64;
-        let now_unix = chrono::Utc::now().timestamp();
-        let signed = signed_at.unwrap_or(now_unix).clamp(0, i64::from(u32::MAX)) as u32;
+    /// Records a verified request that stays valid until `valid_until`
+    /// (Unix seconds) and says whether it was seen before.
+    pub fn check(&self, access: &str, signature: &str, valid_until: i64, now: i64) -> Freshness {
+        let key = salted_hash(&self.salt, &[access.as_bytes(), signature.as_bytes()]);
         let Ok(mut inner) = self.inner.lock() else {
             return Freshness::Replayed;
         };
-        while let Some((k, at, signed_then)) = inner.order.front().copied() {
-            let expired = arrival.saturating_sub(at) > ttl;
-            let full = inner.order.len() >= self.capacity;
-            if !expired && !full {
+        // Entries past their validity can no longer verify: drop them.
+        while let Some(&(until, k)) = inner.by_expiry.first() {
+            if until >= now {
                 break;
             }
-            inner.order.pop_front();
-            if inner.seen.get(&k) == Some(&at) {
-                inner.seen.remove(&k);
-            }
-            if !expired {
-                inner.forgotten_up_to = inner.forgotten_up_to.max(signed_then);
-            }
+            inner.by_expiry.pop_first();
+            inner.seen.remove(&k);
         }
         if inner.seen.contains_key(&key) {
             return Freshness::Replayed;
         }
-        if signed <= inner.forgotten_up_to {
+        if valid_until <= inner.forgotten_up_to {
             return Freshness::TooOldToTell;
         }
-        inner.seen.insert(key, arrival);
-        inner.order.push_back((key, arrival, signed));
+        if inner.seen.len() >= self.capacity {
+            match inner.by_expiry.first().copied() {
+                Some((soonest, _)) if valid_until <= soonest => {
+                    inner.forgotten_up_to = valid_until;
+                    return Freshness::First;
+                }
+                Some((soonest, k)) => {
+                    inner.by_expiry.pop_first();
+                    inner.seen.remove(&k);
+                    inner.forgotten_up_to = inner.forgotten_up_to.max(soonest);
+                }
+                None => {}
+            }
+        }
+        inner.seen.insert(key, valid_until);
+        inner.by_expiry.insert((valid_until, key));
         Freshness::First
-    }
-
-    /// True the first time a pair is seen inside the window (a request
-    /// signed now).
-    pub fn first_use(&self, access: &str, signature: &str) -> bool {
-        self.check(access, signature, None) == Freshness::First
     }
 
     pub fn len(&self) -> usize {
@@ -124,67 +129,117 @@ impl ReplayCache {
     }
 }
 
-/// Counts failed verifications per key (an access key, a caller address)
-/// in fixed windows; past the limit, callers wait for the window to end.
-pub struct Throttle {
+/// One failure budget a request is charged against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThrottleKey {
+    hash: u64,
     limit: u32,
+}
+
+/// Counts failed verifications per key in fixed windows. It never stands
+/// between a correctly signed request and its answer: callers consult it
+/// only after a verification failed, to turn the 401 into a 429 once a
+/// budget is spent. Keys are salted hashes of fixed size, the map is
+/// bounded by `capacity` entries, and entries leave with their window.
+pub struct Throttle {
     window: Duration,
-    inner: Mutex<HashMap<String, (Instant, u32)>>,
-    /// Requests refused with 429 since start, for metrics.
+    capacity: usize,
+    salt: [u8; 16],
+    base: Instant,
+    inner: Mutex<ThrottleInner>,
+    /// Failures answered with 429 since start, for metrics.
     pub refused: AtomicU64,
     /// Failed verifications since start, for metrics.
     pub failures: AtomicU64,
 }
 
+struct ThrottleInner {
+    /// Hash → (window start, failures in it); starts in seconds since `base`.
+    counts: HashMap<u64, (u32, u32)>,
+    /// (hash, window start), oldest first.
+    order: VecDeque<(u64, u32)>,
+}
+
 impl Throttle {
-    pub fn new(limit: u32, window: Duration) -> Self {
+    pub fn new(window: Duration, capacity: usize) -> Self {
         Throttle {
-            limit,
-            window,
-            inner: Mutex::new(HashMap::new()),
+            window: window.max(Duration::from_secs(1)),
+            capacity: capacity.max(1),
+            salt: random_salt(),
+            base: Instant::now(),
+            inner: Mutex::new(ThrottleInner {
+                counts: HashMap::new(),
+                order: VecDeque::new(),
+            }),
             refused: AtomicU64::new(0),
             failures: AtomicU64::new(0),
         }
     }
 
-    /// Seconds to wait when any of the keys is over its limit.
-    pub fn retry_after(&self, keys: &[String]) -> Option<u64> {
-        if self.limit == 0 {
-            return None;
+    /// A budget of `limit` failures per window for the key made of
+    /// `parts`; a limit of 0 never throttles.
+    pub fn key(&self, parts: &[&str], limit: u32) -> ThrottleKey {
+        let bytes: Vec<&[u8]> = parts.iter().map(|p| p.as_bytes()).collect();
+        ThrottleKey {
+            hash: salted_hash(&self.salt, &bytes),
+            limit,
         }
-        let now = Instant::now();
-        let inner = self.inner.lock().ok()?;
-        let wait = keys
-            .iter()
-            .filter_map(|k| inner.get(k))
-            .filter(|(start, count)| {
-                *count >= self.limit && now.duration_since(*start) < self.window
-            })
-            .map(|(start, _)| (self.window - now.duration_since(*start)).as_secs().max(1))
-            .max();
+    }
+
+    fn now(&self) -> u32 {
+        self.base.elapsed().as_secs().min(u64::from(u32::MAX)) as u32
+    }
+
+    /// Counts one failure against each key, and says how long to wait
+    /// when any of them is now over its limit.
+    pub fn record_failure(&self, keys: &[ThrottleKey]) -> Option<u64> {
+        self.failures.fetch_add(1, Ordering::Relaxed);
+        let now = self.now();
+        let window = self.window.as_secs().min(u64::from(u32::MAX)) as u32;
+        let Ok(mut inner) = self.inner.lock() else {
+            return None;
+        };
+        // Windows that have ended, and the oldest entries past capacity.
+        while let Some(&(hash, start)) = inner.order.front() {
+            let ended = now.saturating_sub(start) >= window;
+            if !ended && inner.counts.len() < self.capacity {
+                break;
+            }
+            inner.order.pop_front();
+            if inner.counts.get(&hash).is_some_and(|(s, _)| *s == start) {
+                inner.counts.remove(&hash);
+            }
+        }
+        let mut wait = None;
+        for key in keys.iter().filter(|k| k.limit > 0) {
+            let entry = inner.counts.entry(key.hash).or_insert((now, 0));
+            let fresh = entry.1 == 0 || now.saturating_sub(entry.0) >= window;
+            if fresh {
+                *entry = (now, 0);
+            }
+            entry.1 = entry.1.saturating_add(1);
+            let (start, count) = *entry;
+            if fresh {
+                inner.order.push_back((key.hash, start));
+            }
+            if count > key.limit {
+                let left = u64::from(window.saturating_sub(now.saturating_sub(start))).max(1);
+                wait = Some(wait.map_or(left, |w: u64| w.max(left)));
+            }
+        }
         if wait.is_some() {
             self.refused.fetch_add(1, Ordering::Relaxed);
         }
         wait
     }
 
-    pub fn record_failure(&self, keys: &[String]) {
-        self.failures.fetch_add(1, Ordering::Relaxed);
-        let now = Instant::now();
-        let Ok(mut inner) = self.inner.lock() else {
-            return;
-        };
-        if inner.len() > 100_000 {
-            let window = self.window;
-            inner.retain(|_, (start, _)| now.duration_since(*start) < window);
-        }
-        for key in keys {
-            let entry = inner.entry(key.clone()).or_insert((now, 0));
-            if now.duration_since(entry.0) >= self.window {
-                *entry = (now, 0);
-            }
-            entry.1 = entry.1.saturating_add(1);
-        }
+    /// Entries held now.
+    pub fn len(&self) -> usize {
+        self.inner.lock().map(|i| i.counts.len()).unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
@@ -192,55 +247,88 @@ impl Throttle {
 mod tests {
     use super::*;
 
+    const NOW: i64 = 1_800_000_000;
+
     #[test]
     fn replays_are_refused_and_the_cache_is_bounded() {
-        let cache = ReplayCache::new(3, Duration::from_secs(60));
-        let now = chrono::Utc::now().timestamp();
-        assert_eq!(cache.check("ak", "sig1", Some(now - 10)), Freshness::First);
+        let cache = ReplayCache::new(3);
+        assert_eq!(cache.check("ak", "sig1", NOW + 10, NOW), Freshness::First);
         assert_eq!(
-            cache.check("ak", "sig1", Some(now - 10)),
+            cache.check("ak", "sig1", NOW + 10, NOW),
             Freshness::Replayed
         );
         assert_eq!(
-            cache.check("ak2", "sig1", Some(now - 9)),
+            cache.check("ak2", "sig1", NOW + 11, NOW),
             Freshness::First,
             "the access key is part of the key"
         );
-        assert_eq!(cache.check("ak", "sig2", Some(now - 8)), Freshness::First);
-        assert_eq!(cache.check("ak", "sig3", Some(now - 5)), Freshness::First);
+        assert_eq!(cache.check("ak", "sig2", NOW + 12, NOW), Freshness::First);
+        assert_eq!(cache.check("ak", "sig3", NOW + 15, NOW), Freshness::First);
         assert!(cache.len() <= 3);
-        // sig1 was forgotten to make room: its replay is still refused,
-        // as is anything signed as early, but newer requests pass.
+        // sig1 (the soonest to expire) was forgotten to make room: its
+        // replay is still refused, as is anything valid no longer, but
+        // longer-lived requests pass.
         assert_eq!(
-            cache.check("ak", "sig1", Some(now - 10)),
+            cache.check("ak", "sig1", NOW + 10, NOW),
             Freshness::TooOldToTell
         );
         assert_eq!(
-            cache.check("ak", "other", Some(now - 10)),
+            cache.check("ak", "other", NOW + 10, NOW),
             Freshness::TooOldToTell
         );
-        assert_eq!(cache.check("ak", "sig4", Some(now)), Freshness::First);
+        assert_eq!(cache.check("ak", "sig4", NOW + 20, NOW), Freshness::First);
     }
 
     #[test]
-    fn replays_expire_with_the_window() {
-        let cache = ReplayCache::new(10, Duration::from_millis(10));
-        assert!(cache.first_use("ak", "s"));
-        std::thread::sleep(Duration::from_millis(20));
-        assert!(cache.first_use("ak", "s"));
+    fn long_lived_entries_cannot_lock_newer_requests_out() {
+        let cache = ReplayCache::new(3);
+        for i in 0..3 {
+            let sig = format!("week-{i}");
+            assert_eq!(
+                cache.check("attacker", &sig, NOW + 7 * 86_400, NOW),
+                Freshness::First
+            );
+        }
+        // Requests that expire sooner still pass, in order, and each one's
+        // replay is refused through the watermark.
+        for t in 1..5 {
+            let sig = format!("s{t}");
+            assert_eq!(cache.check("user", &sig, NOW + t, NOW), Freshness::First);
+            assert_ne!(cache.check("user", &sig, NOW + t, NOW), Freshness::First);
+        }
     }
 
     #[test]
-    fn throttle_counts_per_key() {
-        let t = Throttle::new(2, Duration::from_secs(60));
-        let keys = vec!["ak:x".to_string(), "ip:1".to_string()];
-        assert_eq!(t.retry_after(&keys), None);
-        t.record_failure(&keys);
-        t.record_failure(&keys);
-        let wait = t.retry_after(&keys);
-        assert!(wait.is_some_and(|w| (1..=60).contains(&w)));
-        assert_eq!(t.retry_after(&["ak:y".to_string()]), None);
-        assert!(t.retry_after(&["ip:1".to_string()]).is_some());
+    fn entries_leave_when_they_can_no_longer_verify() {
+        let cache = ReplayCache::new(10);
+        assert_eq!(cache.check("ak", "s", NOW + 5, NOW), Freshness::First);
+        assert_eq!(
+            cache.check("ak", "s", NOW + 5, NOW + 5),
+            Freshness::Replayed
+        );
+        assert_eq!(cache.check("ak", "x", NOW + 10, NOW + 6), Freshness::First);
+        assert_eq!(cache.len(), 1);
+    }
+
+    #[test]
+    fn throttle_counts_per_key_and_stays_bounded() {
+        let t = Throttle::new(Duration::from_secs(60), 4);
+        let both = [t.key(&["ak", "x"], 2), t.key(&["addr", "1"], 3)];
+        assert_eq!(t.record_failure(&both), None);
+        assert_eq!(t.record_failure(&both), None);
+        let wait = t.record_failure(&both);
+        assert!(wait.is_some_and(|w| (1..=60).contains(&w)), "{wait:?}");
+        assert_eq!(t.record_failure(&[t.key(&["ak", "y"], 2)]), None);
+        assert!(t.record_failure(&[t.key(&["addr", "1"], 3)]).is_some());
         assert_eq!(t.refused.load(Ordering::Relaxed), 2);
+        assert_eq!(
+            t.record_failure(&[t.key(&["ak", "x"], 0)]),
+            None,
+            "0 is no limit"
+        );
+        for i in 0..100 {
+            t.record_failure(&[t.key(&["ak", &i.to_string()], 5)]);
+        }
+        assert!(t.len() <= 4, "{}", t.len());
     }
 }

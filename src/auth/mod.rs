@@ -174,8 +174,9 @@ pub struct Caches {
     /// All events, or `None` when there are too many to hold.
     pub(crate) revocations: EpochCache<Option<Arc<Vec<crate::token::revoke::RevocationEvent>>>>,
     pub(crate) catalogs: EpochCache<Value>,
-    /// Decrypted credentials by id, for signature verification.
-    pub(crate) credentials: EpochCache<Arc<crate::credential::Credential>>,
+    /// Decrypted credentials by id, for signature verification; `None`
+    /// for ids that do not exist, so unknown keys cost what known ones do.
+    pub(crate) credentials: EpochCache<Option<Arc<crate::credential::Credential>>>,
     /// False with `cache.entries = 0`: every request reads the database.
     enabled: bool,
 }
@@ -503,18 +504,87 @@ pub async fn validate(
     context_for(state, token, payload, issued_at, methods).await
 }
 
-/// Validates the caller's own `X-Auth-Token`: any failure is a 401.
+/// Ironstone's service type, against which access rules are matched on
+/// its own API (Keystone's `AuthContextMiddleware` uses the same).
+pub const SERVICE_TYPE: &str = "identity";
+
+/// A caller's own token as presented with a request, and that request's
+/// method and path: a token limited by access rules may only make the
+/// requests its rules name.
+#[derive(Debug, Clone, Copy)]
+pub struct Presented<'a> {
+    pub token: Option<&'a str>,
+    /// `X-Service-Token`: a service acting for the user.
+    pub service_token: Option<&'a str>,
+    pub method: &'a str,
+    pub path: &'a str,
+}
+
+/// Validates the caller's own `X-Auth-Token` for the request it came with:
+/// any failure, including a request its access rules do not allow, is a
+/// 401 (as keystonemiddleware answers on Keystone's own API).
 pub async fn authenticate_caller(
     state: &AppState,
-    token: Option<&str>,
+    presented: Presented<'_>,
 ) -> Result<TokenContext, Error> {
-    let Some(token) = token.filter(|t| !t.trim().is_empty()) else {
+    let Some(token) = presented.token.filter(|t| !t.trim().is_empty()) else {
         return Err(Error::unauthorized());
     };
-    validate(state, token, false).await.map_err(|e| match e {
+    let context = validate(state, token, false).await.map_err(|e| match e {
         Error::NotFound(_) => Error::unauthorized(),
         other => other,
-    })
+    })?;
+    if !allowed_by_access_rules(state, &context, &presented).await? {
+        return Err(Error::unauthorized());
+    }
+    Ok(context)
+}
+
+/// keystonemiddleware's `validate_allowed_request`, as Keystone's own API
+/// applies it to a caller limited by access rules: validating a token
+/// (`GET …/v3/auth/tokens`) is always allowed; otherwise the identity
+/// service must be in the token's catalog and a rule must name this
+/// service type, method and path. A service acting for the user
+/// (`X-Service-Token`) lifts the rules, as there, but only with a token
+/// that validates and holds the `service` role: Keystone 30 lifts them for
+/// any `X-Service-Token` at all, even one that does not validate.
+async fn allowed_by_access_rules(
+    state: &AppState,
+    context: &TokenContext,
+    presented: &Presented<'_>,
+) -> Result<bool, Error> {
+    let Some(rules) = context
+        .application_credential
+        .as_ref()
+        .map(|ac| &ac.access_rules)
+        .filter(|rules| !rules.is_empty())
+    else {
+        return Ok(true);
+    };
+    if presented.method == "GET" && presented.path.ends_with("/v3/auth/tokens") {
+        return Ok(true);
+    }
+    let catalog = catalog_for(state, context).await?;
+    let in_catalog = catalog
+        .as_ref()
+        .and_then(Value::as_array)
+        .is_some_and(|services| services.iter().any(|s| s["type"] == SERVICE_TYPE));
+    if !in_catalog {
+        return Ok(false);
+    }
+    if let Some(service_token) = presented.service_token.filter(|t| !t.trim().is_empty()) {
+        if let Ok(service) = validate(state, service_token, false).await {
+            if service.has_role("service") {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(crate::application_credential::rules_allow(
+        rules,
+        SERVICE_TYPE,
+        presented.method,
+        presented.path,
+    ))
 }
 
 fn resolve_domain(conn: &mut Conn, domain: &DomainRef) -> Result<Option<Domain>, Error> {
@@ -717,11 +787,10 @@ pub async fn issue_token(
                 let found = state
                     .db
                     .read(move |conn| {
+                        // An unknown id is the same 401 as a wrong secret,
+                        // after the same (dummy) hash.
                         let ac = match (&id, &name, &user) {
-                            (Some(id), _, _) => Some(
-                                crate::application_credential::get(conn, id)?
-                                    .ok_or_else(|| crate::application_credential::not_found(id))?,
-                            ),
+                            (Some(id), _, _) => crate::application_credential::get(conn, id)?,
                             (None, Some(name), Some(user)) => match find_password_user(conn, user)?
                             {
                                 Some((u, _)) => {

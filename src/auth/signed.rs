@@ -6,22 +6,43 @@
 use std::net::IpAddr;
 use std::sync::{Arc, OnceLock};
 
-use crate::auth::guard::Freshness;
+use sha2::{Digest, Sha256};
+
+use crate::auth::guard::{Freshness, ReplayCache, Throttle, ThrottleKey};
 use crate::auth::{context_for, TokenContext};
-use crate::credential::{self, keys::cidr_contains, EC2};
+use crate::credential::{self, keys::cidr_contains, Credential, Ec2Blob, EC2};
 use crate::error::Error;
 use crate::secret::Secret;
 use crate::signature::ec2::{self, Ec2Request};
 use crate::signature::s3::{self, StringToSign};
+use crate::signature::time::{self, SignedTime, Window};
 use crate::signature::SignatureError;
+use crate::store::replays::SharedReplays;
 use crate::token::payload::new_audit_id;
 use crate::token::{Payload, Scope};
 use crate::AppState;
 
-/// The per-node replay cache and failure throttle.
+/// Entries the failure throttle holds at most (about 40 bytes each).
+const THROTTLE_ENTRIES: usize = 200_000;
+
+/// Access keys longer than this are refused before any lookup (Keystone's
+/// are 32 characters, AWS's 20, SODA's 16).
+pub const MAX_ACCESS_KEY_LENGTH: usize = 128;
+/// Signatures longer than this are refused (a base64 HMAC-SHA256 is 44
+/// characters, a hex one 64).
+pub const MAX_SIGNATURE_LENGTH: usize = 512;
+
+/// The replay guards and failure throttle.
 pub struct Guards {
-    pub replay: crate::auth::guard::ReplayCache,
-    pub throttle: crate::auth::guard::Throttle,
+    /// This node's memory of used signatures: the whole record on a
+    /// single node, a first filter in front of `shared` in a cluster.
+    pub replay: ReplayCache,
+    /// The cluster-wide record, when several nodes may serve.
+    pub shared: Option<SharedReplays>,
+    pub throttle: Throttle,
+    /// A blob encrypted with this node's credential keys, decrypted when
+    /// an access key is unknown so both paths do the same work.
+    decoy_blob: OnceLock<String>,
     /// Successful verifications since start.
     pub verified: std::sync::atomic::AtomicU64,
     /// Verifications refused as replays since start.
@@ -68,47 +89,60 @@ impl UseTracker {
     }
 }
 
-/// The stored pair for an access key, decrypted: from the cache when the
-/// change epoch allows.
-async fn find_pair(
-    state: &AppState,
-    access: &str,
-) -> Result<Option<Arc<credential::Credential>>, Error> {
-    let id = credential::ec2_credential_id(access);
-    let epoch = state.db.changes().epoch();
-    if let Some(found) = epoch.and_then(|e| state.caches.credentials.get(&id, e)) {
-        return Ok(Some(found));
-    }
-    let cipher = Arc::clone(&state.credentials);
-    let key = id.clone();
-    let found = state
-        .db
-        .read(move |conn| credential::get(conn, &cipher, &key))
-        .await?
-        .map(Arc::new);
-    if let (Some(epoch), Some(found)) = (epoch, &found) {
-        state
-            .caches
-            .credentials
-            .insert(id, epoch, Arc::clone(found));
-    }
-    Ok(found)
-}
-
 impl Guards {
-    pub fn new(settings: &crate::config::Signature) -> Self {
-        let window = std::time::Duration::from_secs(settings.max_clock_skew.max(1) * 2);
+    /// Guards for this node; `shared` when used signatures are recorded in
+    /// the database for the whole cluster.
+    pub fn new(settings: &crate::config::Signature, shared: Option<SharedReplays>) -> Self {
         Guards {
-            replay: crate::auth::guard::ReplayCache::new(settings.replay_cache_size, window),
-            throttle: crate::auth::guard::Throttle::new(
-                settings.throttle_failures,
+            replay: ReplayCache::new(settings.replay_cache_size),
+            shared,
+            throttle: Throttle::new(
                 std::time::Duration::from_secs(settings.throttle_window.max(1)),
+                THROTTLE_ENTRIES,
             ),
+            decoy_blob: OnceLock::new(),
             verified: std::sync::atomic::AtomicU64::new(0),
             replays: std::sync::atomic::AtomicU64::new(0),
             uses: UseTracker::default(),
         }
     }
+}
+
+/// The stored pair for an access key, decrypted, or `None`: from the cache
+/// when the change epoch allows. Unknown keys are cached too, and cost a
+/// decoy decryption when read, so that a known and an unknown key take
+/// the same time.
+async fn find_pair(state: &AppState, access: &str) -> Result<Option<Arc<Credential>>, Error> {
+    let id = credential::ec2_credential_id(access);
+    let epoch = state.db.changes().epoch();
+    if let Some(found) = epoch.and_then(|e| state.caches.credentials.get(&id, e)) {
+        return Ok(found);
+    }
+    let cipher = Arc::clone(&state.credentials);
+    let decoy = match state.guards.decoy_blob.get() {
+        Some(d) => d.clone(),
+        None => {
+            let (blob, _) = cipher.encrypt(&credential::ec2_blob("decoy", decoy_secret()))?;
+            state.guards.decoy_blob.get_or_init(|| blob).clone()
+        }
+    };
+    let key = id.clone();
+    let found = state
+        .db
+        .read(move |conn| {
+            let found = credential::get(conn, &cipher, &key)?;
+            if found.is_none() {
+                let _ = cipher.decrypt(&decoy);
+            }
+            Ok(found)
+        })
+        .await?
+        .filter(|c| c.credential_type == EC2)
+        .map(Arc::new);
+    if let Some(epoch) = epoch {
+        state.caches.credentials.insert(id, epoch, found.clone());
+    }
+    Ok(found)
 }
 
 /// What a service asks Ironstone to verify.
@@ -118,25 +152,22 @@ pub enum Signed {
     S3(StringToSign),
 }
 
+/// The service's own credentials, and what it reports about the request.
 #[derive(Debug)]
 pub struct Verification {
     pub access: String,
     pub signature: String,
     pub signed: Signed,
-    /// The end client's address, as the service reports it.
+    /// The end client's address, as the service reports it (`client_ip`).
     pub client_ip: Option<IpAddr>,
-    /// Who is asking (the reported client, else the service's peer), for
-    /// throttling.
-    pub caller_address: String,
+    /// The calling service's own address (its TCP peer, or what a trusted
+    /// proxy forwarded).
+    pub peer: Option<IpAddr>,
 }
 
 /// The one message for every verification failure about the key or the
 /// signature: an unknown key and a wrong signature look the same.
 pub const SIGNATURE_MISMATCH: &str = "The access key or the signature is not valid.";
-
-fn mismatch() -> Error {
-    Error::unauthorized_with(SIGNATURE_MISMATCH)
-}
 
 impl From<SignatureError> for Error {
     fn from(e: SignatureError) -> Self {
@@ -153,44 +184,7 @@ fn decoy_secret() -> &'static str {
     DECOY.get_or_init(credential::generate_secret_key)
 }
 
-/// Parses the request times services send: `20240101T000000Z`, ISO 8601
-/// (with or without a zone; none means UTC) and RFC 1123. Unix seconds.
-pub fn parse_request_time(text: &str) -> Option<i64> {
-    let t = text.trim();
-    if let Ok(dt) = chrono::NaiveDateTime::parse_from_str(t, "%Y%m%dT%H%M%SZ") {
-        return Some(dt.and_utc().timestamp());
-    }
-    if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(t) {
-        return Some(dt.timestamp());
-    }
-    if let Ok(dt) = chrono::DateTime::parse_from_rfc2822(t) {
-        return Some(dt.timestamp());
-    }
-    for format in [
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M:%S",
-        "%Y-%m-%dT%H:%M:%S%.fZ",
-    ] {
-        if let Ok(dt) = chrono::NaiveDateTime::parse_from_str(t, format) {
-            return Some(dt.and_utc().timestamp());
-        }
-    }
-    None
-}
-
 impl Signed {
-    /// The time the request claims, and whether one is required.
-    fn timestamp(&self) -> (Option<String>, bool) {
-        match self {
-            Signed::Ec2(r) => {
-                let strict = matches!(r.version(), Ok(ec2::Version::V4 | ec2::Version::S3V2));
-                (r.timestamp().map(str::to_string), strict)
-            }
-            Signed::S3(StringToSign::V4 { amz_date, .. }) => (Some(amz_date.clone()), true),
-            Signed::S3(StringToSign::V1(bytes)) => (s3::v1_date(bytes), true),
-        }
-    }
-
     /// Checks shape before any lookup, so malformed input answers the same
     /// whether the key exists or not.
     fn check_shape(&self) -> Result<(), SignatureError> {
@@ -200,7 +194,9 @@ impl Signed {
         Ok(())
     }
 
-    fn verify(&self, secret: &str, provided: &str) -> Result<bool, SignatureError> {
+    /// The time the signature covers when `provided` is a signature of the
+    /// request under `secret`.
+    fn verify(&self, secret: &str, provided: &str) -> Result<Option<SignedTime>, SignatureError> {
         match self {
             Signed::Ec2(r) => ec2::verify(secret, r, provided),
             Signed::S3(sts) => Ok(s3::verify(secret, sts, provided)),
@@ -208,79 +204,245 @@ impl Signed {
     }
 }
 
-/// Checks the request's time against the skew window; the time it was
-/// signed at, when it says.
-fn check_clock(state: &AppState, signed: &Signed) -> Result<Option<i64>, Error> {
+/// Refuses what no verification needs to look at: overlong access keys
+/// and signatures (400), before they reach a lookup or the throttle.
+pub fn check_sizes(access: &str, signature: &str) -> Result<(), Error> {
+    if access.chars().count() > MAX_ACCESS_KEY_LENGTH {
+        return Err(Error::invalid(
+            "access",
+            &format!("the value is longer than {MAX_ACCESS_KEY_LENGTH} characters"),
+        ));
+    }
+    if signature.chars().count() > MAX_SIGNATURE_LENGTH {
+        return Err(Error::invalid(
+            "signature",
+            &format!("the value is longer than {MAX_SIGNATURE_LENGTH} characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// The failure budgets a request is charged against: per (access key,
+/// client) and per client when the service reports the client, and per
+/// calling service with a far larger budget (a gateway speaks for many).
+fn throttle_keys(state: &AppState, v: &Verification) -> Vec<ThrottleKey> {
     let settings = &state.config.signature;
-    // A presigned S3 V2 URL carries its expiry instead of a time.
-    if let Signed::Ec2(r) = signed {
-        if matches!(r.version(), Ok(ec2::Version::S3V2)) {
-            if let Some(expires) = r.presigned_expiry() {
-                let now = chrono::Utc::now().timestamp();
-                if expires < now || expires > now + 7 * 24 * 3600 {
-                    return Err(Error::unauthorized_with(
-                        "The presigned request has expired.",
-                    ));
-                }
-                return Ok(None);
+    let throttle = &state.guards.throttle;
+    let peer = v.peer.map(|p| p.to_string()).unwrap_or_default();
+    let mut keys = Vec::with_capacity(3);
+    match v.client_ip {
+        Some(client) => {
+            let client = client.to_string();
+            keys.push(throttle.key(
+                &["key+client", &v.access, &client],
+                settings.throttle_failures,
+            ));
+            keys.push(throttle.key(&["client", &client], settings.throttle_failures));
+        }
+        None => keys.push(throttle.key(
+            &["key+client", &v.access, &peer],
+            settings.throttle_failures,
+        )),
+    }
+    keys.push(throttle.key(&["peer", &peer], settings.throttle_peer_failures));
+    keys
+}
+
+/// Counts a failed verification and turns `error` into a 429 once a
+/// budget is spent. Only failures reach this: a correctly signed request
+/// is never throttled.
+fn failed(state: &AppState, v: &Verification, error: Error) -> Error {
+    match state
+        .guards
+        .throttle
+        .record_failure(&throttle_keys(state, v))
+    {
+        Some(wait) => Error::TooManyRequests {
+            message: "Too many failed signature verifications; try again later.".into(),
+            retry_after: wait,
+        },
+        None => error,
+    }
+}
+
+fn mismatch() -> Error {
+    Error::unauthorized_with(SIGNATURE_MISMATCH)
+}
+
+/// 128 bits naming a signature across the cluster: a hash of the access
+/// key and the signature as received (trimmed, as compared).
+fn replay_digest(access: &str, signature: &str) -> [u8; 16] {
+    let mut h = Sha256::new();
+    h.update(b"ironstone signature replay\0");
+    h.update((access.len() as u64).to_le_bytes());
+    h.update(access.as_bytes());
+    h.update(signature.trim().as_bytes());
+    let mut digest = [0u8; 16];
+    digest.copy_from_slice(&h.finalize()[..16]);
+    digest
+}
+
+/// Refuses a replay: this node's cache first, then the cluster's record
+/// when there is one (it is authoritative, and unbounded).
+async fn check_replay(
+    state: &AppState,
+    v: &Verification,
+    valid_until: i64,
+    now: i64,
+) -> Result<(), Error> {
+    let signature = v.signature.trim();
+    let local = state
+        .guards
+        .replay
+        .check(&v.access, signature, valid_until, now);
+    let freshness = match (&state.guards.shared, local) {
+        (_, Freshness::Replayed) | (None, _) => local,
+        (Some(shared), _) => {
+            if shared
+                .first_use(replay_digest(&v.access, signature), valid_until)
+                .await?
+            {
+                Freshness::First
+            } else {
+                Freshness::Replayed
             }
         }
-    }
-    let (timestamp, required) = signed.timestamp();
-    let Some(text) = timestamp else {
-        if required && settings.require_timestamp {
-            return Err(Error::unauthorized_with(
-                "The signed request carries no time (X-Amz-Date, Date or Timestamp).",
-            ));
-        }
-        return Ok(None);
     };
-    let Some(at) = parse_request_time(&text) else {
+    if freshness == Freshness::First {
+        return Ok(());
+    }
+    state
+        .guards
+        .replays
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    Err(Error::unauthorized_with(
+        if freshness == Freshness::Replayed {
+            "This signed request was already used."
+        } else {
+            "This signed request is older than this node can still check for replays; sign it again."
+        },
+    ))
+}
+
+/// The clock window of this node's settings.
+fn window(state: &AppState, now: i64) -> Window {
+    let s = &state.config.signature;
+    Window {
+        now,
+        max_skew: s.max_clock_skew as i64,
+        max_lifetime: s.max_presigned_lifetime as i64,
+        require_time: s.require_timestamp,
+    }
+}
+
+/// The token scope a verified pair gets: its project, or, for a pair
+/// Keystone made with an application credential's token, that
+/// credential's restricted scope, with the credential's expiry. Pairs made
+/// through a trust or an OAuth token are refused (Ironstone has neither).
+async fn pair_scope(
+    state: &AppState,
+    credential: &Credential,
+    blob: &Ec2Blob,
+) -> Result<(Scope, Option<i64>), Error> {
+    let Some(project_id) = credential.project_id.clone() else {
+        return Err(mismatch());
+    };
+    if blob.trust_id.is_some() || blob.access_token_id.is_some() {
+        return Err(mismatch());
+    }
+    let Some(app_cred_id) = blob.app_cred_id.clone() else {
+        return Ok((Scope::Project { project_id }, None));
+    };
+    let id = app_cred_id.clone();
+    let found = state
+        .db
+        .read(move |conn| crate::application_credential::get(conn, &id))
+        .await?;
+    let Some(ac) = found else {
+        return Err(mismatch());
+    };
+    if ac.project_id != project_id {
         return Err(Error::unauthorized_with(
-            "The signed request's time cannot be parsed.",
+            "EC2 credential project does not match the application credential project.",
         ));
-    };
-    let skew = settings.max_clock_skew as i64;
-    let now = chrono::Utc::now().timestamp();
-    if at < now - skew || at > now + skew {
-        return Err(Error::unauthorized_with(format!(
-            "The signed request's time is outside the allowed skew of {skew} seconds."
-        )));
     }
-    Ok(Some(at))
+    if ac.user_id != credential.user_id || ac.is_expired(crate::store::now_micros()) {
+        return Err(mismatch());
+    }
+    Ok((
+        Scope::ApplicationCredential {
+            project_id,
+            app_cred_id,
+        },
+        ac.expires_at.map(|t| t / 1_000_000),
+    ))
+}
+
+/// Who may ask for a verification, and who may report `client_ip`:
+/// Keystone 30's rule (a token with the admin or service role), or anyone
+/// in the anonymous (pre-30) mode, but then only such a token may report
+/// the client's address, since `allowed_cidrs` rely on it.
+pub fn authorize(
+    state: &AppState,
+    caller: Result<TokenContext, Error>,
+    action: &str,
+    reports_client: bool,
+) -> Result<(), Error> {
+    if !state
+        .config
+        .auth
+        .methods
+        .iter()
+        .any(|m| m == "ec2credential")
+    {
+        return Err(Error::Unavailable(
+            "Cannot mint a token from an EC2 or S3 credential: the ec2credential auth method is not enabled.".into(),
+        ));
+    }
+    let anonymous = state.config.signature.allow_anonymous;
+    let caller = match caller {
+        Ok(c) => Some(c),
+        Err(_) if anonymous => None,
+        Err(e) => return Err(e),
+    };
+    let trusted = caller
+        .as_ref()
+        .is_some_and(|c| c.has_role("admin") || c.has_role("service"));
+    if trusted {
+        return Ok(());
+    }
+    match (anonymous, reports_client, caller) {
+        (false, _, _) => Err(Error::forbidden_action(action)),
+        (true, false, _) => Ok(()),
+        (true, true, None) => Err(Error::unauthorized_with(
+            "Only a service authenticated with a token holding the admin or service role may report client_ip.",
+        )),
+        (true, true, Some(_)) => Err(Error::Forbidden(
+            "Only a token holding the admin or service role may report client_ip.".into(),
+        )),
+    }
 }
 
 /// Verifies the signature and issues the token. Every failure about the
-/// key, the signature or the pair's state is the same 401.
+/// key, the signature or the pair's state is the same 401; failures are
+/// counted, and answer 429 once a budget is spent.
 pub async fn verify_and_issue(
     state: &AppState,
     v: Verification,
 ) -> Result<(String, TokenContext), Error> {
-    let throttle_keys = vec![
-        format!("ak:{}", v.access),
-        format!("addr:{}", v.caller_address),
-    ];
-    if let Some(wait) = state.guards.throttle.retry_after(&throttle_keys) {
-        return Err(Error::TooManyRequests {
-            message: "Too many failed signature verifications; try again later.".into(),
-            retry_after: wait,
-        });
-    }
+    check_sizes(&v.access, &v.signature)?;
     v.signed.check_shape()?;
-    let found = find_pair(state, &v.access)
-        .await?
-        .filter(|c| c.credential_type == EC2);
+    let found = find_pair(state, &v.access).await?;
     let blob = found.as_ref().map(|c| c.ec2()).transpose().ok().flatten();
     let secret = blob
         .as_ref()
         .map(|b| b.secret.clone())
         .unwrap_or_else(|| Secret::new(decoy_secret()));
-    let matched = v.signed.verify(secret.expose(), &v.signature)?;
-    let (Some(credential), Some(blob), true) = (found, blob, matched) else {
-        state.guards.throttle.record_failure(&throttle_keys);
-        return Err(mismatch());
+    let signed_time = v.signed.verify(secret.expose(), &v.signature)?;
+    let (Some(credential), Some(blob), Some(signed_time)) = (found, blob, signed_time) else {
+        return Err(failed(state, &v, mismatch()));
     };
-    let now = crate::store::now_micros();
+    let now_micros = crate::store::now_micros();
     let address_allowed = credential.meta.allowed_cidrs.is_empty()
         || v.client_ip.is_some_and(|ip| {
             credential
@@ -289,38 +451,29 @@ pub async fn verify_and_issue(
                 .iter()
                 .any(|c| cidr_contains(c, ip))
         });
-    if !credential.is_usable(now) || !address_allowed || blob.trust_id.is_some() {
-        state.guards.throttle.record_failure(&throttle_keys);
-        return Err(mismatch());
+    if !credential.is_usable(now_micros) || !address_allowed {
+        return Err(failed(state, &v, mismatch()));
     }
-    let signed_at = check_clock(state, &v.signed)?;
-    match state
-        .guards
-        .replay
-        .check(&v.access, &v.signature, signed_at)
-    {
-        Freshness::First => {}
-        seen => {
-            state
-                .guards
-                .replays
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            return Err(Error::unauthorized_with(if seen == Freshness::Replayed {
-                "This signed request was already used."
-            } else {
-                "This signed request is older than this node can still check for replays; sign it again."
-            }));
-        }
-    }
-    let Some(project_id) = credential.project_id.clone() else {
-        return Err(mismatch());
-    };
+    let now = chrono::Utc::now().timestamp();
+    let window = window(state, now);
+    let valid_until = time::valid_until(signed_time, &window)
+        .map_err(|e| failed(state, &v, Error::unauthorized_with(e.message(&window))))?;
+    let (scope, cap) = pair_scope(state, &credential, &blob)
+        .await
+        .map_err(|e| failed(state, &v, e))?;
+    check_replay(state, &v, valid_until, now)
+        .await
+        .map_err(|e| match e {
+            Error::Unauthorized { .. } => failed(state, &v, e),
+            other => other,
+        })?;
+    let default_expiry = now + state.config.token.expiration as i64;
     let methods = state.tokens.methods();
     let payload = Payload {
         user_id: credential.user_id.clone(),
         methods: methods.encode(&["ec2credential"]),
-        scope: Scope::Project { project_id },
-        expires_at: (chrono::Utc::now().timestamp() + state.config.token.expiration as i64) as f64,
+        scope,
+        expires_at: cap.map_or(default_expiry, |c| c.min(default_expiry)) as f64,
         audit_ids: vec![new_audit_id()],
     };
     let (token, issued_at) = state.tokens.issue(&payload)?;
@@ -332,32 +485,10 @@ pub async fn verify_and_issue(
             Error::NotFound(_) => Error::unauthorized_with("User not valid for project."),
             other => other,
         })?;
-    state.guards.uses.record(&credential.id, now);
+    state.guards.uses.record(&credential.id, now_micros);
     state
         .guards
         .verified
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     Ok((token, context))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn request_times() {
-        let t = 1_704_067_200; // 2024-01-01T00:00:00Z
-        for text in [
-            "20240101T000000Z",
-            "2024-01-01T00:00:00Z",
-            "2024-01-01T00:00:00.000Z",
-            "2024-01-01T00:00:00",
-            "2024-01-01T01:00:00+01:00",
-            "Mon, 01 Jan 2024 00:00:00 GMT",
-            "Mon, 01 Jan 2024 00:00:00 +0000",
-        ] {
-            assert_eq!(parse_request_time(text), Some(t), "{text}");
-        }
-        assert_eq!(parse_request_time("yesterday"), None);
-    }
 }

@@ -35,12 +35,20 @@ pub fn parse_cidr(text: &str) -> Option<(IpAddr, u8)> {
     (prefix <= max).then_some((addr, prefix))
 }
 
-/// True when `ip` lies inside `ADDR/PREFIX`.
+/// True when `ip` lies inside `ADDR/PREFIX`. IPv4-mapped IPv6 addresses
+/// (`::ffff:10.9.9.9`) count as the IPv4 address they carry, on both sides.
 pub fn cidr_contains(cidr: &str, ip: IpAddr) -> bool {
     let Some((net, prefix)) = parse_cidr(cidr) else {
         return false;
     };
-    match (net, ip) {
+    let (net, prefix) = match net {
+        IpAddr::V6(v6) if prefix >= 96 => match v6.to_ipv4_mapped() {
+            Some(v4) => (IpAddr::V4(v4), prefix - 96),
+            None => (net, prefix),
+        },
+        _ => (net, prefix),
+    };
+    match (net, ip.to_canonical()) {
         (IpAddr::V4(n), IpAddr::V4(i)) => {
             let mask = if prefix == 0 {
                 0
@@ -104,5 +112,18 @@ mod tests {
         ));
         assert!(!cidr_contains("2001:db8::/32", "10.0.0.1".parse().unwrap()));
         assert!(cidr_contains("192.168.1.7", "192.168.1.7".parse().unwrap()));
+        // IPv4-mapped IPv6 is the IPv4 address, on either side.
+        assert!(cidr_contains(
+            "10.0.0.0/8",
+            "::ffff:10.9.9.9".parse().unwrap()
+        ));
+        assert!(!cidr_contains(
+            "10.0.0.0/8",
+            "::ffff:11.9.9.9".parse().unwrap()
+        ));
+        assert!(cidr_contains(
+            "::ffff:10.0.0.0/104",
+            "10.9.9.9".parse().unwrap()
+        ));
     }
 }

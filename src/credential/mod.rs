@@ -88,6 +88,11 @@ pub struct Ec2Blob {
     pub access: String,
     pub secret: Secret,
     pub trust_id: Option<String>,
+    /// Set by Keystone when the pair was made with an application
+    /// credential's token: the pair's tokens carry only its roles.
+    pub app_cred_id: Option<String>,
+    /// Set by Keystone when the pair was made with an OAuth1 token.
+    pub access_token_id: Option<String>,
 }
 
 impl Credential {
@@ -133,15 +138,47 @@ pub fn parse_ec2_blob(blob: &str) -> Result<Ec2Blob, Error> {
         Some(Value::String(s)) => Secret::new(s.clone()),
         _ => return Err(Error::expecting("secret", "credential")),
     };
-    let trust_id = map
-        .get("trust_id")
-        .and_then(Value::as_str)
-        .map(str::to_string);
+    let text = |key: &str| {
+        map.get(key)
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
     Ok(Ec2Blob {
         access,
         secret,
-        trust_id,
+        trust_id: text("trust_id"),
+        app_cred_id: text("app_cred_id"),
+        access_token_id: text("access_token_id"),
     })
+}
+
+/// Keystone's `_validate_blob_update_keys`: an update may change an ec2
+/// blob's secret, but not what the pair is and what it is limited to (its
+/// access key, trust, application credential or OAuth token). Otherwise an
+/// owner could lift the restriction of a pair made through a delegated
+/// token by rewriting its blob.
+pub fn check_ec2_blob_update(old: &Ec2Blob, new: &Ec2Blob) -> Result<(), Error> {
+    let fixed = [
+        ("access", Some(&old.access), Some(&new.access)),
+        ("trust_id", old.trust_id.as_ref(), new.trust_id.as_ref()),
+        (
+            "app_cred_id",
+            old.app_cred_id.as_ref(),
+            new.app_cred_id.as_ref(),
+        ),
+        (
+            "access_token_id",
+            old.access_token_id.as_ref(),
+            new.access_token_id.as_ref(),
+        ),
+    ];
+    match fixed.iter().find(|(_, before, after)| before != after) {
+        Some((key, _, _)) => Err(Error::BadRequest(format!(
+            "{key} can not be updated for credential"
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// The blob Ironstone writes for a new pair: `{"access", "secret"}` in
@@ -294,6 +331,28 @@ pub fn list(
         .order((credentials::created_at.asc(), credentials::id.asc()))
         .load(conn)?;
     rows.into_iter().map(|r| from_row(cipher, r)).collect()
+}
+
+/// Refuses a new credential past `[credential] user_limit` (-1: none).
+/// Call it in the transaction that inserts: it locks the user's row first
+/// on PostgreSQL, so concurrent creates for one user count one after the
+/// other instead of all seeing room for one more. (SQLite transactions
+/// that write are serialised already.)
+pub fn check_user_limit(conn: &mut Conn, user_id: &str, limit: i64) -> Result<(), Error> {
+    if limit < 0 {
+        return Ok(());
+    }
+    if let Conn::Postgresql(pg) = conn {
+        diesel::sql_query("SELECT 1 FROM users WHERE id = $1 FOR UPDATE")
+            .bind::<diesel::sql_types::Text, _>(user_id)
+            .execute(pg)?;
+    }
+    if count(conn, user_id, None)? >= limit {
+        return Err(Error::Forbidden(format!(
+            "Unable to create additional credentials, maximum of {limit} already exceeded for user."
+        )));
+    }
+    Ok(())
 }
 
 pub fn count(conn: &mut Conn, user_id: &str, credential_type: Option<&str>) -> Result<i64, Error> {

@@ -6,6 +6,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
 use super::sigv4::{self, Scope};
+use super::time::SignedTime;
 use super::{
     hmac_sha1, hmac_sha256, malformed, sha256_hex, signatures_match, uri_encode, SignatureError,
 };
@@ -80,21 +81,6 @@ impl Ec2Request {
                 "Unsupported signature: expected SignatureVersion 0, 1 or 2, or AWS4-HMAC-SHA256.",
             ))
         }
-    }
-
-    /// When the request claims it was signed, for the skew check: `Timestamp`,
-    /// else `X-Amz-Date` in the headers, else in the parameters.
-    pub fn timestamp(&self) -> Option<&str> {
-        self.param("Timestamp")
-            .or_else(|| self.header_exact("X-Amz-Date"))
-            .or_else(|| self.header_lookup("x-amz-date"))
-            .or_else(|| self.param("X-Amz-Date"))
-            .or_else(|| self.header_lookup("date"))
-    }
-
-    /// A presigned S3 V2 URL's expiry (Unix seconds).
-    pub fn presigned_expiry(&self) -> Option<i64> {
-        self.param("Expires").and_then(|e| e.parse().ok())
     }
 
     fn header_lookup(&self, lower: &str) -> Option<&str> {
@@ -201,16 +187,23 @@ fn v4_parts(r: &Ec2Request) -> Result<(Vec<String>, Scope, String), SignatureErr
 
 /// The v4 signatures Keystone would accept: AWS's canonical headers (values
 /// folded, as botocore signs) and Keystone's own (trimmed, not folded).
-fn v4_candidates(secret: &str, r: &Ec2Request) -> Result<Vec<String>, SignatureError> {
+/// The time is `X-Amz-Date` from the string to sign; `X-Amz-Expires` counts
+/// only for candidates whose canonical query covers it.
+fn v4_candidates(secret: &str, r: &Ec2Request) -> Result<Vec<Candidate>, SignatureError> {
     let (signed, scope, amz_date) = v4_parts(r)?;
     let body_hash = r
         .body_hash
         .clone()
         .ok_or_else(|| malformed("A v4 signature needs body_hash."))?;
-    let query = if r.verb.eq_ignore_ascii_case("POST") {
-        String::new()
-    } else {
+    let signed_time = SignedTime::signed(Some(&amz_date));
+    let mut presigned_time = signed_time;
+    presigned_time.set_expires_after(r.param("X-Amz-Expires"));
+    // Keystone leaves the query out of a POST's canonical request.
+    let query_signed = !r.verb.eq_ignore_ascii_case("POST");
+    let query = if query_signed {
         canonical_qs(&r.params)
+    } else {
+        String::new()
     };
     let lower: Vec<(String, String)> = r
         .headers
@@ -227,7 +220,7 @@ fn v4_candidates(secret: &str, r: &Ec2Request) -> Result<Vec<String>, SignatureE
         })
         .collect();
     let aws_headers = sigv4::canonical_headers(&r.headers, &signed);
-    let mut out = Vec::with_capacity(3);
+    let mut out: Vec<Candidate> = Vec::with_capacity(3);
     if scope.service == "s3" {
         // A whole S3 request (SODA's gateway): the path is encoded once and
         // never normalised, the query canonicalised as AWS does.
@@ -254,11 +247,14 @@ fn v4_candidates(secret: &str, r: &Ec2Request) -> Result<Vec<String>, SignatureE
             double_encode: false,
             exclude_param: Some("X-Amz-Signature"),
         });
-        out.push(sigv4::signature(
-            secret,
-            &scope,
-            &sigv4::string_to_sign(&amz_date, &scope, &canonical),
-        ));
+        out.push(Candidate {
+            signature: sigv4::signature(
+                secret,
+                &scope,
+                &sigv4::string_to_sign(&amz_date, &scope, &canonical),
+            ),
+            time: presigned_time,
+        });
     }
     for headers in [aws_headers, keystone_headers] {
         let canonical = format!(
@@ -271,9 +267,16 @@ fn v4_candidates(secret: &str, r: &Ec2Request) -> Result<Vec<String>, SignatureE
             body_hash
         );
         let sts = sigv4::string_to_sign(&amz_date, &scope, &canonical);
-        let sig = sigv4::signature(secret, &scope, &sts);
-        if !out.contains(&sig) {
-            out.push(sig);
+        let signature = sigv4::signature(secret, &scope, &sts);
+        if !out.iter().any(|c| c.signature == signature) {
+            out.push(Candidate {
+                signature,
+                time: if query_signed {
+                    presigned_time
+                } else {
+                    signed_time
+                },
+            });
         }
     }
     Ok(out)
@@ -292,16 +295,35 @@ fn without_port(host: &str) -> Option<&str> {
     Some(bare.trim_start_matches('[').trim_end_matches(']'))
 }
 
-/// The signatures this request would carry if it was signed with `secret`.
-pub fn expected_signatures(secret: &str, r: &Ec2Request) -> Result<Vec<String>, SignatureError> {
+/// A signature the request could carry, and the time that signature
+/// covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    pub signature: String,
+    pub time: SignedTime,
+}
+
+/// The time v1 and v2 requests sign: all parameters are signed, so
+/// `Timestamp` and `Expires` both count.
+fn query_time(r: &Ec2Request) -> SignedTime {
+    let mut t = SignedTime::signed(r.param("Timestamp"));
+    t.set_expires_text(r.param("Expires"));
+    t
+}
+
+/// Every signature this request would carry if it was signed with
+/// `secret`, each with the time it covers.
+pub fn signed_candidates(secret: &str, r: &Ec2Request) -> Result<Vec<Candidate>, SignatureError> {
+    let one = |signature: String, time: SignedTime| vec![Candidate { signature, time }];
     Ok(match r.version()? {
-        Version::V0 => vec![v0(secret, r)],
-        Version::V1 => vec![v1(secret, r)],
+        // v0 signs Action and Timestamp only.
+        Version::V0 => one(v0(secret, r), SignedTime::signed(r.param("Timestamp"))),
+        Version::V1 => one(v1(secret, r), query_time(r)),
         Version::V2 => {
-            let mut v = vec![v2(secret, r, &r.host)];
+            let mut v = one(v2(secret, r, &r.host), query_time(r));
             // Keystone retries without the port when the host has one.
             if let Some(bare) = without_port(&r.host) {
-                v.push(v2(secret, r, bare));
+                v.extend(one(v2(secret, r, bare), query_time(r)));
             }
             v
         }
@@ -313,19 +335,36 @@ pub fn expected_signatures(secret: &str, r: &Ec2Request) -> Result<Vec<String>, 
                 .filter(|(k, _)| k != "Signature")
                 .cloned()
                 .collect();
-            let sts = super::s3::v2_string_to_sign(&r.verb, &r.path, &params, &r.headers);
-            vec![STANDARD.encode(hmac_sha1(secret.as_bytes(), sts.as_bytes()))]
+            let (sts, time) = super::s3::v2_string_to_sign(&r.verb, &r.path, &params, &r.headers);
+            one(
+                STANDARD.encode(hmac_sha1(secret.as_bytes(), sts.as_bytes())),
+                time,
+            )
         }
     })
 }
 
-/// True when `provided` is a signature of the request under `secret`.
-/// Every candidate is compared in constant time.
-pub fn verify(secret: &str, r: &Ec2Request, provided: &str) -> Result<bool, SignatureError> {
-    let candidates = expected_signatures(secret, r)?;
-    Ok(candidates
-        .iter()
-        .fold(false, |ok, c| signatures_match(provided, c) | ok))
+/// The signatures this request would carry if it was signed with `secret`.
+pub fn expected_signatures(secret: &str, r: &Ec2Request) -> Result<Vec<String>, SignatureError> {
+    Ok(signed_candidates(secret, r)?
+        .into_iter()
+        .map(|c| c.signature)
+        .collect())
+}
+
+/// The time covered by `provided` when it is a signature of the request
+/// under `secret`; `None` when it is not. Every candidate is compared in
+/// constant time, whichever matches.
+pub fn verify(
+    secret: &str,
+    r: &Ec2Request,
+    provided: &str,
+) -> Result<Option<SignedTime>, SignatureError> {
+    let candidates = signed_candidates(secret, r)?;
+    Ok(candidates.iter().fold(None, |found, c| {
+        let matched = signatures_match(provided, &c.signature);
+        found.or(matched.then_some(c.time))
+    }))
 }
 
 /// The hash of an empty body, for callers that sign GETs.
@@ -391,8 +430,16 @@ mod tests {
             ]),
             ..Default::default()
         };
-        assert!(verify(SECRET, &r, "ZrbK+08+ZkdSmL5ONxNu/f6HQK4BaogR6SMnybigm4Q=").unwrap());
-        assert!(!verify("other", &r, "ZrbK+08+ZkdSmL5ONxNu/f6HQK4BaogR6SMnybigm4Q=").unwrap());
+        assert!(
+            verify(SECRET, &r, "ZrbK+08+ZkdSmL5ONxNu/f6HQK4BaogR6SMnybigm4Q=")
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            verify("other", &r, "ZrbK+08+ZkdSmL5ONxNu/f6HQK4BaogR6SMnybigm4Q=")
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]
@@ -421,15 +468,17 @@ mod tests {
             &r,
             "e2f77c10dcad6858ddd6eedf0e3c94cc30493ad05784f6b0bb1399167fa5f249"
         )
-        .unwrap());
+        .unwrap()
+        .is_some_and(|t| t.signed_at == Some(1_704_067_200)));
         let mut tampered = r.clone();
         tampered.path = "/other".into();
-        assert!(!verify(
+        assert!(verify(
             SECRET,
             &tampered,
             "e2f77c10dcad6858ddd6eedf0e3c94cc30493ad05784f6b0bb1399167fa5f249"
         )
-        .unwrap());
+        .unwrap()
+        .is_none());
     }
 
     #[test]
@@ -444,7 +493,7 @@ mod tests {
         let signed_without_port = expected_signatures(SECRET, &r).unwrap()[0].clone();
         r.host = "localhost:8788".into();
         assert!(
-            verify(SECRET, &r, &signed_without_port).unwrap(),
+            verify(SECRET, &r, &signed_without_port).unwrap().is_some(),
             "Keystone retries without the port"
         );
         assert_eq!(without_port("h:80"), Some("h"));
@@ -469,7 +518,8 @@ mod tests {
             &s3v2,
             "bWq2s1WEIj+Ydj0vQ697zp+IXMU="
         )
-        .unwrap());
+        .unwrap()
+        .is_some());
         let none = Ec2Request::default();
         assert!(matches!(none.version(), Err(SignatureError::Malformed(_))));
         let v4_without_hash = Ec2Request {

@@ -5,6 +5,7 @@
 pub mod ec2;
 pub mod s3;
 pub mod sigv4;
+pub mod time;
 
 /// Why a request could not even be checked. Distinct from "the signature
 /// does not match", which callers answer with their uniform 401.

@@ -6,6 +6,7 @@ use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_S
 use base64::Engine;
 
 use super::sigv4::{self, Scope};
+use super::time::SignedTime;
 use super::{hmac_sha1, malformed, signatures_match, SignatureError};
 
 /// Services an S3 v4 scope may name (Keystone 30).
@@ -70,22 +71,41 @@ pub fn expected_signature(secret: &str, sts: &StringToSign) -> String {
     }
 }
 
-pub fn verify(secret: &str, sts: &StringToSign, provided: &str) -> bool {
-    signatures_match(provided.trim(), &expected_signature(secret, sts))
+/// The time covered by `provided` when it is the signature of the string
+/// to sign under `secret`; `None` when it is not.
+pub fn verify(secret: &str, sts: &StringToSign, provided: &str) -> Option<SignedTime> {
+    signatures_match(provided.trim(), &expected_signature(secret, sts)).then(|| sts.time())
 }
 
-/// The time an S3 v1 string to sign claims: the `x-amz-date` header line
-/// if present (it overrides Date), else the Date line.
-pub fn v1_date(bytes: &[u8]) -> Option<String> {
+impl StringToSign {
+    /// The time this string to sign carries; all of it is signed.
+    pub fn time(&self) -> SignedTime {
+        match self {
+            StringToSign::V4 { amz_date, .. } => SignedTime::signed(Some(amz_date)),
+            StringToSign::V1(bytes) => v1_time(bytes),
+        }
+    }
+}
+
+/// The time of an S3 V1 string to sign (`verb`, `Content-MD5`,
+/// `Content-Type`, `Date`, the `x-amz-*` header lines, the resource): an
+/// `x-amz-date` header line wins over the Date line, as in S3, and a Date
+/// line of digits is a presigned URL's `Expires`.
+pub fn v1_time(bytes: &[u8]) -> SignedTime {
     let text = String::from_utf8_lossy(bytes);
     let lines: Vec<&str> = text.split('\n').collect();
-    if let Some(amz) = lines.iter().find_map(|l| l.strip_prefix("x-amz-date:")) {
-        return Some(amz.trim().to_string());
+    let header_lines = lines.get(4..lines.len().saturating_sub(1)).unwrap_or(&[]);
+    let amz_date = header_lines
+        .iter()
+        .find_map(|l| l.strip_prefix("x-amz-date:"));
+    let date = lines.get(3).map(|d| d.trim()).filter(|d| !d.is_empty());
+    let mut time = SignedTime::signed(amz_date);
+    match date {
+        Some(d) if d.bytes().all(|b| b.is_ascii_digit()) => time.set_expires_unix(Some(d)),
+        Some(d) if amz_date.is_none() => time.set_signed_at(Some(d)),
+        _ => {}
     }
-    lines
-        .get(3)
-        .map(|d| d.trim().to_string())
-        .filter(|d| !d.is_empty())
+    time
 }
 
 /// Query parameters that S3 V2 includes in the canonicalized resource.
@@ -129,13 +149,13 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
 /// The S3 V2 (HMAC-SHA1) string to sign of a whole request: verb,
 /// Content-MD5, Content-Type, Date (empty when `x-amz-date` is sent, or
 /// `Expires` for presigned URLs), the `x-amz-*` headers, and the path with
-/// its sub-resources.
+/// its sub-resources. Also the time it signs, read from the same values.
 pub fn v2_string_to_sign(
     verb: &str,
     path: &str,
     params: &[(String, String)],
     headers: &[(String, String)],
-) -> String {
+) -> (String, SignedTime) {
     let expires = params
         .iter()
         .find(|(k, _)| k == "Expires")
@@ -158,6 +178,18 @@ pub fn v2_string_to_sign(
         }
     }
     amz.sort();
+    let signed_amz_date = amz
+        .iter()
+        .find(|(n, _)| n == "x-amz-date")
+        .map(|(_, v)| v.join(","));
+    let mut time = SignedTime::signed(signed_amz_date.as_deref());
+    match expires {
+        Some(e) => time.set_expires_unix(Some(e)),
+        None if signed_amz_date.is_none() => {
+            time.set_signed_at(Some(date).filter(|d| !d.is_empty()))
+        }
+        None => {}
+    }
     let amz_headers: String = amz
         .iter()
         .map(|(n, v)| format!("{n}:{}\n", v.join(",")))
@@ -187,7 +219,7 @@ pub fn v2_string_to_sign(
                 .join("&"),
         );
     }
-    format!(
+    let text = format!(
         "{}\n{}\n{}\n{}\n{}{}",
         verb.to_uppercase(),
         header(headers, "content-md5").unwrap_or(""),
@@ -195,7 +227,8 @@ pub fn v2_string_to_sign(
         date,
         amz_headers,
         resource
-    )
+    );
+    (text, time)
 }
 
 #[cfg(test)]
@@ -212,10 +245,16 @@ mod tests {
             expected_signature("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", &parsed),
             "bWq2s1WEIj+Ydj0vQ697zp+IXMU="
         );
-        assert_eq!(
-            v1_date(&sts).as_deref(),
-            Some("Tue, 27 Mar 2007 19:36:42 +0000")
-        );
+        assert_eq!(v1_time(&sts).signed_at, Some(1_175_024_202));
+        // A presigned URL's string to sign has Expires in the Date line.
+        let presigned = v1_time(b"GET\n\n\n1175139620\n/johnsmith/photos/puppy.jpg");
+        assert_eq!(presigned.expires_at, Some(1_175_139_620));
+        assert_eq!(presigned.signed_at, None);
+        // x-amz-date wins over Date; a resource line never counts.
+        let amz = v1_time(b"GET\n\n\nTue, 27 Mar 2007 19:36:42 +0000\nx-amz-date:Tue, 27 Mar 2007 21:15:45 +0000\n/b");
+        assert_eq!(amz.signed_at, Some(1_175_030_145));
+        let resource = v1_time(b"GET\n\n\n\nx-amz-date:Tue, 27 Mar 2007 21:15:45 +0000");
+        assert_eq!(resource.signed_at, None);
     }
 
     #[test]
@@ -228,7 +267,8 @@ mod tests {
                 "Tue, 27 Mar 2007 19:36:42 +0000".to_string(),
             ),
         ];
-        let sts = v2_string_to_sign("GET", "/johnsmith/photos/puppy.jpg", &[], &headers);
+        let (sts, time) = v2_string_to_sign("GET", "/johnsmith/photos/puppy.jpg", &[], &headers);
+        assert_eq!(time.signed_at, Some(1_175_024_202));
         assert_eq!(
             sts,
             "GET\n\n\nTue, 27 Mar 2007 19:36:42 +0000\n/johnsmith/photos/puppy.jpg"
@@ -247,7 +287,8 @@ mod tests {
             ("acl".to_string(), String::new()),
             ("prefix".to_string(), "x".to_string()),
         ];
-        let sts = v2_string_to_sign("put", "/b/k", &params, &headers);
+        let (sts, time) = v2_string_to_sign("put", "/b/k", &params, &headers);
+        assert_eq!(time.signed_at, Some(1_175_030_145), "x-amz-date, not Date");
         assert_eq!(
             sts,
             "PUT\n\ntext/plain\n\nx-amz-date:Tue, 27 Mar 2007 21:15:45 +0000\nx-amz-meta-b:two,three\n/b/k?acl"

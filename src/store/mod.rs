@@ -2,6 +2,7 @@
 //! pool, embedded migrations, and the one way request code reaches the
 //! database ([`Database::read`] / [`Database::write`]).
 
+pub mod replays;
 pub mod rows;
 pub mod schema;
 
@@ -57,6 +58,50 @@ impl Backend {
         }
         Ok((Backend::Sqlite, url.to_string()))
     }
+}
+
+/// Creates a directory (and its parents) readable by the owner only.
+/// An existing directory is left as the operator made it.
+pub fn create_private_dir(dir: &std::path::Path) -> Result<(), Error> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(dir)
+        .map_err(|e| Error::Config(format!("cannot create {}: {e}", dir.display())))
+}
+
+/// Makes the SQLite file owner-only (0600), creating it empty if needed,
+/// before SQLite opens it: SQLite gives its `-wal` and `-shm` files the
+/// database file's permissions, so they follow. A file that was readable
+/// by others (an older release made it 0644) is tightened.
+fn make_private_file(path: &std::path::Path) -> Result<(), Error> {
+    let text = path.to_string_lossy();
+    if text.is_empty() || text == ":memory:" || text.starts_with("file:") {
+        return Ok(());
+    }
+    let io = |e: std::io::Error| Error::Config(format!("cannot prepare {}: {e}", path.display()));
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path).map_err(io)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for suffix in ["", "-wal", "-shm"] {
+            let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+            let Ok(meta) = std::fs::metadata(&file) else {
+                continue;
+            };
+            if meta.permissions().mode() & 0o077 != 0 {
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                    .map_err(io)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Removes a password from a URL before it is shown anywhere.
@@ -200,13 +245,13 @@ impl Database {
     pub fn open(url: &str, max_connections: u32, acquire_timeout: Duration) -> Result<Self, Error> {
         let (backend, target) = Backend::of_url(url)?;
         if backend == Backend::Sqlite {
-            if let Some(parent) = std::path::Path::new(&target).parent() {
+            let path = std::path::Path::new(&target);
+            if let Some(parent) = path.parent() {
                 if !parent.as_os_str().is_empty() {
-                    std::fs::create_dir_all(parent).map_err(|e| {
-                        Error::Config(format!("cannot create {}: {e}", parent.display()))
-                    })?;
+                    create_private_dir(parent)?;
                 }
             }
+            make_private_file(path)?;
         }
         let manager = ConnManager {
             backend,
@@ -284,6 +329,15 @@ impl Database {
             Backend::Postgres => None,
         };
         self.run(f).await
+    }
+
+    /// The cluster-wide record of used signatures: on PostgreSQL, whose
+    /// nodes may be many; `None` on SQLite, which serves one node.
+    pub fn start_shared_replays(&self) -> Result<Option<replays::SharedReplays>, Error> {
+        match self.backend {
+            Backend::Postgres => replays::SharedReplays::start_postgres(&self.target).map(Some),
+            Backend::Sqlite => Ok(None),
+        }
     }
 
     /// The change epoch the caches follow.

@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""Serves a real Keystone 30, for differential tests.
+
+    keystone_server.py DIR ADMIN_PASSWORD
+
+Builds a Keystone on SQLite in DIR with keystone-manage (db_sync,
+fernet_setup, credential_setup, bootstrap: the admin user, project and
+role, RegionOne), serves Keystone's own WSGI application on a free
+loopback port, prints `PORT <n>` on stdout once it answers, and serves
+until its standard input closes (when the test that started it ends).
+"""
+
+import os
+import socketserver
+import subprocess
+import sys
+import threading
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+class ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+def keystone_manage(conf, *args):
+    manage = os.path.join(os.path.dirname(sys.executable), "keystone-manage")
+    subprocess.run(
+        [manage, "--config-file", conf, *args],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def main():
+    top, admin_password = sys.argv[1], sys.argv[2]
+    # Keystone's config parser reads sys.argv: leave it only the program.
+    del sys.argv[1:]
+    os.makedirs(top, exist_ok=True)
+    conf = os.path.join(top, "keystone.conf")
+    with open(conf, "w") as f:
+        f.write(
+            f"""[DEFAULT]
+[database]
+connection = sqlite:///{top}/keystone.db
+[fernet_tokens]
+key_repository = {top}/fernet-keys
+[credential]
+key_repository = {top}/credential-keys
+[identity]
+password_hash_rounds = 4
+[token]
+provider = fernet
+"""
+        )
+    ids = ["--keystone-user", str(os.getuid()), "--keystone-group", str(os.getgid())]
+    keystone_manage(conf, "db_sync")
+    keystone_manage(conf, "fernet_setup", *ids)
+    keystone_manage(conf, "credential_setup", *ids)
+    keystone_manage(
+        conf,
+        "bootstrap",
+        "--bootstrap-password", admin_password,
+        "--bootstrap-region-id", "RegionOne",
+        "--bootstrap-public-url", "http://127.0.0.1:5000/v3",
+    )
+    os.environ["OS_KEYSTONE_CONFIG_FILES"] = conf
+    from keystone.server import wsgi
+
+    app = wsgi.initialize_public_application()
+    server = make_server(
+        "127.0.0.1", 0, app, server_class=ThreadingWSGIServer, handler_class=QuietHandler
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    print(f"PORT {server.server_port}", flush=True)
+    # Serve until the test process goes away.
+    sys.stdin.read()
+    server.shutdown()
+
+
+if __name__ == "__main__":
+    main()

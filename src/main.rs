@@ -148,7 +148,11 @@ fn init_logging(config: &Config) {
         .with_writer(std::io::stderr);
     if config.log_format() == "json" {
         // One object per line, with the request span's fields on each.
-        builder.json().with_current_span(true).init();
+        builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init();
     } else {
         builder.init();
     }

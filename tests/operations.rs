@@ -161,8 +161,11 @@ fn logs_are_plain_and_name_the_request() {
                 data.join("ironstone.sqlite").to_str().unwrap(),
             )
             .unwrap();
-            diesel::RunQueryDsl::execute(diesel::sql_query("DROP TABLE regions"), &mut conn)
-                .unwrap();
+            diesel::connection::SimpleConnection::batch_execute(
+                &mut conn,
+                "PRAGMA foreign_keys = OFF; DROP TABLE regions;",
+            )
+            .unwrap();
             let resp = client
                 .get(format!("{base}/v3/regions"))
                 .header("X-Auth-Token", &token)

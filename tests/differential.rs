@@ -81,21 +81,16 @@ impl Target {
             .await
     }
 
-    /// A token for `user` (in Default) scoped to `project_id`; also the body.
+    /// A token for `user` (in Default) scoped to `project`; also the body.
     async fn token(&self, user: &str, password: &str, project: Value) -> (String, Value) {
-        let resp = self
-            .client
-            .post(format!("{}/v3/auth/tokens", self.base))
-            .json(&json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": user, "domain": {"id": "default"}, "password": password}}}, "scope": {"project": project}}}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 201, "{}: token for {user}", self.name);
-        let token = resp.headers()["x-subject-token"]
-            .to_str()
-            .unwrap()
-            .to_string();
-        (token, resp.json().await.unwrap())
+        common::login(
+            &self.client,
+            &self.base,
+            user,
+            password,
+            json!({"project": project}),
+        )
+        .await
     }
 
     async fn admin(&self) -> (String, String, String) {
@@ -109,6 +104,35 @@ impl Target {
         let user = body["token"]["user"]["id"].as_str().unwrap().to_string();
         let project = body["token"]["project"]["id"].as_str().unwrap().to_string();
         (token, user, project)
+    }
+
+    /// A token from a new application credential of the admin with
+    /// `access_rules`.
+    async fn limited_token(&self, admin: &str, admin_id: &str, access_rules: Value) -> String {
+        let (status, body) = self
+            .as_(
+                admin,
+                Method::POST,
+                &format!("/v3/users/{admin_id}/application_credentials"),
+                Some(json!({"application_credential": {
+                "name": format!("rules-{}", uuid::Uuid::new_v4().simple()),
+                "access_rules": access_rules}})),
+            )
+            .await;
+        assert_eq!(status, 201, "{}: {body}", self.name);
+        let ac = &body["application_credential"];
+        let resp = self
+            .client
+            .post(format!("{}/v3/auth/tokens", self.base))
+            .json(&json!({"auth": {"identity": {"methods": ["application_credential"], "application_credential": {"id": ac["id"], "secret": ac["secret"]}}}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 201, "{}", self.name);
+        resp.headers()["x-subject-token"]
+            .to_str()
+            .unwrap()
+            .to_string()
     }
 
     /// A user with `role` on `project`, and its project-scoped token.
@@ -244,31 +268,14 @@ async fn credential_existence_is_hidden_as_in_keystone() {
 /// services, or other identity routes, is refused on the identity API.
 async fn access_rule_routes(t: &Target) -> Vec<(String, u16)> {
     let (admin, admin_id, _) = t.admin().await;
-    let (status, body) = t
-        .as_(
+    let limited = t
+        .limited_token(
             &admin,
-            Method::POST,
-            &format!("/v3/users/{admin_id}/application_credentials"),
-            Some(json!({"application_credential": {
-            "name": format!("rules-{}", uuid::Uuid::new_v4().simple()),
-            "access_rules": [{"service": "identity", "method": "GET", "path": "/v3/users"},
-                             {"service": "compute", "method": "GET", "path": "/v2.1/servers"}]}})),
+            &admin_id,
+            json!([{"service": "identity", "method": "GET", "path": "/v3/users"},
+                   {"service": "compute", "method": "GET", "path": "/v2.1/servers"}]),
         )
         .await;
-    assert_eq!(status, 201, "{}: {body}", t.name);
-    let ac = &body["application_credential"];
-    let resp = t
-        .client
-        .post(format!("{}/v3/auth/tokens", t.base))
-        .json(&json!({"auth": {"identity": {"methods": ["application_credential"], "application_credential": {"id": ac["id"], "secret": ac["secret"]}}}}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 201);
-    let limited = resp.headers()["x-subject-token"]
-        .to_str()
-        .unwrap()
-        .to_string();
     let mut out = Vec::new();
     for (method, path, body) in [
         (Method::GET, "/v3/users".to_string(), None),
@@ -337,23 +344,13 @@ async fn stricter_than_keystone() {
         [(&keystone, 201, 404), (&ironstone, 401, 401)]
     {
         let (admin, admin_id, _) = t.admin().await;
-        let (_, body) = t
-            .as_(&admin, Method::POST, &format!("/v3/users/{admin_id}/application_credentials"), Some(json!({"application_credential": {
-                "name": format!("strict-{}", uuid::Uuid::new_v4().simple()),
-                "access_rules": [{"service": "compute", "method": "GET", "path": "/v2.1/servers"}]}})))
+        let limited = t
+            .limited_token(
+                &admin,
+                &admin_id,
+                json!([{"service": "compute", "method": "GET", "path": "/v2.1/servers"}]),
+            )
             .await;
-        let ac = &body["application_credential"];
-        let resp = t
-            .client
-            .post(format!("{}/v3/auth/tokens", t.base))
-            .json(&json!({"auth": {"identity": {"methods": ["application_credential"], "application_credential": {"id": ac["id"], "secret": ac["secret"]}}}}))
-            .send()
-            .await
-            .unwrap();
-        let limited = resp.headers()["x-subject-token"]
-            .to_str()
-            .unwrap()
-            .to_string();
         // Keystone 30 lifts access rules for any X-Service-Token, even one
         // that does not validate: a restricted token becomes a full one.
         let (status, body) = t
@@ -366,7 +363,7 @@ async fn stricter_than_keystone() {
             .await;
         assert_eq!(
             status, forged_service_token,
-            "{}: forged X-Service-Token",
+            "{}: forged X-Service-Token: {body}",
             t.name
         );
         // Keystone tells an unknown application-credential id from a wrong secret.

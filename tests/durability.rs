@@ -45,19 +45,8 @@ fn spawn_server(data_dir: &std::path::Path, port: u16, database_url: Option<&str
 }
 
 async fn admin_scope(client: &reqwest::Client, base: &str) -> (String, String, String) {
-    let resp = client
-        .post(format!("{base}/v3/auth/tokens"))
-        .json(&json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "admin", "domain": {"id": "default"}, "password": "pw"}}},
-            "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 201);
-    let token = resp.headers()["x-subject-token"]
-        .to_str()
-        .unwrap()
-        .to_string();
-    let body: Value = resp.json().await.unwrap();
+    let (token, body) =
+        common::login(client, base, "admin", "pw", common::admin_project_scope()).await;
     let project = body["token"]["project"]["id"].as_str().unwrap().to_string();
     let user = body["token"]["user"]["id"].as_str().unwrap().to_string();
     (token, project, user)

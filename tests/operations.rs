@@ -2,32 +2,16 @@
 //! failing signatures, and logs a file or a pipe can use (issue 12).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use common::{free_port, wait_until_listening, Serving};
 use serde_json::{json, Value};
 
 const PASSWORD: &str = "operator-pw";
-
-struct Serving(Child);
-
-impl Drop for Serving {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// Serves on a free port with `env`; stderr goes to `log`.
 fn serve(data_dir: &Path, log: &Path, env: &[(&str, &str)]) -> (Serving, String) {
@@ -48,27 +32,20 @@ fn serve(data_dir: &Path, log: &Path, env: &[(&str, &str)]) -> (Serving, String)
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(log).unwrap());
     let child = Serving(cmd.spawn().unwrap());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until_listening(port);
     (child, format!("http://127.0.0.1:{port}"))
 }
 
 async fn admin_token(client: &reqwest::Client, base: &str) -> String {
-    let resp = client
-        .post(format!("{base}/v3/auth/tokens"))
-        .json(&json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "admin", "domain": {"id": "default"}, "password": PASSWORD}}},
-            "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 201);
-    resp.headers()["x-subject-token"]
-        .to_str()
-        .unwrap()
-        .to_string()
+    common::login(
+        client,
+        base,
+        "admin",
+        PASSWORD,
+        common::admin_project_scope(),
+    )
+    .await
+    .0
 }
 
 fn rss_kib(pid: u32) -> u64 {

@@ -6,36 +6,12 @@
 mod common;
 
 use base64::Engine;
-use common::{admin_member, call, create_project, member_of, Backend, Member, TestServer};
+use common::signing::{pair_for, setup, Pair};
+use common::{call, create_project, member_of, Backend, TestServer};
 use ironstone::signature::ec2::{self, Ec2Request};
 use ironstone::signature::sigv4::{self, Scope};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-
-struct Pair {
-    access: String,
-    secret: String,
-}
-
-async fn pair_for(s: &TestServer, m: &Member, extra: Value) -> Pair {
-    let mut body = json!({"project_id": m.project_id, "user_id": m.user_id});
-    body.as_object_mut()
-        .unwrap()
-        .extend(extra.as_object().unwrap().clone());
-    let (status, body) = call(
-        s,
-        Method::POST,
-        &format!("/v1/{}/aksks", m.project_id),
-        Some(&m.token),
-        Some(body),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    Pair {
-        access: body["access_key"].as_str().unwrap().into(),
-        secret: body["secret_key"].as_str().unwrap().into(),
-    }
-}
 
 fn now_iso() -> String {
     chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
@@ -129,14 +105,6 @@ fn s3_v1_request(pair: &Pair, date: &str) -> Value {
         sts.as_bytes(),
     ));
     json!({"credentials": {"access": pair.access, "token": base64::engine::general_purpose::URL_SAFE.encode(sts), "signature": sig}})
-}
-
-async fn setup(s: &TestServer) -> (Member, Member, Pair) {
-    let admin = admin_member(s).await;
-    let project = create_project(s, "signed").await;
-    let user = member_of(s, "signer", &project, "member").await;
-    let pair = pair_for(s, &user, json!({})).await;
-    (admin, user, pair)
 }
 
 async fn ec2tokens_issue_delegated_tokens(backend: Backend) {

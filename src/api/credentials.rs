@@ -174,8 +174,9 @@ async fn load_for(
     state: &AppState,
     caller: &TokenContext,
     policy: Policy,
-    id: String,
+    path: web::Path<String>,
 ) -> Result<Credential, Error> {
+    let id = path.into_inner();
     path_id(&id, "credential id")?;
     let cipher = state.credentials.clone();
     let key = id.clone();
@@ -198,7 +199,7 @@ pub async fn get(
     path: web::Path<String>,
 ) -> Result<HttpResponse, Error> {
     let caller = credential_caller(&state, &req).await?;
-    let found = load_for(&state, &caller, policy::GET_CREDENTIAL, path.into_inner()).await?;
+    let found = load_for(&state, &caller, policy::GET_CREDENTIAL, path).await?;
     Ok(HttpResponse::Ok().json(json!({"credential": found.to_json(&base_url(&req, &state))})))
 }
 
@@ -214,13 +215,7 @@ pub async fn update(
     let c = member(&body.0, "credential")?;
     only_keys(c, "credential", &["blob"])?;
     let blob = req_secret_string(c, "blob", 65_536)?;
-    let found = load_for(
-        &state,
-        &caller,
-        policy::UPDATE_CREDENTIAL,
-        path.into_inner(),
-    )
-    .await?;
+    let found = load_for(&state, &caller, policy::UPDATE_CREDENTIAL, path).await?;
     if found.credential_type == EC2 {
         credential::check_ec2_blob_update(&found.ec2()?, &credential::parse_ec2_blob(&blob)?)?;
     }
@@ -244,13 +239,7 @@ pub async fn delete(
     path: web::Path<String>,
 ) -> Result<HttpResponse, Error> {
     let caller = credential_caller(&state, &req).await?;
-    let found = load_for(
-        &state,
-        &caller,
-        policy::DELETE_CREDENTIAL,
-        path.into_inner(),
-    )
-    .await?;
+    let found = load_for(&state, &caller, policy::DELETE_CREDENTIAL, path).await?;
     let id = found.id;
     state
         .db

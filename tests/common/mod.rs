@@ -2,6 +2,8 @@
 //! or a PostgreSQL database of its own, spoken to over HTTP.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod signing;
+
 use std::sync::Arc;
 
 use diesel::{Connection, RunQueryDsl};
@@ -380,4 +382,63 @@ pub async fn call(
     let resp = req.send().await.unwrap();
     let status = resp.status();
     (status, resp.json::<Value>().await.unwrap_or(Value::Null))
+}
+
+/// A free loopback port (for a server started as a process).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A server process, killed when dropped.
+pub struct Serving(pub std::process::Child);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn wait_until_listening(port: u16) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "server did not listen on {port}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// `POST {base}/v3/auth/tokens` with a password for `user` in the
+/// Default domain and `scope`; the token and the body.
+pub async fn login(
+    client: &reqwest::Client,
+    base: &str,
+    user: &str,
+    password: &str,
+    scope: Value,
+) -> (String, Value) {
+    let resp = client
+        .post(format!("{base}/v3/auth/tokens"))
+        .json(&json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": user, "domain": {"id": "default"}, "password": password}}},
+            "scope": scope}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201, "{base}: token for {user}");
+    let token = resp.headers()["x-subject-token"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    (token, resp.json().await.unwrap())
+}
+
+/// The scope of the bootstrapped admin project.
+pub fn admin_project_scope() -> Value {
+    json!({"project": {"name": "admin", "domain": {"id": "default"}}})
 }

@@ -14,7 +14,6 @@ with the pair and a unique nonce, so no two are the same request).
 import hashlib
 import json
 import os
-import subprocess
 import sys
 import uuid
 from urllib.parse import parse_qsl, urlsplit
@@ -25,27 +24,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "inter
 
 
 def keystone_setup(top):
-    os.makedirs(top, exist_ok=True)
-    conf = os.path.join(top, "keystone.conf")
-    with open(conf, "w") as f:
-        f.write(f"""[DEFAULT]
-[database]
-connection = sqlite:///{top}/keystone.db
-[fernet_tokens]
-key_repository = {top}/fernet-keys
-[credential]
-key_repository = {top}/credential-keys
-[token]
-provider = fernet
-""")
-    manage = os.path.join(os.path.dirname(sys.executable), "keystone-manage")
-    ids = ["--keystone-user", str(os.getuid()), "--keystone-group", str(os.getgid())]
-    for args in (["db_sync"], ["fernet_setup", *ids], ["credential_setup", *ids],
-                 ["bootstrap", "--bootstrap-password", "bench-admin", "--bootstrap-region-id", "RegionOne",
-                  "--bootstrap-public-url", "http://127.0.0.1:5000/v3"]):
-        subprocess.run([manage, "--config-file", conf, *args], check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    print(conf)
+    from keystone_server import build
+
+    print(build(top, f"sqlite:///{top}/keystone.db", "bench-admin"))
 
 
 def prepare(url, password, out, count):

@@ -8,24 +8,14 @@ use common::{admin_member, call, create_project, member_of, Backend, Member, Tes
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
+/// A pair made with SODA's documented body (`{"credential": {...}}`).
 async fn create_pair(s: &TestServer, m: &Member, extra: Value) -> (String, String) {
-    let mut body = json!({"credential": {"project_id": m.project_id, "user_id": m.user_id}});
+    let mut fields = json!({"project_id": m.project_id, "user_id": m.user_id});
     if let Value::Object(extra) = extra {
-        body["credential"].as_object_mut().unwrap().extend(extra);
+        fields.as_object_mut().unwrap().extend(extra);
     }
-    let (status, body) = call(
-        s,
-        Method::POST,
-        &format!("/v1/{}/aksks", m.project_id),
-        Some(&m.token),
-        Some(body),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    (
-        body["access_key"].as_str().unwrap().to_string(),
-        body["secret_key"].as_str().unwrap().to_string(),
-    )
+    let pair = common::signing::create_pair(s, m, json!({ "credential": fields })).await;
+    (pair.access, pair.secret)
 }
 
 async fn soda_list(s: &TestServer, m: &Member) -> Vec<Value> {

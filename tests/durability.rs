@@ -8,7 +8,7 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -17,30 +17,14 @@ use common::Backend;
 use serde_json::{json, Value};
 
 fn spawn_server(data_dir: &std::path::Path, port: u16, database_url: Option<&str>) -> Child {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ironstone"));
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("IRONSTONE_BOOTSTRAP_PASSWORD", "pw")
-        .env("IRONSTONE_IDENTITY_PASSWORD_HASH_ROUNDS", "4")
-        .env("IRONSTONE_LOG_FILTER", "error")
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--data-dir",
-        ])
-        .arg(data_dir)
-        .stdout(Stdio::null())
+    let mut cmd = common::serve_command(data_dir, port, "pw");
+    cmd.env("IRONSTONE_LOG_FILTER", "error")
         .stderr(Stdio::null());
     if let Some(url) = database_url {
         cmd.env("IRONSTONE_DATABASE_URL", url);
     }
     let child = cmd.spawn().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    common::wait_until_listening(port);
     child
 }
 

@@ -25,19 +25,8 @@ async fn botocore_signatures_verify_and_tampering_fails() {
         return;
     };
     let admin = admin_member(&s).await;
-    let (status, pair) = call(
-        &s,
-        Method::POST,
-        &format!("/v1/{}/aksks", admin.project_id),
-        Some(&admin.token),
-        Some(json!({"project_id": admin.project_id, "user_id": admin.user_id})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
-    let (access, secret) = (
-        pair["access_key"].as_str().unwrap(),
-        pair["secret_key"].as_str().unwrap(),
-    );
+    let pair = common::signing::pair_for(&s, &admin, json!({})).await;
+    let (access, secret) = (pair.access.as_str(), pair.secret.as_str());
     let output = Command::new(&python)
         .arg(common::interop_dir().join("botocore_sign.py"))
         .args([access, secret])

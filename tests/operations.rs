@@ -6,7 +6,6 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use common::{free_port, wait_until_listening, Serving};
 use serde_json::{json, Value};
@@ -16,20 +15,8 @@ const PASSWORD: &str = "operator-pw";
 /// Serves on a free port with `env`; stderr goes to `log`.
 fn serve(data_dir: &Path, log: &Path, env: &[(&str, &str)]) -> (Serving, String) {
     let port = free_port();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ironstone"));
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("IRONSTONE_BOOTSTRAP_PASSWORD", PASSWORD)
-        .env("IRONSTONE_IDENTITY_PASSWORD_HASH_ROUNDS", "4")
-        .envs(env.iter().copied())
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--data-dir",
-        ])
-        .arg(data_dir)
-        .stdout(Stdio::null())
+    let mut cmd = common::serve_command(data_dir, port, PASSWORD);
+    cmd.envs(env.iter().copied())
         .stderr(std::fs::File::create(log).unwrap());
     let child = Serving(cmd.spawn().unwrap());
     wait_until_listening(port);

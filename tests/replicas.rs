@@ -10,6 +10,21 @@ use common::{admin_member, call, Backend, TestServer, ADMIN_PASSWORD};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
+/// A second node on `a`'s database and key repositories, with `tweak`.
+fn replica_of(a: &TestServer, tweak: impl FnOnce(&mut ironstone::config::Config)) -> TestServer {
+    let state = a.state();
+    let url = state.config.database_url();
+    let fernet = state.config.fernet_key_repository();
+    let credential = state.config.credential_key_repository();
+    TestServer::start_with(Backend::Postgres, move |c| {
+        c.database.url = Some(url);
+        c.fernet_tokens.key_repository = Some(fernet);
+        c.credential.key_repository = Some(credential);
+        tweak(c);
+    })
+    .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_share_everything() {
     let Some(a) =
@@ -17,17 +32,7 @@ async fn two_replicas_share_everything() {
     else {
         return;
     };
-    let state = a.state();
-    let url = state.config.database_url();
-    let fernet = state.config.fernet_key_repository();
-    let credential = state.config.credential_key_repository();
-    let b = TestServer::start_with(Backend::Postgres, move |c| {
-        c.database.url = Some(url);
-        c.fernet_tokens.key_repository = Some(fernet);
-        c.credential.key_repository = Some(credential);
-        c.fernet_tokens.reload_interval = 1;
-    })
-    .unwrap();
+    let b = replica_of(&a, |c| c.fernet_tokens.reload_interval = 1);
 
     // Issued on A, valid on B.
     let admin = admin_member(&a).await;
@@ -55,19 +60,8 @@ async fn two_replicas_share_everything() {
     eprintln!("revocation on B refused on A after {took:?}");
 
     // A pair created on A verifies on B.
-    let (status, pair) = call(
-        &a,
-        Method::POST,
-        &format!("/v1/{}/aksks", admin.project_id),
-        Some(&admin.token),
-        Some(json!({"project_id": admin.project_id, "user_id": admin.user_id})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
-    let (access, secret) = (
-        pair["access_key"].as_str().unwrap(),
-        pair["secret_key"].as_str().unwrap(),
-    );
+    let pair = common::signing::pair_for(&a, &admin, json!({})).await;
+    let (access, secret) = (pair.access.as_str(), pair.secret.as_str());
     let (status, body) = call(
         &b,
         Method::POST,
@@ -177,30 +171,10 @@ async fn a_signature_verifies_once_across_replicas() {
     let Some(a) = TestServer::start(Backend::Postgres) else {
         return;
     };
-    let state = a.state();
-    let url = state.config.database_url();
-    let fernet = state.config.fernet_key_repository();
-    let credential = state.config.credential_key_repository();
-    let b = TestServer::start_with(Backend::Postgres, move |c| {
-        c.database.url = Some(url);
-        c.fernet_tokens.key_repository = Some(fernet);
-        c.credential.key_repository = Some(credential);
-    })
-    .unwrap();
+    let b = replica_of(&a, |_| {});
     let admin = admin_member(&a).await;
-    let (status, pair) = call(
-        &a,
-        Method::POST,
-        &format!("/v1/{}/aksks", admin.project_id),
-        Some(&admin.token),
-        Some(json!({"project_id": admin.project_id, "user_id": admin.user_id})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
-    let (access, secret) = (
-        pair["access_key"].as_str().unwrap(),
-        pair["secret_key"].as_str().unwrap(),
-    );
+    let pair = common::signing::pair_for(&a, &admin, json!({})).await;
+    let (access, secret) = (pair.access.as_str(), pair.secret.as_str());
     async fn post(
         node: &TestServer,
         token: &str,

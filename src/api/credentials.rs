@@ -165,6 +165,16 @@ pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
     )))
 }
 
+/// The credential with this id, decrypted, if any.
+async fn fetch(state: &AppState, id: &str) -> Result<Option<Credential>, Error> {
+    let cipher = state.credentials.clone();
+    let id = id.to_string();
+    state
+        .db
+        .read(move |conn| credential::get(conn, &cipher, &id))
+        .await
+}
+
 /// Loads a credential for `policy` in Keystone's order: the policy is
 /// checked first, against the credential when it exists and against an
 /// empty target when it does not. A caller who may not act on it gets the
@@ -178,12 +188,7 @@ async fn load_for(
 ) -> Result<Credential, Error> {
     let id = path.into_inner();
     path_id(&id, "credential id")?;
-    let cipher = state.credentials.clone();
-    let key = id.clone();
-    let found = state
-        .db
-        .read(move |conn| credential::get(conn, &cipher, &key))
-        .await?;
+    let found = fetch(state, &id).await?;
     let target = Target {
         user_id: found.as_ref().map(|c| c.user_id.as_str()),
         ..Default::default()
@@ -348,13 +353,7 @@ pub async fn ec2_list(
 /// checked against `user_id` already).
 async fn load_ec2(state: &AppState, user_id: &str, access: &str) -> Result<Credential, Error> {
     let id = credential::ec2_credential_id(access);
-    let cipher = state.credentials.clone();
-    let key = id.clone();
-    let found = state
-        .db
-        .read(move |conn| credential::get(conn, &cipher, &key))
-        .await?;
-    match found {
+    match fetch(state, &id).await? {
         Some(c) if c.credential_type == EC2 && c.user_id == user_id => Ok(c),
         _ => Err(credential::not_found(&id)),
     }

@@ -393,6 +393,29 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// `ironstone serve` on 127.0.0.1:`port` with `data_dir`, a bootstrap
+/// password, cheap hashing and nothing else from the environment.
+pub fn serve_command(
+    data_dir: &std::path::Path,
+    port: u16,
+    bootstrap_password: &str,
+) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ironstone"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("IRONSTONE_BOOTSTRAP_PASSWORD", bootstrap_password)
+        .env("IRONSTONE_IDENTITY_PASSWORD_HASH_ROUNDS", "4")
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
+        .arg(data_dir)
+        .stdout(std::process::Stdio::null());
+    cmd
+}
+
 /// A server process, killed when dropped.
 pub struct Serving(pub std::process::Child);
 

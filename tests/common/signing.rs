@@ -13,11 +13,17 @@ pub struct Pair {
     pub secret: String,
 }
 
+/// A pair for `m` in its project, with `extra` fields (name, expiry…).
 pub async fn pair_for(s: &TestServer, m: &Member, extra: Value) -> Pair {
     let mut body = json!({"project_id": m.project_id, "user_id": m.user_id});
     body.as_object_mut()
         .unwrap()
         .extend(extra.as_object().unwrap().clone());
+    create_pair(s, m, body).await
+}
+
+/// `POST /v1/{project}/aksks` with `body`, as `m`.
+pub async fn create_pair(s: &TestServer, m: &Member, body: Value) -> Pair {
     let (status, body) = call(
         s,
         Method::POST,

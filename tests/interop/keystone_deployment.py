@@ -16,13 +16,13 @@ the import: ids, passwords, secrets and tokens.
 
 import json
 import os
-import subprocess
 import sys
 import threading
 import time
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import requests
+from keystone_server import build
 
 ADMIN_PASSWORD = "keystone-admin-pw"
 
@@ -32,48 +32,11 @@ class QuietHandler(WSGIRequestHandler):
         pass
 
 
-def keystone_manage(conf, *args):
-    manage = os.path.join(os.path.dirname(sys.executable), "keystone-manage")
-    subprocess.run(
-        [manage, "--config-file", conf, *args],
-        check=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-
-
 def main():
     top, database_url, out = sys.argv[1], sys.argv[2], sys.argv[3]
     # Keystone's config parser reads sys.argv: leave it only the program.
     del sys.argv[1:]
-    os.makedirs(top, exist_ok=True)
-    conf = os.path.join(top, "keystone.conf")
-    with open(conf, "w") as f:
-        f.write(
-            f"""[DEFAULT]
-[database]
-connection = {database_url}
-[fernet_tokens]
-key_repository = {top}/fernet-keys
-[credential]
-key_repository = {top}/credential-keys
-[identity]
-password_hash_rounds = 4
-[token]
-provider = fernet
-"""
-        )
-    keystone_manage(conf, "db_sync")
-    keystone_manage(conf, "fernet_setup", "--keystone-user", str(os.getuid()), "--keystone-group", str(os.getgid()))
-    keystone_manage(conf, "credential_setup", "--keystone-user", str(os.getuid()), "--keystone-group", str(os.getgid()))
-    keystone_manage(
-        conf,
-        "bootstrap",
-        "--bootstrap-password", ADMIN_PASSWORD,
-        "--bootstrap-region-id", "RegionOne",
-        "--bootstrap-public-url", "http://127.0.0.1:5000/v3",
-        "--bootstrap-internal-url", "http://127.0.0.1:5000/v3",
-    )
+    conf = build(top, database_url, ADMIN_PASSWORD, hash_rounds=4)
 
     os.environ["OS_KEYSTONE_CONFIG_FILES"] = conf
     from keystone.server import wsgi

@@ -37,24 +37,25 @@ def keystone_manage(conf, *args):
     )
 
 
-def main():
-    top, admin_password = sys.argv[1], sys.argv[2]
-    # Keystone's config parser reads sys.argv: leave it only the program.
-    del sys.argv[1:]
+def build(top, database_url, admin_password, hash_rounds=None):
+    """Writes keystone.conf in TOP and makes the deployment with
+    keystone-manage: schema, both key repositories, and the bootstrap
+    (admin user, project and role; RegionOne; the identity endpoints).
+    HASH_ROUNDS lowers bcrypt's cost (Keystone's default, 12, when None).
+    Returns the path of keystone.conf."""
     os.makedirs(top, exist_ok=True)
     conf = os.path.join(top, "keystone.conf")
+    identity = f"[identity]\npassword_hash_rounds = {hash_rounds}\n" if hash_rounds else ""
     with open(conf, "w") as f:
         f.write(
             f"""[DEFAULT]
 [database]
-connection = sqlite:///{top}/keystone.db
+connection = {database_url}
 [fernet_tokens]
 key_repository = {top}/fernet-keys
 [credential]
 key_repository = {top}/credential-keys
-[identity]
-password_hash_rounds = 4
-[token]
+{identity}[token]
 provider = fernet
 """
         )
@@ -68,7 +69,16 @@ provider = fernet
         "--bootstrap-password", admin_password,
         "--bootstrap-region-id", "RegionOne",
         "--bootstrap-public-url", "http://127.0.0.1:5000/v3",
+        "--bootstrap-internal-url", "http://127.0.0.1:5000/v3",
     )
+    return conf
+
+
+def main():
+    top, admin_password = sys.argv[1], sys.argv[2]
+    # Keystone's config parser reads sys.argv: leave it only the program.
+    del sys.argv[1:]
+    conf = build(top, f"sqlite:///{top}/keystone.db", admin_password, hash_rounds=4)
     os.environ["OS_KEYSTONE_CONFIG_FILES"] = conf
     from keystone.server import wsgi
 

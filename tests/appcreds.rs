@@ -128,7 +128,8 @@ async fn application_credentials(backend: Backend) {
             json!({"id": "ffffffffffffffffffffffffffffffff", "secret": "x"}),
         ))
         .await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    // An unknown id is the same 401 as a wrong secret (Keystone: 404).
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     let mut scoped = ac_auth(json!({"id": id, "secret": "my-secret"}));
     scoped["auth"]["scope"] = json!({"project": {"id": project}});
     let (status, _, body) = s.auth(scoped).await;

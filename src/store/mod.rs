@@ -137,9 +137,11 @@ impl ConnManager {
                 let mut conn = SqliteConnection::establish(&self.target)?;
                 // Per-connection settings: foreign keys are per connection in
                 // SQLite, and FULL keeps acknowledged commits on power loss.
+                // The busy timeout first: switching to WAL takes a lock that
+                // another process (a node stopping, a CLI command) may hold.
                 conn.batch_execute(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                     PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
+                    "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
                 )
                 .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
                 Ok(Conn::Sqlite(conn))

@@ -210,6 +210,16 @@ async fn access_rules_bind_on_the_identity_api() {
     let (unlimited, _) = app_cred_token(&s, &admin, json!([])).await;
     let (status, _) = call(&s, Method::GET, "/v3/domains", Some(&unlimited), None).await;
     assert_eq!(status, StatusCode::OK);
+    // It is still a restricted credential: it cannot make another one.
+    let (status, _) = call(
+        &s,
+        Method::POST,
+        &format!("/v3/users/{u}/application_credentials"),
+        Some(&unlimited),
+        Some(json!({"application_credential": {"name": "more"}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
 }
 
 // 2. The request time comes only from what the signature covers.

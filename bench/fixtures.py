@@ -36,6 +36,9 @@ def prepare(url, password, out, count):
 
     os.makedirs(out, exist_ok=True)
     s = requests.Session()
+    # uwsgi's --http-socket closes connections between requests; a reused
+    # one can be reset under load, so each request gets its own.
+    s.headers["Connection"] = "close"
     body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
         "name": "admin", "domain": {"id": "default"}, "password": password}}},
         "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}}

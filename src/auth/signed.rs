@@ -152,7 +152,7 @@ pub enum Signed {
     S3(StringToSign),
 }
 
-/// The service's own credentials, and what it reports about the request.
+/// A signed request as a service forwards it, and where it came from.
 #[derive(Debug)]
 pub struct Verification {
     pub access: String,

@@ -1,1 +1,2 @@
+DROP FUNCTION ironstone_first_uses(BYTEA[], BIGINT[]);
 DROP TABLE signature_replays;

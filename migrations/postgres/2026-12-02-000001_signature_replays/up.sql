@@ -8,3 +8,22 @@ CREATE TABLE signature_replays (
     valid_until BIGINT NOT NULL
 );
 CREATE INDEX signature_replays_valid_until ON signature_replays (valid_until);
+
+-- Records a batch of digests and returns those that were new. One call
+-- is one round trip on a statement the client prepares once, and its
+-- plan is kept for the session (PL/pgSQL), so a batch costs no parsing.
+CREATE FUNCTION ironstone_first_uses(digests BYTEA[], untils BIGINT[])
+RETURNS BYTEA[] LANGUAGE plpgsql AS $$
+DECLARE
+    fresh BYTEA[];
+BEGIN
+    WITH inserted AS (
+        INSERT INTO signature_replays (digest, valid_until)
+        SELECT * FROM UNNEST(digests, untils)
+        ON CONFLICT (digest) DO NOTHING
+        RETURNING digest
+    )
+    SELECT coalesce(array_agg(digest), '{}') INTO fresh FROM inserted;
+    RETURN fresh;
+END
+$$;

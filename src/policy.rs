@@ -41,6 +41,23 @@ pub struct Policy {
     pub any_of: &'static [Check],
 }
 
+/// Keystone 30's `identity:ec2tokens_validate`: a service verifying a
+/// signed request (unless `signature.allow_anonymous`).
+pub const EC2TOKENS_VALIDATE: Policy = Policy {
+    action: "identity:ec2tokens_validate",
+    any_of: &[Check::Admin, Check::Service],
+};
+pub const S3TOKENS_VALIDATE: Policy = Policy {
+    action: "identity:s3tokens_validate",
+    any_of: &[Check::Admin, Check::Service],
+};
+/// Ironstone's own rule: who may report the end client's address
+/// (`client_ip`), which `allowed_cidrs` are checked against.
+pub const REPORT_CLIENT_IP: Policy = Policy {
+    action: "ironstone:report_client_ip",
+    any_of: &[Check::Admin, Check::Service],
+};
+
 pub const VALIDATE_TOKEN: Policy = Policy {
     action: "identity:validate_token",
     any_of: &[

@@ -41,11 +41,11 @@ async fn credentials_of_authorized<'a>(
     state: &AppState,
     req: &HttpRequest,
     body: &'a Value,
-    action: &str,
+    policy: crate::policy::Policy,
 ) -> Result<&'a Map<String, Value>, Error> {
     let empty = Map::new();
     let reported = credentials_of(body).unwrap_or(&empty);
-    authorize(state, req, action, reported).await?;
+    authorize(state, req, policy, reported).await?;
     credentials_of(body)
 }
 
@@ -104,12 +104,12 @@ fn client_ip(map: &Map<String, Value>) -> Result<Option<std::net::IpAddr>, Error
 async fn authorize(
     state: &AppState,
     req: &HttpRequest,
-    action: &str,
+    policy: crate::policy::Policy,
     credentials: &Map<String, Value>,
 ) -> Result<(), Error> {
     let reports_client = !matches!(credentials.get("client_ip"), None | Some(Value::Null));
     let caller = super::caller(state, req).await;
-    signed::authorize(state, caller, action, reports_client)
+    signed::authorize(state, caller, policy, reports_client)
 }
 
 /// `POST /v3/ec2tokens`: 200 with `X-Subject-Token` and the token body.
@@ -118,7 +118,8 @@ pub async fn ec2tokens(
     req: HttpRequest,
     body: JsonBody,
 ) -> Result<HttpResponse, Error> {
-    let c = credentials_of_authorized(&state, &req, &body.0, "identity:ec2tokens_validate").await?;
+    let c =
+        credentials_of_authorized(&state, &req, &body.0, crate::policy::EC2TOKENS_VALIDATE).await?;
     let access = required(c, "access")?;
     let signature = required(c, "signature")?;
     let client_ip = client_ip(c)?;
@@ -151,7 +152,8 @@ pub async fn s3tokens(
     req: HttpRequest,
     body: JsonBody,
 ) -> Result<HttpResponse, Error> {
-    let c = credentials_of_authorized(&state, &req, &body.0, "identity:s3tokens_validate").await?;
+    let c =
+        credentials_of_authorized(&state, &req, &body.0, crate::policy::S3TOKENS_VALIDATE).await?;
     let access = required(c, "access")?;
     let signature = required(c, "signature")?;
     let token = required(c, "token")?;

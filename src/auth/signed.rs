@@ -12,6 +12,7 @@ use crate::auth::guard::{Freshness, ReplayCache, Throttle, ThrottleKey};
 use crate::auth::{context_for, TokenContext};
 use crate::credential::{self, keys::cidr_contains, Credential, Ec2Blob, EC2};
 use crate::error::Error;
+use crate::policy::{Policy, Target};
 use crate::secret::Secret;
 use crate::signature::ec2::{self, Ec2Request};
 use crate::signature::s3::{self, StringToSign};
@@ -385,7 +386,7 @@ async fn pair_scope(
 pub fn authorize(
     state: &AppState,
     caller: Result<TokenContext, Error>,
-    action: &str,
+    policy: Policy,
     reports_client: bool,
 ) -> Result<(), Error> {
     if !state
@@ -405,19 +406,20 @@ pub fn authorize(
         Err(_) if anonymous => None,
         Err(e) => return Err(e),
     };
-    let trusted = caller
-        .as_ref()
-        .is_some_and(|c| c.has_role("admin") || c.has_role("service"));
-    if trusted {
-        return Ok(());
+    let allowed = |p: Policy| {
+        caller
+            .as_ref()
+            .is_some_and(|c| crate::policy::allows(p, c, Target::default()))
+    };
+    if !anonymous && !allowed(policy) {
+        return Err(Error::forbidden_action(policy.action));
     }
-    match (anonymous, reports_client, caller) {
-        (false, _, _) => Err(Error::forbidden_action(action)),
-        (true, false, _) => Ok(()),
-        (true, true, None) => Err(Error::unauthorized_with(
+    match (reports_client && !allowed(crate::policy::REPORT_CLIENT_IP), &caller) {
+        (false, _) => Ok(()),
+        (true, None) => Err(Error::unauthorized_with(
             "Only a service authenticated with a token holding the admin or service role may report client_ip.",
         )),
-        (true, true, Some(_)) => Err(Error::Forbidden(
+        (true, Some(_)) => Err(Error::Forbidden(
             "Only a token holding the admin or service role may report client_ip.".into(),
         )),
     }

@@ -979,3 +979,53 @@ on_both_backends!(
     user_limit_is_atomic,
     restricted_ec2_credentials_stay_restricted
 );
+
+// 3/6e. A forged X-Forwarded-For does not split the calling service's
+// failure budget; from a trusted proxy it names the real client.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarded_for_counts_only_from_trusted_proxies() {
+    async fn failures(
+        s: &TestServer,
+        token: &str,
+        forwarded_for: impl Fn(usize) -> String,
+    ) -> StatusCode {
+        let mut last = StatusCode::OK;
+        for i in 0..6 {
+            let body = json!({"credentials": {"access": uuid::Uuid::new_v4().simple().to_string(), "signature": "bad",
+                "verb": "GET", "host": "h", "path": "/", "params": {"SignatureVersion": "2", "Timestamp": iso(0)}}});
+            last = s
+                .request(Method::POST, "/v3/ec2tokens")
+                .header("X-Auth-Token", token)
+                .header("X-Forwarded-For", forwarded_for(i))
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .status();
+        }
+        last
+    }
+    let budget = |c: &mut ironstone::config::Config| c.signature.throttle_peer_failures = 5;
+    let s = TestServer::start_with(Backend::Sqlite, budget).unwrap();
+    let admin = admin_member(&s).await;
+    let rotating = |i: usize| format!("203.0.113.{i}");
+    assert_eq!(
+        failures(&s, &admin.token, rotating).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    drop(s);
+    let s = TestServer::start_with(Backend::Sqlite, |c| {
+        budget(c);
+        c.server.trusted_proxies = vec!["127.0.0.1".into()];
+    })
+    .unwrap();
+    let admin = admin_member(&s).await;
+    assert_eq!(
+        failures(&s, &admin.token, rotating).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        failures(&s, &admin.token, |_| "203.0.113.99".into()).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}

@@ -35,18 +35,22 @@ fn credentials_of(body: &Value) -> Result<&Map<String, Value>, Error> {
     Err(Error::expecting("credentials", "request body"))
 }
 
-/// The credentials object, once the caller may ask: Keystone checks the
-/// caller before it reads the body.
+/// The credentials object, once the caller may ask (and may report
+/// `client_ip`, if the body does): Keystone checks the caller before it
+/// reads the body.
 async fn credentials_of_authorized<'a>(
     state: &AppState,
     req: &HttpRequest,
     body: &'a Value,
     policy: crate::policy::Policy,
 ) -> Result<&'a Map<String, Value>, Error> {
-    let empty = Map::new();
-    let reported = credentials_of(body).unwrap_or(&empty);
-    authorize(state, req, policy, reported).await?;
-    credentials_of(body)
+    let parsed = credentials_of(body);
+    let reports_client = parsed
+        .as_ref()
+        .is_ok_and(|c| !matches!(c.get("client_ip"), None | Some(Value::Null)));
+    let caller = super::caller(state, req).await;
+    signed::authorize(state, caller, policy, reports_client)?;
+    parsed
 }
 
 fn required(map: &Map<String, Value>, key: &str) -> Result<String, Error> {
@@ -97,19 +101,6 @@ fn client_ip(map: &Map<String, Value>) -> Result<Option<std::net::IpAddr>, Error
                 })
         })
         .transpose()
-}
-
-/// The caller's token checked, and whether it may ask (and report
-/// `client_ip`), before the body is looked at further.
-async fn authorize(
-    state: &AppState,
-    req: &HttpRequest,
-    policy: crate::policy::Policy,
-    credentials: &Map<String, Value>,
-) -> Result<(), Error> {
-    let reports_client = !matches!(credentials.get("client_ip"), None | Some(Value::Null));
-    let caller = super::caller(state, req).await;
-    signed::authorize(state, caller, policy, reports_client)
 }
 
 /// `POST /v3/ec2tokens`: 200 with `X-Subject-Token` and the token body.

@@ -2,8 +2,106 @@
 //! (`keystone/common/policies/*.py` with `enforce_new_defaults`), as a
 //! table of actions, each a list of alternatives.
 
-use crate::auth::TokenContext;
 use crate::error::Error;
+
+/// Who is calling, as the rules see it. `auth` builds it from a validated
+/// token; use cases take it instead of the token, so every subsystem can
+/// check its rules without depending on `auth`.
+#[derive(Debug, Clone, Default)]
+pub struct Caller {
+    pub user_id: String,
+    /// Effective roles of the token: (id, name).
+    pub roles: Vec<CallerRole>,
+    pub scope: CallerScope,
+    /// The token's auth methods (empty for EC2/S3 tokens minted by
+    /// `/v3/ec2tokens`).
+    pub methods: Vec<String>,
+    /// Set when the token came from an application credential: whether it
+    /// was restricted.
+    pub restricted_application_credential: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallerRole {
+    pub id: String,
+    pub name: String,
+}
+
+/// The scope of the caller's token.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum CallerScope {
+    #[default]
+    Unscoped,
+    Project {
+        id: String,
+        domain_id: String,
+    },
+    Domain(String),
+    System,
+}
+
+impl Caller {
+    pub fn user_id(&self) -> &str {
+        &self.user_id
+    }
+
+    pub fn has_role(&self, name: &str) -> bool {
+        self.roles.iter().any(|r| r.name == name)
+    }
+
+    pub fn is_system_scoped(&self) -> bool {
+        self.scope == CallerScope::System
+    }
+
+    /// The project of a project-scoped token.
+    pub fn project_id(&self) -> Option<&str> {
+        match &self.scope {
+            CallerScope::Project { id, .. } => Some(id),
+            _ => None,
+        }
+    }
+
+    /// The domain of a domain-scoped token.
+    pub fn domain_id(&self) -> Option<&str> {
+        match &self.scope {
+            CallerScope::Domain(id) => Some(id),
+            _ => None,
+        }
+    }
+
+    /// The domain the token lives in: its domain scope, or its project's
+    /// domain.
+    pub fn token_domain_id(&self) -> Option<&str> {
+        match &self.scope {
+            CallerScope::Domain(id) => Some(id),
+            CallerScope::Project { domain_id, .. } => Some(domain_id),
+            _ => None,
+        }
+    }
+
+    /// Tokens minted from a delegated credential: they cannot mint others.
+    pub fn is_delegated(&self) -> bool {
+        self.methods.is_empty()
+            || self
+                .methods
+                .iter()
+                .any(|m| m == "application_credential" || m == "ec2credential")
+    }
+
+    /// EC2 tokens and restricted application-credential tokens may not
+    /// manage application credentials (Keystone's
+    /// `_check_unrestricted_application_credential`).
+    pub fn may_manage_application_credentials(&self) -> bool {
+        self.restricted_application_credential != Some(true)
+            && !self.methods.iter().any(|m| m == "ec2credential")
+    }
+
+    /// The "wide" callers of Keystone's list rules: admins and system
+    /// readers see every domain's items.
+    pub fn sees_every_domain(&self) -> bool {
+        self.has_role("admin") || (self.is_system_scoped() && self.has_role("reader"))
+    }
+}
 
 /// One alternative in a rule (the rule passes when any alternative does).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -239,6 +337,10 @@ pub const READ_GROUPS: Policy = Policy {
     action: "identity:get_group",
     any_of: &[Check::Admin, Check::SystemReader, Check::DomainReader],
 };
+pub const LIST_GROUPS: Policy = Policy {
+    action: "identity:list_groups",
+    any_of: &[Check::Admin, Check::SystemReader, Check::DomainReader],
+};
 pub const MANAGE_GROUPS: Policy = Policy {
     action: "identity:create_group",
     any_of: &[Check::Admin, Check::DomainManager],
@@ -331,6 +433,7 @@ pub const ALL: &[Policy] = &[
     READ_IMPLIED_ROLES,
     MANAGE_IMPLIED_ROLES,
     READ_GROUPS,
+    LIST_GROUPS,
     MANAGE_GROUPS,
     READ_GRANTS,
     MANAGE_GRANTS,
@@ -368,9 +471,17 @@ impl<'a> Target<'a> {
             ..Default::default()
         }
     }
+
+    /// A target that lives in a domain.
+    pub fn in_domain(domain_id: &'a str) -> Self {
+        Target {
+            domain_id: Some(domain_id),
+            ..Default::default()
+        }
+    }
 }
 
-fn passes(check: Check, caller: &TokenContext, target: &Target<'_>) -> bool {
+fn passes(check: Check, caller: &Caller, target: &Target<'_>) -> bool {
     match check {
         Check::Authenticated => true,
         Check::Admin => caller.has_role("admin"),
@@ -393,25 +504,197 @@ fn passes(check: Check, caller: &TokenContext, target: &Target<'_>) -> bool {
         }
         Check::DomainScopedManager => caller.has_role("manager") && caller.domain_id().is_some(),
         Check::TokenInTargetDomain => {
-            let token_domain = caller.domain_id().or(match &caller.scope {
-                crate::auth::ResolvedScope::Project { domain, .. } => Some(domain.id.as_str()),
-                _ => None,
-            });
+            let token_domain = caller.token_domain_id();
             token_domain.is_some() && token_domain == target.domain_id
         }
     }
 }
 
 /// True when the rule passes (for filtering lists item by item).
-pub fn allows(policy: Policy, caller: &TokenContext, target: Target<'_>) -> bool {
+pub fn allows(policy: Policy, caller: &Caller, target: Target<'_>) -> bool {
     policy.any_of.iter().any(|c| passes(*c, caller, &target))
 }
 
 /// Allows or refuses with Keystone's 403 naming the action.
-pub fn enforce(policy: Policy, caller: &TokenContext, target: Target<'_>) -> Result<(), Error> {
+pub fn enforce(policy: Policy, caller: &Caller, target: Target<'_>) -> Result<(), Error> {
     if allows(policy, caller, target) {
         Ok(())
     } else {
         Err(Error::forbidden_action(policy.action))
+    }
+}
+
+/// Which domain a domain-limited list may cover (Keystone's list rules
+/// with `domain_id:%(target.domain_id)s`): admins and system readers any,
+/// or the one asked for; domain readers only their own; anyone else 403.
+pub fn list_domain(
+    policy: Policy,
+    caller: &Caller,
+    asked: Option<String>,
+) -> Result<Option<String>, Error> {
+    if caller.sees_every_domain() {
+        return Ok(asked);
+    }
+    let Some(own) = caller.domain_id() else {
+        return Err(Error::forbidden_action(policy.action));
+    };
+    if asked.as_deref().is_some_and(|a| a != own) {
+        return Err(Error::forbidden_action(policy.action));
+    }
+    enforce(policy, caller, Target::in_domain(own))?;
+    Ok(Some(own.to_string()))
+}
+
+/// Grants: admins manage every grant; system readers read all, and
+/// readers of a domain read grants whose actor (and target, if it has a
+/// domain) live in it.
+pub fn enforce_grant(
+    caller: &Caller,
+    manage: bool,
+    target_domain: Option<&str>,
+    actor_domain: &str,
+) -> Result<(), Error> {
+    if manage {
+        return enforce(MANAGE_GRANTS, caller, Target::default());
+    }
+    if caller.sees_every_domain() {
+        return Ok(());
+    }
+    let same = caller.domain_id() == Some(actor_domain)
+        && target_domain.is_none_or(|t| Some(t) == caller.domain_id());
+    if same {
+        enforce(READ_GRANTS, caller, Target::in_domain(actor_domain))
+    } else {
+        Err(Error::forbidden_action(READ_GRANTS.action))
+    }
+}
+
+/// `GET /v3/role_assignments`: wide callers see all; a domain reader only
+/// with `scope.domain.id` naming its own domain.
+pub fn enforce_list_role_assignments(
+    caller: &Caller,
+    asked_domain: Option<&str>,
+) -> Result<(), Error> {
+    if caller.sees_every_domain() {
+        return Ok(());
+    }
+    match (caller.domain_id(), asked_domain) {
+        (Some(own), Some(asked)) if own == asked => {
+            enforce(LIST_ROLE_ASSIGNMENTS, caller, Target::in_domain(own))
+        }
+        _ => Err(Error::forbidden_action(LIST_ROLE_ASSIGNMENTS.action)),
+    }
+}
+
+/// Roles a domain manager may see and hand out (Keystone's
+/// `domain_managed_target_role`).
+pub const DOMAIN_MANAGED_ROLES: [&str; 3] = ["manager", "member", "reader"];
+
+/// `GET /v3/roles/{id}`: admins and system readers; domain managers for
+/// the roles they may hand out.
+pub fn enforce_get_role(caller: &Caller, role_name: &str) -> Result<(), Error> {
+    let managed = caller.has_role("manager")
+        && caller.domain_id().is_some()
+        && DOMAIN_MANAGED_ROLES.contains(&role_name);
+    if managed {
+        Ok(())
+    } else {
+        enforce(GET_ROLE, caller, Target::default())
+    }
+}
+
+/// Group membership: the group's rule, and, for callers that do not see
+/// every domain, the user must live in the group's domain.
+pub fn enforce_membership(
+    caller: &Caller,
+    manage: bool,
+    group_domain: &str,
+    user_domain: &str,
+) -> Result<(), Error> {
+    let policy = if manage { MANAGE_GROUPS } else { READ_GROUPS };
+    enforce(policy, caller, Target::in_domain(group_domain))?;
+    let system_reader = !manage && caller.is_system_scoped() && caller.has_role("reader");
+    let unrestricted = caller.has_role("admin") || system_reader;
+    if !unrestricted && user_domain != group_domain {
+        return Err(Error::forbidden_action(policy.action));
+    }
+    Ok(())
+}
+
+/// Credentials: tokens minted from a delegated credential may not touch
+/// credentials at all (Keystone's `_check_unrestricted_application_credential`
+/// and EC2 token rules).
+pub fn refuse_delegated_credentials(caller: &Caller) -> Result<(), Error> {
+    if caller.is_delegated() {
+        return Err(Error::Forbidden(
+            "Delegated tokens cannot access credentials directly.".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Which user's credentials a list shows: wide callers any (or the one
+/// asked for); others only their own, and asking for someone else's
+/// yields an empty list, as Keystone filters rather than refuses.
+pub fn credential_list_user(caller: &Caller, asked: Option<String>) -> Option<String> {
+    if caller.sees_every_domain() {
+        return asked;
+    }
+    if asked.as_deref().is_some_and(|u| u != caller.user_id()) {
+        Some(String::new())
+    } else {
+        Some(caller.user_id().to_string())
+    }
+}
+
+/// Application credentials: who may manage them at all.
+pub fn refuse_restricted_delegation(caller: &Caller) -> Result<(), Error> {
+    if caller.may_manage_application_credentials() {
+        Ok(())
+    } else {
+        Err(Error::Forbidden(
+            "You are not authorized to perform the requested action: Using a delegated token to manage application credentials is not allowed.".into(),
+        ))
+    }
+}
+
+/// SODA's AK/SK: the action's rule on the pair's owner, and a token
+/// scoped to the path's project unless the caller is an admin.
+pub fn enforce_aksk(
+    policy: Policy,
+    caller: &Caller,
+    project_id: &str,
+    user_id: &str,
+) -> Result<(), Error> {
+    enforce(policy, caller, Target::owned_by(user_id))?;
+    if !caller.has_role("admin") && caller.project_id() != Some(project_id) {
+        return Err(Error::Forbidden(format!(
+            "The token is not scoped to project {project_id}: use a token scoped to the project in the path."
+        )));
+    }
+    Ok(())
+}
+
+/// `/v3/ec2tokens` and `/v3/s3tokens`: the route's rule for the calling
+/// service (skipped with `allow_anonymous`), and who may report the end
+/// client's address.
+pub fn enforce_signed_route(
+    policy: Policy,
+    caller: Option<&Caller>,
+    anonymous: bool,
+    reports_client: bool,
+) -> Result<(), Error> {
+    let allowed = |p: Policy| caller.is_some_and(|c| allows(p, c, Target::default()));
+    if !anonymous && !allowed(policy) {
+        return Err(Error::forbidden_action(policy.action));
+    }
+    match (reports_client && !allowed(REPORT_CLIENT_IP), caller) {
+        (false, _) => Ok(()),
+        (true, None) => Err(Error::unauthorized_with(
+            "Only a service authenticated with a token holding the admin or service role may report client_ip.",
+        )),
+        (true, Some(_)) => Err(Error::Forbidden(
+            "Only a token holding the admin or service role may report client_ip.".into(),
+        )),
     }
 }

@@ -201,7 +201,7 @@ pub fn start(
         App::new()
             .app_data(data.clone())
             .configure(api::configure)
-            .default_service(web::to(api::not_found))
+            .default_service(web::to(api::error::not_found))
             .wrap(from_fn(keystone_conventions))
             .wrap(NormalizePath::new(TrailingSlash::Trim))
     })
@@ -340,7 +340,7 @@ async fn keystone_conventions(
     // is not allowed by actix.
     let base = req
         .app_data::<web::Data<AppState>>()
-        .map(|state| api::base_url(req.request(), state));
+        .map(|state| api::http::base_url(req.request(), state));
     // Every line the request causes, a 500's detail included, names it.
     let span = tracing::info_span!("request", request_id = %request_id);
     let mut res = tracing::Instrument::instrument(next.call(req), span.clone())
@@ -355,7 +355,7 @@ async fn keystone_conventions(
             .and_then(|v| v.to_str().ok())
             .is_some_and(|ct| ct.starts_with("application/json"));
         if !is_json && method != actix_web::http::Method::HEAD {
-            let body = Error::status_body(status);
+            let body = api::error::status_body(status);
             res = res.map_body(|head, _| {
                 head.headers
                     .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));

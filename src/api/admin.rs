@@ -4,59 +4,16 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value};
 
+use super::http::{base_url, bool_filter, caller, collection, query_pairs, JsonBody};
 use super::input::{member, opt_bool, opt_string, path_id, req_string};
-use super::{base_url, caller, collection, in_domain, query_pairs, JsonBody};
-use crate::auth::{ResolvedScope, TokenContext};
 use crate::error::Error;
 use crate::identity::{self, UserFilter, UserPatch};
-use crate::policy::{self, Policy, Target};
+use crate::policy::{self, Target};
 use crate::resource::{
     self, DomainFilter, DomainPatch, NewDomain, NewProject, ProjectFilter, ProjectPatch,
 };
 use crate::secret::Secret;
 use crate::AppState;
-
-/// The domain a caller's token lives in: its domain scope, or its
-/// project's domain.
-fn token_domain(caller: &TokenContext) -> Option<&str> {
-    match &caller.scope {
-        ResolvedScope::Domain(d) => Some(&d.id),
-        ResolvedScope::Project { domain, .. } => Some(&domain.id),
-        _ => None,
-    }
-}
-
-/// Which domain a list may cover: admins and system readers any (or the
-/// one asked for); domain readers only their own.
-fn list_domain(
-    policy: Policy,
-    caller: &TokenContext,
-    asked: Option<String>,
-) -> Result<Option<String>, Error> {
-    let wide = caller.has_role("admin") || (caller.is_system_scoped() && caller.has_role("reader"));
-    if wide {
-        return Ok(asked);
-    }
-    let Some(own) = caller.domain_id() else {
-        return Err(Error::forbidden_action(policy.action));
-    };
-    if asked.as_deref().is_some_and(|a| a != own) {
-        return Err(Error::forbidden_action(policy.action));
-    }
-    policy::enforce(policy, caller, in_domain(own))?;
-    Ok(Some(own.to_string()))
-}
-
-/// oslo's `bool_from_string` for filters; anything else is a 400.
-fn bool_filter(value: &str) -> Result<bool, Error> {
-    match value.to_ascii_lowercase().as_str() {
-        "1" | "t" | "true" | "y" | "yes" | "on" => Ok(true),
-        "0" | "f" | "false" | "n" | "no" | "off" => Ok(false),
-        _ => Err(Error::BadRequest(format!(
-            "Invalid boolean filter value {value:?}."
-        ))),
-    }
-}
 
 fn refuse_keys(map: &Map<String, Value>, what: &str, immutable: &[&str]) -> Result<(), Error> {
     match immutable.iter().find(|k| map.contains_key(**k)) {
@@ -123,7 +80,7 @@ pub async fn list_domains(
             _ => {}
         }
     }
-    filter.id = list_domain(policy::LIST_DOMAINS, &caller, None)?;
+    filter.id = policy::list_domain(policy::LIST_DOMAINS, &caller, None)?;
     let found = state
         .db
         .read(move |conn| resource::list_domains(conn, &filter))
@@ -150,7 +107,7 @@ pub async fn get_domain(
 ) -> Result<HttpResponse, Error> {
     let caller = caller(&state, &req).await?;
     let domain = load_domain(&state, path.into_inner()).await?;
-    policy::enforce(policy::GET_DOMAIN, &caller, in_domain(&domain.id))?;
+    policy::enforce(policy::GET_DOMAIN, &caller, Target::in_domain(&domain.id))?;
     Ok(HttpResponse::Ok().json(json!({"domain": domain.to_json(&base_url(&req, &state))})))
 }
 
@@ -264,9 +221,13 @@ pub async fn create_project(
     };
     let domain_id = asked_domain
         .or(parent_domain)
-        .or_else(|| token_domain(&caller).map(str::to_string))
+        .or_else(|| caller.token_domain_id().map(str::to_string))
         .unwrap_or_else(|| state.config.identity.default_domain_id.clone());
-    policy::enforce(policy::CREATE_PROJECT, &caller, in_domain(&domain_id))?;
+    policy::enforce(
+        policy::CREATE_PROJECT,
+        &caller,
+        Target::in_domain(&domain_id),
+    )?;
     let project = state
         .db
         .write(move |conn| {
@@ -303,7 +264,8 @@ pub async fn list_projects(
             _ => {}
         }
     }
-    filter.domain_id = list_domain(policy::LIST_PROJECTS, &caller, filter.domain_id.take())?;
+    filter.domain_id =
+        policy::list_domain(policy::LIST_PROJECTS, &caller, filter.domain_id.take())?;
     let found = state
         .db
         .read(move |conn| resource::list_projects(conn, &filter))
@@ -342,7 +304,7 @@ pub async fn update_project(
     policy::enforce(
         policy::UPDATE_PROJECT,
         &caller,
-        in_domain(&project.domain_id),
+        Target::in_domain(&project.domain_id),
     )?;
     let id = project.id;
     let updated = state
@@ -362,7 +324,7 @@ pub async fn delete_project(
     policy::enforce(
         policy::DELETE_PROJECT,
         &caller,
-        in_domain(&project.domain_id),
+        Target::in_domain(&project.domain_id),
     )?;
     let id = project.id;
     state
@@ -425,9 +387,9 @@ pub async fn create_user(
     let u = member(&body.0, "user")?;
     let name = req_string(u, "name", 255)?;
     let domain_id = opt_string(u, "domain_id", 64)?
-        .or_else(|| token_domain(&caller).map(str::to_string))
+        .or_else(|| caller.token_domain_id().map(str::to_string))
         .unwrap_or_else(|| state.config.identity.default_domain_id.clone());
-    policy::enforce(policy::CREATE_USER, &caller, in_domain(&domain_id))?;
+    policy::enforce(policy::CREATE_USER, &caller, Target::in_domain(&domain_id))?;
     let enabled = opt_bool(u, "enabled")?.unwrap_or(true);
     let default_project_id = opt_string(u, "default_project_id", 64)?;
     let extra = user_extra(u);
@@ -478,7 +440,7 @@ pub async fn list_users(
             _ => {}
         }
     }
-    filter.domain_id = list_domain(policy::LIST_USERS, &caller, filter.domain_id.take())?;
+    filter.domain_id = policy::list_domain(policy::LIST_USERS, &caller, filter.domain_id.take())?;
     let found = state
         .db
         .read(move |conn| identity::list_users(conn, &filter))

@@ -6,33 +6,15 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value};
 
 use super::credentials::{check_user_limit, credential_caller};
+use super::http::{query_pairs, JsonBody};
 use super::input::{
     format_time, opt_bool, opt_cidrs, opt_future_time, opt_string, path_id, req_string,
 };
-use super::{query_pairs, JsonBody};
-use crate::auth::TokenContext;
 use crate::credential::{self, Credential, KeyMeta, MetaPatch, NewCredential, EC2};
 use crate::error::Error;
-use crate::policy::{self, Policy, Target};
+use crate::policy::{self, Policy};
 use crate::secret::Secret;
 use crate::{assignment, identity, resource, AppState};
-
-/// Who may act on `user_id`'s pairs in `project_id`: admin anyone's; others
-/// their own, with a token scoped to that project.
-fn authorize(
-    policy: Policy,
-    caller: &TokenContext,
-    project_id: &str,
-    user_id: &str,
-) -> Result<(), Error> {
-    policy::enforce(policy, caller, Target::owned_by(user_id))?;
-    if !caller.has_role("admin") && caller.project_id() != Some(project_id) {
-        return Err(Error::Forbidden(format!(
-            "The token is not scoped to project {project_id}: use a token scoped to the project in the path."
-        )));
-    }
-    Ok(())
-}
 
 /// The project and user exist, and the user has a role on the project.
 fn check_membership(
@@ -128,7 +110,7 @@ pub async fn create(
             "The project_id in the body ({project_id}) does not match the project in the path ({path_project})."
         )));
     }
-    authorize(policy::AKSK_CREATE, &caller, &project_id, &user_id)?;
+    policy::enforce_aksk(policy::AKSK_CREATE, &caller, &project_id, &user_id)?;
     let patch = meta_patch(fields)?;
     let access = credential::generate_access_key();
     let secret = Secret::new(credential::generate_secret_key());
@@ -175,7 +157,7 @@ async fn pairs(
     user_id: &str,
 ) -> Result<Vec<Credential>, Error> {
     let caller = credential_caller(state, req).await?;
-    authorize(policy, &caller, project_id, user_id)?;
+    policy::enforce_aksk(policy, &caller, project_id, user_id)?;
     let cipher = state.credentials.clone();
     let (project_id, user_id) = (project_id.to_string(), user_id.to_string());
     state
@@ -241,7 +223,7 @@ pub async fn delete_all(
     let path = path.into_inner();
     let (project_id, user_id) = ids(&path)?;
     let caller = credential_caller(&state, &req).await?;
-    authorize(policy::AKSK_DELETE, &caller, project_id, user_id)?;
+    policy::enforce_aksk(policy::AKSK_DELETE, &caller, project_id, user_id)?;
     let (project_id, user_id) = (project_id.to_string(), user_id.to_string());
     state
         .db

@@ -8,31 +8,15 @@ use base64::Engine;
 use rand::RngCore;
 use serde_json::{json, Value};
 
+use super::http::{base_url, caller, collection, query_pairs, JsonBody};
 use super::input::{member, opt_bool, opt_future_time, opt_string, path_id, req_string};
-use super::{base_url, caller, collection, query_pairs, JsonBody};
 use crate::application_credential::{self as appcred, NewAppCred};
-use crate::auth::{ResolvedScope, TokenContext};
 use crate::error::Error;
 use crate::policy::{self, Target};
 use crate::secret::Secret;
 use crate::AppState;
 
 const METHODS: [&str; 6] = ["DELETE", "GET", "HEAD", "PATCH", "POST", "PUT"];
-
-/// Tokens that may not manage application credentials: EC2 tokens and
-/// restricted application-credential tokens.
-fn refuse_delegated(caller: &TokenContext) -> Result<(), Error> {
-    let restricted_ac = caller
-        .application_credential
-        .as_ref()
-        .is_some_and(|ac| ac.restricted);
-    if restricted_ac || caller.methods.iter().any(|m| m == "ec2credential") {
-        return Err(Error::Forbidden(
-            "You are not authorized to perform the requested action: Using a delegated token to manage application credentials is not allowed.".into(),
-        ));
-    }
-    Ok(())
-}
 
 /// A new secret as Keystone makes it: 64 random bytes, urlsafe base64.
 fn generate_secret() -> String {
@@ -50,9 +34,9 @@ pub async fn create(
     let user_id = path.into_inner();
     path_id(&user_id, "user id")?;
     let caller = caller(&state, &req).await?;
-    refuse_delegated(&caller)?;
+    policy::refuse_restricted_delegation(&caller)?;
     policy::enforce(policy::CREATE_APP_CRED, &caller, Target::owned_by(&user_id))?;
-    let ResolvedScope::Project { project, .. } = &caller.scope else {
+    let Some(project_id) = caller.project_id().map(str::to_string) else {
         return Err(Error::forbidden_action(policy::CREATE_APP_CRED.action));
     };
     let a = member(&body.0, "application_credential")?;
@@ -135,7 +119,6 @@ pub async fn create(
         .hasher
         .hash(Secret::new(secret.clone()).into_zeroizing())
         .await?;
-    let project_id = project.id.clone();
     let owner = user_id.clone();
     let created = state
         .db
@@ -226,7 +209,7 @@ pub async fn delete(
     let (user_id, id) = path.into_inner();
     path_id(&user_id, "user id")?;
     let caller = caller(&state, &req).await?;
-    refuse_delegated(&caller)?;
+    policy::refuse_restricted_delegation(&caller)?;
     policy::enforce(policy::DELETE_APP_CRED, &caller, Target::owned_by(&user_id))?;
     let found = load(&state, &user_id, id).await?;
     state

@@ -4,8 +4,8 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
-use super::{base_url, collection, header, query_bool, query_flag_present, JsonBody};
-use crate::auth::{self, request::AuthRequest, ResolvedScope, TokenContext};
+use super::http::{base_url, collection, header, query_bool, query_flag_present, JsonBody};
+use crate::auth::{self, request::AuthRequest, TokenContext};
 use crate::error::Error;
 use crate::policy::{self, Target};
 use crate::revoke::{self, Revoke};
@@ -37,7 +37,7 @@ async fn validated_subject(
     req: &HttpRequest,
     policy: policy::Policy,
 ) -> Result<(TokenContext, String), Error> {
-    let caller = super::caller(state, req).await?;
+    let caller = super::http::caller(state, req).await?;
     let Some(subject) = header(req, SUBJECT_TOKEN)
         .map(str::trim)
         .filter(|s| !s.is_empty())
@@ -95,7 +95,7 @@ pub async fn revoke_token(
     req: HttpRequest,
 ) -> Result<HttpResponse, Error> {
     let (subject, _) = validated_subject(&state, &req, policy::REVOKE_TOKEN).await?;
-    let cascade = !super::query_pairs(&req).iter().any(|(k, v)| {
+    let cascade = !super::http::query_pairs(&req).iter().any(|(k, v)| {
         k == "cascade"
             && matches!(
                 v.to_ascii_lowercase().as_str(),
@@ -133,7 +133,7 @@ pub async fn auth_projects(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, Error> {
-    let caller = super::caller(&state, &req).await?;
+    let caller = super::http::caller(&state, &req).await?;
     policy::enforce(policy::GET_AUTH_PROJECTS, &caller, Target::default())?;
     let user_id = caller.user_id().to_string();
     let projects = state
@@ -160,7 +160,7 @@ pub async fn auth_domains(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, Error> {
-    let caller = super::caller(&state, &req).await?;
+    let caller = super::http::caller(&state, &req).await?;
     policy::enforce(policy::GET_AUTH_DOMAINS, &caller, Target::default())?;
     let user_id = caller.user_id().to_string();
     let domains = state
@@ -183,7 +183,7 @@ pub async fn auth_system(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, Error> {
-    let caller = super::caller(&state, &req).await?;
+    let caller = super::http::caller(&state, &req).await?;
     policy::enforce(policy::GET_AUTH_SYSTEM, &caller, Target::default())?;
     let user_id = caller.user_id().to_string();
     let has_system_role = state
@@ -207,12 +207,13 @@ pub async fn auth_catalog(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, Error> {
-    let caller = super::caller(&state, &req).await?;
+    let context = super::http::token_context(&state, &req).await?;
+    let caller = context.caller();
     policy::enforce(policy::GET_AUTH_CATALOG, &caller, Target::default())?;
-    if !matches!(caller.scope, ResolvedScope::Project { .. }) {
+    if caller.project_id().is_none() {
         return Err(Error::Forbidden(crate::error::FORBIDDEN_MESSAGE.into()));
     }
-    let catalog = auth::catalog_for(&state, &caller)
+    let catalog = auth::catalog_for(&state, &context)
         .await?
         .unwrap_or_else(|| json!([]));
     let base = base_url(&req, &state);

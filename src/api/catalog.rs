@@ -5,8 +5,8 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
+use super::http::{base_url, caller, collection, query_pairs, JsonBody};
 use super::input::{member, opt_bool, opt_string, path_id, req_string};
-use super::{base_url, caller, collection, query_pairs, JsonBody};
 use crate::catalog::{self, EndpointFilter, EndpointPatch, NewEndpoint, ServicePatch};
 use crate::error::Error;
 use crate::policy::{self, Target};

@@ -4,12 +4,11 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
+use super::http::{base_url, collection, query_pairs, JsonBody};
 use super::input::{member, only_keys, opt_string, path_id, req_secret_string, req_string};
-use super::{base_url, collection, query_pairs, JsonBody};
-use crate::auth::TokenContext;
 use crate::credential::{self, Credential, KeyMeta, NewCredential, EC2};
 use crate::error::Error;
-use crate::policy::{self, Policy, Target};
+use crate::policy::{self, Caller, Policy, Target};
 use crate::secret::Secret;
 use crate::{identity, resource, AppState};
 
@@ -17,17 +16,13 @@ use crate::{identity, resource, AppState};
 pub(super) async fn credential_caller(
     state: &AppState,
     req: &HttpRequest,
-) -> Result<TokenContext, Error> {
-    let caller = super::caller(state, req).await?;
-    if caller.is_delegated() {
-        return Err(Error::Forbidden(
-            "Delegated tokens cannot access credentials directly.".into(),
-        ));
-    }
+) -> Result<Caller, Error> {
+    let caller = super::http::caller(state, req).await?;
+    policy::refuse_delegated_credentials(&caller)?;
     Ok(caller)
 }
 
-fn enforce_on(policy: Policy, caller: &TokenContext, owner: &str) -> Result<(), Error> {
+fn enforce_on(policy: Policy, caller: &Caller, owner: &str) -> Result<(), Error> {
     policy::enforce(policy, caller, Target::owned_by(owner))
 }
 
@@ -126,19 +121,7 @@ pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
             _ => {}
         }
     }
-    let sees_all =
-        caller.has_role("admin") || (caller.is_system_scoped() && caller.has_role("reader"));
-    if !sees_all {
-        if filter
-            .user_id
-            .as_deref()
-            .is_some_and(|u| u != caller.user_id())
-        {
-            filter.user_id = Some(String::new());
-        } else {
-            filter.user_id = Some(caller.user_id().to_string());
-        }
-    }
+    filter.user_id = policy::credential_list_user(&caller, filter.user_id.take());
     let cipher = state.credentials.clone();
     let found = state
         .db
@@ -182,7 +165,7 @@ async fn fetch(state: &AppState, id: &str) -> Result<Option<Credential>, Error> 
 /// through learn that it is missing (404).
 async fn load_for(
     state: &AppState,
-    caller: &TokenContext,
+    caller: &Caller,
     policy: Policy,
     path: web::Path<String>,
 ) -> Result<Credential, Error> {

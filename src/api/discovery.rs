@@ -3,7 +3,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
-use super::base_url;
+use super::http::base_url;
 use crate::AppState;
 
 /// The one version this service speaks, as Keystone 30 reports it.

@@ -6,12 +6,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
+use super::http::{base_url, collection, query_pairs};
 use super::input::path_id;
-use super::{base_url, collection, query_pairs};
 use crate::assignment::{self, AssignmentKind, SYSTEM_TARGET};
-use crate::auth::TokenContext;
 use crate::error::Error;
-use crate::policy::{self, Target};
+use crate::policy;
 use crate::store::rows::AssignmentRow;
 use crate::{identity, resource, AppState};
 
@@ -83,37 +82,6 @@ fn resolve(
     Ok((target_domain, actor_domain))
 }
 
-/// Admins manage every grant; system readers and readers of the domain
-/// both sides live in may read.
-fn authorize(
-    caller: &TokenContext,
-    manage: bool,
-    target_domain: Option<&str>,
-    actor_domain: &str,
-) -> Result<(), Error> {
-    if manage {
-        return policy::enforce(policy::MANAGE_GRANTS, caller, Target::default());
-    }
-    let wide = caller.has_role("admin") || (caller.is_system_scoped() && caller.has_role("reader"));
-    if wide {
-        return Ok(());
-    }
-    let same = caller.domain_id() == Some(actor_domain)
-        && target_domain.is_none_or(|t| Some(t) == caller.domain_id());
-    if same {
-        policy::enforce(
-            policy::READ_GRANTS,
-            caller,
-            Target {
-                domain_id: Some(actor_domain),
-                ..Default::default()
-            },
-        )
-    } else {
-        Err(Error::forbidden_action(policy::READ_GRANTS.action))
-    }
-}
-
 async fn grant_op(
     state: &AppState,
     req: &HttpRequest,
@@ -123,7 +91,7 @@ async fn grant_op(
     role: String,
     op: Op,
 ) -> Result<HttpResponse, Error> {
-    let caller = super::caller(state, req).await?;
+    let caller = super::http::caller(state, req).await?;
     for (id, what) in [
         (&target, "target id"),
         (&actor, "actor id"),
@@ -136,7 +104,7 @@ async fn grant_op(
         .db
         .read(move |conn| resolve(conn, spec, &t, &a, Some(&r)))
         .await?;
-    authorize(
+    policy::enforce_grant(
         &caller,
         !matches!(op, Op::Check),
         target_domain.as_deref(),
@@ -204,7 +172,7 @@ async fn list_op(
     target: String,
     actor: String,
 ) -> Result<HttpResponse, Error> {
-    let caller = super::caller(state, req).await?;
+    let caller = super::http::caller(state, req).await?;
     path_id(&target, "target id")?;
     path_id(&actor, "actor id")?;
     let (t, a) = (target.clone(), actor.clone());
@@ -212,7 +180,7 @@ async fn list_op(
         .db
         .read(move |conn| resolve(conn, spec, &t, &a, None))
         .await?;
-    authorize(&caller, false, target_domain.as_deref(), &actor_domain)?;
+    policy::enforce_grant(&caller, false, target_domain.as_deref(), &actor_domain)?;
     let roles = state
         .db
         .read(move |conn| {
@@ -712,30 +680,12 @@ pub async fn list_role_assignments(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, Error> {
-    let caller = super::caller(&state, &req).await?;
+    let caller = super::http::caller(&state, &req).await?;
     let mut q: BTreeMap<String, String> = BTreeMap::new();
     for (k, v) in query_pairs(&req) {
         q.insert(k, v);
     }
-    let wide = caller.has_role("admin") || (caller.is_system_scoped() && caller.has_role("reader"));
-    if !wide {
-        let asked = q.get("scope.domain.id").cloned();
-        match (caller.domain_id(), asked) {
-            (Some(own), Some(asked)) if own == asked => policy::enforce(
-                policy::LIST_ROLE_ASSIGNMENTS,
-                &caller,
-                Target {
-                    domain_id: Some(own),
-                    ..Default::default()
-                },
-            )?,
-            _ => {
-                return Err(Error::forbidden_action(
-                    policy::LIST_ROLE_ASSIGNMENTS.action,
-                ))
-            }
-        }
-    }
+    policy::enforce_list_role_assignments(&caller, q.get("scope.domain.id").map(String::as_str))?;
     let is_effective = q.contains_key("effective");
     let include_names = q.get("include_names").is_some_and(|v| {
         !matches!(

@@ -5,7 +5,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
-use super::base_url;
+use super::http::base_url;
 use super::input::path_id;
 use crate::error::Error;
 use crate::policy::{self, Target};
@@ -19,7 +19,7 @@ pub async fn get_user(
 ) -> Result<HttpResponse, Error> {
     let user_id = path.into_inner();
     path_id(&user_id, "user id")?;
-    let caller = super::caller(&state, &req).await?;
+    let caller = super::http::caller(&state, &req).await?;
     let lookup = user_id.clone();
     let user = state
         .db
@@ -46,7 +46,7 @@ pub async fn get_project(
 ) -> Result<HttpResponse, Error> {
     let project_id = path.into_inner();
     path_id(&project_id, "project id")?;
-    let caller = super::caller(&state, &req).await?;
+    let caller = super::http::caller(&state, &req).await?;
     let lookup = project_id.clone();
     let project = state
         .db

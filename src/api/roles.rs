@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value};
 
+use super::http::{base_url, caller, collection, query_pairs, JsonBody};
 use super::input::{member, opt_string, path_id, req_string};
-use super::{base_url, caller, collection, in_domain, query_pairs, JsonBody};
 use crate::assignment::{self, NewRole, Role};
 use crate::error::Error;
 use crate::identity::{self, Group};
@@ -96,12 +96,7 @@ pub async fn get_role(
     let caller = caller(&state, &req).await?;
     let role = load_role(&state, path.into_inner()).await?;
     // Domain managers may see the roles they may hand out.
-    let managed = caller.has_role("manager")
-        && caller.domain_id().is_some()
-        && ["manager", "member", "reader"].contains(&role.name.as_str());
-    if !managed {
-        policy::enforce(policy::GET_ROLE, &caller, Target::default())?;
-    }
+    policy::enforce_get_role(&caller, &role.name)?;
     Ok(HttpResponse::Ok().json(json!({"role": role.to_json(&base_url(&req, &state))})))
 }
 
@@ -331,7 +326,11 @@ pub async fn create_group(
     let domain_id = opt_string(g, "domain_id", 64)?
         .or_else(|| caller.domain_id().map(str::to_string))
         .unwrap_or_else(|| state.config.identity.default_domain_id.clone());
-    policy::enforce(policy::MANAGE_GROUPS, &caller, in_domain(&domain_id))?;
+    policy::enforce(
+        policy::MANAGE_GROUPS,
+        &caller,
+        Target::in_domain(&domain_id),
+    )?;
     let group = state
         .db
         .write(move |conn| identity::create_group(conn, &name, &domain_id, description.as_deref()))
@@ -352,15 +351,7 @@ pub async fn list_groups(
             _ => {}
         }
     }
-    let wide = caller.has_role("admin") || (caller.is_system_scoped() && caller.has_role("reader"));
-    if !wide {
-        let own = caller.domain_id().map(str::to_string);
-        let Some(own) = own.filter(|o| domain.as_ref().is_none_or(|d| d == o)) else {
-            return Err(Error::forbidden_action("identity:list_groups"));
-        };
-        policy::enforce(policy::READ_GROUPS, &caller, in_domain(&own))?;
-        domain = Some(own);
-    }
+    let domain = policy::list_domain(policy::LIST_GROUPS, &caller, domain)?;
     let found = state
         .db
         .read(move |conn| identity::list_groups(conn, name.as_deref(), domain.as_deref()))
@@ -377,7 +368,11 @@ pub async fn get_group(
 ) -> Result<HttpResponse, Error> {
     let caller = caller(&state, &req).await?;
     let group = load_group(&state, path.into_inner()).await?;
-    policy::enforce(policy::READ_GROUPS, &caller, in_domain(&group.domain_id))?;
+    policy::enforce(
+        policy::READ_GROUPS,
+        &caller,
+        Target::in_domain(&group.domain_id),
+    )?;
     Ok(HttpResponse::Ok().json(json!({"group": group.to_json(&base_url(&req, &state))})))
 }
 
@@ -397,7 +392,11 @@ pub async fn update_group(
     let name = opt_string(g, "name", 64)?;
     let description = description_patch(g)?;
     let group = load_group(&state, path.into_inner()).await?;
-    policy::enforce(policy::MANAGE_GROUPS, &caller, in_domain(&group.domain_id))?;
+    policy::enforce(
+        policy::MANAGE_GROUPS,
+        &caller,
+        Target::in_domain(&group.domain_id),
+    )?;
     let id = group.id;
     let updated = state
         .db
@@ -420,7 +419,11 @@ pub async fn delete_group(
 ) -> Result<HttpResponse, Error> {
     let caller = caller(&state, &req).await?;
     let group = load_group(&state, path.into_inner()).await?;
-    policy::enforce(policy::MANAGE_GROUPS, &caller, in_domain(&group.domain_id))?;
+    policy::enforce(
+        policy::MANAGE_GROUPS,
+        &caller,
+        Target::in_domain(&group.domain_id),
+    )?;
     let id = group.id;
     state
         .db
@@ -436,7 +439,11 @@ pub async fn list_group_users(
 ) -> Result<HttpResponse, Error> {
     let caller = caller(&state, &req).await?;
     let group = load_group(&state, path.into_inner()).await?;
-    policy::enforce(policy::READ_GROUPS, &caller, in_domain(&group.domain_id))?;
+    policy::enforce(
+        policy::READ_GROUPS,
+        &caller,
+        Target::in_domain(&group.domain_id),
+    )?;
     let id = group.id.clone();
     let users = state
         .db
@@ -472,18 +479,7 @@ async fn membership(
             identity::get_user(conn, &lookup)?.ok_or_else(|| identity::not_found_user(&lookup))
         })
         .await?;
-    let policy = if manage {
-        policy::MANAGE_GROUPS
-    } else {
-        policy::READ_GROUPS
-    };
-    policy::enforce(policy, &caller, in_domain(&group.domain_id))?;
-    // Managers act only when the user lives in the group's domain.
-    let system_reader = !manage && caller.is_system_scoped() && caller.has_role("reader");
-    let unrestricted = caller.has_role("admin") || system_reader;
-    if !unrestricted && user.domain_id != group.domain_id {
-        return Err(Error::forbidden_action(policy.action));
-    }
+    policy::enforce_membership(&caller, manage, &group.domain_id, &user.domain_id)?;
     Ok((group, user))
 }
 

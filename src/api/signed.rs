@@ -4,8 +4,8 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{Map, Value};
 
+use super::http::JsonBody;
 use super::input::opt_string;
-use super::JsonBody;
 use crate::auth;
 use crate::auth::signed::{self, Signed, Verification};
 use crate::error::Error;
@@ -48,7 +48,7 @@ async fn credentials_of_authorized<'a>(
     let reports_client = parsed
         .as_ref()
         .is_ok_and(|c| !matches!(c.get("client_ip"), None | Some(Value::Null)));
-    let caller = super::caller(state, req).await;
+    let caller = super::http::token_context(state, req).await;
     signed::authorize(state, caller, policy, reports_client)?;
     parsed
 }
@@ -127,7 +127,7 @@ pub async fn ec2tokens(
         signature,
         signed: Signed::Ec2(request),
         client_ip,
-        peer: super::peer_address(&req, &state),
+        peer: super::http::peer_address(&req, &state),
     };
     let (token, context) = signed::verify_and_issue(&state, verification).await?;
     let catalog = auth::catalog_for(&state, &context).await?;
@@ -158,7 +158,7 @@ pub async fn s3tokens(
         signature,
         signed: Signed::S3(parsed),
         client_ip,
-        peer: super::peer_address(&req, &state),
+        peer: super::http::peer_address(&req, &state),
     };
     let (_, context) = signed::verify_and_issue(&state, verification).await?;
     let catalog = auth::catalog_for(&state, &context).await?;

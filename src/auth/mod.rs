@@ -86,6 +86,36 @@ impl TokenContext {
         }
     }
 
+    /// Who is calling, as the policy rules see it.
+    pub fn caller(&self) -> crate::policy::Caller {
+        use crate::policy::{CallerRole, CallerScope};
+        crate::policy::Caller {
+            user_id: self.user.id.clone(),
+            roles: self
+                .roles
+                .iter()
+                .map(|r| CallerRole {
+                    id: r.id.clone(),
+                    name: r.name.clone(),
+                })
+                .collect(),
+            scope: match &self.scope {
+                ResolvedScope::Unscoped => CallerScope::Unscoped,
+                ResolvedScope::Project { project, domain } => CallerScope::Project {
+                    id: project.id.clone(),
+                    domain_id: domain.id.clone(),
+                },
+                ResolvedScope::Domain(d) => CallerScope::Domain(d.id.clone()),
+                ResolvedScope::System => CallerScope::System,
+            },
+            methods: self.methods.clone(),
+            restricted_application_credential: self
+                .application_credential
+                .as_ref()
+                .map(|ac| ac.restricted),
+        }
+    }
+
     /// Tokens minted from a delegated credential: they cannot mint others.
     pub fn is_delegated(&self) -> bool {
         self.methods.is_empty()

@@ -12,7 +12,7 @@ use crate::auth::guard::{Freshness, ReplayCache, Throttle, ThrottleKey};
 use crate::auth::{context_for, TokenContext};
 use crate::credential::{self, keys::cidr_contains, Credential, Ec2Blob, EC2};
 use crate::error::Error;
-use crate::policy::{Policy, Target};
+use crate::policy::Policy;
 use crate::secret::Secret;
 use crate::signature::ec2::{self, Ec2Request};
 use crate::signature::s3::{self, StringToSign};
@@ -406,23 +406,8 @@ pub fn authorize(
         Err(_) if anonymous => None,
         Err(e) => return Err(e),
     };
-    let allowed = |p: Policy| {
-        caller
-            .as_ref()
-            .is_some_and(|c| crate::policy::allows(p, c, Target::default()))
-    };
-    if !anonymous && !allowed(policy) {
-        return Err(Error::forbidden_action(policy.action));
-    }
-    match (reports_client && !allowed(crate::policy::REPORT_CLIENT_IP), &caller) {
-        (false, _) => Ok(()),
-        (true, None) => Err(Error::unauthorized_with(
-            "Only a service authenticated with a token holding the admin or service role may report client_ip.",
-        )),
-        (true, Some(_)) => Err(Error::Forbidden(
-            "Only a token holding the admin or service role may report client_ip.".into(),
-        )),
-    }
+    let caller = caller.map(|c| c.caller());
+    crate::policy::enforce_signed_route(policy, caller.as_ref(), anonymous, reports_client)
 }
 
 /// Verifies the signature and issues the token. Every failure about the

@@ -391,6 +391,18 @@ pub fn delete(conn: &mut Conn, id: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// Deletes every application credential that holds `role_id`.
+pub fn delete_holding_role(conn: &mut Conn, role_id: &str) -> Result<(), Error> {
+    let holders: Vec<String> = application_credential_roles::table
+        .filter(application_credential_roles::role_id.eq(role_id))
+        .select(application_credential_roles::application_credential_id)
+        .load(conn)?;
+    for id in holders {
+        delete(conn, &id)?;
+    }
+    Ok(())
+}
+
 /// Deletes the user's application credentials that hold a role the user
 /// no longer has on the credential's project (Keystone does the same when
 /// an assignment goes away).

@@ -472,9 +472,9 @@ pub fn update_role(
     get_role(conn, id)?.ok_or_else(|| not_found_role(id))
 }
 
-/// Deletes a role with its assignments and implication rules. Immutable
-/// roles (the bootstrap ones) are refused, as in Keystone.
-pub fn delete_role(conn: &mut Conn, id: &str) -> Result<(), Error> {
+/// Refuses to delete immutable roles (the bootstrap ones), as Keystone
+/// does.
+pub fn check_role_deletable(conn: &mut Conn, id: &str) -> Result<(), Error> {
     let role = get_role(conn, id)?.ok_or_else(|| not_found_role(id))?;
     if role.options.contains("\"immutable\": true") || role.options.contains("\"immutable\":true") {
         return Err(Error::Forbidden(format!(
@@ -482,14 +482,12 @@ pub fn delete_role(conn: &mut Conn, id: &str) -> Result<(), Error> {
             role.name
         )));
     }
-    // Application credentials holding the role go with it.
-    let holders: Vec<String> = crate::store::schema::application_credential_roles::table
-        .filter(crate::store::schema::application_credential_roles::role_id.eq(id))
-        .select(crate::store::schema::application_credential_roles::application_credential_id)
-        .load(conn)?;
-    for ac in holders {
-        crate::application_credential::delete(conn, &ac)?;
-    }
+    Ok(())
+}
+
+/// Deletes a role with its assignments and implication rules (the
+/// application credentials holding it are gone, see `cascade`).
+pub fn delete_role(conn: &mut Conn, id: &str) -> Result<(), Error> {
     diesel::delete(role_assignments::table.filter(role_assignments::role_id.eq(id)))
         .execute(conn)?;
     diesel::delete(
@@ -624,4 +622,10 @@ pub fn all_assignments(conn: &mut Conn) -> Result<Vec<AssignmentRow>, Error> {
     Ok(role_assignments::table
         .select(AssignmentRow::as_select())
         .load(conn)?)
+}
+
+/// Deletes the roles that belong to a domain (domain-specific roles).
+pub fn delete_domain_roles(conn: &mut Conn, domain_id: &str) -> Result<(), Error> {
+    diesel::delete(roles::table.filter(roles::domain_id.eq(domain_id))).execute(conn)?;
+    Ok(())
 }

@@ -11,6 +11,7 @@ pub mod assignment;
 pub mod auth;
 pub mod bootstrap;
 pub mod cache;
+pub mod cascade;
 pub mod catalog;
 pub mod config;
 pub mod credential;

@@ -289,8 +289,9 @@ pub fn create_project(conn: &mut Conn, new: NewProject<'_>) -> Result<Project, E
     Ok(Project::from_row(row, Vec::new()))
 }
 
-/// Deletes a project with no children; tokens scoped to it stop
-/// validating, and an event makes that explicit.
+/// Deletes a project with no children (its assignments are gone, see
+/// `cascade`); tokens scoped to it stop validating, and an event makes
+/// that explicit.
 pub fn delete_project(conn: &mut Conn, id: &str) -> Result<(), Error> {
     let children = projects::table
         .filter(projects::parent_id.eq(id))
@@ -302,7 +303,6 @@ pub fn delete_project(conn: &mut Conn, id: &str) -> Result<(), Error> {
         )));
     }
     diesel::delete(project_tags::table.filter(project_tags::project_id.eq(id))).execute(conn)?;
-    crate::assignment::delete_target_assignments(conn, id)?;
     let n = diesel::delete(projects::table.find(id)).execute(conn)?;
     if n == 0 {
         return Err(not_found_project(id));
@@ -396,9 +396,13 @@ pub fn update_domain(conn: &mut Conn, id: &str, patch: &DomainPatch) -> Result<D
     get_domain(conn, id)?.ok_or_else(|| not_found_domain(id))
 }
 
-/// Deletes a disabled domain with everything in it (projects, users,
-/// groups, domain roles, assignments), as Keystone does.
-pub fn delete_domain(conn: &mut Conn, id: &str, default_domain_id: &str) -> Result<(), Error> {
+/// The domain, if it may be deleted: not the default one, and disabled
+/// first, as Keystone demands.
+pub fn deletable_domain(
+    conn: &mut Conn,
+    id: &str,
+    default_domain_id: &str,
+) -> Result<Domain, Error> {
     let domain = get_domain(conn, id)?.ok_or_else(|| not_found_domain(id))?;
     if domain.id == default_domain_id {
         return Err(Error::Forbidden("Cannot delete the default domain.".into()));
@@ -408,11 +412,17 @@ pub fn delete_domain(conn: &mut Conn, id: &str, default_domain_id: &str) -> Resu
             "Cannot delete a domain that is enabled, please disable it first.".into(),
         ));
     }
-    // Projects deepest first, so no project outlives its parent.
+    Ok(domain)
+}
+
+/// The domain's projects in an order in which each can be deleted: every
+/// project after all of its children.
+pub fn projects_leaves_first(conn: &mut Conn, domain_id: &str) -> Result<Vec<String>, Error> {
     let mut remaining: Vec<(String, Option<String>)> = projects::table
-        .filter(projects::domain_id.eq(id))
+        .filter(projects::domain_id.eq(domain_id))
         .select((projects::id, projects::parent_id))
         .load(conn)?;
+    let mut ordered = Vec::with_capacity(remaining.len());
     while !remaining.is_empty() {
         let leaves: Vec<String> = remaining
             .iter()
@@ -426,31 +436,15 @@ pub fn delete_domain(conn: &mut Conn, id: &str, default_domain_id: &str) -> Resu
         if leaves.is_empty() {
             return Err(Error::Internal("project hierarchy has a cycle".into()));
         }
-        for leaf in &leaves {
-            delete_project(conn, leaf)?;
-        }
         remaining.retain(|(pid, _)| !leaves.contains(pid));
+        ordered.extend(leaves);
     }
-    let user_ids: Vec<String> = crate::store::schema::users::table
-        .filter(crate::store::schema::users::domain_id.eq(id))
-        .select(crate::store::schema::users::id)
-        .load(conn)?;
-    for user_id in user_ids {
-        crate::identity::delete_user(conn, &user_id)?;
-    }
-    let group_ids: Vec<String> = crate::store::schema::groups::table
-        .filter(crate::store::schema::groups::domain_id.eq(id))
-        .select(crate::store::schema::groups::id)
-        .load(conn)?;
-    for group_id in group_ids {
-        crate::assignment::delete_actor_assignments(conn, &group_id)?;
-        diesel::delete(crate::store::schema::groups::table.find(&group_id)).execute(conn)?;
-    }
-    crate::assignment::delete_target_assignments(conn, id)?;
-    diesel::delete(
-        crate::store::schema::roles::table.filter(crate::store::schema::roles::domain_id.eq(id)),
-    )
-    .execute(conn)?;
+    Ok(ordered)
+}
+
+/// Deletes the domain row (its contents are gone, see `cascade`); tokens
+/// scoped to it stop validating, and an event makes that explicit.
+pub fn delete_domain(conn: &mut Conn, id: &str) -> Result<(), Error> {
     diesel::delete(domains::table.find(id)).execute(conn)?;
     crate::revoke::record(
         conn,

@@ -547,7 +547,7 @@ async fn revoked_by_user_and_project_changes(backend: Backend) {
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let (token, _) = s.password_token("carol", "carol-pw2", scope.clone()).await;
     let p = project.clone();
-    s.db(move |conn| ironstone::resource::delete_project(conn, &p))
+    s.db(move |conn| ironstone::cascade::delete_project(conn, &p))
         .await;
     assert_eq!(
         s.validate(&admin, &token, "").await.0,
@@ -555,7 +555,7 @@ async fn revoked_by_user_and_project_changes(backend: Backend) {
     );
     let (token, _) = s.password_token("carol", "carol-pw2", None).await;
     let u = user.clone();
-    s.db(move |conn| ironstone::identity::delete_user(conn, &u))
+    s.db(move |conn| ironstone::cascade::delete_user(conn, &u))
         .await;
     assert_eq!(
         s.validate(&admin, &token, "").await.0,

@@ -147,7 +147,7 @@ pub async fn delete_domain(
     let default_domain = state.config.identity.default_domain_id.clone();
     state
         .db
-        .write(move |conn| resource::delete_domain(conn, &id, &default_domain))
+        .write(move |conn| crate::cascade::delete_domain(conn, &id, &default_domain))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -329,7 +329,7 @@ pub async fn delete_project(
     let id = project.id;
     state
         .db
-        .write(move |conn| resource::delete_project(conn, &id))
+        .write(move |conn| crate::cascade::delete_project(conn, &id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -520,7 +520,7 @@ pub async fn delete_user(
     let id = user.id;
     state
         .db
-        .write(move |conn| identity::delete_user(conn, &id))
+        .write(move |conn| crate::cascade::delete_user(conn, &id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

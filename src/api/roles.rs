@@ -143,7 +143,7 @@ pub async fn delete_role(
     path_id(&id, "role id")?;
     state
         .db
-        .write(move |conn| assignment::delete_role(conn, &id))
+        .write(move |conn| crate::cascade::delete_role(conn, &id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -427,7 +427,7 @@ pub async fn delete_group(
     let id = group.id;
     state
         .db
-        .write(move |conn| identity::delete_group(conn, &id))
+        .write(move |conn| crate::cascade::delete_group(conn, &id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -217,15 +217,15 @@ pub fn change_password(
     revoke_user_tokens(conn, user_id)
 }
 
-/// Deletes a user with its passwords and memberships; its tokens stop
-/// validating because the user is gone, and an event makes that explicit.
+/// Deletes a user with its passwords and memberships (its assignments
+/// are gone, see `cascade`); its tokens stop validating because the user
+/// is gone, and an event makes that explicit.
 pub fn delete_user(conn: &mut Conn, user_id: &str) -> Result<(), Error> {
     diesel::delete(passwords::table.filter(passwords::user_id.eq(user_id))).execute(conn)?;
     diesel::delete(
         user_group_memberships::table.filter(user_group_memberships::user_id.eq(user_id)),
     )
     .execute(conn)?;
-    crate::assignment::delete_actor_assignments(conn, user_id)?;
     let n = diesel::delete(users::table.find(user_id)).execute(conn)?;
     if n == 0 {
         return Err(not_found_user(user_id));
@@ -627,12 +627,13 @@ pub fn update_group(
     get_group(conn, id)?.ok_or_else(|| not_found_group(id))
 }
 
+/// Deletes a group and its memberships (its assignments are gone, see
+/// `cascade`).
 pub fn delete_group(conn: &mut Conn, id: &str) -> Result<(), Error> {
     use crate::store::schema::groups;
     get_group(conn, id)?.ok_or_else(|| not_found_group(id))?;
     diesel::delete(user_group_memberships::table.filter(user_group_memberships::group_id.eq(id)))
         .execute(conn)?;
-    crate::assignment::delete_actor_assignments(conn, id)?;
     diesel::delete(groups::table.find(id)).execute(conn)?;
     Ok(())
 }
@@ -695,4 +696,21 @@ pub fn groups_of_user(conn: &mut Conn, user_id: &str) -> Result<Vec<Group>, Erro
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
+}
+
+/// The users and the groups that live in a domain.
+pub fn members_of_domain(
+    conn: &mut Conn,
+    domain_id: &str,
+) -> Result<(Vec<String>, Vec<String>), Error> {
+    use crate::store::schema::groups;
+    let user_ids = users::table
+        .filter(users::domain_id.eq(domain_id))
+        .select(users::id)
+        .load(conn)?;
+    let group_ids = groups::table
+        .filter(groups::domain_id.eq(domain_id))
+        .select(groups::id)
+        .load(conn)?;
+    Ok((user_ids, group_ids))
 }

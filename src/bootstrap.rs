@@ -157,14 +157,14 @@ fn apply(
         &admin,
         false,
     )?;
-    catalog::ensure_region(conn, &s.region_id)?;
-    let service_id = catalog::ensure_service(conn, "identity", &s.service_name)?;
+    catalog::store::ensure_region(conn, &s.region_id)?;
+    let service_id = catalog::store::ensure_service(conn, "identity", &s.service_name)?;
     for (interface, url) in [
         ("public", &input.public_url),
         ("internal", &input.internal_url),
         ("admin", &input.admin_url),
     ] {
-        catalog::ensure_endpoint(conn, &service_id, &s.region_id, interface, url)?;
+        catalog::store::ensure_endpoint(conn, &service_id, &s.region_id, interface, url)?;
     }
     Ok(report)
 }

@@ -38,4 +38,5 @@ pub struct AppState {
     pub hasher: identity::Hasher,
     pub guards: auth::signed::Guards,
     pub caches: auth::Caches,
+    pub catalog: catalog::Catalog,
 }

@@ -132,6 +132,12 @@ pub enum Check {
     DomainScopedManager,
 }
 
+/// A use case's input as the handler parsed it. A parse error waits
+/// until the policy check has passed, because Keystone runs
+/// `enforce_call` before schema validation: a caller who may not act
+/// learns nothing about what a valid request looks like.
+pub type Input<T> = Result<T, Error>;
+
 /// A named action and its rule.
 #[derive(Debug, Clone, Copy)]
 pub struct Policy {
@@ -361,6 +367,11 @@ pub const READ_CATALOG: Policy = Policy {
     action: "identity:list_services",
     any_of: &[Check::Admin, Check::SystemReader],
 };
+/// `identity:get_region`/`list_regions`: any token.
+pub const READ_REGIONS: Policy = Policy {
+    action: "identity:list_regions",
+    any_of: &[Check::Authenticated],
+};
 pub const MANAGE_CATALOG: Policy = Policy {
     action: "identity:create_service",
     any_of: &[Check::Admin],
@@ -438,6 +449,7 @@ pub const ALL: &[Policy] = &[
     READ_GRANTS,
     MANAGE_GRANTS,
     LIST_ROLE_ASSIGNMENTS,
+    READ_REGIONS,
     READ_CATALOG,
     MANAGE_CATALOG,
     CREATE_APP_CRED,

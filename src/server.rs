@@ -68,6 +68,7 @@ pub fn prepare(config: Config) -> Result<AppState, Error> {
         guards,
         caches,
         config: Arc::new(config),
+        catalog: crate::catalog::Catalog::new(db.clone()),
         db,
         tokens: Arc::new(tokens),
         credentials: Arc::new(credentials),

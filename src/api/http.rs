@@ -236,6 +236,32 @@ pub async fn caller(state: &AppState, req: &HttpRequest) -> Result<crate::policy
     Ok(token_context(state, req).await?.caller())
 }
 
+/// What a handler answers.
+pub type Resp = Result<actix_web::HttpResponse, Error>;
+
+/// The path's id, checked (a 400 names `what`); handed to a use case as
+/// its input, so the error counts only after the policy check.
+pub fn id_of(path: web::Path<String>, what: &str) -> Result<String, Error> {
+    let id = path.into_inner();
+    super::input::path_id(&id, what)?;
+    Ok(id)
+}
+
+/// `{key: item}` with 201 (`created`) or 200.
+pub fn one(created: bool, key: &str, item: Value) -> actix_web::HttpResponse {
+    let body = serde_json::json!({ key: item });
+    if created {
+        actix_web::HttpResponse::Created().json(body)
+    } else {
+        actix_web::HttpResponse::Ok().json(body)
+    }
+}
+
+/// 204 after a delete or a grant.
+pub fn gone(_: ()) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::NoContent().finish()
+}
+
 /// A header's value as text, if present and valid.
 pub fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())

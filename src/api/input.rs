@@ -113,7 +113,7 @@ pub fn opt_future_time(map: &Map<String, Value>, key: &str) -> Result<Option<Opt
             &format!("'{text}' is not an ISO 8601 date and time, e.g. 2030-01-31T12:00:00Z"),
         )
     })?;
-    if micros <= crate::store::now_micros() {
+    if micros <= chrono::Utc::now().timestamp_micros() {
         return Err(Error::BadRequest(format!(
             "The '{key}' must not be before now."
         )));

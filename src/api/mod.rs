@@ -17,6 +17,7 @@ pub mod http;
 pub mod identity;
 pub mod input;
 pub mod metrics;
+pub mod render;
 pub mod roles;
 pub mod signed;
 

@@ -973,7 +973,7 @@ pub async fn catalog_for(state: &AppState, context: &TokenContext) -> Result<Opt
                 project_id: project_id.as_deref(),
                 user_id: Some(&user_id),
             };
-            catalog::token_catalog(conn, &values)
+            catalog::store::token_catalog(conn, &values)
         })
         .await?;
     if let Some(epoch) = epoch {

@@ -1,5 +1,6 @@
-//! Catalog subsystem: regions, services and endpoints, and the token
-//! catalog built from them.
+//! The catalog's queries: regions, services and endpoints, and the token
+//! catalog built from them. Runs inside a transaction `catalog`'s use
+//! cases (or bootstrap, or validation) opened.
 
 use std::collections::BTreeMap;
 
@@ -194,42 +195,6 @@ mod tests {
         assert_eq!(expand_url("http://h/$(unknown)s", &values), None);
         assert_eq!(expand_url("http://h/$(project_id", &values), None);
     }
-}
-
-pub fn region_json(r: &RegionRow, base_url: &str) -> Value {
-    json!({
-        "id": r.id,
-        "description": r.description,
-        "parent_region_id": r.parent_region_id,
-        "links": {"self": format!("{base_url}/regions/{}", r.id)},
-    })
-}
-
-pub fn service_json(s: &ServiceRow, base_url: &str) -> Value {
-    let mut v = json!({
-        "id": s.id,
-        "type": s.service_type,
-        "name": s.name,
-        "enabled": s.enabled,
-        "links": {"self": format!("{base_url}/services/{}", s.id)},
-    });
-    if let Some(d) = &s.description {
-        v["description"] = json!(d);
-    }
-    v
-}
-
-pub fn endpoint_json(e: &EndpointRow, base_url: &str) -> Value {
-    json!({
-        "id": e.id,
-        "interface": e.interface,
-        "region_id": e.region_id,
-        "region": e.region_id,
-        "service_id": e.service_id,
-        "url": e.url,
-        "enabled": e.enabled,
-        "links": {"self": format!("{base_url}/endpoints/{}", e.id)},
-    })
 }
 
 pub fn not_found_region(id: &str) -> Error {

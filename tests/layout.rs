@@ -3,6 +3,8 @@
 //! Diesel) and writes no policy rule of its own (no role checks); use cases
 //! live in their subsystems, rules in `policy.rs`.
 
+#![allow(clippy::expect_used)]
+
 use std::path::Path;
 
 /// Handlers still to move behind their subsystem's use cases. This list

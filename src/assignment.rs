@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use serde_json::{json, Value};
 
 use crate::error::Error;
+use crate::policy::{self, Caller, Input, Target};
 use crate::resource::Project;
 use crate::store::rows::{AssignmentRow, RoleRow};
 use crate::store::schema::{implied_roles, projects, role_assignments, roles};
@@ -63,17 +64,6 @@ impl From<RoleRow> for Role {
 }
 
 impl Role {
-    pub fn to_json(&self, base_url: &str) -> Value {
-        json!({
-            "id": self.id,
-            "name": self.name,
-            "domain_id": self.domain_id,
-            "description": self.description,
-            "options": serde_json::from_str::<Value>(&self.options).unwrap_or_else(|_| json!({})),
-            "links": {"self": format!("{base_url}/roles/{}", self.id)},
-        })
-    }
-
     /// `{"id", "name"}` as embedded in tokens.
     pub fn reference(&self) -> Value {
         json!({"id": self.id, "name": self.name})
@@ -628,4 +618,192 @@ pub fn all_assignments(conn: &mut Conn) -> Result<Vec<AssignmentRow>, Error> {
 pub fn delete_domain_roles(conn: &mut Conn, domain_id: &str) -> Result<(), Error> {
     diesel::delete(roles::table.filter(roles::domain_id.eq(domain_id))).execute(conn)?;
     Ok(())
+}
+
+/// A role to create through the API.
+#[derive(Debug, Clone)]
+pub struct RoleInput {
+    pub name: String,
+    pub domain_id: Option<String>,
+    pub description: Option<String>,
+}
+
+/// Changes to a role; `None` leaves a field alone.
+#[derive(Debug, Clone, Default)]
+pub struct RolePatch {
+    pub name: Option<String>,
+    pub description: Option<Option<String>>,
+}
+
+/// The rules of implication, with the roles they name.
+#[derive(Debug, Clone)]
+pub struct Inferences {
+    pub rules: Vec<(String, String)>,
+    pub roles: Vec<Role>,
+}
+
+/// The assignment subsystem's use cases for roles and their implications
+/// (Keystone's `role_api`).
+#[derive(Clone)]
+pub struct Roles {
+    db: crate::store::Database,
+}
+
+impl Roles {
+    pub fn new(db: crate::store::Database) -> Self {
+        Roles { db }
+    }
+
+    pub async fn create(&self, caller: &Caller, new: Input<RoleInput>) -> Result<Role, Error> {
+        policy::enforce(policy::MANAGE_ROLES, caller, Target::default())?;
+        let new = new?;
+        self.db
+            .write(move |conn| {
+                if let Some(d) = &new.domain_id {
+                    if crate::resource::get_domain(conn, d)?.is_none() {
+                        return Err(crate::resource::not_found_domain(d));
+                    }
+                }
+                create_role(
+                    conn,
+                    NewRole {
+                        name: &new.name,
+                        domain_id: new.domain_id.as_deref(),
+                        description: new.description.as_deref(),
+                        immutable: false,
+                    },
+                )
+            })
+            .await
+    }
+
+    pub async fn list(
+        &self,
+        caller: &Caller,
+        name: Option<String>,
+        domain_id: Option<String>,
+    ) -> Result<Vec<Role>, Error> {
+        policy::enforce(policy::LIST_ROLES, caller, Target::default())?;
+        self.db
+            .read(move |conn| list_roles(conn, name.as_deref(), domain_id.as_deref()))
+            .await
+    }
+
+    async fn load(&self, id: Input<String>) -> Result<Role, Error> {
+        let id = id?;
+        self.db
+            .read(move |conn| get_role(conn, &id)?.ok_or_else(|| not_found_role(&id)))
+            .await
+    }
+
+    /// The role exists before the rule is checked: domain managers may see
+    /// the roles they may hand out.
+    pub async fn get(&self, caller: &Caller, id: Input<String>) -> Result<Role, Error> {
+        let role = self.load(id).await?;
+        policy::enforce_get_role(caller, &role.name)?;
+        Ok(role)
+    }
+
+    pub async fn update(
+        &self,
+        caller: &Caller,
+        change: Input<(String, RolePatch)>,
+    ) -> Result<Role, Error> {
+        policy::enforce(policy::MANAGE_ROLES, caller, Target::default())?;
+        let (id, patch) = change?;
+        self.db
+            .write(move |conn| {
+                update_role(
+                    conn,
+                    &id,
+                    patch.name.as_deref(),
+                    patch.description.as_ref().map(|d| d.as_deref()),
+                )
+            })
+            .await
+    }
+
+    /// The role and the roles it implies directly.
+    pub async fn implied(
+        &self,
+        caller: &Caller,
+        prior: Input<String>,
+    ) -> Result<(Role, Vec<Role>), Error> {
+        policy::enforce(policy::READ_IMPLIED_ROLES, caller, Target::default())?;
+        let prior = self.load(prior).await?;
+        let id = prior.id.clone();
+        let implied = self.db.read(move |conn| implied_by(conn, &id)).await?;
+        Ok((prior, implied))
+    }
+
+    pub async fn create_implication(
+        &self,
+        caller: &Caller,
+        prior: Input<String>,
+        implied: Input<String>,
+    ) -> Result<(Role, Role), Error> {
+        policy::enforce(policy::MANAGE_IMPLIED_ROLES, caller, Target::default())?;
+        let (prior, implied) = (prior?, implied?);
+        let (p, i) = (prior.clone(), implied.clone());
+        self.db
+            .write(move |conn| create_implication(conn, &p, &i))
+            .await?;
+        Ok((self.load(Ok(prior)).await?, self.load(Ok(implied)).await?))
+    }
+
+    async fn existing_implication(
+        &self,
+        prior: Input<String>,
+        implied: Input<String>,
+    ) -> Result<(Role, Role), Error> {
+        let prior = self.load(prior).await?;
+        let implied = self.load(implied).await?;
+        let (p, i) = (prior.id.clone(), implied.id.clone());
+        let exists = self
+            .db
+            .read(move |conn| implication_exists(conn, &p, &i))
+            .await?;
+        if !exists {
+            return Err(Error::NotFound(format!(
+                "{} does not imply {}.",
+                prior.id, implied.id
+            )));
+        }
+        Ok((prior, implied))
+    }
+
+    pub async fn get_implication(
+        &self,
+        caller: &Caller,
+        prior: Input<String>,
+        implied: Input<String>,
+    ) -> Result<(Role, Role), Error> {
+        policy::enforce(policy::READ_IMPLIED_ROLES, caller, Target::default())?;
+        self.existing_implication(prior, implied).await
+    }
+
+    pub async fn delete_implication(
+        &self,
+        caller: &Caller,
+        prior: Input<String>,
+        implied: Input<String>,
+    ) -> Result<(), Error> {
+        policy::enforce(policy::MANAGE_IMPLIED_ROLES, caller, Target::default())?;
+        let (prior, implied) = self.existing_implication(prior, implied).await?;
+        self.db
+            .write(move |conn| remove_implied_role(conn, &prior.id, &implied.id))
+            .await
+    }
+
+    pub async fn inferences(&self, caller: &Caller) -> Result<Inferences, Error> {
+        policy::enforce(policy::READ_IMPLIED_ROLES, caller, Target::default())?;
+        self.db
+            .read(|conn| {
+                Ok(Inferences {
+                    rules: all_implications(conn)?,
+                    roles: list_roles(conn, None, None)?,
+                })
+            })
+            .await
+    }
 }

@@ -6,7 +6,8 @@
 //! leaves nothing deleted.
 
 use crate::error::Error;
-use crate::store::Conn;
+use crate::policy::{self, Caller, Input, Target};
+use crate::store::{Conn, Database};
 use crate::{application_credential, assignment, identity, resource};
 
 /// A disabled, non-default domain and everything in it: its projects
@@ -53,4 +54,63 @@ pub fn delete_role(conn: &mut Conn, id: &str) -> Result<(), Error> {
     assignment::check_role_deletable(conn, id)?;
     application_credential::delete_holding_role(conn, id)?;
     assignment::delete_role(conn, id)
+}
+
+/// The membership of a user in a group ends: application credentials that
+/// relied on a role held through it go, and the user's tokens are revoked.
+pub fn remove_member(conn: &mut Conn, user_id: &str, group_id: &str) -> Result<(), Error> {
+    identity::remove_member(conn, user_id, group_id)?;
+    application_credential::prune_for_user(conn, user_id)?;
+    crate::revoke::record(
+        conn,
+        crate::revoke::Revoke {
+            user_id: Some(user_id.to_string()),
+            ..Default::default()
+        },
+    )
+}
+
+/// The use cases that delete what others hang from: their rule, then one
+/// transaction through the functions above.
+#[derive(Clone)]
+pub struct Cascade {
+    db: Database,
+    groups: identity::Groups,
+}
+
+impl Cascade {
+    pub fn new(db: Database, groups: identity::Groups) -> Self {
+        Cascade { db, groups }
+    }
+
+    pub async fn delete_role(&self, caller: &Caller, id: Input<String>) -> Result<(), Error> {
+        policy::enforce(policy::MANAGE_ROLES, caller, Target::default())?;
+        let id = id?;
+        self.db.write(move |conn| delete_role(conn, &id)).await
+    }
+
+    pub async fn delete_group(&self, caller: &Caller, id: Input<String>) -> Result<(), Error> {
+        let group = self
+            .groups
+            .authorized(caller, policy::MANAGE_GROUPS, id)
+            .await?;
+        self.db
+            .write(move |conn| delete_group(conn, &group.id))
+            .await
+    }
+
+    pub async fn remove_member(
+        &self,
+        caller: &Caller,
+        group_id: Input<String>,
+        user_id: Input<String>,
+    ) -> Result<(), Error> {
+        let (group, user) = self
+            .groups
+            .membership(caller, group_id, user_id, true)
+            .await?;
+        self.db
+            .write(move |conn| remove_member(conn, &user.id, &group.id))
+            .await
+    }
 }

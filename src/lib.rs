@@ -39,4 +39,7 @@ pub struct AppState {
     pub guards: auth::signed::Guards,
     pub caches: auth::Caches,
     pub catalog: catalog::Catalog,
+    pub roles: assignment::Roles,
+    pub groups: identity::Groups,
+    pub cascade: cascade::Cascade,
 }

@@ -29,18 +29,6 @@ impl From<DomainRow> for Domain {
 }
 
 impl Domain {
-    pub fn to_json(&self, base_url: &str) -> Value {
-        json!({
-            "id": self.id,
-            "name": self.name,
-            "description": self.description.clone().unwrap_or_default(),
-            "enabled": self.enabled,
-            "tags": [],
-            "options": {},
-            "links": {"self": format!("{base_url}/domains/{}", self.id)},
-        })
-    }
-
     /// `{"id", "name"}`, as embedded in tokens.
     pub fn reference(&self) -> Value {
         json!({"id": self.id, "name": self.name})
@@ -76,29 +64,6 @@ impl Project {
             tags,
             extra,
         }
-    }
-
-    pub fn to_json(&self, base_url: &str) -> Value {
-        let mut body = Map::new();
-        for (k, v) in &self.extra {
-            body.insert(k.clone(), v.clone());
-        }
-        let fields = json!({
-            "id": self.id,
-            "name": self.name,
-            "domain_id": self.domain_id,
-            "description": self.description.clone().unwrap_or_default(),
-            "enabled": self.enabled,
-            "parent_id": self.parent_id.clone().unwrap_or_else(|| self.domain_id.clone()),
-            "is_domain": self.is_domain,
-            "tags": self.tags,
-            "options": {},
-            "links": {"self": format!("{base_url}/projects/{}", self.id)},
-        });
-        if let Value::Object(f) = fields {
-            body.extend(f);
-        }
-        Value::Object(body)
     }
 }
 

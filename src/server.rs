@@ -64,11 +64,16 @@ pub fn prepare(config: Config) -> Result<AppState, Error> {
     let guards = crate::auth::signed::Guards::new(&config.signature, shared_replays);
     let caches = crate::auth::Caches::new(&config.cache);
     db.spawn_change_listener(Duration::from_millis(config.cache.listener_poll_ms.max(1)))?;
+    let groups =
+        crate::identity::Groups::new(db.clone(), config.identity.default_domain_id.clone());
     Ok(AppState {
         guards,
         caches,
         config: Arc::new(config),
         catalog: crate::catalog::Catalog::new(db.clone()),
+        roles: crate::assignment::Roles::new(db.clone()),
+        groups: groups.clone(),
+        cascade: crate::cascade::Cascade::new(db.clone(), groups),
         db,
         tokens: Arc::new(tokens),
         credentials: Arc::new(credentials),

@@ -18,7 +18,6 @@ const NOT_YET_MOVED: &[&str] = &[
     "grants.rs",
     "health.rs",
     "identity.rs",
-    "roles.rs",
     "signed.rs",
 ];
 

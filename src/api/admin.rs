@@ -64,7 +64,8 @@ pub async fn create_domain(
             )
         })
         .await?;
-    Ok(HttpResponse::Created().json(json!({"domain": domain.to_json(&base_url(&req, &state))})))
+    Ok(HttpResponse::Created()
+        .json(json!({"domain": super::render::domain(&domain, &base_url(&req, &state))})))
 }
 
 pub async fn list_domains(
@@ -86,7 +87,10 @@ pub async fn list_domains(
         .read(move |conn| resource::list_domains(conn, &filter))
         .await?;
     let base = base_url(&req, &state);
-    let items = found.iter().map(|d| d.to_json(&base)).collect();
+    let items = found
+        .iter()
+        .map(|d| super::render::domain(d, &base))
+        .collect();
     Ok(HttpResponse::Ok().json(collection("domains", items, &req, &base, "/domains")))
 }
 
@@ -108,7 +112,8 @@ pub async fn get_domain(
     let caller = caller(&state, &req).await?;
     let domain = load_domain(&state, path.into_inner()).await?;
     policy::enforce(policy::GET_DOMAIN, &caller, Target::in_domain(&domain.id))?;
-    Ok(HttpResponse::Ok().json(json!({"domain": domain.to_json(&base_url(&req, &state))})))
+    Ok(HttpResponse::Ok()
+        .json(json!({"domain": super::render::domain(&domain, &base_url(&req, &state))})))
 }
 
 pub async fn update_domain(
@@ -132,7 +137,8 @@ pub async fn update_domain(
         .db
         .write(move |conn| resource::update_domain(conn, &id, &patch))
         .await?;
-    Ok(HttpResponse::Ok().json(json!({"domain": domain.to_json(&base_url(&req, &state))})))
+    Ok(HttpResponse::Ok()
+        .json(json!({"domain": super::render::domain(&domain, &base_url(&req, &state))})))
 }
 
 pub async fn delete_domain(
@@ -246,7 +252,8 @@ pub async fn create_project(
                 .ok_or_else(|| resource::not_found_project(&project.id))
         })
         .await?;
-    Ok(HttpResponse::Created().json(json!({"project": project.to_json(&base_url(&req, &state))})))
+    Ok(HttpResponse::Created()
+        .json(json!({"project": super::render::project(&project, &base_url(&req, &state))})))
 }
 
 pub async fn list_projects(
@@ -271,7 +278,10 @@ pub async fn list_projects(
         .read(move |conn| resource::list_projects(conn, &filter))
         .await?;
     let base = base_url(&req, &state);
-    let items = found.iter().map(|p| p.to_json(&base)).collect();
+    let items = found
+        .iter()
+        .map(|p| super::render::project(p, &base))
+        .collect();
     Ok(HttpResponse::Ok().json(collection("projects", items, &req, &base, "/projects")))
 }
 
@@ -311,7 +321,8 @@ pub async fn update_project(
         .db
         .write(move |conn| resource::update_project(conn, &id, &patch))
         .await?;
-    Ok(HttpResponse::Ok().json(json!({"project": updated.to_json(&base_url(&req, &state))})))
+    Ok(HttpResponse::Ok()
+        .json(json!({"project": super::render::project(&updated, &base_url(&req, &state))})))
 }
 
 pub async fn delete_project(
@@ -423,7 +434,8 @@ pub async fn create_user(
             identity::get_user(conn, &user.id)?.ok_or_else(|| identity::not_found_user(&user.id))
         })
         .await?;
-    Ok(HttpResponse::Created().json(json!({"user": user.to_json(&base_url(&req, &state))})))
+    Ok(HttpResponse::Created()
+        .json(json!({"user": super::render::user(&user, &base_url(&req, &state))})))
 }
 
 pub async fn list_users(
@@ -446,7 +458,10 @@ pub async fn list_users(
         .read(move |conn| identity::list_users(conn, &filter))
         .await?;
     let base = base_url(&req, &state);
-    let items = found.iter().map(|u| u.to_json(&base)).collect();
+    let items = found
+        .iter()
+        .map(|u| super::render::user(u, &base))
+        .collect();
     Ok(HttpResponse::Ok().json(collection("users", items, &req, &base, "/users")))
 }
 
@@ -498,7 +513,8 @@ pub async fn update_user(
         .db
         .write(move |conn| identity::update_user(conn, &id, patch))
         .await?;
-    Ok(HttpResponse::Ok().json(json!({"user": updated.to_json(&base_url(&req, &state))})))
+    Ok(HttpResponse::Ok()
+        .json(json!({"user": super::render::user(&updated, &base_url(&req, &state))})))
 }
 
 pub async fn delete_user(
@@ -598,7 +614,10 @@ pub async fn list_user_projects(
         })
         .await?;
     let base = base_url(&req, &state);
-    let items = projects.iter().map(|p| p.to_json(&base)).collect();
+    let items = projects
+        .iter()
+        .map(|p| super::render::project(p, &base))
+        .collect();
     let path = format!("/users/{}/projects", user.id);
     Ok(HttpResponse::Ok().json(collection("projects", items, &req, &base, &path)))
 }

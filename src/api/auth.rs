@@ -151,7 +151,10 @@ pub async fn auth_projects(
         })
         .await?;
     let base = base_url(&req, &state);
-    let items = projects.iter().map(|p| p.to_json(&base)).collect();
+    let items = projects
+        .iter()
+        .map(|p| super::render::project(p, &base))
+        .collect();
     Ok(HttpResponse::Ok().json(collection("projects", items, &req, &base, "/auth/projects")))
 }
 
@@ -174,7 +177,10 @@ pub async fn auth_domains(
         })
         .await?;
     let base = base_url(&req, &state);
-    let items = domains.iter().map(|d| d.to_json(&base)).collect();
+    let items = domains
+        .iter()
+        .map(|d| super::render::domain(d, &base))
+        .collect();
     Ok(HttpResponse::Ok().json(collection("domains", items, &req, &base, "/auth/domains")))
 }
 

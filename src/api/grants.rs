@@ -188,7 +188,10 @@ async fn list_op(
         })
         .await?;
     let base = base_url(req, state);
-    let items = roles.iter().map(|r| r.to_json(&base)).collect();
+    let items = roles
+        .iter()
+        .map(|r| super::render::role(r, &base))
+        .collect();
     let path = req
         .path()
         .trim_start_matches("/identity")

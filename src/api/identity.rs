@@ -35,7 +35,8 @@ pub async fn get_user(
             project_id: None,
         },
     )?;
-    Ok(HttpResponse::Ok().json(json!({"user": user.to_json(&base_url(&req, &state))})))
+    Ok(HttpResponse::Ok()
+        .json(json!({"user": super::render::user(&user, &base_url(&req, &state))})))
 }
 
 /// `GET /v3/projects/{project_id}`.
@@ -62,5 +63,6 @@ pub async fn get_project(
             project_id: Some(&project.id),
         },
     )?;
-    Ok(HttpResponse::Ok().json(json!({"project": project.to_json(&base_url(&req, &state))})))
+    Ok(HttpResponse::Ok()
+        .json(json!({"project": super::render::project(&project, &base_url(&req, &state))})))
 }

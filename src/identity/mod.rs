@@ -6,10 +6,11 @@ pub mod password;
 use std::sync::Arc;
 
 use diesel::prelude::*;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use zeroize::Zeroizing;
 
 use crate::error::Error;
+use crate::policy::{self, Caller, Input, Policy, Target};
 use crate::store::rows::{PasswordRow, UserRow};
 use crate::store::schema::{passwords, user_group_memberships, users};
 use crate::store::{new_id, now_micros, Conn};
@@ -49,26 +50,6 @@ impl User {
             Some(t) => Value::String(t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()),
             None => Value::Null,
         }
-    }
-
-    pub fn to_json(&self, base_url: &str) -> Value {
-        let mut body = self.extra.clone();
-        let fields = json!({
-            "id": self.id,
-            "name": self.name,
-            "domain_id": self.domain_id,
-            "enabled": self.enabled,
-            "password_expires_at": self.password_expires_at_json(),
-            "options": {},
-            "links": {"self": format!("{base_url}/users/{}", self.id)},
-        });
-        if let Value::Object(f) = fields {
-            body.extend(f);
-        }
-        if let Some(p) = &self.default_project_id {
-            body.insert("default_project_id".into(), Value::String(p.clone()));
-        }
-        Value::Object(body)
     }
 }
 
@@ -493,17 +474,7 @@ pub struct Group {
     pub description: Option<String>,
 }
 
-impl Group {
-    pub fn to_json(&self, base_url: &str) -> Value {
-        json!({
-            "id": self.id,
-            "name": self.name,
-            "domain_id": self.domain_id,
-            "description": self.description.clone().unwrap_or_default(),
-            "links": {"self": format!("{base_url}/groups/{}", self.id)},
-        })
-    }
-}
+impl Group {}
 
 impl From<crate::store::rows::GroupRow> for Group {
     fn from(r: crate::store::rows::GroupRow) -> Self {
@@ -713,4 +684,193 @@ pub fn members_of_domain(
         .select(groups::id)
         .load(conn)?;
     Ok((user_ids, group_ids))
+}
+
+/// A group to create through the API.
+#[derive(Debug, Clone)]
+pub struct GroupInput {
+    pub name: String,
+    /// Defaults to the caller's domain, then the default domain.
+    pub domain_id: Option<String>,
+    pub description: Option<String>,
+}
+
+/// Changes to a group; `None` leaves a field alone.
+#[derive(Debug, Clone, Default)]
+pub struct GroupPatch {
+    pub name: Option<String>,
+    pub description: Option<Option<String>>,
+}
+
+/// The identity subsystem's use cases for groups and their members
+/// (Keystone's `identity_api`).
+#[derive(Clone)]
+pub struct Groups {
+    db: crate::store::Database,
+    default_domain_id: String,
+}
+
+impl Groups {
+    pub fn new(db: crate::store::Database, default_domain_id: String) -> Self {
+        Groups {
+            db,
+            default_domain_id,
+        }
+    }
+
+    /// The group, or Keystone's 404.
+    pub async fn load(&self, id: Input<String>) -> Result<Group, Error> {
+        let id = id?;
+        self.db
+            .read(move |conn| get_group(conn, &id)?.ok_or_else(|| not_found_group(&id)))
+            .await
+    }
+
+    /// The user, or Keystone's 404.
+    pub async fn load_user(&self, id: Input<String>) -> Result<User, Error> {
+        let id = id?;
+        self.db
+            .read(move |conn| get_user(conn, &id)?.ok_or_else(|| not_found_user(&id)))
+            .await
+    }
+
+    /// The group after `rule` allowed the caller on its domain.
+    pub async fn authorized(
+        &self,
+        caller: &Caller,
+        rule: Policy,
+        id: Input<String>,
+    ) -> Result<Group, Error> {
+        let group = self.load(id).await?;
+        policy::enforce(rule, caller, Target::in_domain(&group.domain_id))?;
+        Ok(group)
+    }
+
+    pub async fn create(&self, caller: &Caller, new: Input<GroupInput>) -> Result<Group, Error> {
+        let new = new?;
+        let domain_id = new
+            .domain_id
+            .or_else(|| caller.domain_id().map(str::to_string))
+            .unwrap_or_else(|| self.default_domain_id.clone());
+        policy::enforce(policy::MANAGE_GROUPS, caller, Target::in_domain(&domain_id))?;
+        self.db
+            .write(move |conn| {
+                create_group(conn, &new.name, &domain_id, new.description.as_deref())
+            })
+            .await
+    }
+
+    pub async fn list(
+        &self,
+        caller: &Caller,
+        name: Option<String>,
+        domain_id: Option<String>,
+    ) -> Result<Vec<Group>, Error> {
+        let domain = policy::list_domain(policy::LIST_GROUPS, caller, domain_id)?;
+        self.db
+            .read(move |conn| list_groups(conn, name.as_deref(), domain.as_deref()))
+            .await
+    }
+
+    pub async fn get(&self, caller: &Caller, id: Input<String>) -> Result<Group, Error> {
+        self.authorized(caller, policy::READ_GROUPS, id).await
+    }
+
+    pub async fn update(
+        &self,
+        caller: &Caller,
+        id: Input<String>,
+        patch: Input<GroupPatch>,
+    ) -> Result<Group, Error> {
+        let patch = patch?;
+        let group = self.authorized(caller, policy::MANAGE_GROUPS, id).await?;
+        self.db
+            .write(move |conn| {
+                update_group(
+                    conn,
+                    &group.id,
+                    patch.name.as_deref(),
+                    patch.description.as_ref().map(|d| d.as_deref()),
+                )
+            })
+            .await
+    }
+
+    pub async fn users(
+        &self,
+        caller: &Caller,
+        id: Input<String>,
+    ) -> Result<(Group, Vec<User>), Error> {
+        let group = self.authorized(caller, policy::READ_GROUPS, id).await?;
+        let gid = group.id.clone();
+        let users = self.db.read(move |conn| users_in_group(conn, &gid)).await?;
+        Ok((group, users))
+    }
+
+    /// The group and the user of a membership route, after the rule
+    /// (managers act only when both live in their domain).
+    pub async fn membership(
+        &self,
+        caller: &Caller,
+        group_id: Input<String>,
+        user_id: Input<String>,
+        manage: bool,
+    ) -> Result<(Group, User), Error> {
+        let group = self.load(group_id).await?;
+        let user = self.load_user(user_id).await?;
+        policy::enforce_membership(caller, manage, &group.domain_id, &user.domain_id)?;
+        Ok((group, user))
+    }
+
+    pub async fn add_member(
+        &self,
+        caller: &Caller,
+        group_id: Input<String>,
+        user_id: Input<String>,
+    ) -> Result<(), Error> {
+        let (group, user) = self.membership(caller, group_id, user_id, true).await?;
+        self.db
+            .write(move |conn| add_member(conn, &user.id, &group.id))
+            .await
+    }
+
+    pub async fn check_member(
+        &self,
+        caller: &Caller,
+        group_id: Input<String>,
+        user_id: Input<String>,
+    ) -> Result<(), Error> {
+        let (group, user) = self.membership(caller, group_id, user_id, false).await?;
+        let (g, u) = (group.id.clone(), user.id.clone());
+        if self.db.read(move |conn| is_member(conn, &u, &g)).await? {
+            Ok(())
+        } else {
+            Err(Error::NotFound(format!(
+                "Could not find user {} in group {}.",
+                user.id, group.id
+            )))
+        }
+    }
+
+    /// The groups a user is in (Keystone checks `list_user_projects`'s
+    /// rule with the user as target).
+    pub async fn of_user(
+        &self,
+        caller: &Caller,
+        user_id: Input<String>,
+    ) -> Result<Vec<Group>, Error> {
+        let user = self.load_user(user_id).await?;
+        policy::enforce(
+            policy::LIST_USER_PROJECTS,
+            caller,
+            Target {
+                user_id: Some(&user.id),
+                domain_id: Some(&user.domain_id),
+                project_id: None,
+            },
+        )?;
+        self.db
+            .read(move |conn| groups_of_user(conn, &user.id))
+            .await
+    }
 }

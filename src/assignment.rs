@@ -807,3 +807,37 @@ impl Roles {
             .await
     }
 }
+
+/// The assignment subsystem's use cases for who holds which role where
+/// (Keystone's `assignment_api`).
+#[derive(Clone)]
+pub struct Assignments {
+    db: crate::store::Database,
+    users: crate::identity::Users,
+}
+
+impl Assignments {
+    pub fn new(db: crate::store::Database, users: crate::identity::Users) -> Self {
+        Assignments { db, users }
+    }
+
+    /// The projects a user has a role on (Keystone's
+    /// `list_projects_for_user`), once the rule allowed the caller on the
+    /// user.
+    pub async fn projects_of_user(
+        &self,
+        caller: &Caller,
+        user_id: Input<String>,
+    ) -> Result<Vec<Project>, Error> {
+        let user = self
+            .users
+            .authorized(caller, policy::LIST_USER_PROJECTS, user_id)
+            .await?;
+        self.db
+            .read(move |conn| {
+                let ids = project_ids_for_user(conn, &user.id)?;
+                crate::resource::list_projects_by_ids(conn, &ids)
+            })
+            .await
+    }
+}

@@ -76,11 +76,53 @@ pub fn remove_member(conn: &mut Conn, user_id: &str, group_id: &str) -> Result<(
 pub struct Cascade {
     db: Database,
     groups: identity::Groups,
+    users: identity::Users,
+    resources: resource::Resources,
+    default_domain_id: String,
 }
 
 impl Cascade {
-    pub fn new(db: Database, groups: identity::Groups) -> Self {
-        Cascade { db, groups }
+    pub fn new(
+        db: Database,
+        groups: identity::Groups,
+        users: identity::Users,
+        resources: resource::Resources,
+        default_domain_id: String,
+    ) -> Self {
+        Cascade {
+            db,
+            groups,
+            users,
+            resources,
+            default_domain_id,
+        }
+    }
+
+    pub async fn delete_domain(&self, caller: &Caller, id: Input<String>) -> Result<(), Error> {
+        policy::enforce(policy::DELETE_DOMAIN, caller, Target::default())?;
+        let id = id?;
+        let default_domain = self.default_domain_id.clone();
+        self.db
+            .write(move |conn| delete_domain(conn, &id, &default_domain))
+            .await
+    }
+
+    pub async fn delete_project(&self, caller: &Caller, id: Input<String>) -> Result<(), Error> {
+        let project = self
+            .resources
+            .authorized_project(caller, policy::DELETE_PROJECT, id)
+            .await?;
+        self.db
+            .write(move |conn| delete_project(conn, &project.id))
+            .await
+    }
+
+    pub async fn delete_user(&self, caller: &Caller, id: Input<String>) -> Result<(), Error> {
+        let user = self
+            .users
+            .authorized(caller, policy::DELETE_USER, id)
+            .await?;
+        self.db.write(move |conn| delete_user(conn, &user.id)).await
     }
 
     pub async fn delete_role(&self, caller: &Caller, id: Input<String>) -> Result<(), Error> {

@@ -41,5 +41,8 @@ pub struct AppState {
     pub catalog: catalog::Catalog,
     pub roles: assignment::Roles,
     pub groups: identity::Groups,
+    pub users: identity::Users,
+    pub resources: resource::Resources,
+    pub assignments: assignment::Assignments,
     pub cascade: cascade::Cascade,
 }

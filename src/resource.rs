@@ -4,6 +4,7 @@ use diesel::prelude::*;
 use serde_json::{json, Map, Value};
 
 use crate::error::Error;
+use crate::policy::{self, Caller, Input, Policy, Target};
 use crate::store::rows::{DomainRow, ProjectRow};
 use crate::store::schema::{domains, project_tags, projects};
 use crate::store::{now_micros, Conn};
@@ -520,4 +521,219 @@ pub fn update_project(conn: &mut Conn, id: &str, patch: &ProjectPatch) -> Result
         set_tags(conn, id, tags)?;
     }
     get_project(conn, id)?.ok_or_else(|| not_found_project(id))
+}
+
+/// A domain to create through the API.
+#[derive(Debug, Clone)]
+pub struct DomainInput {
+    pub name: String,
+    pub description: Option<String>,
+    pub enabled: bool,
+}
+
+/// A project to create through the API.
+#[derive(Debug, Clone)]
+pub struct ProjectInput {
+    pub name: String,
+    pub description: Option<String>,
+    pub enabled: bool,
+    pub tags: Vec<String>,
+    /// A project, or a domain (meaning "top level in that domain").
+    pub parent_id: Option<String>,
+    pub domain_id: Option<String>,
+}
+
+/// The resource subsystem's use cases: domains and projects (Keystone's
+/// `resource_api`).
+#[derive(Clone)]
+pub struct Resources {
+    db: crate::store::Database,
+    default_domain_id: String,
+}
+
+impl Resources {
+    pub fn new(db: crate::store::Database, default_domain_id: String) -> Self {
+        Resources {
+            db,
+            default_domain_id,
+        }
+    }
+
+    pub async fn create_domain(
+        &self,
+        caller: &Caller,
+        new: Input<DomainInput>,
+    ) -> Result<Domain, Error> {
+        policy::enforce(policy::CREATE_DOMAIN, caller, Target::default())?;
+        let new = new?;
+        self.db
+            .write(move |conn| {
+                create_domain(
+                    conn,
+                    NewDomain {
+                        id: None,
+                        name: &new.name,
+                        description: new.description.as_deref(),
+                        enabled: new.enabled,
+                    },
+                )
+            })
+            .await
+    }
+
+    pub async fn list_domains(
+        &self,
+        caller: &Caller,
+        mut filter: DomainFilter,
+    ) -> Result<Vec<Domain>, Error> {
+        filter.id = policy::list_domain(policy::LIST_DOMAINS, caller, None)?;
+        self.db.read(move |conn| list_domains(conn, &filter)).await
+    }
+
+    async fn load_domain(&self, id: Input<String>) -> Result<Domain, Error> {
+        let id = id?;
+        self.db
+            .read(move |conn| get_domain(conn, &id)?.ok_or_else(|| not_found_domain(&id)))
+            .await
+    }
+
+    pub async fn get_domain(&self, caller: &Caller, id: Input<String>) -> Result<Domain, Error> {
+        let domain = self.load_domain(id).await?;
+        policy::enforce(policy::GET_DOMAIN, caller, Target::in_domain(&domain.id))?;
+        Ok(domain)
+    }
+
+    pub async fn update_domain(
+        &self,
+        caller: &Caller,
+        change: Input<(String, DomainPatch)>,
+    ) -> Result<Domain, Error> {
+        policy::enforce(policy::UPDATE_DOMAIN, caller, Target::default())?;
+        let (id, patch) = change?;
+        self.db
+            .write(move |conn| update_domain(conn, &id, &patch))
+            .await
+    }
+
+    /// Where a new project goes: a parent that names a domain means "top
+    /// level in that domain"; otherwise the domain asked for, the
+    /// parent's, the caller's, or the default one.
+    async fn placement(&self, caller: &Caller, new: &mut ProjectInput) -> Result<String, Error> {
+        let parent_domain = match new.parent_id.clone() {
+            Some(pid) => {
+                let lookup = pid.clone();
+                let (project, domain) = self
+                    .db
+                    .read(move |conn| Ok((get_project(conn, &lookup)?, get_domain(conn, &lookup)?)))
+                    .await?;
+                match (project, domain) {
+                    (Some(project), _) => Some(project.domain_id),
+                    (None, Some(domain)) => {
+                        new.parent_id = None;
+                        Some(domain.id)
+                    }
+                    (None, None) => {
+                        return Err(Error::BadRequest(format!(
+                            "Could not find the parent project: {pid}."
+                        )))
+                    }
+                }
+            }
+            None => None,
+        };
+        Ok(new
+            .domain_id
+            .clone()
+            .or(parent_domain)
+            .or_else(|| caller.token_domain_id().map(str::to_string))
+            .unwrap_or_else(|| self.default_domain_id.clone()))
+    }
+
+    pub async fn create_project(
+        &self,
+        caller: &Caller,
+        new: Input<ProjectInput>,
+    ) -> Result<Project, Error> {
+        let mut new = new?;
+        let domain_id = self.placement(caller, &mut new).await?;
+        policy::enforce(
+            policy::CREATE_PROJECT,
+            caller,
+            Target::in_domain(&domain_id),
+        )?;
+        self.db
+            .write(move |conn| {
+                let project = create_project(
+                    conn,
+                    NewProject {
+                        name: &new.name,
+                        domain_id: &domain_id,
+                        parent_id: new.parent_id.as_deref(),
+                        description: new.description.as_deref(),
+                        enabled: new.enabled,
+                    },
+                )?;
+                set_tags(conn, &project.id, &new.tags)?;
+                get_project(conn, &project.id)?.ok_or_else(|| not_found_project(&project.id))
+            })
+            .await
+    }
+
+    pub async fn list_projects(
+        &self,
+        caller: &Caller,
+        mut filter: ProjectFilter,
+    ) -> Result<Vec<Project>, Error> {
+        filter.domain_id =
+            policy::list_domain(policy::LIST_PROJECTS, caller, filter.domain_id.take())?;
+        self.db.read(move |conn| list_projects(conn, &filter)).await
+    }
+
+    /// The project, or Keystone's 404.
+    pub async fn load_project(&self, id: Input<String>) -> Result<Project, Error> {
+        let id = id?;
+        self.db
+            .read(move |conn| get_project(conn, &id)?.ok_or_else(|| not_found_project(&id)))
+            .await
+    }
+
+    /// The project after `rule` allowed the caller on it.
+    pub async fn authorized_project(
+        &self,
+        caller: &Caller,
+        rule: Policy,
+        id: Input<String>,
+    ) -> Result<Project, Error> {
+        let project = self.load_project(id).await?;
+        policy::enforce(
+            rule,
+            caller,
+            Target {
+                user_id: None,
+                domain_id: Some(&project.domain_id),
+                project_id: Some(&project.id),
+            },
+        )?;
+        Ok(project)
+    }
+
+    pub async fn get_project(&self, caller: &Caller, id: Input<String>) -> Result<Project, Error> {
+        self.authorized_project(caller, policy::GET_PROJECT, id)
+            .await
+    }
+
+    pub async fn update_project(
+        &self,
+        caller: &Caller,
+        id: Input<String>,
+        patch: Input<ProjectPatch>,
+    ) -> Result<Project, Error> {
+        let patch = patch?;
+        let project = self
+            .authorized_project(caller, policy::UPDATE_PROJECT, id)
+            .await?;
+        self.db
+            .write(move |conn| update_project(conn, &project.id, &patch))
+            .await
+    }
 }

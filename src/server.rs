@@ -64,8 +64,10 @@ pub fn prepare(config: Config) -> Result<AppState, Error> {
     let guards = crate::auth::signed::Guards::new(&config.signature, shared_replays);
     let caches = crate::auth::Caches::new(&config.cache);
     db.spawn_change_listener(Duration::from_millis(config.cache.listener_poll_ms.max(1)))?;
-    let groups =
-        crate::identity::Groups::new(db.clone(), config.identity.default_domain_id.clone());
+    let default_domain = config.identity.default_domain_id.clone();
+    let groups = crate::identity::Groups::new(db.clone(), default_domain.clone());
+    let users = crate::identity::Users::new(db.clone(), hasher.clone(), default_domain.clone());
+    let resources = crate::resource::Resources::new(db.clone(), default_domain.clone());
     Ok(AppState {
         guards,
         caches,
@@ -73,7 +75,16 @@ pub fn prepare(config: Config) -> Result<AppState, Error> {
         catalog: crate::catalog::Catalog::new(db.clone()),
         roles: crate::assignment::Roles::new(db.clone()),
         groups: groups.clone(),
-        cascade: crate::cascade::Cascade::new(db.clone(), groups),
+        assignments: crate::assignment::Assignments::new(db.clone(), users.clone()),
+        cascade: crate::cascade::Cascade::new(
+            db.clone(),
+            groups,
+            users.clone(),
+            resources.clone(),
+            default_domain,
+        ),
+        users,
+        resources,
         db,
         tokens: Arc::new(tokens),
         credentials: Arc::new(credentials),

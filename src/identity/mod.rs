@@ -874,3 +874,189 @@ impl Groups {
             .await
     }
 }
+
+/// A user to create through the API. `details` are checked only once the
+/// caller may create users in the domain, as in Keystone.
+#[derive(Debug)]
+pub struct UserInput {
+    pub name: String,
+    /// Defaults to the caller's domain, then the default domain.
+    pub domain_id: Option<String>,
+    pub details: Input<UserDetails>,
+}
+
+#[derive(Debug)]
+pub struct UserDetails {
+    pub enabled: bool,
+    pub default_project_id: Option<String>,
+    pub extra: Map<String, Value>,
+    pub password: Option<crate::secret::Secret>,
+}
+
+/// Changes to a user through the API; the password is hashed by the use
+/// case.
+#[derive(Debug, Default)]
+pub struct UserChange {
+    pub name: Option<String>,
+    pub enabled: Option<bool>,
+    pub default_project_id: Option<Option<String>>,
+    pub password: Option<crate::secret::Secret>,
+    pub extra: Map<String, Value>,
+}
+
+/// The identity subsystem's use cases for users (Keystone's
+/// `identity_api`).
+#[derive(Clone)]
+pub struct Users {
+    db: crate::store::Database,
+    hasher: Hasher,
+    default_domain_id: String,
+}
+
+/// The rules about a user name the user and its domain.
+fn user_target(user: &User) -> Target<'_> {
+    Target {
+        user_id: Some(&user.id),
+        domain_id: Some(&user.domain_id),
+        project_id: None,
+    }
+}
+
+impl Users {
+    pub fn new(db: crate::store::Database, hasher: Hasher, default_domain_id: String) -> Self {
+        Users {
+            db,
+            hasher,
+            default_domain_id,
+        }
+    }
+
+    async fn hash(&self, password: Option<crate::secret::Secret>) -> Result<Option<String>, Error> {
+        match password {
+            Some(p) => Ok(Some(self.hasher.hash(p.into_zeroizing()).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The user, or Keystone's 404.
+    pub async fn load(&self, id: Input<String>) -> Result<User, Error> {
+        let id = id?;
+        self.db
+            .read(move |conn| get_user(conn, &id)?.ok_or_else(|| not_found_user(&id)))
+            .await
+    }
+
+    /// The user after `rule` allowed the caller on it.
+    pub async fn authorized(
+        &self,
+        caller: &Caller,
+        rule: Policy,
+        id: Input<String>,
+    ) -> Result<User, Error> {
+        let user = self.load(id).await?;
+        policy::enforce(rule, caller, user_target(&user))?;
+        Ok(user)
+    }
+
+    pub async fn create(&self, caller: &Caller, new: Input<UserInput>) -> Result<User, Error> {
+        let new = new?;
+        let domain_id = new
+            .domain_id
+            .or_else(|| caller.token_domain_id().map(str::to_string))
+            .unwrap_or_else(|| self.default_domain_id.clone());
+        policy::enforce(policy::CREATE_USER, caller, Target::in_domain(&domain_id))?;
+        let details = new.details?;
+        let password_hash = self.hash(details.password).await?;
+        let name = new.name;
+        self.db
+            .write(move |conn| {
+                if let Some(p) = &details.default_project_id {
+                    if crate::resource::get_project(conn, p)?.is_none() {
+                        return Err(Error::BadRequest(format!(
+                            "The default project {p} does not exist."
+                        )));
+                    }
+                }
+                let user = create_user(
+                    conn,
+                    NewUser {
+                        name: &name,
+                        domain_id: &domain_id,
+                        enabled: details.enabled,
+                        default_project_id: details.default_project_id.as_deref(),
+                        password_hash,
+                    },
+                )?;
+                if !details.extra.is_empty() {
+                    set_extra(conn, &user.id, &details.extra)?;
+                }
+                get_user(conn, &user.id)?.ok_or_else(|| not_found_user(&user.id))
+            })
+            .await
+    }
+
+    pub async fn list(&self, caller: &Caller, mut filter: UserFilter) -> Result<Vec<User>, Error> {
+        filter.domain_id =
+            policy::list_domain(policy::LIST_USERS, caller, filter.domain_id.take())?;
+        self.db.read(move |conn| list_users(conn, &filter)).await
+    }
+
+    pub async fn get(&self, caller: &Caller, id: Input<String>) -> Result<User, Error> {
+        self.authorized(caller, policy::GET_USER, id).await
+    }
+
+    /// `change` is checked in two steps, as Keystone does: its shape
+    /// before the user is looked up, its fields after the rule passed.
+    pub async fn update(
+        &self,
+        caller: &Caller,
+        id: Input<String>,
+        change: Input<Input<UserChange>>,
+    ) -> Result<User, Error> {
+        let change = change?;
+        let user = self.authorized(caller, policy::UPDATE_USER, id).await?;
+        let change = change?;
+        let patch = UserPatch {
+            password_hash: self.hash(change.password).await?,
+            name: change.name,
+            enabled: change.enabled,
+            default_project_id: change.default_project_id,
+            extra: change.extra,
+        };
+        self.db
+            .write(move |conn| update_user(conn, &user.id, patch))
+            .await
+    }
+
+    /// `POST /v3/users/{user_id}/password`: self-service with the original
+    /// password instead of a token. Revokes the user's tokens.
+    pub async fn change_password(
+        &self,
+        user_id: String,
+        original: crate::secret::Secret,
+        new: crate::secret::Secret,
+    ) -> Result<(), Error> {
+        let lookup = user_id.clone();
+        let found = self
+            .db
+            .read(move |conn| {
+                let user = get_user(conn, &lookup)?;
+                let hash = current_password(conn, &lookup)?.map(|p| p.password_hash);
+                Ok(user.map(|u| (u, hash)))
+            })
+            .await?;
+        let stored = found.as_ref().and_then(|(_, h)| h.clone());
+        let matched = self
+            .hasher
+            .verify(original.into_zeroizing(), stored)
+            .await?;
+        match found {
+            Some((user, _)) if matched && user.enabled => {}
+            _ => return Err(Error::unauthorized()),
+        }
+        let hash = self.hasher.hash(new.into_zeroizing()).await?;
+        self.db
+            .write(move |conn| change_password(conn, &user_id, hash, true))
+            .await
+    }
+}

@@ -70,6 +70,31 @@ pub fn remove_member(conn: &mut Conn, user_id: &str, group_id: &str) -> Result<(
     )
 }
 
+/// A grant ends: application credentials built on a role the user (or a
+/// member of the group) lost go too.
+pub fn revoke_grant(conn: &mut Conn, grant: &assignment::Grant, role: &str) -> Result<(), Error> {
+    assignment::revoke_grant(
+        conn,
+        grant.kind,
+        &grant.actor,
+        &grant.target,
+        role,
+        grant.inherited,
+    )?;
+    let users: Vec<String> = if grant.kind.is_group() {
+        identity::users_in_group(conn, &grant.actor)?
+            .into_iter()
+            .map(|u| u.id)
+            .collect()
+    } else {
+        vec![grant.actor.clone()]
+    };
+    for user in users {
+        application_credential::prune_for_user(conn, &user)?;
+    }
+    Ok(())
+}
+
 /// The use cases that delete what others hang from: their rule, then one
 /// transaction through the functions above.
 #[derive(Clone)]
@@ -78,6 +103,7 @@ pub struct Cascade {
     groups: identity::Groups,
     users: identity::Users,
     resources: resource::Resources,
+    assignments: assignment::Assignments,
     default_domain_id: String,
 }
 
@@ -87,6 +113,7 @@ impl Cascade {
         groups: identity::Groups,
         users: identity::Users,
         resources: resource::Resources,
+        assignments: assignment::Assignments,
         default_domain_id: String,
     ) -> Self {
         Cascade {
@@ -94,8 +121,23 @@ impl Cascade {
             groups,
             users,
             resources,
+            assignments,
             default_domain_id,
         }
+    }
+
+    pub async fn revoke_grant(
+        &self,
+        caller: &Caller,
+        grant: assignment::Grant,
+        role: String,
+    ) -> Result<(), Error> {
+        self.assignments
+            .authorize_grant(caller, &grant, Some(&role), true)
+            .await?;
+        self.db
+            .write(move |conn| revoke_grant(conn, &grant, &role))
+            .await
     }
 
     pub async fn delete_domain(&self, caller: &Caller, id: Input<String>) -> Result<(), Error> {

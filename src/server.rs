@@ -68,6 +68,7 @@ pub fn prepare(config: Config) -> Result<AppState, Error> {
     let groups = crate::identity::Groups::new(db.clone(), default_domain.clone());
     let users = crate::identity::Users::new(db.clone(), hasher.clone(), default_domain.clone());
     let resources = crate::resource::Resources::new(db.clone(), default_domain.clone());
+    let assignments = crate::assignment::Assignments::new(db.clone(), users.clone());
     Ok(AppState {
         guards,
         caches,
@@ -75,12 +76,13 @@ pub fn prepare(config: Config) -> Result<AppState, Error> {
         catalog: crate::catalog::Catalog::new(db.clone()),
         roles: crate::assignment::Roles::new(db.clone()),
         groups: groups.clone(),
-        assignments: crate::assignment::Assignments::new(db.clone(), users.clone()),
+        assignments: assignments.clone(),
         cascade: crate::cascade::Cascade::new(
             db.clone(),
             groups,
             users.clone(),
             resources.clone(),
+            assignments,
             default_domain,
         ),
         users,

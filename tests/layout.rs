@@ -14,7 +14,6 @@ const NOT_YET_MOVED: &[&str] = &[
     "appcreds.rs",
     "auth.rs",
     "credentials.rs",
-    "grants.rs",
     "health.rs",
     "signed.rs",
 ];

@@ -3,6 +3,9 @@
 
 use serde_json::{json, Map, Value};
 
+use std::collections::BTreeMap;
+
+use crate::assignment::listing::{Names, Shown};
 use crate::{assignment, catalog, identity, resource};
 
 pub fn region(r: &catalog::Region, base_url: &str) -> Value {
@@ -161,4 +164,72 @@ pub fn inferences(all: &assignment::Inferences, base: &str) -> Value {
         })
         .collect();
     json!({"role_inferences": items, "links": {"self": format!("{base}/role_inferences")}})
+}
+
+/// One row of `GET /v3/role_assignments`, with names when asked for.
+pub fn assignment(s: &Shown, base: &str, names: Option<&Names>) -> Value {
+    let name_of = |map: &BTreeMap<String, (String, Option<String>)>, id: &str| map.get(id).cloned();
+    let mut scope = if let Some(p) = &s.project {
+        let mut v = json!({"project": {"id": p}});
+        if let Some((name, domain)) = names.and_then(|n| name_of(&n.projects, p)) {
+            v["project"]["name"] = json!(name);
+            if let Some(d) = domain {
+                v["project"]["domain"] =
+                    json!({"id": d, "name": names.and_then(|n| n.domains.get(&d).cloned())});
+            }
+        }
+        v
+    } else if let Some(d) = &s.domain {
+        let mut v = json!({"domain": {"id": d}});
+        if let Some(name) = names.and_then(|n| n.domains.get(d).cloned()) {
+            v["domain"]["name"] = json!(name);
+        }
+        v
+    } else {
+        json!({"system": {"all": true}})
+    };
+    if s.inherited {
+        scope["OS-INHERIT:inherited_to"] = json!("projects");
+    }
+    let (actor_key, actor_id) = match (&s.user, &s.group) {
+        (Some(u), _) => ("user", u.clone()),
+        (None, Some(g)) => ("group", g.clone()),
+        _ => ("user", String::new()),
+    };
+    let mut actor = json!({"id": actor_id});
+    if let Some((name, domain)) = names.and_then(|n| {
+        if actor_key == "user" {
+            name_of(&n.users, &actor_id)
+        } else {
+            name_of(&n.groups, &actor_id)
+        }
+    }) {
+        actor["name"] = json!(name);
+        if let Some(d) = domain {
+            actor["domain"] =
+                json!({"id": d, "name": names.and_then(|n| n.domains.get(&d).cloned())});
+        }
+    }
+    let mut role = json!({"id": s.role});
+    if let Some(name) = names.and_then(|n| n.roles.get(&s.role).cloned()) {
+        role["name"] = json!(name);
+    }
+    let target = match (&s.project, &s.domain) {
+        (Some(p), _) => format!("projects/{p}"),
+        (None, Some(d)) => format!("domains/{d}"),
+        _ => "system".to_string(),
+    };
+    let prefix = if s.inherited {
+        format!("{base}/OS-INHERIT")
+    } else {
+        base.to_string()
+    };
+    let mut links = json!({"assignment": format!("{prefix}/{target}/{actor_key}s/{actor_id}/roles/{}{}", s.prior_role.as_ref().unwrap_or(&s.role), if s.inherited { "/inherited_to_projects" } else { "" })});
+    if let Some(g) = &s.via_group {
+        links["membership"] = json!(format!("{base}/groups/{g}/users/{actor_id}"));
+    }
+    if let Some(prior) = &s.prior_role {
+        links["prior_role"] = json!(format!("{base}/prior_role/{prior}/implies/{}", s.role));
+    }
+    json!({"links": links, "scope": scope, actor_key: actor, "role": role})
 }

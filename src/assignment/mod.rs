@@ -1,6 +1,8 @@
 //! Assignment subsystem: roles, implied roles, and role assignments of
 //! users and groups on projects, domains and the system.
 
+pub mod listing;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use diesel::prelude::*;
@@ -28,6 +30,16 @@ pub enum AssignmentKind {
 }
 
 impl AssignmentKind {
+    /// Held by a group (not a user).
+    pub fn is_group(self) -> bool {
+        matches!(
+            self,
+            AssignmentKind::GroupProject
+                | AssignmentKind::GroupDomain
+                | AssignmentKind::GroupSystem
+        )
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             AssignmentKind::UserProject => "UserProject",
@@ -839,5 +851,147 @@ impl Assignments {
                 crate::resource::list_projects_by_ids(conn, &ids)
             })
             .await
+    }
+}
+
+/// A grant route's coordinates: who (`actor`) holds roles on what
+/// (`target`), and how.
+#[derive(Debug, Clone)]
+pub struct Grant {
+    pub kind: AssignmentKind,
+    pub inherited: bool,
+    pub target: String,
+    pub actor: String,
+}
+
+/// The domain of the target and of the actor, checking that the target,
+/// the actor and the role exist.
+fn resolve(
+    conn: &mut Conn,
+    grant: &Grant,
+    role: Option<&str>,
+) -> Result<(Option<String>, String), Error> {
+    let target_domain = match grant.kind {
+        AssignmentKind::UserProject | AssignmentKind::GroupProject => Some(
+            crate::resource::get_project(conn, &grant.target)?
+                .ok_or_else(|| crate::resource::not_found_project(&grant.target))?
+                .domain_id,
+        ),
+        AssignmentKind::UserDomain | AssignmentKind::GroupDomain => Some(
+            crate::resource::get_domain(conn, &grant.target)?
+                .ok_or_else(|| crate::resource::not_found_domain(&grant.target))?
+                .id,
+        ),
+        AssignmentKind::UserSystem | AssignmentKind::GroupSystem => None,
+    };
+    let actor_domain = if grant.kind.is_group() {
+        crate::identity::get_group(conn, &grant.actor)?
+            .ok_or_else(|| crate::identity::not_found_group(&grant.actor))?
+            .domain_id
+    } else {
+        crate::identity::get_user(conn, &grant.actor)?
+            .ok_or_else(|| crate::identity::not_found_user(&grant.actor))?
+            .domain_id
+    };
+    if let Some(role) = role {
+        let role = get_role(conn, role)?.ok_or_else(|| not_found_role(role))?;
+        // A domain-specific role is granted only inside its domain.
+        if let Some(role_domain) = &role.domain_id {
+            if target_domain.as_deref() != Some(role_domain.as_str()) {
+                return Err(Error::Forbidden(format!(
+                    "Domain-specific role {} can only be granted on projects or the domain of domain {role_domain}.",
+                    role.id
+                )));
+            }
+        }
+    }
+    Ok((target_domain, actor_domain))
+}
+
+impl Assignments {
+    /// Checks that the target, the actor and the role exist, then the
+    /// grant rule (`manage` for PUT and DELETE).
+    pub async fn authorize_grant(
+        &self,
+        caller: &Caller,
+        grant: &Grant,
+        role: Option<&str>,
+        manage: bool,
+    ) -> Result<(), Error> {
+        let (g, r) = (grant.clone(), role.map(str::to_string));
+        let (target_domain, actor_domain) = self
+            .db
+            .read(move |conn| resolve(conn, &g, r.as_deref()))
+            .await?;
+        policy::enforce_grant(caller, manage, target_domain.as_deref(), &actor_domain)
+    }
+
+    pub async fn grant(&self, caller: &Caller, grant: Grant, role: String) -> Result<(), Error> {
+        self.authorize_grant(caller, &grant, Some(&role), true)
+            .await?;
+        self.db
+            .write(move |conn| {
+                self::grant(
+                    conn,
+                    grant.kind,
+                    &grant.actor,
+                    &grant.target,
+                    &role,
+                    grant.inherited,
+                )
+            })
+            .await
+    }
+
+    /// Keystone's 404 when the grant does not exist.
+    pub async fn check_grant(
+        &self,
+        caller: &Caller,
+        grant: Grant,
+        role: String,
+    ) -> Result<(), Error> {
+        self.authorize_grant(caller, &grant, Some(&role), false)
+            .await?;
+        let (g, r) = (grant.clone(), role.clone());
+        let exists = self
+            .db
+            .read(move |conn| grant_exists(conn, g.kind, &g.actor, &g.target, &r, g.inherited))
+            .await?;
+        if exists {
+            Ok(())
+        } else {
+            Err(Error::NotFound(format!(
+                "Could not find role assignment with role: {role}, user or group: {}, project, domain, or system: {}.",
+                grant.actor, grant.target
+            )))
+        }
+    }
+
+    pub async fn granted(&self, caller: &Caller, grant: Grant) -> Result<Vec<Role>, Error> {
+        self.authorize_grant(caller, &grant, None, false).await?;
+        self.db
+            .read(move |conn| {
+                granted_roles(
+                    conn,
+                    grant.kind,
+                    &grant.actor,
+                    &grant.target,
+                    grant.inherited,
+                )
+            })
+            .await
+    }
+
+    /// `GET /v3/role_assignments`.
+    pub async fn list_role_assignments(
+        &self,
+        caller: &Caller,
+        query: listing::Query,
+    ) -> Result<(Vec<listing::Shown>, Option<listing::Names>), Error> {
+        policy::enforce_list_role_assignments(
+            caller,
+            query.get("scope.domain.id").map(String::as_str),
+        )?;
+        self.db.read(move |conn| listing::list(conn, &query)).await
     }
 }

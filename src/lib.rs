@@ -45,4 +45,5 @@ pub struct AppState {
     pub resources: resource::Resources,
     pub assignments: assignment::Assignments,
     pub cascade: cascade::Cascade,
+    pub credential: credential::Credentials,
 }

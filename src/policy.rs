@@ -687,6 +687,21 @@ pub fn enforce_aksk(
     Ok(())
 }
 
+/// SODA's AK/SK create: the body's project must be the path's, unless an
+/// admin creates a pair for another project.
+pub fn check_aksk_project(
+    caller: &Caller,
+    body_project: &str,
+    path_project: &str,
+) -> Result<(), Error> {
+    if body_project != path_project && !caller.has_role("admin") {
+        return Err(Error::BadRequest(format!(
+            "The project_id in the body ({body_project}) does not match the project in the path ({path_project})."
+        )));
+    }
+    Ok(())
+}
+
 /// `/v3/ec2tokens` and `/v3/s3tokens`: the route's rule for the calling
 /// service (skipped with `allow_anonymous`), and who may report the end
 /// client's address.

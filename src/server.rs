@@ -51,7 +51,7 @@ pub fn prepare(config: Config) -> Result<AppState, Error> {
         MethodMap::new(&config.auth.methods),
         &config.identity.default_domain_id,
     )?;
-    let credentials = CredentialCipher::new(KeyRing::new(credential)?);
+    let credentials = Arc::new(CredentialCipher::new(KeyRing::new(credential)?));
     let shared_replays = match config.signature.replay_store.as_str() {
         "local" => None,
         "database" => Some(db.start_shared_replays()?.ok_or_else(|| {
@@ -65,6 +65,7 @@ pub fn prepare(config: Config) -> Result<AppState, Error> {
     let caches = crate::auth::Caches::new(&config.cache);
     db.spawn_change_listener(Duration::from_millis(config.cache.listener_poll_ms.max(1)))?;
     let default_domain = config.identity.default_domain_id.clone();
+    let user_limit = config.credential.user_limit;
     let groups = crate::identity::Groups::new(db.clone(), default_domain.clone());
     let users = crate::identity::Users::new(db.clone(), hasher.clone(), default_domain.clone());
     let resources = crate::resource::Resources::new(db.clone(), default_domain.clone());
@@ -87,9 +88,14 @@ pub fn prepare(config: Config) -> Result<AppState, Error> {
         ),
         users,
         resources,
+        credential: crate::credential::Credentials::new(
+            db.clone(),
+            credentials.clone(),
+            user_limit,
+        ),
         db,
         tokens: Arc::new(tokens),
-        credentials: Arc::new(credentials),
+        credentials,
         hasher,
     })
 }

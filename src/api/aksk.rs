@@ -5,38 +5,14 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value};
 
-use super::credentials::{check_user_limit, credential_caller};
-use super::http::{query_pairs, JsonBody};
+use super::http::{caller, query_pairs, JsonBody};
 use super::input::{
     format_time, opt_bool, opt_cidrs, opt_future_time, opt_string, path_id, req_string,
 };
-use crate::credential::{self, Credential, KeyMeta, MetaPatch, NewCredential, EC2};
+use crate::credential::{self, AkskInput, Credential, MetaPatch};
 use crate::error::Error;
-use crate::policy::{self, Policy};
-use crate::secret::Secret;
-use crate::{assignment, identity, resource, AppState};
-
-/// The project and user exist, and the user has a role on the project.
-fn check_membership(
-    conn: &mut crate::store::Conn,
-    project_id: &str,
-    user_id: &str,
-) -> Result<(), Error> {
-    // SODA answers 400 when either is unknown on create.
-    let project = resource::get_project(conn, project_id)?
-        .ok_or_else(|| Error::BadRequest(format!("Could not find project: {project_id}.")))?;
-    if identity::get_user(conn, user_id)?.is_none() {
-        return Err(Error::BadRequest(format!(
-            "Could not find user: {user_id}."
-        )));
-    }
-    if assignment::effective_project_roles(conn, user_id, &project)?.is_empty() {
-        return Err(Error::BadRequest(format!(
-            "User {user_id} has no role on project {project_id}; grant one before creating AK/SK pairs."
-        )));
-    }
-    Ok(())
-}
+use crate::policy;
+use crate::AppState;
 
 fn ids(path: &(String, String)) -> Result<(&str, &str), Error> {
     path_id(&path.0, "project id")?;
@@ -79,7 +55,7 @@ pub async fn create(
 ) -> Result<HttpResponse, Error> {
     let path_project = path.into_inner();
     path_id(&path_project, "project id")?;
-    let caller = credential_caller(&state, &req).await?;
+    let caller = caller(&state, &req).await?;
     let fields = match &body.0 {
         Value::Object(top) => match top.get("credential") {
             Some(Value::Object(inner)) => inner,
@@ -101,84 +77,37 @@ pub async fn create(
             &format!("Additional properties are not allowed ('{unknown}' was unexpected)"),
         ));
     }
-    let project_id = req_string(fields, "project_id", 64)?;
-    let user_id = req_string(fields, "user_id", 64)?;
-    path_id(&project_id, "project id")?;
-    path_id(&user_id, "user id")?;
-    if project_id != path_project && !caller.has_role("admin") {
-        return Err(Error::BadRequest(format!(
-            "The project_id in the body ({project_id}) does not match the project in the path ({path_project})."
-        )));
-    }
-    policy::enforce_aksk(policy::AKSK_CREATE, &caller, &project_id, &user_id)?;
-    let patch = meta_patch(fields)?;
-    let access = credential::generate_access_key();
-    let secret = Secret::new(credential::generate_secret_key());
-    let meta = KeyMeta {
-        name: patch.name.flatten(),
-        description: patch.description.flatten(),
-        enabled: patch.enabled.unwrap_or(true),
-        expires_at: patch.expires_at.flatten(),
-        allowed_cidrs: patch.allowed_cidrs.unwrap_or_default(),
-        ..Default::default()
-    };
-    let limit = state.config.credential.user_limit;
-    let cipher = state.credentials.clone();
-    let blob = Secret::new(credential::ec2_blob(&access, secret.expose()));
-    let id = credential::ec2_credential_id(&access);
-    state
-        .db
-        .write(move |conn| {
-            check_membership(conn, &project_id, &user_id)?;
-            check_user_limit(conn, &user_id, limit)?;
-            credential::create(
-                conn,
-                &cipher,
-                NewCredential {
-                    id,
-                    user_id,
-                    project_id: Some(project_id),
-                    credential_type: EC2.into(),
-                    blob,
-                    meta,
-                },
-            )
+    let new = (|| {
+        let project_id = req_string(fields, "project_id", 64)?;
+        let user_id = req_string(fields, "user_id", 64)?;
+        path_id(&project_id, "project id")?;
+        path_id(&user_id, "user id")?;
+        Ok(AkskInput {
+            project_id,
+            user_id,
+            meta: meta_patch(fields),
         })
+    })();
+    let pair = state
+        .credential
+        .aksk_create(&caller, path_project, new)
         .await?;
-    Ok(HttpResponse::Ok().json(json!({"access_key": access, "secret_key": secret.expose()})))
+    Ok(HttpResponse::Ok()
+        .json(json!({"access_key": pair.access, "secret_key": pair.secret.expose()})))
 }
 
 /// The user's pairs in the project, after the authorisation checks.
 async fn pairs(
     state: &AppState,
     req: &HttpRequest,
-    policy: Policy,
+    rule: policy::Policy,
     project_id: &str,
     user_id: &str,
 ) -> Result<Vec<Credential>, Error> {
-    let caller = credential_caller(state, req).await?;
-    policy::enforce_aksk(policy, &caller, project_id, user_id)?;
-    let cipher = state.credentials.clone();
-    let (project_id, user_id) = (project_id.to_string(), user_id.to_string());
+    let caller = caller(state, req).await?;
     state
-        .db
-        .read(move |conn| {
-            if resource::get_project(conn, &project_id)?.is_none() {
-                return Err(resource::not_found_project(&project_id));
-            }
-            if identity::get_user(conn, &user_id)?.is_none() {
-                return Err(identity::not_found_user(&user_id));
-            }
-            credential::list(
-                conn,
-                &cipher,
-                &credential::Filter {
-                    user_id: Some(user_id),
-                    project_id: Some(project_id),
-                    credential_type: Some(EC2.into()),
-                },
-            )
-        })
+        .credential
+        .aksk_pairs(&caller, rule, project_id.to_string(), user_id.to_string())
         .await
 }
 
@@ -222,20 +151,10 @@ pub async fn delete_all(
 ) -> Result<HttpResponse, Error> {
     let path = path.into_inner();
     let (project_id, user_id) = ids(&path)?;
-    let caller = credential_caller(&state, &req).await?;
-    policy::enforce_aksk(policy::AKSK_DELETE, &caller, project_id, user_id)?;
-    let (project_id, user_id) = (project_id.to_string(), user_id.to_string());
+    let caller = caller(&state, &req).await?;
     state
-        .db
-        .write(move |conn| {
-            if resource::get_project(conn, &project_id)?.is_none() {
-                return Err(resource::not_found_project(&project_id));
-            }
-            if identity::get_user(conn, &user_id)?.is_none() {
-                return Err(identity::not_found_user(&user_id));
-            }
-            credential::delete_ec2_of_user(conn, &user_id, Some(&project_id))
-        })
+        .credential
+        .aksk_delete_all(&caller, project_id.to_string(), user_id.to_string())
         .await?;
     Ok(HttpResponse::Ok().json(json!({})))
 }
@@ -382,8 +301,12 @@ pub async fn download(
             return Err(credential::not_found(&id));
         }
     }
-    let (body, content_type, filename) =
-        render_download(&format, user_id, &found, crate::store::now_micros())?;
+    let (body, content_type, filename) = render_download(
+        &format,
+        user_id,
+        &found,
+        chrono::Utc::now().timestamp_micros(),
+    )?;
     Ok(HttpResponse::Ok()
         .insert_header(("Content-Type", content_type))
         .insert_header((
@@ -430,7 +353,7 @@ pub async fn list_keys(
     let path = path.into_inner();
     let (project_id, user_id) = ids(&path)?;
     let found = pairs(&state, &req, policy::AKSK_GET, project_id, user_id).await?;
-    let now = crate::store::now_micros();
+    let now = chrono::Utc::now().timestamp_micros();
     let keys = found
         .iter()
         .map(|c| key_json(c, now))
@@ -438,22 +361,11 @@ pub async fn list_keys(
     Ok(HttpResponse::Ok().json(json!({"keys": keys})))
 }
 
-/// The one pair named by its access key, after the authorisation checks.
-async fn one_pair(
-    state: &AppState,
-    req: &HttpRequest,
-    policy: Policy,
-    path: &(String, String, String),
-) -> Result<Credential, Error> {
-    let (project_id, user_id, access) = (&path.0, &path.1, &path.2);
-    path_id(project_id, "project id")?;
-    path_id(user_id, "user id")?;
-    let id = credential::ec2_credential_id(access);
-    pairs(state, req, policy, project_id, user_id)
-        .await?
-        .into_iter()
-        .find(|c| c.id == id)
-        .ok_or_else(|| credential::not_found(&id))
+/// The path of a key route, its ids checked.
+fn key_path(path: (String, String, String)) -> Result<(String, String, String), Error> {
+    path_id(&path.0, "project id")?;
+    path_id(&path.1, "user id")?;
+    Ok(path)
 }
 
 /// `PATCH /v1/{project_id}/aksks/{user_id}/keys/{access_key}`: name,
@@ -485,17 +397,11 @@ pub async fn update_key(
         ));
     }
     let patch = meta_patch(fields)?;
-    let found = one_pair(&state, &req, policy::AKSK_UPDATE, &path).await?;
-    let cipher = state.credentials.clone();
-    let id = found.id;
-    let updated = state
-        .db
-        .write(move |conn| {
-            credential::update_meta(conn, &id, &patch)?;
-            credential::get(conn, &cipher, &id)?.ok_or_else(|| credential::not_found(&id))
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(json!({"key": key_json(&updated, crate::store::now_micros())?})))
+    let path = key_path(path)?;
+    let caller = caller(&state, &req).await?;
+    let updated = state.credential.aksk_update(&caller, path, patch).await?;
+    Ok(HttpResponse::Ok()
+        .json(json!({"key": key_json(&updated, chrono::Utc::now().timestamp_micros())?})))
 }
 
 /// `DELETE /v1/{project_id}/aksks/{user_id}/keys/{access_key}`: one pair,
@@ -505,12 +411,8 @@ pub async fn delete_key(
     req: HttpRequest,
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, Error> {
-    let path = path.into_inner();
-    let found = one_pair(&state, &req, policy::AKSK_DELETE, &path).await?;
-    let id = found.id;
-    state
-        .db
-        .write(move |conn| credential::delete(conn, &id))
-        .await?;
+    let path = key_path(path.into_inner())?;
+    let caller = caller(&state, &req).await?;
+    state.credential.aksk_delete(&caller, path).await?;
     Ok(HttpResponse::Ok().json(json!({})))
 }

@@ -6,7 +6,8 @@ use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
 use crate::assignment::listing::{Names, Shown};
-use crate::{assignment, catalog, identity, resource};
+use crate::error::Error;
+use crate::{assignment, catalog, credential, identity, resource};
 
 pub fn region(r: &catalog::Region, base_url: &str) -> Value {
     json!({
@@ -232,4 +233,29 @@ pub fn assignment(s: &Shown, base: &str, names: Option<&Names>) -> Value {
         links["prior_role"] = json!(format!("{base}/prior_role/{prior}/implies/{}", s.role));
     }
     json!({"links": links, "scope": scope, actor_key: actor, "role": role})
+}
+
+/// Keystone's member shape of a credential (`blob` as a JSON string).
+pub fn credential(c: &credential::Credential, base_url: &str) -> Value {
+    json!({
+        "id": c.id,
+        "user_id": c.user_id,
+        "project_id": c.project_id,
+        "type": c.credential_type,
+        "blob": c.blob.expose(),
+        "links": {"self": format!("{base_url}/credentials/{}", c.id)},
+    })
+}
+
+/// Keystone's OS-EC2 shape of an ec2 credential.
+pub fn ec2_credential(c: &credential::Credential, base: &str) -> Result<Value, Error> {
+    let blob = c.ec2()?;
+    Ok(json!({
+        "user_id": c.user_id,
+        "tenant_id": c.project_id,
+        "access": blob.access,
+        "secret": blob.secret.expose(),
+        "trust_id": blob.trust_id,
+        "links": {"self": format!("{base}/users/{}/credentials/OS-EC2/{}", c.user_id, blob.access)},
+    }))
 }

@@ -5,9 +5,12 @@
 //! EC2 credentials double as SODA's AK/SK pairs.
 
 pub mod keys;
+mod service;
+
+pub use service::{AkskInput, CredentialInput, Credentials, NewPair};
 
 use diesel::prelude::*;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::error::Error;
@@ -96,18 +99,6 @@ pub struct Ec2Blob {
 }
 
 impl Credential {
-    /// Keystone's member shape (`blob` as a JSON string).
-    pub fn to_json(&self, base_url: &str) -> Value {
-        json!({
-            "id": self.id,
-            "user_id": self.user_id,
-            "project_id": self.project_id,
-            "type": self.credential_type,
-            "blob": self.blob.expose(),
-            "links": {"self": format!("{base_url}/credentials/{}", self.id)},
-        })
-    }
-
     pub fn ec2(&self) -> Result<Ec2Blob, Error> {
         parse_ec2_blob(self.blob.expose())
     }

@@ -1,0 +1,468 @@
+//! The credential subsystem's use cases: Keystone's `/v3/credentials` and
+//! OS-EC2, and SODA's AK/SK pairs, over the one encrypted store. Each
+//! public method runs the rules (delegated tokens refused first, then the
+//! action's rule) and then one transaction.
+
+use std::sync::Arc;
+
+use crate::error::Error;
+use crate::policy::{self, Caller, Input, Policy, Target};
+use crate::secret::Secret;
+use crate::store::{Conn, Database};
+use crate::{assignment, identity, resource};
+
+use super::{Credential, CredentialCipher, Filter, KeyMeta, MetaPatch, NewCredential, EC2};
+
+/// A credential to create through `/v3/credentials`.
+#[derive(Debug)]
+pub struct CredentialInput {
+    pub blob: String,
+    pub credential_type: String,
+    pub user_id: String,
+    pub project_id: Option<String>,
+}
+
+/// An AK/SK pair to create through SODA's API. `meta` is checked once the
+/// caller may create the pair.
+#[derive(Debug)]
+pub struct AkskInput {
+    pub project_id: String,
+    pub user_id: String,
+    pub meta: Input<MetaPatch>,
+}
+
+/// A new pair: the only time its secret is shown.
+#[derive(Debug)]
+pub struct NewPair {
+    pub access: String,
+    pub secret: Secret,
+}
+
+#[derive(Clone)]
+pub struct Credentials {
+    db: Database,
+    cipher: Arc<CredentialCipher>,
+    /// `[credential] user_limit`; negative for none.
+    user_limit: i64,
+}
+
+/// The user must exist, and the project when one is named.
+fn check_owner_exists(
+    conn: &mut Conn,
+    user_id: &str,
+    project_id: Option<&str>,
+) -> Result<(), Error> {
+    if identity::get_user(conn, user_id)?.is_none() {
+        return Err(identity::not_found_user(user_id));
+    }
+    if let Some(p) = project_id {
+        if resource::get_project(conn, p)?.is_none() {
+            return Err(resource::not_found_project(p));
+        }
+    }
+    Ok(())
+}
+
+/// SODA: the project and user exist (400 when not, on create), and the
+/// user has a role on the project.
+fn check_membership(conn: &mut Conn, project_id: &str, user_id: &str) -> Result<(), Error> {
+    let project = resource::get_project(conn, project_id)?
+        .ok_or_else(|| Error::BadRequest(format!("Could not find project: {project_id}.")))?;
+    if identity::get_user(conn, user_id)?.is_none() {
+        return Err(Error::BadRequest(format!(
+            "Could not find user: {user_id}."
+        )));
+    }
+    if assignment::effective_project_roles(conn, user_id, &project)?.is_empty() {
+        return Err(Error::BadRequest(format!(
+            "User {user_id} has no role on project {project_id}; grant one before creating AK/SK pairs."
+        )));
+    }
+    Ok(())
+}
+
+/// The project and the user of an AK/SK path exist (404 when not).
+fn check_path_owner(conn: &mut Conn, project_id: &str, user_id: &str) -> Result<(), Error> {
+    if resource::get_project(conn, project_id)?.is_none() {
+        return Err(resource::not_found_project(project_id));
+    }
+    if identity::get_user(conn, user_id)?.is_none() {
+        return Err(identity::not_found_user(user_id));
+    }
+    Ok(())
+}
+
+fn enabled_meta() -> KeyMeta {
+    KeyMeta {
+        enabled: true,
+        ..Default::default()
+    }
+}
+
+impl Credentials {
+    pub fn new(db: Database, cipher: Arc<CredentialCipher>, user_limit: i64) -> Self {
+        Credentials {
+            db,
+            cipher,
+            user_limit,
+        }
+    }
+
+    /// Stores a new credential after the user limit.
+    async fn store(
+        &self,
+        new: NewCredential,
+        check: impl FnOnce(&mut Conn) -> Result<(), Error> + Send + 'static,
+    ) -> Result<Credential, Error> {
+        let (cipher, limit) = (self.cipher.clone(), self.user_limit);
+        self.db
+            .write(move |conn| {
+                check(conn)?;
+                super::check_user_limit(conn, &new.user_id, limit)?;
+                super::create(conn, &cipher, new)
+            })
+            .await
+    }
+
+    async fn fetch(&self, id: String) -> Result<Option<Credential>, Error> {
+        let cipher = self.cipher.clone();
+        self.db
+            .read(move |conn| super::get(conn, &cipher, &id))
+            .await
+    }
+
+    async fn delete_by_id(&self, id: String) -> Result<(), Error> {
+        self.db.write(move |conn| super::delete(conn, &id)).await?;
+        Ok(())
+    }
+
+    /// `POST /v3/credentials`.
+    pub async fn create(
+        &self,
+        caller: &Caller,
+        new: Input<CredentialInput>,
+    ) -> Result<Credential, Error> {
+        policy::refuse_delegated_credentials(caller)?;
+        let new = new?;
+        policy::enforce(
+            policy::CREATE_CREDENTIAL,
+            caller,
+            Target::owned_by(&new.user_id),
+        )?;
+        let id = if new.credential_type.eq_ignore_ascii_case(EC2) {
+            if new.project_id.is_none() {
+                return Err(Error::invalid(
+                    "credential",
+                    "'project_id' is a required property for ec2 credentials",
+                ));
+            }
+            super::ec2_credential_id(&super::parse_ec2_blob(&new.blob)?.access)
+        } else {
+            crate::store::new_id()
+        };
+        let (user_id, project_id) = (new.user_id.clone(), new.project_id.clone());
+        self.store(
+            NewCredential {
+                id,
+                user_id: new.user_id,
+                project_id: new.project_id,
+                credential_type: new.credential_type.to_ascii_lowercase(),
+                blob: Secret::new(new.blob),
+                meta: enabled_meta(),
+            },
+            move |conn| check_owner_exists(conn, &user_id, project_id.as_deref()),
+        )
+        .await
+    }
+
+    /// `GET /v3/credentials`: callers who are neither admin nor system
+    /// reader see only their own.
+    pub async fn list(
+        &self,
+        caller: &Caller,
+        mut filter: Filter,
+    ) -> Result<Vec<Credential>, Error> {
+        policy::refuse_delegated_credentials(caller)?;
+        filter.user_id = policy::credential_list_user(caller, filter.user_id.take());
+        let cipher = self.cipher.clone();
+        let mut found = self
+            .db
+            .read(move |conn| super::list(conn, &cipher, &filter))
+            .await?;
+        found.retain(|c| {
+            policy::allows(
+                policy::LIST_CREDENTIALS,
+                caller,
+                Target::owned_by(&c.user_id),
+            )
+        });
+        Ok(found)
+    }
+
+    /// A credential for `rule` in Keystone's order: the rule is checked
+    /// first, against the credential when it exists and against an empty
+    /// target when it does not. A caller who may not act on it gets the
+    /// same 403 whether it exists or not; only callers the rule lets
+    /// through learn that it is missing (404).
+    async fn load_for(
+        &self,
+        caller: &Caller,
+        rule: Policy,
+        id: Input<String>,
+    ) -> Result<Credential, Error> {
+        let id = id?;
+        let found = self.fetch(id.clone()).await?;
+        let target = Target {
+            user_id: found.as_ref().map(|c| c.user_id.as_str()),
+            ..Default::default()
+        };
+        policy::enforce(rule, caller, target)?;
+        found.ok_or_else(|| super::not_found(&id))
+    }
+
+    pub async fn get(&self, caller: &Caller, id: Input<String>) -> Result<Credential, Error> {
+        policy::refuse_delegated_credentials(caller)?;
+        self.load_for(caller, policy::GET_CREDENTIAL, id).await
+    }
+
+    /// Only the blob may change, and an ec2 blob keeps its access key (the
+    /// id is derived from it).
+    pub async fn update(
+        &self,
+        caller: &Caller,
+        id: Input<String>,
+        blob: Input<String>,
+    ) -> Result<Credential, Error> {
+        policy::refuse_delegated_credentials(caller)?;
+        let blob = blob?;
+        let found = self.load_for(caller, policy::UPDATE_CREDENTIAL, id).await?;
+        if found.credential_type == EC2 {
+            super::check_ec2_blob_update(&found.ec2()?, &super::parse_ec2_blob(&blob)?)?;
+        }
+        let (cipher, id, blob) = (self.cipher.clone(), found.id, Secret::new(blob));
+        self.db
+            .write(move |conn| {
+                super::update_blob(conn, &cipher, &id, &blob)?;
+                super::get(conn, &cipher, &id)?.ok_or_else(|| super::not_found(&id))
+            })
+            .await
+    }
+
+    pub async fn delete(&self, caller: &Caller, id: Input<String>) -> Result<(), Error> {
+        policy::refuse_delegated_credentials(caller)?;
+        let found = self.load_for(caller, policy::DELETE_CREDENTIAL, id).await?;
+        self.delete_by_id(found.id).await
+    }
+
+    fn enforce_ec2(caller: &Caller, rule: Policy, user_id: &str) -> Result<(), Error> {
+        policy::refuse_delegated_credentials(caller)?;
+        policy::enforce(rule, caller, Target::owned_by(user_id))
+    }
+
+    /// `POST /v3/users/{user_id}/credentials/OS-EC2`: Keystone's uuid-hex
+    /// access and secret.
+    pub async fn ec2_create(
+        &self,
+        caller: &Caller,
+        user_id: String,
+        tenant_id: Input<String>,
+    ) -> Result<Credential, Error> {
+        Self::enforce_ec2(caller, policy::EC2_CREATE_CREDENTIAL, &user_id)?;
+        let tenant_id = tenant_id?;
+        let (access, secret) = (crate::store::new_id(), crate::store::new_id());
+        let (owner, project) = (user_id.clone(), tenant_id.clone());
+        self.store(
+            NewCredential {
+                id: super::ec2_credential_id(&access),
+                user_id,
+                project_id: Some(tenant_id),
+                credential_type: EC2.into(),
+                blob: Secret::new(super::ec2_blob(&access, &secret)),
+                meta: enabled_meta(),
+            },
+            move |conn| check_owner_exists(conn, &owner, Some(&project)),
+        )
+        .await
+    }
+
+    pub async fn ec2_list(
+        &self,
+        caller: &Caller,
+        user_id: String,
+    ) -> Result<Vec<Credential>, Error> {
+        Self::enforce_ec2(caller, policy::EC2_LIST_CREDENTIALS, &user_id)?;
+        let cipher = self.cipher.clone();
+        let filter = Filter {
+            user_id: Some(user_id),
+            credential_type: Some(EC2.into()),
+            ..Default::default()
+        };
+        self.db
+            .read(move |conn| super::list(conn, &cipher, &filter))
+            .await
+    }
+
+    /// An ec2 credential of `user_id` by access key.
+    async fn load_ec2(&self, user_id: &str, access: &str) -> Result<Credential, Error> {
+        let id = super::ec2_credential_id(access);
+        match self.fetch(id.clone()).await? {
+            Some(c) if c.credential_type == EC2 && c.user_id == user_id => Ok(c),
+            _ => Err(super::not_found(&id)),
+        }
+    }
+
+    pub async fn ec2_get(
+        &self,
+        caller: &Caller,
+        user_id: String,
+        access: String,
+    ) -> Result<Credential, Error> {
+        Self::enforce_ec2(caller, policy::EC2_GET_CREDENTIAL, &user_id)?;
+        self.load_ec2(&user_id, &access).await
+    }
+
+    pub async fn ec2_delete(
+        &self,
+        caller: &Caller,
+        user_id: String,
+        access: String,
+    ) -> Result<(), Error> {
+        Self::enforce_ec2(caller, policy::EC2_DELETE_CREDENTIAL, &user_id)?;
+        let found = self.load_ec2(&user_id, &access).await?;
+        self.delete_by_id(found.id).await
+    }
+
+    /// `POST /v1/{project_id}/aksks`. The body's project must be the
+    /// path's, unless an admin creates for another project.
+    pub async fn aksk_create(
+        &self,
+        caller: &Caller,
+        path_project: String,
+        new: Input<AkskInput>,
+    ) -> Result<NewPair, Error> {
+        policy::refuse_delegated_credentials(caller)?;
+        let new = new?;
+        policy::check_aksk_project(caller, &new.project_id, &path_project)?;
+        policy::enforce_aksk(policy::AKSK_CREATE, caller, &new.project_id, &new.user_id)?;
+        let patch = new.meta?;
+        let access = super::generate_access_key();
+        let secret = Secret::new(super::generate_secret_key());
+        let meta = KeyMeta {
+            name: patch.name.flatten(),
+            description: patch.description.flatten(),
+            enabled: patch.enabled.unwrap_or(true),
+            expires_at: patch.expires_at.flatten(),
+            allowed_cidrs: patch.allowed_cidrs.unwrap_or_default(),
+            ..Default::default()
+        };
+        let (project, user) = (new.project_id.clone(), new.user_id.clone());
+        self.store(
+            NewCredential {
+                id: super::ec2_credential_id(&access),
+                user_id: new.user_id,
+                project_id: Some(new.project_id),
+                credential_type: EC2.into(),
+                blob: Secret::new(super::ec2_blob(&access, secret.expose())),
+                meta,
+            },
+            move |conn| check_membership(conn, &project, &user),
+        )
+        .await?;
+        Ok(NewPair { access, secret })
+    }
+
+    /// The user's pairs in the project, after the rules.
+    pub async fn aksk_pairs(
+        &self,
+        caller: &Caller,
+        rule: Policy,
+        project_id: String,
+        user_id: String,
+    ) -> Result<Vec<Credential>, Error> {
+        policy::refuse_delegated_credentials(caller)?;
+        policy::enforce_aksk(rule, caller, &project_id, &user_id)?;
+        let cipher = self.cipher.clone();
+        self.db
+            .read(move |conn| {
+                check_path_owner(conn, &project_id, &user_id)?;
+                super::list(
+                    conn,
+                    &cipher,
+                    &Filter {
+                        user_id: Some(user_id),
+                        project_id: Some(project_id),
+                        credential_type: Some(EC2.into()),
+                    },
+                )
+            })
+            .await
+    }
+
+    /// The one pair named by its access key, after the rules.
+    async fn aksk_pair(
+        &self,
+        caller: &Caller,
+        rule: Policy,
+        project_id: String,
+        user_id: String,
+        access: &str,
+    ) -> Result<Credential, Error> {
+        let id = super::ec2_credential_id(access);
+        self.aksk_pairs(caller, rule, project_id, user_id)
+            .await?
+            .into_iter()
+            .find(|c| c.id == id)
+            .ok_or_else(|| super::not_found(&id))
+    }
+
+    /// `DELETE /v1/{project_id}/aksks/{user_id}`: the user's AK/SK pairs in
+    /// the project, and only those.
+    pub async fn aksk_delete_all(
+        &self,
+        caller: &Caller,
+        project_id: String,
+        user_id: String,
+    ) -> Result<(), Error> {
+        policy::refuse_delegated_credentials(caller)?;
+        policy::enforce_aksk(policy::AKSK_DELETE, caller, &project_id, &user_id)?;
+        self.db
+            .write(move |conn| {
+                check_path_owner(conn, &project_id, &user_id)?;
+                super::delete_ec2_of_user(conn, &user_id, Some(&project_id))
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Name, description, enabled, expiry (null clears) and CIDRs of one
+    /// pair.
+    pub async fn aksk_update(
+        &self,
+        caller: &Caller,
+        (project_id, user_id, access): (String, String, String),
+        patch: MetaPatch,
+    ) -> Result<Credential, Error> {
+        let found = self
+            .aksk_pair(caller, policy::AKSK_UPDATE, project_id, user_id, &access)
+            .await?;
+        let (cipher, id) = (self.cipher.clone(), found.id);
+        self.db
+            .write(move |conn| {
+                super::update_meta(conn, &id, &patch)?;
+                super::get(conn, &cipher, &id)?.ok_or_else(|| super::not_found(&id))
+            })
+            .await
+    }
+
+    /// One pair, for rotation.
+    pub async fn aksk_delete(
+        &self,
+        caller: &Caller,
+        (project_id, user_id, access): (String, String, String),
+    ) -> Result<(), Error> {
+        let found = self
+            .aksk_pair(caller, policy::AKSK_DELETE, project_id, user_id, &access)
+            .await?;
+        self.delete_by_id(found.id).await
+    }
+}

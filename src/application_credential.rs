@@ -5,10 +5,10 @@
 use std::collections::BTreeSet;
 
 use diesel::prelude::*;
-use serde_json::{json, Value};
 
 use crate::assignment::{self, Role};
 use crate::error::Error;
+use crate::policy::{self, Caller, Input, Target};
 use crate::store::schema::{
     access_rules, application_credential_access_rules, application_credential_roles,
     application_credentials,
@@ -24,10 +24,6 @@ pub struct AccessRule {
 }
 
 impl AccessRule {
-    pub fn to_json(&self) -> Value {
-        json!({"id": self.id, "service": self.service, "path": self.path, "method": self.method})
-    }
-
     /// keystonemiddleware's `validate_allowed_request` for one rule: the
     /// same service type, the same method, and a path matching the rule's
     /// pattern.
@@ -137,27 +133,6 @@ pub struct AppCred {
 }
 
 impl AppCred {
-    /// Keystone's shape (never the secret, never its hash).
-    pub fn to_json(&self, base_url: &str) -> Value {
-        let mut v = json!({
-            "id": self.id,
-            "name": self.name,
-            "description": self.description,
-            "user_id": self.user_id,
-            "project_id": self.project_id,
-            "system": null,
-            "expires_at": self.expires_at.and_then(chrono::DateTime::from_timestamp_micros).map(|t| t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()),
-            "unrestricted": self.unrestricted,
-            "roles": self.roles.iter().map(|r| json!({"id": r.id, "name": r.name, "domain_id": r.domain_id, "description": r.description, "options": serde_json::from_str::<Value>(&r.options).unwrap_or_else(|_| json!({}))})).collect::<Vec<_>>(),
-            "links": {"self": format!("{base_url}/application_credentials/{}", self.id)},
-        });
-        if !self.access_rules.is_empty() {
-            v["access_rules"] =
-                Value::Array(self.access_rules.iter().map(AccessRule::to_json).collect());
-        }
-        v
-    }
-
     pub fn is_expired(&self, now: i64) -> bool {
         self.expires_at.is_some_and(|t| now >= t)
     }
@@ -513,5 +488,210 @@ mod tests {
             "/v3/users"
         ));
         assert!(!rules_allow(&[], "identity", "GET", "/v3/users"));
+    }
+}
+
+/// A role named in a create request, by id or by name.
+#[derive(Debug, Clone, Default)]
+pub struct RoleRef {
+    pub id: Option<String>,
+    pub name: Option<String>,
+}
+
+/// An access rule as asked for: an existing rule's id, or a new
+/// (service, path, method).
+pub type RuleInput = (String, String, String);
+
+/// An application credential to create. `roles` default to all of the
+/// token's; `access_rules` are checked after the roles, as Keystone does.
+#[derive(Debug)]
+pub struct AppCredInput {
+    pub name: String,
+    pub description: Option<String>,
+    /// Generated when absent or empty.
+    pub secret: Option<String>,
+    pub expires_at: Option<i64>,
+    pub unrestricted: bool,
+    pub roles: Option<Vec<RoleRef>>,
+    pub access_rules: Input<Vec<RuleInput>>,
+}
+
+/// A new application credential: the only time its secret is shown.
+#[derive(Debug)]
+pub struct Created {
+    pub credential: AppCred,
+    pub secret: crate::secret::Secret,
+}
+
+/// A new secret as Keystone makes it: 64 random bytes, urlsafe base64.
+fn generate_secret() -> String {
+    use base64::Engine;
+    use rand::RngCore;
+    let mut bytes = [0u8; 64];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The application-credential subsystem's use cases (Keystone's
+/// `application_credential_api`). Secrets are stored only as hashes.
+#[derive(Clone)]
+pub struct AppCreds {
+    db: crate::store::Database,
+    hasher: crate::identity::Hasher,
+}
+
+impl AppCreds {
+    pub fn new(db: crate::store::Database, hasher: crate::identity::Hasher) -> Self {
+        AppCreds { db, hasher }
+    }
+
+    /// Creates one for the caller's own project, with a subset of its
+    /// token's roles (by id or name; all of them by default).
+    pub async fn create(
+        &self,
+        caller: &Caller,
+        user_id: String,
+        new: Input<AppCredInput>,
+    ) -> Result<Created, Error> {
+        policy::refuse_restricted_delegation(caller)?;
+        policy::enforce(policy::CREATE_APP_CRED, caller, Target::owned_by(&user_id))?;
+        let Some(project_id) = caller.project_id().map(str::to_string) else {
+            return Err(Error::forbidden_action(policy::CREATE_APP_CRED.action));
+        };
+        let new = new?;
+        let role_ids: BTreeSet<String> = match &new.roles {
+            None => caller.roles.iter().map(|r| r.id.clone()).collect(),
+            Some(asked) => {
+                let mut ids = BTreeSet::new();
+                for item in asked {
+                    let found = caller.roles.iter().find(|r| {
+                        item.id.as_deref() == Some(r.id.as_str())
+                            || item.name.as_deref() == Some(r.name.as_str())
+                    });
+                    match found {
+                        Some(r) => ids.insert(r.id.clone()),
+                        None => {
+                            return Err(Error::BadRequest(
+                                "Invalid application credential: Cannot create an application credential with unassigned role".into(),
+                            ))
+                        }
+                    };
+                }
+                ids
+            }
+        };
+        let rules = new.access_rules?;
+        let secret = match new.secret {
+            Some(s) if !s.is_empty() => crate::secret::Secret::new(s),
+            _ => crate::secret::Secret::new(generate_secret()),
+        };
+        let secret_hash = self
+            .hasher
+            .hash(crate::secret::Secret::new(secret.expose().to_string()).into_zeroizing())
+            .await?;
+        let (name, description, expires_at, unrestricted) =
+            (new.name, new.description, new.expires_at, new.unrestricted);
+        let credential = self
+            .db
+            .write(move |conn| {
+                let implied = assignment::expand_implied(conn, role_ids)?;
+                create(
+                    conn,
+                    NewAppCred {
+                        name,
+                        description,
+                        user_id,
+                        project_id,
+                        expires_at,
+                        unrestricted,
+                        secret_hash,
+                        role_ids: implied.into_iter().collect(),
+                        access_rules: rules,
+                    },
+                )
+            })
+            .await?;
+        Ok(Created { credential, secret })
+    }
+
+    pub async fn list(
+        &self,
+        caller: &Caller,
+        user_id: String,
+        name: Option<String>,
+    ) -> Result<Vec<AppCred>, Error> {
+        policy::enforce(policy::READ_APP_CREDS, caller, Target::owned_by(&user_id))?;
+        self.db
+            .read(move |conn| list_for_user(conn, &user_id, name.as_deref()))
+            .await
+    }
+
+    async fn load(&self, user_id: String, id: Input<String>) -> Result<AppCred, Error> {
+        let id = id?;
+        self.db
+            .read(move |conn| {
+                get(conn, &id)?
+                    .filter(|a| a.user_id == user_id)
+                    .ok_or_else(|| not_found(&id))
+            })
+            .await
+    }
+
+    pub async fn get(
+        &self,
+        caller: &Caller,
+        user_id: String,
+        id: Input<String>,
+    ) -> Result<AppCred, Error> {
+        policy::enforce(policy::READ_APP_CREDS, caller, Target::owned_by(&user_id))?;
+        self.load(user_id, id).await
+    }
+
+    pub async fn delete(
+        &self,
+        caller: &Caller,
+        user_id: String,
+        id: Input<String>,
+    ) -> Result<(), Error> {
+        policy::refuse_restricted_delegation(caller)?;
+        policy::enforce(policy::DELETE_APP_CRED, caller, Target::owned_by(&user_id))?;
+        let found = self.load(user_id, id).await?;
+        self.db.write(move |conn| delete(conn, &found.id)).await
+    }
+
+    pub async fn access_rules(
+        &self,
+        caller: &Caller,
+        user_id: String,
+    ) -> Result<Vec<AccessRule>, Error> {
+        policy::enforce(policy::READ_APP_CREDS, caller, Target::owned_by(&user_id))?;
+        self.db
+            .read(move |conn| list_access_rules(conn, &user_id))
+            .await
+    }
+
+    pub async fn access_rule(
+        &self,
+        caller: &Caller,
+        user_id: String,
+        id: String,
+    ) -> Result<AccessRule, Error> {
+        self.access_rules(caller, user_id)
+            .await?
+            .into_iter()
+            .find(|r| r.id == id)
+            .ok_or_else(|| Error::NotFound(format!("Could not find access rule: {id}.")))
+    }
+
+    pub async fn delete_access_rule(
+        &self,
+        caller: &Caller,
+        user_id: String,
+        id: String,
+    ) -> Result<(), Error> {
+        policy::enforce(policy::DELETE_APP_CRED, caller, Target::owned_by(&user_id))?;
+        self.db
+            .write(move |conn| delete_access_rule(conn, &user_id, &id))
+            .await
     }
 }

@@ -46,4 +46,5 @@ pub struct AppState {
     pub assignments: assignment::Assignments,
     pub cascade: cascade::Cascade,
     pub credential: credential::Credentials,
+    pub app_creds: application_credential::AppCreds,
 }

@@ -1,7 +1,7 @@
 //! Resource subsystem: domains and projects.
 
 use diesel::prelude::*;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use crate::error::Error;
 use crate::policy::{self, Caller, Input, Policy, Target};
@@ -29,12 +29,7 @@ impl From<DomainRow> for Domain {
     }
 }
 
-impl Domain {
-    /// `{"id", "name"}`, as embedded in tokens.
-    pub fn reference(&self) -> Value {
-        json!({"id": self.id, "name": self.name})
-    }
-}
+impl Domain {}
 
 /// A project as Keystone shows it.
 #[derive(Debug, Clone, PartialEq)]

@@ -88,6 +88,7 @@ pub fn prepare(config: Config) -> Result<AppState, Error> {
         ),
         users,
         resources,
+        app_creds: crate::application_credential::AppCreds::new(db.clone(), hasher.clone()),
         credential: crate::credential::Credentials::new(
             db.clone(),
             credentials.clone(),

@@ -1,82 +1,38 @@
-//! `/v3/users/{user_id}/application_credentials` and `/access_rules`.
-
-use std::collections::BTreeSet;
+//! `/v3/users/{user_id}/application_credentials` and `/access_rules`
+//! (rules, secrets and storage in `crate::application_credential`).
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use rand::RngCore;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
-use super::http::{base_url, caller, collection, query_pairs, JsonBody};
+use super::http::{base_url, caller, collection, gone, id_of, one, query, JsonBody, Resp};
 use super::input::{member, opt_bool, opt_future_time, opt_string, path_id, req_string};
-use crate::application_credential::{self as appcred, NewAppCred};
+use super::render;
+use crate::application_credential::{AppCredInput, RoleRef, RuleInput};
 use crate::error::Error;
-use crate::policy::{self, Target};
-use crate::secret::Secret;
 use crate::AppState;
 
 const METHODS: [&str; 6] = ["DELETE", "GET", "HEAD", "PATCH", "POST", "PUT"];
 
-/// A new secret as Keystone makes it: 64 random bytes, urlsafe base64.
-fn generate_secret() -> String {
-    let mut bytes = [0u8; 64];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
+fn roles_field(a: &Map<String, Value>) -> Result<Option<Vec<RoleRef>>, Error> {
+    match a.get("roles") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(items)) => Ok(Some(
+            items
+                .iter()
+                .map(|item| RoleRef {
+                    id: item.get("id").and_then(Value::as_str).map(str::to_string),
+                    name: item.get("name").and_then(Value::as_str).map(str::to_string),
+                })
+                .collect(),
+        )),
+        Some(other) => Err(Error::invalid(
+            "roles",
+            &format!("{other} is not of type 'array'"),
+        )),
+    }
 }
 
-pub async fn create(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-    body: JsonBody,
-) -> Result<HttpResponse, Error> {
-    let user_id = path.into_inner();
-    path_id(&user_id, "user id")?;
-    let caller = caller(&state, &req).await?;
-    policy::refuse_restricted_delegation(&caller)?;
-    policy::enforce(policy::CREATE_APP_CRED, &caller, Target::owned_by(&user_id))?;
-    let Some(project_id) = caller.project_id().map(str::to_string) else {
-        return Err(Error::forbidden_action(policy::CREATE_APP_CRED.action));
-    };
-    let a = member(&body.0, "application_credential")?;
-    let name = req_string(a, "name", 255)?;
-    let description = opt_string(a, "description", 65_535)?;
-    let secret = match opt_string(a, "secret", 4096)? {
-        Some(s) if !s.is_empty() => s,
-        _ => generate_secret(),
-    };
-    let expires_at = opt_future_time(a, "expires_at")?.flatten();
-    let unrestricted = opt_bool(a, "unrestricted")?.unwrap_or(false);
-    // Roles: a subset of the token's, by id or name; default all of them.
-    let token_roles = &caller.roles;
-    let role_ids: BTreeSet<String> = match a.get("roles") {
-        None | Some(Value::Null) => token_roles.iter().map(|r| r.id.clone()).collect(),
-        Some(Value::Array(items)) => {
-            let mut ids = BTreeSet::new();
-            for item in items {
-                let found = token_roles.iter().find(|r| {
-                    item.get("id").and_then(Value::as_str) == Some(r.id.as_str())
-                        || item.get("name").and_then(Value::as_str) == Some(r.name.as_str())
-                });
-                match found {
-                    Some(r) => ids.insert(r.id.clone()),
-                    None => {
-                        return Err(Error::BadRequest(
-                            "Invalid application credential: Cannot create an application credential with unassigned role".into(),
-                        ))
-                    }
-                };
-            }
-            ids
-        }
-        Some(other) => {
-            return Err(Error::invalid(
-                "roles",
-                &format!("{other} is not of type 'array'"),
-            ))
-        }
-    };
+fn access_rules_field(a: &Map<String, Value>) -> Result<Vec<RuleInput>, Error> {
     let mut rules = Vec::new();
     match a.get("access_rules") {
         None | Some(Value::Null) => {}
@@ -115,168 +71,137 @@ pub async fn create(
             ))
         }
     }
-    let secret_hash = state
-        .hasher
-        .hash(Secret::new(secret.clone()).into_zeroizing())
-        .await?;
-    let owner = user_id.clone();
-    let created = state
-        .db
-        .write(move |conn| {
-            let implied = crate::assignment::expand_implied(conn, role_ids)?;
-            appcred::create(
-                conn,
-                NewAppCred {
-                    name,
-                    description,
-                    user_id: owner,
-                    project_id,
-                    expires_at,
-                    unrestricted,
-                    secret_hash,
-                    role_ids: implied.into_iter().collect(),
-                    access_rules: rules,
-                },
-            )
-        })
-        .await?;
-    let mut body = created.to_json(&base_url(&req, &state));
-    body["secret"] = json!(secret);
-    Ok(HttpResponse::Created().json(json!({"application_credential": body})))
+    Ok(rules)
 }
 
-pub async fn list(
+fn new_app_cred(body: &Value) -> Result<AppCredInput, Error> {
+    let a = member(body, "application_credential")?;
+    Ok(AppCredInput {
+        name: req_string(a, "name", 255)?,
+        description: opt_string(a, "description", 65_535)?,
+        secret: opt_string(a, "secret", 4096)?,
+        expires_at: opt_future_time(a, "expires_at")?.flatten(),
+        unrestricted: opt_bool(a, "unrestricted")?.unwrap_or(false),
+        roles: roles_field(a)?,
+        access_rules: access_rules_field(a),
+    })
+}
+
+fn user_and_id(
+    path: web::Path<(String, String)>,
+    what: &str,
+) -> Result<(String, Result<String, Error>), Error> {
+    let (user_id, id) = path.into_inner();
+    path_id(&user_id, "user id")?;
+    let id = path_id(&id, what).map(|_| id);
+    Ok((user_id, id))
+}
+
+pub async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
-) -> Result<HttpResponse, Error> {
-    let user_id = path.into_inner();
-    path_id(&user_id, "user id")?;
+    body: JsonBody,
+) -> Resp {
+    let user_id = id_of(path, "user id")?;
     let caller = caller(&state, &req).await?;
-    policy::enforce(policy::READ_APP_CREDS, &caller, Target::owned_by(&user_id))?;
-    let name = query_pairs(&req)
-        .into_iter()
-        .find(|(k, _)| k == "name")
-        .map(|(_, v)| v);
-    let owner = user_id.clone();
+    let created = state
+        .app_creds
+        .create(&caller, user_id, new_app_cred(&body.0))
+        .await?;
+    let mut item = render::app_cred(&created.credential, &base_url(&req, &state));
+    item["secret"] = json!(created.secret.expose());
+    Ok(one(true, "application_credential", item))
+}
+
+pub async fn list(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> Resp {
+    let user_id = id_of(path, "user id")?;
+    let caller = caller(&state, &req).await?;
     let found = state
-        .db
-        .read(move |conn| appcred::list_for_user(conn, &owner, name.as_deref()))
+        .app_creds
+        .list(&caller, user_id.clone(), query(&req, "name"))
         .await?;
     let base = base_url(&req, &state);
-    let items = found.iter().map(|a| a.to_json(&base)).collect();
+    let items = found.iter().map(|a| render::app_cred(a, &base)).collect();
+    let path = format!("/users/{user_id}/application_credentials");
     Ok(HttpResponse::Ok().json(collection(
         "application_credentials",
         items,
         &req,
         &base,
-        &format!("/users/{user_id}/application_credentials"),
+        &path,
     )))
-}
-
-async fn load(state: &AppState, user_id: &str, id: String) -> Result<appcred::AppCred, Error> {
-    path_id(&id, "application credential id")?;
-    let owner = user_id.to_string();
-    state
-        .db
-        .read(move |conn| {
-            appcred::get(conn, &id)?
-                .filter(|a| a.user_id == owner)
-                .ok_or_else(|| appcred::not_found(&id))
-        })
-        .await
 }
 
 pub async fn get(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(String, String)>,
-) -> Result<HttpResponse, Error> {
-    let (user_id, id) = path.into_inner();
-    path_id(&user_id, "user id")?;
+) -> Resp {
+    let (user_id, id) = user_and_id(path, "application credential id")?;
     let caller = caller(&state, &req).await?;
-    policy::enforce(policy::READ_APP_CREDS, &caller, Target::owned_by(&user_id))?;
-    let found = load(&state, &user_id, id).await?;
-    Ok(HttpResponse::Ok()
-        .json(json!({"application_credential": found.to_json(&base_url(&req, &state))})))
+    let found = state.app_creds.get(&caller, user_id, id).await?;
+    Ok(one(
+        false,
+        "application_credential",
+        render::app_cred(&found, &base_url(&req, &state)),
+    ))
 }
 
 pub async fn delete(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(String, String)>,
-) -> Result<HttpResponse, Error> {
-    let (user_id, id) = path.into_inner();
-    path_id(&user_id, "user id")?;
+) -> Resp {
+    let (user_id, id) = user_and_id(path, "application credential id")?;
     let caller = caller(&state, &req).await?;
-    policy::refuse_restricted_delegation(&caller)?;
-    policy::enforce(policy::DELETE_APP_CRED, &caller, Target::owned_by(&user_id))?;
-    let found = load(&state, &user_id, id).await?;
-    state
-        .db
-        .write(move |conn| appcred::delete(conn, &found.id))
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+    state.app_creds.delete(&caller, user_id, id).await.map(gone)
 }
 
 pub async fn list_access_rules(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
-) -> Result<HttpResponse, Error> {
-    let user_id = path.into_inner();
-    path_id(&user_id, "user id")?;
+) -> Resp {
+    let user_id = id_of(path, "user id")?;
     let caller = caller(&state, &req).await?;
-    policy::enforce(policy::READ_APP_CREDS, &caller, Target::owned_by(&user_id))?;
-    let owner = user_id.clone();
     let rules = state
-        .db
-        .read(move |conn| appcred::list_access_rules(conn, &owner))
+        .app_creds
+        .access_rules(&caller, user_id.clone())
         .await?;
     let base = base_url(&req, &state);
-    let items = rules.iter().map(|r| r.to_json()).collect();
-    Ok(HttpResponse::Ok().json(collection(
-        "access_rules",
-        items,
-        &req,
-        &base,
-        &format!("/users/{user_id}/access_rules"),
-    )))
+    let items = rules.iter().map(render::access_rule).collect();
+    let path = format!("/users/{user_id}/access_rules");
+    Ok(HttpResponse::Ok().json(collection("access_rules", items, &req, &base, &path)))
+}
+
+fn user_and_raw_id(path: web::Path<(String, String)>) -> Result<(String, String), Error> {
+    let (user_id, id) = path.into_inner();
+    path_id(&user_id, "user id")?;
+    Ok((user_id, id))
 }
 
 pub async fn get_access_rule(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(String, String)>,
-) -> Result<HttpResponse, Error> {
-    let (user_id, id) = path.into_inner();
-    path_id(&user_id, "user id")?;
+) -> Resp {
+    let (user_id, id) = user_and_raw_id(path)?;
     let caller = caller(&state, &req).await?;
-    policy::enforce(policy::READ_APP_CREDS, &caller, Target::owned_by(&user_id))?;
-    let owner = user_id.clone();
-    let rules = state
-        .db
-        .read(move |conn| appcred::list_access_rules(conn, &owner))
-        .await?;
-    let rule = rules
-        .into_iter()
-        .find(|r| r.id == id)
-        .ok_or_else(|| Error::NotFound(format!("Could not find access rule: {id}.")))?;
-    Ok(HttpResponse::Ok().json(json!({"access_rule": rule.to_json()})))
+    let rule = state.app_creds.access_rule(&caller, user_id, id).await?;
+    Ok(one(false, "access_rule", render::access_rule(&rule)))
 }
 
 pub async fn delete_access_rule(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(String, String)>,
-) -> Result<HttpResponse, Error> {
-    let (user_id, id) = path.into_inner();
-    path_id(&user_id, "user id")?;
+) -> Resp {
+    let (user_id, id) = user_and_raw_id(path)?;
     let caller = caller(&state, &req).await?;
-    policy::enforce(policy::DELETE_APP_CRED, &caller, Target::owned_by(&user_id))?;
     state
-        .db
-        .write(move |conn| appcred::delete_access_rule(conn, &user_id, &id))
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+        .app_creds
+        .delete_access_rule(&caller, user_id, id)
+        .await
+        .map(gone)
 }

@@ -28,7 +28,7 @@ pub async fn issue_token(
     };
     Ok(HttpResponse::Created()
         .insert_header((SUBJECT_TOKEN, token))
-        .json(context.render(catalog)))
+        .json(super::render::token(&context, catalog)))
 }
 
 /// The caller, the subject, and the policy check shared by GET and HEAD.
@@ -74,7 +74,7 @@ pub async fn validate_token(
     };
     Ok(HttpResponse::Ok()
         .insert_header((SUBJECT_TOKEN, token))
-        .json(subject.render(catalog)))
+        .json(super::render::token(&subject, catalog)))
 }
 
 /// `HEAD /v3/auth/tokens`.

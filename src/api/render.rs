@@ -6,8 +6,10 @@ use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
 use crate::assignment::listing::{Names, Shown};
+use crate::auth::{ResolvedScope, TokenContext};
 use crate::error::Error;
-use crate::{assignment, catalog, credential, identity, resource};
+use crate::token::format_token_time;
+use crate::{application_credential, assignment, catalog, credential, identity, resource};
 
 pub fn region(r: &catalog::Region, base_url: &str) -> Value {
     json!({
@@ -258,4 +260,83 @@ pub fn ec2_credential(c: &credential::Credential, base: &str) -> Result<Value, E
         "trust_id": blob.trust_id,
         "links": {"self": format!("{base}/users/{}/credentials/OS-EC2/{}", c.user_id, blob.access)},
     }))
+}
+
+/// Keystone's shape of an application credential (never the secret,
+/// never its hash).
+pub fn app_cred(a: &application_credential::AppCred, base_url: &str) -> Value {
+    let mut v = json!({
+        "id": a.id,
+        "name": a.name,
+        "description": a.description,
+        "user_id": a.user_id,
+        "project_id": a.project_id,
+        "system": null,
+        "expires_at": a.expires_at.and_then(chrono::DateTime::from_timestamp_micros).map(|t| t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()),
+        "unrestricted": a.unrestricted,
+        "roles": a.roles.iter().map(|r| json!({"id": r.id, "name": r.name, "domain_id": r.domain_id, "description": r.description, "options": serde_json::from_str::<Value>(&r.options).unwrap_or_else(|_| json!({}))})).collect::<Vec<_>>(),
+        "links": {"self": format!("{base_url}/application_credentials/{}", a.id)},
+    });
+    if !a.access_rules.is_empty() {
+        v["access_rules"] = Value::Array(a.access_rules.iter().map(access_rule).collect());
+    }
+    v
+}
+
+/// An access rule of an application credential.
+pub fn access_rule(r: &application_credential::AccessRule) -> Value {
+    json!({"id": r.id, "service": r.service, "path": r.path, "method": r.method})
+}
+
+/// `{"id", "name"}` of a domain, as embedded in tokens.
+pub fn domain_reference(d: &resource::Domain) -> Value {
+    json!({"id": d.id, "name": d.name})
+}
+
+/// `{"id", "name"}` of a role, as embedded in tokens.
+pub fn role_reference(r: &assignment::Role) -> Value {
+    json!({"id": r.id, "name": r.name})
+}
+
+/// Keystone's token body (`render_token_response_from_model`).
+pub fn token(t: &TokenContext, catalog: Option<Value>) -> Value {
+    let mut token = json!({
+        "methods": t.methods,
+        "user": {
+            "domain": domain_reference(&t.user_domain),
+            "id": t.user.id,
+            "name": t.user.name,
+            "password_expires_at": t.user.password_expires_at_json(),
+        },
+        "audit_ids": t.audit_ids,
+        "expires_at": format_token_time(t.expires_at as i64),
+        "issued_at": format_token_time(t.issued_at),
+    });
+    let roles: Vec<Value> = t.roles.iter().map(role_reference).collect();
+    match &t.scope {
+        ResolvedScope::Unscoped => return json!({ "token": token }),
+        ResolvedScope::Project { project, domain } => {
+            token["project"] = json!({
+                "domain": domain_reference(domain),
+                "id": project.id,
+                "name": project.name,
+            });
+            token["is_domain"] = json!(project.is_domain);
+        }
+        ResolvedScope::Domain(domain) => token["domain"] = domain_reference(domain),
+        ResolvedScope::System => token["system"] = json!({"all": true}),
+    }
+    token["roles"] = Value::Array(roles);
+    if let Some(ac) = &t.application_credential {
+        let mut block = json!({"id": ac.id, "name": ac.name, "restricted": ac.restricted});
+        if !ac.access_rules.is_empty() {
+            block["access_rules"] =
+                Value::Array(ac.access_rules.iter().map(|r| access_rule(r)).collect());
+        }
+        token["application_credential"] = block;
+    }
+    if let Some(catalog) = catalog {
+        token["catalog"] = catalog;
+    }
+    json!({ "token": token })
 }

@@ -133,7 +133,7 @@ pub async fn ec2tokens(
     let catalog = auth::catalog_for(&state, &context).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("X-Subject-Token", token))
-        .json(context.render(catalog)))
+        .json(super::render::token(&context, catalog)))
 }
 
 /// `POST /v3/s3tokens`: 200 with the token body and no `X-Subject-Token`,
@@ -162,5 +162,5 @@ pub async fn s3tokens(
     };
     let (_, context) = signed::verify_and_issue(&state, verification).await?;
     let catalog = auth::catalog_for(&state, &context).await?;
-    Ok(HttpResponse::Ok().json(context.render(catalog)))
+    Ok(HttpResponse::Ok().json(super::render::token(&context, catalog)))
 }

@@ -6,7 +6,6 @@ pub mod listing;
 use std::collections::{BTreeMap, BTreeSet};
 
 use diesel::prelude::*;
-use serde_json::{json, Value};
 
 use crate::error::Error;
 use crate::policy::{self, Caller, Input, Target};
@@ -75,12 +74,7 @@ impl From<RoleRow> for Role {
     }
 }
 
-impl Role {
-    /// `{"id", "name"}` as embedded in tokens.
-    pub fn reference(&self) -> Value {
-        json!({"id": self.id, "name": self.name})
-    }
-}
+impl Role {}
 
 pub fn find_global_role_by_name(conn: &mut Conn, name: &str) -> Result<Option<Role>, Error> {
     Ok(roles::table

@@ -21,7 +21,7 @@ use crate::secret::Secret;
 use crate::store::Conn;
 use crate::token::payload::new_audit_id;
 use crate::token::revoke::TokenFacts;
-use crate::token::{format_token_time, Payload, Scope, TokenError};
+use crate::token::{Payload, Scope, TokenError};
 use crate::AppState;
 use request::{AuthRequest, DomainRef, ProjectRef, ScopeRequest, UserRef};
 
@@ -136,49 +136,6 @@ impl TokenContext {
             .or(self.audit_ids.first())
             .map(String::as_str)
             .unwrap_or("")
-    }
-
-    /// Keystone's token body (`render_token_response_from_model`).
-    pub fn render(&self, catalog: Option<Value>) -> Value {
-        let mut token = json!({
-            "methods": self.methods,
-            "user": {
-                "domain": self.user_domain.reference(),
-                "id": self.user.id,
-                "name": self.user.name,
-                "password_expires_at": self.user.password_expires_at_json(),
-            },
-            "audit_ids": self.audit_ids,
-            "expires_at": format_token_time(self.expires_at as i64),
-            "issued_at": format_token_time(self.issued_at),
-        });
-        let roles: Vec<Value> = self.roles.iter().map(Role::reference).collect();
-        match &self.scope {
-            ResolvedScope::Unscoped => return json!({ "token": token }),
-            ResolvedScope::Project { project, domain } => {
-                token["project"] = json!({
-                    "domain": domain.reference(),
-                    "id": project.id,
-                    "name": project.name,
-                });
-                token["is_domain"] = json!(project.is_domain);
-            }
-            ResolvedScope::Domain(domain) => token["domain"] = domain.reference(),
-            ResolvedScope::System => token["system"] = json!({"all": true}),
-        }
-        token["roles"] = Value::Array(roles);
-        if let Some(ac) = &self.application_credential {
-            let mut block = json!({"id": ac.id, "name": ac.name, "restricted": ac.restricted});
-            if !ac.access_rules.is_empty() {
-                block["access_rules"] =
-                    Value::Array(ac.access_rules.iter().map(|r| r.to_json()).collect());
-            }
-            token["application_credential"] = block;
-        }
-        if let Some(catalog) = catalog {
-            token["catalog"] = catalog;
-        }
-        json!({ "token": token })
     }
 }
 

@@ -330,8 +330,7 @@ pub fn token(t: &TokenContext, catalog: Option<Value>) -> Value {
     if let Some(ac) = &t.application_credential {
         let mut block = json!({"id": ac.id, "name": ac.name, "restricted": ac.restricted});
         if !ac.access_rules.is_empty() {
-            block["access_rules"] =
-                Value::Array(ac.access_rules.iter().map(|r| access_rule(r)).collect());
+            block["access_rules"] = Value::Array(ac.access_rules.iter().map(access_rule).collect());
         }
         token["application_credential"] = block;
     }

@@ -70,10 +70,20 @@ pub fn prepare(config: Config) -> Result<AppState, Error> {
     let users = crate::identity::Users::new(db.clone(), hasher.clone(), default_domain.clone());
     let resources = crate::resource::Resources::new(db.clone(), default_domain.clone());
     let assignments = crate::assignment::Assignments::new(db.clone(), users.clone());
-    Ok(AppState {
+    let config = Arc::new(config);
+    let tokens = Arc::new(tokens);
+    let auth = crate::auth::Auth {
+        config: config.clone(),
+        db: db.clone(),
+        tokens: tokens.clone(),
+        credentials: credentials.clone(),
+        hasher: hasher.clone(),
         guards,
         caches,
-        config: Arc::new(config),
+    };
+    Ok(AppState {
+        auth,
+        config,
         catalog: crate::catalog::Catalog::new(db.clone()),
         roles: crate::assignment::Roles::new(db.clone()),
         groups: groups.clone(),
@@ -95,7 +105,7 @@ pub fn prepare(config: Config) -> Result<AppState, Error> {
             user_limit,
         ),
         db,
-        tokens: Arc::new(tokens),
+        tokens,
         credentials,
         hasher,
     })
@@ -331,7 +341,7 @@ fn spawn_upkeep(state: Arc<AppState>) {
 /// Writes the key uses gathered since the last flush, in one transaction;
 /// on failure they are kept for the next one.
 async fn flush_key_uses(state: &AppState) {
-    let uses = state.guards.uses.take();
+    let uses = state.auth.guards.uses.take();
     if uses.is_empty() {
         return;
     }
@@ -347,7 +357,7 @@ async fn flush_key_uses(state: &AppState) {
         .await;
     if let Err(e) = written {
         tracing::warn!(error = %e, "cannot record key uses; keeping them for the next flush");
-        state.guards.uses.restore(uses);
+        state.auth.guards.uses.restore(uses);
     }
 }
 

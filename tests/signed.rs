@@ -647,6 +647,7 @@ async fn throttling(backend: Backend) {
     let state = s.state();
     assert_eq!(
         state
+            .auth
             .guards
             .throttle
             .failures
@@ -655,6 +656,7 @@ async fn throttling(backend: Backend) {
     );
     assert!(
         state
+            .auth
             .guards
             .throttle
             .refused

@@ -20,11 +20,11 @@ pub async fn issue_token(
     body: JsonBody,
 ) -> Result<HttpResponse, Error> {
     let request = AuthRequest::parse(&body.0, &state.config.auth.methods)?;
-    let (token, context) = auth::issue_token(&state, request).await?;
+    let (token, context) = auth::issue_token(&state.auth, request).await?;
     let catalog = if query_flag_present(&req, "nocatalog") {
         None
     } else {
-        auth::catalog_for(&state, &context).await?
+        auth::catalog_for(&state.auth, &context).await?
     };
     Ok(HttpResponse::Created()
         .insert_header((SUBJECT_TOKEN, token))
@@ -44,7 +44,8 @@ async fn validated_subject(
     else {
         return Err(Error::NotFound("No token in the request".into()));
     };
-    let subject_context = auth::validate(state, subject, query_bool(req, "allow_expired")).await?;
+    let subject_context =
+        auth::validate(&state.auth, subject, query_bool(req, "allow_expired")).await?;
     // Tokens limited by access rules validate only for callers that
     // enforce them (keystonemiddleware sends OpenStack-Identity-Access-Rules: 1).
     let has_rules = subject_context
@@ -70,7 +71,7 @@ pub async fn validate_token(
     let catalog = if query_flag_present(&req, "nocatalog") {
         None
     } else {
-        auth::catalog_for(&state, &subject).await?
+        auth::catalog_for(&state.auth, &subject).await?
     };
     Ok(HttpResponse::Ok()
         .insert_header((SUBJECT_TOKEN, token))
@@ -219,7 +220,7 @@ pub async fn auth_catalog(
     if caller.project_id().is_none() {
         return Err(Error::Forbidden(crate::error::FORBIDDEN_MESSAGE.into()));
     }
-    let catalog = auth::catalog_for(&state, &context)
+    let catalog = auth::catalog_for(&state.auth, &context)
         .await?
         .unwrap_or_else(|| json!([]));
     let base = base_url(&req, &state);

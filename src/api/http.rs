@@ -228,7 +228,7 @@ pub async fn token_context(
     state: &AppState,
     req: &HttpRequest,
 ) -> Result<crate::auth::TokenContext, Error> {
-    crate::auth::authenticate_caller(state, presented(req)).await
+    crate::auth::authenticate_caller(&state.auth, presented(req)).await
 }
 
 /// Who is calling, as the policy rules see it (see [`token_context`]).

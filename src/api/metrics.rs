@@ -9,7 +9,7 @@ use actix_web::{web, HttpResponse};
 use crate::AppState;
 
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    let g = &state.guards;
+    let g = &state.auth.guards;
     let series = [
         (
             "ironstone_signature_verified_total",

@@ -49,7 +49,7 @@ async fn credentials_of_authorized<'a>(
         .as_ref()
         .is_ok_and(|c| !matches!(c.get("client_ip"), None | Some(Value::Null)));
     let caller = super::http::token_context(state, req).await;
-    signed::authorize(state, caller, policy, reports_client)?;
+    signed::authorize(&state.auth, caller, policy, reports_client)?;
     parsed
 }
 
@@ -129,8 +129,8 @@ pub async fn ec2tokens(
         client_ip,
         peer: super::http::peer_address(&req, &state),
     };
-    let (token, context) = signed::verify_and_issue(&state, verification).await?;
-    let catalog = auth::catalog_for(&state, &context).await?;
+    let (token, context) = signed::verify_and_issue(&state.auth, verification).await?;
+    let catalog = auth::catalog_for(&state.auth, &context).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("X-Subject-Token", token))
         .json(super::render::token(&context, catalog)))
@@ -160,7 +160,7 @@ pub async fn s3tokens(
         client_ip,
         peer: super::http::peer_address(&req, &state),
     };
-    let (_, context) = signed::verify_and_issue(&state, verification).await?;
-    let catalog = auth::catalog_for(&state, &context).await?;
+    let (_, context) = signed::verify_and_issue(&state.auth, verification).await?;
+    let catalog = auth::catalog_for(&state.auth, &context).await?;
     Ok(HttpResponse::Ok().json(super::render::token(&context, catalog)))
 }

@@ -22,8 +22,21 @@ use crate::store::Conn;
 use crate::token::payload::new_audit_id;
 use crate::token::revoke::TokenFacts;
 use crate::token::{Payload, Scope, TokenError};
-use crate::AppState;
 use request::{AuthRequest, DomainRef, ProjectRef, ScopeRequest, UserRef};
+
+/// What authentication needs, and nothing else: the database, the token
+/// keys, the hasher, the credential cipher, the signature guards and the
+/// validation caches. `AppState` holds one; the use cases of the other
+/// subsystems never see it.
+pub struct Auth {
+    pub config: Arc<crate::config::Config>,
+    pub db: crate::store::Database,
+    pub tokens: Arc<crate::token::TokenProvider>,
+    pub credentials: Arc<crate::credential::CredentialCipher>,
+    pub hasher: identity::Hasher,
+    pub guards: signed::Guards,
+    pub caches: Caches,
+}
 
 /// What a validated token is scoped to, with the live objects.
 #[derive(Debug, Clone)]
@@ -383,7 +396,7 @@ pub(crate) fn load_context(
 /// The context of a decoded payload: from the caches when the change
 /// epoch allows, otherwise in one database hop that fills them.
 pub(crate) async fn context_for(
-    state: &AppState,
+    state: &Auth,
     token: Secret,
     payload: Payload,
     issued_at: i64,
@@ -473,7 +486,7 @@ fn live_project(conn: &mut Conn, project_id: &str) -> Result<Option<(Project, Do
 /// Validates a token. Every failure is Keystone's 404 with its message;
 /// callers validating their *own* token turn that into a 401.
 pub async fn validate(
-    state: &AppState,
+    state: &Auth,
     token: &str,
     allow_expired: bool,
 ) -> Result<TokenContext, Error> {
@@ -511,7 +524,7 @@ pub struct Presented<'a> {
 /// any failure, including a request its access rules do not allow, is a
 /// 401 (as keystonemiddleware answers on Keystone's own API).
 pub async fn authenticate_caller(
-    state: &AppState,
+    state: &Auth,
     presented: Presented<'_>,
 ) -> Result<TokenContext, Error> {
     let Some(token) = presented.token.filter(|t| !t.trim().is_empty()) else {
@@ -536,7 +549,7 @@ pub async fn authenticate_caller(
 /// that validates and holds the `service` role: Keystone 30 lifts them for
 /// any `X-Service-Token` at all, even one that does not validate.
 async fn allowed_by_access_rules(
-    state: &AppState,
+    state: &Auth,
     context: &TokenContext,
     presented: &Presented<'_>,
 ) -> Result<bool, Error> {
@@ -678,7 +691,7 @@ struct Authenticated {
 /// `POST /v3/auth/tokens`: runs the methods, resolves the scope and issues.
 /// Returns the token string and its context.
 pub async fn issue_token(
-    state: &AppState,
+    state: &Auth,
     request: AuthRequest,
 ) -> Result<(String, TokenContext), Error> {
     let methods = state.tokens.methods();
@@ -885,11 +898,7 @@ pub async fn issue_token(
 }
 
 /// Keystone's rules for the token method (`keystone/auth/plugins/token.py`).
-fn check_rescope(
-    state: &AppState,
-    original: &TokenContext,
-    scope: &ScopeRequest,
-) -> Result<(), Error> {
+fn check_rescope(state: &Auth, original: &TokenContext, scope: &ScopeRequest) -> Result<(), Error> {
     if original.is_delegated() {
         return Err(Error::forbidden_action(
             "Using a delegated token to create another token is not allowed",
@@ -911,7 +920,7 @@ fn check_rescope(
 
 /// The catalog for a token's scope, or `None` for unscoped tokens (which
 /// carry no catalog in Keystone).
-pub async fn catalog_for(state: &AppState, context: &TokenContext) -> Result<Option<Value>, Error> {
+pub async fn catalog_for(state: &Auth, context: &TokenContext) -> Result<Option<Value>, Error> {
     if matches!(context.scope, ResolvedScope::Unscoped) {
         return Ok(None);
     }

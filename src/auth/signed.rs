@@ -8,6 +8,7 @@ use std::sync::{Arc, OnceLock};
 
 use sha2::{Digest, Sha256};
 
+use super::Auth;
 use crate::auth::guard::{Freshness, ReplayCache, Throttle, ThrottleKey};
 use crate::auth::{context_for, TokenContext};
 use crate::credential::{self, keys::cidr_contains, Credential, Ec2Blob, EC2};
@@ -21,7 +22,6 @@ use crate::signature::SignatureError;
 use crate::store::replays::SharedReplays;
 use crate::token::payload::new_audit_id;
 use crate::token::{Payload, Scope};
-use crate::AppState;
 
 /// Entries the failure throttle holds at most (about 40 bytes each).
 const THROTTLE_ENTRIES: usize = 200_000;
@@ -113,7 +113,7 @@ impl Guards {
 /// when the change epoch allows. Unknown keys are cached too, and cost a
 /// decoy decryption when read, so that a known and an unknown key take
 /// the same time.
-async fn find_pair(state: &AppState, access: &str) -> Result<Option<Arc<Credential>>, Error> {
+async fn find_pair(state: &Auth, access: &str) -> Result<Option<Arc<Credential>>, Error> {
     let id = credential::ec2_credential_id(access);
     let epoch = state.db.changes().epoch();
     if let Some(found) = epoch.and_then(|e| state.caches.credentials.get(&id, e)) {
@@ -226,7 +226,7 @@ pub fn check_sizes(access: &str, signature: &str) -> Result<(), Error> {
 /// The failure budgets a request is charged against: per (access key,
 /// client) and per client when the service reports the client, and per
 /// calling service with a far larger budget (a gateway speaks for many).
-fn throttle_keys(state: &AppState, v: &Verification) -> Vec<ThrottleKey> {
+fn throttle_keys(state: &Auth, v: &Verification) -> Vec<ThrottleKey> {
     let settings = &state.config.signature;
     let throttle = &state.guards.throttle;
     let peer = v.peer.map(|p| p.to_string()).unwrap_or_default();
@@ -252,7 +252,7 @@ fn throttle_keys(state: &AppState, v: &Verification) -> Vec<ThrottleKey> {
 /// Counts a failed verification and turns `error` into a 429 once a
 /// budget is spent. Only failures reach this: a correctly signed request
 /// is never throttled.
-fn failed(state: &AppState, v: &Verification, error: Error) -> Error {
+fn failed(state: &Auth, v: &Verification, error: Error) -> Error {
     match state
         .guards
         .throttle
@@ -286,7 +286,7 @@ fn replay_digest(access: &str, signature: &str) -> [u8; 16] {
 /// Refuses a replay: this node's cache first, then the cluster's record
 /// when there is one (it is authoritative, and unbounded).
 async fn check_replay(
-    state: &AppState,
+    state: &Auth,
     v: &Verification,
     valid_until: i64,
     now: i64,
@@ -326,7 +326,7 @@ async fn check_replay(
 }
 
 /// The clock window of this node's settings.
-fn window(state: &AppState, now: i64) -> Window {
+fn window(state: &Auth, now: i64) -> Window {
     let s = &state.config.signature;
     Window {
         now,
@@ -341,7 +341,7 @@ fn window(state: &AppState, now: i64) -> Window {
 /// credential's restricted scope, with the credential's expiry. Pairs made
 /// through a trust or an OAuth token are refused (Ironstone has neither).
 async fn pair_scope(
-    state: &AppState,
+    state: &Auth,
     credential: &Credential,
     blob: &Ec2Blob,
 ) -> Result<(Scope, Option<i64>), Error> {
@@ -384,7 +384,7 @@ async fn pair_scope(
 /// in the anonymous (pre-30) mode, but then only such a token may report
 /// the client's address, since `allowed_cidrs` rely on it.
 pub fn authorize(
-    state: &AppState,
+    state: &Auth,
     caller: Result<TokenContext, Error>,
     policy: Policy,
     reports_client: bool,
@@ -414,7 +414,7 @@ pub fn authorize(
 /// key, the signature or the pair's state is the same 401; failures are
 /// counted, and answer 429 once a budget is spent.
 pub async fn verify_and_issue(
-    state: &AppState,
+    state: &Auth,
     v: Verification,
 ) -> Result<(String, TokenContext), Error> {
     check_sizes(&v.access, &v.signature)?;

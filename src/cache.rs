@@ -96,6 +96,28 @@ impl<V: Clone> EpochCache<V> {
     }
 
     /// Entries held, both generations.
+    /// The value for `key` at `epoch`: remembered, or made by `load` and
+    /// remembered. Without an epoch (no change tracking) it always loads.
+    /// This is the one "read the epoch, get, load, insert" of the service.
+    pub async fn get_or_load<E, Fut>(
+        &self,
+        key: &str,
+        epoch: Option<u64>,
+        load: impl FnOnce() -> Fut,
+    ) -> Result<V, E>
+    where
+        Fut: std::future::Future<Output = Result<V, E>>,
+    {
+        if let Some(value) = epoch.and_then(|e| self.get(key, e)) {
+            return Ok(value);
+        }
+        let value = load().await?;
+        if let Some(e) = epoch {
+            self.insert(key.to_string(), e, value.clone());
+        }
+        Ok(value)
+    }
+
     pub fn len(&self) -> usize {
         self.inner
             .lock()

@@ -116,34 +116,30 @@ impl Guards {
 async fn find_pair(state: &Auth, access: &str) -> Result<Option<Arc<Credential>>, Error> {
     let id = credential::ec2_credential_id(access);
     let epoch = state.db.changes().epoch();
-    if let Some(found) = epoch.and_then(|e| state.caches.credentials.get(&id, e)) {
-        return Ok(found);
-    }
-    let cipher = Arc::clone(&state.credentials);
-    let decoy = match state.guards.decoy_blob.get() {
-        Some(d) => d.clone(),
-        None => {
-            let (blob, _) = cipher.encrypt(&credential::ec2_blob("decoy", decoy_secret()))?;
-            state.guards.decoy_blob.get_or_init(|| blob).clone()
-        }
-    };
-    let key = id.clone();
-    let found = state
-        .db
-        .read(move |conn| {
-            let found = credential::get(conn, &cipher, &key)?;
-            if found.is_none() {
-                let _ = cipher.decrypt(&decoy);
+    let load = || async {
+        let cipher = Arc::clone(&state.credentials);
+        let decoy = match state.guards.decoy_blob.get() {
+            Some(d) => d.clone(),
+            None => {
+                let (blob, _) = cipher.encrypt(&credential::ec2_blob("decoy", decoy_secret()))?;
+                state.guards.decoy_blob.get_or_init(|| blob).clone()
             }
-            Ok(found)
-        })
-        .await?
-        .filter(|c| c.credential_type == EC2)
-        .map(Arc::new);
-    if let Some(epoch) = epoch {
-        state.caches.credentials.insert(id, epoch, found.clone());
-    }
-    Ok(found)
+        };
+        let key = id.clone();
+        Ok(state
+            .db
+            .read(move |conn| {
+                let found = credential::get(conn, &cipher, &key)?;
+                if found.is_none() {
+                    let _ = cipher.decrypt(&decoy);
+                }
+                Ok(found)
+            })
+            .await?
+            .filter(|c| c.credential_type == EC2)
+            .map(Arc::new))
+    };
+    state.caches.credentials.get_or_load(&id, epoch, load).await
 }
 
 /// What a service asks Ironstone to verify.

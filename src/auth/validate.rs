@@ -1,0 +1,440 @@
+//! Validation: a token back into the identity it carries, with every check
+//! Keystone applies (live user, domains, project and roles; revocation;
+//! application-credential expiry and access rules), through the caches
+//! tagged with the change epoch.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::assignment::{self, Role};
+use crate::cache::EpochCache;
+use crate::catalog::{self, UrlValues};
+use crate::error::Error;
+use crate::identity::{self, User};
+use crate::resource::{self, Domain};
+use crate::revoke;
+use crate::secret::Secret;
+use crate::store::Conn;
+use crate::token::revoke::TokenFacts;
+use crate::token::{Payload, Scope};
+
+use super::scope::live_project;
+use super::{
+    now_seconds, opened_error, token_not_found, AppCredInfo, Auth, Presented, ResolvedScope,
+    TokenContext, FAILED_TO_VALIDATE, SERVICE_TYPE,
+};
+
+/// The caches of the validation path, all tagged with the database's
+/// change epoch (see [`crate::cache`]).
+pub struct Caches {
+    pub(crate) scopes: EpochCache<ScopeFacts>,
+    /// All events, or `None` when there are too many to hold.
+    pub(crate) revocations: EpochCache<Option<Arc<Vec<crate::token::revoke::RevocationEvent>>>>,
+    pub(crate) catalogs: EpochCache<Value>,
+    /// Decrypted credentials by id, for signature verification; `None`
+    /// for ids that do not exist, so unknown keys cost what known ones do.
+    pub(crate) credentials: EpochCache<Option<Arc<crate::credential::Credential>>>,
+    /// False with `cache.entries = 0`: every request reads the database.
+    enabled: bool,
+}
+
+impl Caches {
+    pub fn new(settings: &crate::config::Cache) -> Self {
+        let ttl = std::time::Duration::from_secs(settings.ttl);
+        Caches {
+            scopes: EpochCache::new(settings.entries, ttl),
+            revocations: EpochCache::new(settings.entries.min(1), ttl),
+            catalogs: EpochCache::new(settings.entries, ttl),
+            credentials: EpochCache::new(settings.entries, ttl),
+            enabled: settings.entries > 0,
+        }
+    }
+}
+
+/// What a token's user and scope resolve to now: everything validation
+/// needs from the database except revocation. Cached per change epoch,
+/// keyed by [`scope_key`].
+#[derive(Debug, Clone)]
+pub(crate) struct ScopeFacts {
+    user: User,
+    user_domain: Domain,
+    scope: ResolvedScope,
+    roles: Vec<Role>,
+    app_cred: Option<AppCredInfo>,
+    app_cred_expires_at: Option<i64>,
+}
+
+/// The cache key of a payload's user and scope; `None` for scopes this
+/// service does not validate.
+fn scope_key(user_id: &str, scope: &Scope) -> Option<String> {
+    Some(match scope {
+        Scope::Unscoped => format!("{user_id} u"),
+        Scope::Project { project_id } => format!("{user_id} p {project_id}"),
+        Scope::Domain { domain_id } => format!("{user_id} d {domain_id}"),
+        Scope::System => format!("{user_id} s"),
+        Scope::ApplicationCredential {
+            project_id,
+            app_cred_id,
+        } => format!("{user_id} a {project_id} {app_cred_id}"),
+        _ => return None,
+    })
+}
+
+/// Loads the live objects behind a payload's user and scope and applies
+/// Keystone's checks on them: enabled user, domains and project, and a
+/// non-empty role list for scoped tokens.
+fn live_scope(conn: &mut Conn, user_id: &str, payload_scope: &Scope) -> Result<ScopeFacts, Error> {
+    let invalid = || token_not_found(FAILED_TO_VALIDATE);
+    let user = identity::get_user(conn, user_id)?.ok_or_else(invalid)?;
+    if !user.enabled {
+        return Err(invalid());
+    }
+    let user_domain = resource::get_domain(conn, &user.domain_id)?.ok_or_else(invalid)?;
+    if !user_domain.enabled {
+        return Err(invalid());
+    }
+    let mut app_cred = None;
+    let mut app_cred_expires_at = None;
+    let (scope, roles) = match payload_scope {
+        Scope::Unscoped => (ResolvedScope::Unscoped, Vec::new()),
+        Scope::Project { project_id } => {
+            let (project, domain) = live_project(conn, project_id)?.ok_or_else(invalid)?;
+            let roles = assignment::effective_project_roles(conn, &user.id, &project)?;
+            (ResolvedScope::Project { project, domain }, roles)
+        }
+        Scope::Domain { domain_id } => {
+            let domain = resource::get_domain(conn, domain_id)?
+                .filter(|d| d.enabled)
+                .ok_or_else(invalid)?;
+            let roles = assignment::effective_domain_roles(conn, &user.id, &domain.id)?;
+            (ResolvedScope::Domain(domain), roles)
+        }
+        Scope::System => (
+            ResolvedScope::System,
+            assignment::effective_system_roles(conn, &user.id)?,
+        ),
+        Scope::ApplicationCredential {
+            project_id,
+            app_cred_id,
+        } => {
+            let ac = crate::application_credential::get(conn, app_cred_id)?
+                .ok_or_else(|| crate::application_credential::not_found(app_cred_id))?;
+            if ac.user_id != user.id || &ac.project_id != project_id {
+                return Err(invalid());
+            }
+            let (project, domain) = live_project(conn, project_id)?.ok_or_else(invalid)?;
+            // The credential's roles that the user still holds.
+            let held = assignment::effective_project_roles(conn, &user.id, &project)?;
+            let roles: Vec<Role> = held
+                .into_iter()
+                .filter(|r| ac.roles.iter().any(|a| a.id == r.id))
+                .collect();
+            app_cred_expires_at = ac.expires_at;
+            app_cred = Some(AppCredInfo {
+                id: ac.id,
+                name: ac.name,
+                restricted: !ac.unrestricted,
+                access_rules: ac.access_rules,
+            });
+            (ResolvedScope::Project { project, domain }, roles)
+        }
+        // Trusts, federation and OAuth are not issued by this service;
+        // their tokens do not validate here.
+        _ => return Err(invalid()),
+    };
+    if !matches!(scope, ResolvedScope::Unscoped) && roles.is_empty() {
+        return Err(invalid());
+    }
+    Ok(ScopeFacts {
+        user,
+        user_domain,
+        scope,
+        roles,
+        app_cred,
+        app_cred_expires_at,
+    })
+}
+
+/// The revocation facts of a token with the given live scope.
+fn token_facts<'a>(
+    facts: &'a ScopeFacts,
+    payload: &'a Payload,
+    issued_at: i64,
+    role_ids: &'a [String],
+) -> TokenFacts<'a> {
+    let (project_id, assignment_domain_id) = match &facts.scope {
+        ResolvedScope::Project { project, .. } => {
+            (Some(project.id.as_str()), Some(project.domain_id.as_str()))
+        }
+        ResolvedScope::Domain(d) => (None, Some(d.id.as_str())),
+        _ => (None, None),
+    };
+    TokenFacts {
+        user_id: &facts.user.id,
+        identity_domain_id: Some(&facts.user.domain_id),
+        project_id,
+        assignment_domain_id,
+        issued_at,
+        expires_at: payload.expires_at as i64,
+        audit_id: payload.audit_ids.first().map(String::as_str).unwrap_or(""),
+        parent_audit_id: payload.audit_ids.get(1).map(String::as_str),
+        role_ids,
+        ..Default::default()
+    }
+}
+
+/// Where the revocation events come from: all of them from the cache, or a
+/// targeted query on a connection.
+enum Revocations<'a> {
+    Cached(&'a [crate::token::revoke::RevocationEvent]),
+    Query(&'a mut Conn),
+}
+
+/// Applies the token-specific checks (application-credential expiry and
+/// revocation) to a live scope and builds the context.
+fn finish_context(
+    facts: ScopeFacts,
+    token: Secret,
+    payload: Payload,
+    issued_at: i64,
+    method_names: Vec<String>,
+    revocations: Revocations<'_>,
+) -> Result<TokenContext, Error> {
+    let invalid = || token_not_found(FAILED_TO_VALIDATE);
+    if facts
+        .app_cred_expires_at
+        .is_some_and(|t| crate::store::now_micros() >= t)
+    {
+        return Err(invalid());
+    }
+    let role_ids: Vec<String> = facts.roles.iter().map(|r| r.id.clone()).collect();
+    let token_facts = token_facts(&facts, &payload, issued_at, &role_ids);
+    let revoked = match revocations {
+        Revocations::Cached(events) => events.iter().any(|e| e.revokes(&token_facts)),
+        Revocations::Query(conn) => revoke::is_revoked(conn, &token_facts)?,
+    };
+    if revoked {
+        return Err(invalid());
+    }
+    Ok(TokenContext {
+        token,
+        issued_at,
+        expires_at: payload.expires_at,
+        audit_ids: payload.audit_ids,
+        methods: method_names,
+        user: facts.user,
+        user_domain: facts.user_domain,
+        scope: facts.scope,
+        roles: facts.roles,
+        application_credential: facts.app_cred,
+    })
+}
+
+/// Loads the live objects behind a decoded payload and applies every check
+/// Keystone applies on validation, on a connection (no caches).
+pub(crate) fn load_context(
+    conn: &mut Conn,
+    token: Secret,
+    payload: Payload,
+    issued_at: i64,
+    method_names: Vec<String>,
+) -> Result<TokenContext, Error> {
+    let facts = live_scope(conn, &payload.user_id, &payload.scope)?;
+    finish_context(
+        facts,
+        token,
+        payload,
+        issued_at,
+        method_names,
+        Revocations::Query(conn),
+    )
+}
+
+/// The context of a decoded payload: from the caches when the change
+/// epoch allows, otherwise in one database hop that fills them.
+pub(crate) async fn context_for(
+    state: &Auth,
+    token: Secret,
+    payload: Payload,
+    issued_at: i64,
+    method_names: Vec<String>,
+) -> Result<TokenContext, Error> {
+    let caches = &state.caches;
+    let epoch = state.db.changes().epoch();
+    let key = scope_key(&payload.user_id, &payload.scope);
+    let (Some(epoch), Some(key), true) = (epoch, key, caches.enabled) else {
+        return state
+            .db
+            .read(move |conn| load_context(conn, token, payload, issued_at, method_names))
+            .await;
+    };
+    let (facts, events) = match (
+        caches.scopes.get(&key, epoch),
+        caches.revocations.get("", epoch),
+    ) {
+        (Some(facts), Some(events)) => (facts, events),
+        (_, known) => {
+            let user_id = payload.user_id.clone();
+            let scope = payload.scope.clone();
+            let (facts, events) = state
+                .db
+                .read(move |conn| {
+                    let events = match known {
+                        Some(events) => events,
+                        None => revoke::load_all(conn, REVOCATION_CACHE_LIMIT)?.map(Arc::new),
+                    };
+                    Ok((live_scope(conn, &user_id, &scope), events))
+                })
+                .await?;
+            caches
+                .revocations
+                .insert(String::new(), epoch, events.clone());
+            let facts = facts?;
+            caches.scopes.insert(key, epoch, facts.clone());
+            (facts, events)
+        }
+    };
+    match events {
+        Some(events) => finish_context(
+            facts,
+            token,
+            payload,
+            issued_at,
+            method_names,
+            Revocations::Cached(&events),
+        ),
+        // Too many events to hold: ask the database for this token's.
+        None => {
+            state
+                .db
+                .read(move |conn| {
+                    finish_context(
+                        facts,
+                        token,
+                        payload,
+                        issued_at,
+                        method_names,
+                        Revocations::Query(conn),
+                    )
+                })
+                .await
+        }
+    }
+}
+
+/// Past this many revocation events, they are queried per token instead of
+/// held in memory.
+const REVOCATION_CACHE_LIMIT: i64 = 10_000;
+
+/// Validates a token. Every failure is Keystone's 404 with its message;
+/// callers validating their *own* token turn that into a 401.
+pub async fn validate(
+    state: &Auth,
+    token: &str,
+    allow_expired: bool,
+) -> Result<TokenContext, Error> {
+    let (payload, issued_at) = state.tokens.open(token).map_err(opened_error)?;
+    let window = if allow_expired {
+        state.config.token.allow_expired_window as f64
+    } else {
+        0.0
+    };
+    if now_seconds() >= payload.expires_at + window {
+        return Err(token_not_found(FAILED_TO_VALIDATE));
+    }
+    let methods = state.tokens.methods().decode(payload.methods);
+    let token = Secret::new(token.trim());
+    context_for(state, token, payload, issued_at, methods).await
+}
+
+/// Validates the caller's own `X-Auth-Token` for the request it came with:
+/// any failure, including a request its access rules do not allow, is a
+/// 401 (as keystonemiddleware answers on Keystone's own API).
+pub async fn authenticate_caller(
+    state: &Auth,
+    presented: Presented<'_>,
+) -> Result<TokenContext, Error> {
+    let Some(token) = presented.token.filter(|t| !t.trim().is_empty()) else {
+        return Err(Error::unauthorized());
+    };
+    let context = validate(state, token, false).await.map_err(|e| match e {
+        Error::NotFound(_) => Error::unauthorized(),
+        other => other,
+    })?;
+    if !allowed_by_access_rules(state, &context, &presented).await? {
+        return Err(Error::unauthorized());
+    }
+    Ok(context)
+}
+
+/// keystonemiddleware's `validate_allowed_request`, as Keystone's own API
+/// applies it to a caller limited by access rules: validating a token
+/// (`GET …/v3/auth/tokens`) is always allowed; otherwise the identity
+/// service must be in the token's catalog and a rule must name this
+/// service type, method and path. A service acting for the user
+/// (`X-Service-Token`) lifts the rules, as there, but only with a token
+/// that validates and holds the `service` role: Keystone 30 lifts them for
+/// any `X-Service-Token` at all, even one that does not validate.
+async fn allowed_by_access_rules(
+    state: &Auth,
+    context: &TokenContext,
+    presented: &Presented<'_>,
+) -> Result<bool, Error> {
+    let Some(rules) = context
+        .application_credential
+        .as_ref()
+        .map(|ac| &ac.access_rules)
+        .filter(|rules| !rules.is_empty())
+    else {
+        return Ok(true);
+    };
+    if presented.method == "GET" && presented.path.ends_with("/v3/auth/tokens") {
+        return Ok(true);
+    }
+    let catalog = catalog_for(state, context).await?;
+    let in_catalog = catalog
+        .as_ref()
+        .and_then(Value::as_array)
+        .is_some_and(|services| services.iter().any(|s| s["type"] == SERVICE_TYPE));
+    if !in_catalog {
+        return Ok(false);
+    }
+    if let Some(service_token) = presented.service_token.filter(|t| !t.trim().is_empty()) {
+        if let Ok(service) = validate(state, service_token, false).await {
+            if service.has_role("service") {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(crate::application_credential::rules_allow(
+        rules,
+        SERVICE_TYPE,
+        presented.method,
+        presented.path,
+    ))
+}
+
+/// The catalog for a token's scope, or `None` for unscoped tokens (which
+/// carry no catalog in Keystone).
+pub async fn catalog_for(state: &Auth, context: &TokenContext) -> Result<Option<Value>, Error> {
+    if matches!(context.scope, ResolvedScope::Unscoped) {
+        return Ok(None);
+    }
+    let project_id = context.project_id().map(str::to_string);
+    let user_id = context.user.id.clone();
+    // The catalog depends on the ids its URL templates may name.
+    let key = format!("{user_id} {}", project_id.as_deref().unwrap_or(""));
+    let epoch = state.db.changes().epoch();
+    let load = || {
+        state.db.read(move |conn| {
+            let values = UrlValues {
+                project_id: project_id.as_deref(),
+                user_id: Some(&user_id),
+            };
+            catalog::store::token_catalog(conn, &values)
+        })
+    };
+    let catalog = state.caches.catalogs.get_or_load(&key, epoch, load).await?;
+    Ok(Some(catalog))
+}

@@ -47,3 +47,28 @@ pub struct AppState {
     pub credential: credential::Credentials,
     pub app_creds: application_credential::AppCreds,
 }
+
+/// What `/readyz` checks: the database answers and the key repositories
+/// are loaded.
+#[derive(Debug, Clone, Copy)]
+pub struct Readiness {
+    pub database: bool,
+    pub token_keys: bool,
+    pub credential_keys: bool,
+}
+
+impl Readiness {
+    pub fn ready(&self) -> bool {
+        self.database && self.token_keys && self.credential_keys
+    }
+}
+
+impl AppState {
+    pub async fn readiness(&self) -> Readiness {
+        Readiness {
+            database: self.db.ping().await,
+            token_keys: self.tokens.keys_loaded(),
+            credential_keys: self.credentials.ring().fernet().is_ok(),
+        }
+    }
+}

@@ -12,15 +12,12 @@ pub async fn healthz() -> HttpResponse {
 }
 
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let database = state.db.ping().await;
-    let token_keys = state.tokens.keys_loaded();
-    let credential_keys = state.credentials.ring().fernet().is_ok();
-    let ready = database && token_keys && credential_keys;
+    let r = state.readiness().await;
     let body = json!({
-        "status": if ready { "ready" } else { "not ready" },
-        "checks": {"database": database, "token_keys": token_keys, "credential_keys": credential_keys},
+        "status": if r.ready() { "ready" } else { "not ready" },
+        "checks": {"database": r.database, "token_keys": r.token_keys, "credential_keys": r.credential_keys},
     });
-    if ready {
+    if r.ready() {
         HttpResponse::Ok().json(body)
     } else {
         HttpResponse::ServiceUnavailable().json(body)

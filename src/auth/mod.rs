@@ -7,9 +7,11 @@ mod issue;
 pub mod request;
 mod scope;
 pub mod signed;
+mod tokens;
 mod validate;
 
 pub use issue::issue_token;
+pub use tokens::Subject;
 pub(crate) use validate::context_for;
 pub use validate::{authenticate_caller, catalog_for, validate, Caches};
 

@@ -586,10 +586,7 @@ impl Resources {
     }
 
     async fn load_domain(&self, id: Input<String>) -> Result<Domain, Error> {
-        let id = id?;
-        self.db
-            .read(move |conn| get_domain(conn, &id)?.ok_or_else(|| not_found_domain(&id)))
-            .await
+        self.db.load(id, get_domain, not_found_domain).await
     }
 
     pub async fn get_domain(&self, caller: &Caller, id: Input<String>) -> Result<Domain, Error> {
@@ -686,10 +683,7 @@ impl Resources {
 
     /// The project, or Keystone's 404.
     pub async fn load_project(&self, id: Input<String>) -> Result<Project, Error> {
-        let id = id?;
-        self.db
-            .read(move |conn| get_project(conn, &id)?.ok_or_else(|| not_found_project(&id)))
-            .await
+        self.db.load(id, get_project, not_found_project).await
     }
 
     /// The project after `rule` allowed the caller on it.

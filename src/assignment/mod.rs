@@ -696,10 +696,7 @@ impl Roles {
     }
 
     async fn load(&self, id: Input<String>) -> Result<Role, Error> {
-        let id = id?;
-        self.db
-            .read(move |conn| get_role(conn, &id)?.ok_or_else(|| not_found_role(&id)))
-            .await
+        self.db.load(id, get_role, not_found_role).await
     }
 
     /// The role exists before the rule is checked: domain managers may see

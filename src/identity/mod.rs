@@ -720,18 +720,12 @@ impl Groups {
 
     /// The group, or Keystone's 404.
     pub async fn load(&self, id: Input<String>) -> Result<Group, Error> {
-        let id = id?;
-        self.db
-            .read(move |conn| get_group(conn, &id)?.ok_or_else(|| not_found_group(&id)))
-            .await
+        self.db.load(id, get_group, not_found_group).await
     }
 
     /// The user, or Keystone's 404.
     pub async fn load_user(&self, id: Input<String>) -> Result<User, Error> {
-        let id = id?;
-        self.db
-            .read(move |conn| get_user(conn, &id)?.ok_or_else(|| not_found_user(&id)))
-            .await
+        self.db.load(id, get_user, not_found_user).await
     }
 
     /// The group after `rule` allowed the caller on its domain.
@@ -940,10 +934,7 @@ impl Users {
 
     /// The user, or Keystone's 404.
     pub async fn load(&self, id: Input<String>) -> Result<User, Error> {
-        let id = id?;
-        self.db
-            .read(move |conn| get_user(conn, &id)?.ok_or_else(|| not_found_user(&id)))
-            .await
+        self.db.load(id, get_user, not_found_user).await
     }
 
     /// The user after `rule` allowed the caller on it.

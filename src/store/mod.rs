@@ -297,6 +297,19 @@ impl Database {
         self.run(f).await
     }
 
+    /// One row by id, or the subsystem's 404. `id` may carry the caller's
+    /// parse error, which is returned first.
+    pub async fn load<T: Send + 'static>(
+        &self,
+        id: Result<String, Error>,
+        get: fn(&mut Conn, &str) -> Result<Option<T>, Error>,
+        missing: fn(&str) -> Error,
+    ) -> Result<T, Error> {
+        let id = id?;
+        self.read(move |conn| get(conn, &id)?.ok_or_else(|| missing(&id)))
+            .await
+    }
+
     /// Runs a use case that writes, in one transaction on the blocking pool.
     /// Once it commits, caches on this node and (through NOTIFY, sent on
     /// commit) on every other node are invalidated.

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{admin_member, call, create_project, member_of, Backend, TestServer};
+use common::{admin_member, call, create_project, expect_error, member_of, Backend, TestServer};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -46,11 +46,7 @@ async fn crud_and_errors(backend: Backend) {
     let (status, _) = call(&s, Method::GET, "/v3/domains?enabled=maybe", t, None).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let (status, body) = call(&s, Method::DELETE, &format!("/v3/domains/{did}"), t, None).await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
-    assert!(body["error"]["message"]
-        .as_str()
-        .unwrap()
-        .contains("disable it first"));
+    expect_error(status, &body, StatusCode::FORBIDDEN, "disable it first");
     let (status, _) = call(&s, Method::DELETE, "/v3/domains/default", t, None).await;
     assert_eq!(
         status,

@@ -4,7 +4,9 @@
 
 mod common;
 
-use common::{admin_member, call, create_project, member_of, Backend, Member, TestServer};
+use common::{
+    admin_member, call, create_project, expect_error, member_of, Backend, Member, TestServer,
+};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -328,11 +330,12 @@ async fn v3_credentials_crud(backend: Backend) {
         Some(ec2(json!({"secret": "b"}), Some(&project))),
     )
     .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(body["error"]["message"]
-        .as_str()
-        .unwrap()
-        .contains("Expecting to find access in credential"));
+    expect_error(
+        status,
+        &body,
+        StatusCode::BAD_REQUEST,
+        "Expecting to find access in credential",
+    );
     let (status, body) = call(
         &s,
         Method::POST,
@@ -488,11 +491,7 @@ async fn key_metadata_and_limits(backend: Backend) {
         Some(json!({"credential": {"project_id": project, "user_id": m.user_id}})),
     )
     .await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
-    assert!(body["error"]["message"]
-        .as_str()
-        .unwrap()
-        .contains("maximum of 3"));
+    expect_error(status, &body, StatusCode::FORBIDDEN, "maximum of 3");
 
     // Deleting one pair by access key (rotation) frees a slot.
     let (status, _) = call(
@@ -797,11 +796,12 @@ async fn bad_input_changes_nothing(backend: Backend) {
         Some(json!({"project_id": project, "user_id": outsider})),
     )
     .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(got["error"]["message"]
-        .as_str()
-        .unwrap()
-        .contains("has no role on project"));
+    expect_error(
+        status,
+        &got,
+        StatusCode::BAD_REQUEST,
+        "has no role on project",
+    );
     // A path id that is not an id, and an oversized body.
     let (status, got) = call(
         &s,

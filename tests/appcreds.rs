@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{admin_member, call, create_project, member_of, Backend, TestServer};
+use common::{admin_member, call, create_project, expect_error, member_of, Backend, TestServer};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -133,11 +133,12 @@ async fn application_credentials(backend: Backend) {
     let mut scoped = ac_auth(json!({"id": id, "secret": "my-secret"}));
     scoped["auth"]["scope"] = json!({"project": {"id": project}});
     let (status, _, body) = s.auth(scoped).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert!(body["error"]["message"]
-        .as_str()
-        .unwrap()
-        .contains("cannot request a scope"));
+    expect_error(
+        status,
+        &body,
+        StatusCode::UNAUTHORIZED,
+        "cannot request a scope",
+    );
     // Access rules: only callers that enforce them may validate.
     let (status, _) = s.validate(&admin.token, &token, "").await;
     assert_eq!(status, StatusCode::NOT_FOUND);

@@ -10,7 +10,8 @@ use common::signing::{
     sign, v2, Pair,
 };
 use common::{
-    admin_member, call, create_project, create_user, member_of, Backend, Member, TestServer,
+    admin_member, call, create_project, create_user, expect_error, member_of, Backend, Member,
+    TestServer,
 };
 use ironstone::signature::ec2::Ec2Request;
 use reqwest::{Method, StatusCode};
@@ -624,11 +625,7 @@ async fn restricted_ec2_credentials_stay_restricted(backend: Backend) {
         Some(json!({"credential": {"blob": json!({"access": "restrictedak", "secret": "x"}).to_string()}})),
     )
     .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    assert!(body["error"]["message"]
-        .as_str()
-        .unwrap()
-        .contains("app_cred_id"));
+    expect_error(status, &body, StatusCode::BAD_REQUEST, "app_cred_id");
     // Once the application credential is gone, the pair no longer verifies.
     let (status, _) = call(
         &s,

@@ -48,25 +48,8 @@ pub fn cidr_contains(cidr: &str, ip: IpAddr) -> bool {
         },
         _ => (net, prefix),
     };
-    match (net, ip.to_canonical()) {
-        (IpAddr::V4(n), IpAddr::V4(i)) => {
-            let mask = if prefix == 0 {
-                0
-            } else {
-                u32::MAX << (32 - u32::from(prefix))
-            };
-            u32::from(n) & mask == u32::from(i) & mask
-        }
-        (IpAddr::V6(n), IpAddr::V6(i)) => {
-            let mask = if prefix == 0 {
-                0
-            } else {
-                u128::MAX << (128 - u32::from(prefix))
-            };
-            u128::from(n) & mask == u128::from(i) & mask
-        }
-        _ => false,
-    }
+    // The prefix was checked against the address family by `parse_cidr`.
+    ipnet::IpNet::new(net, prefix).is_ok_and(|n| n.contains(&ip.to_canonical()))
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ pub(crate) fn malformed(message: impl Into<String>) -> SignatureError {
 }
 
 use hmac::{Hmac, Mac};
+use percent_encoding::{percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -53,46 +54,31 @@ pub fn signatures_match(provided: &str, computed: &str) -> bool {
     provided.len() == computed.len() && bool::from(provided.as_bytes().ct_eq(computed.as_bytes()))
 }
 
+/// RFC 3986's unreserved characters, which AWS's `UriEncode` keeps.
+const SIGV4_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+/// The same, keeping `/` (canonical paths).
+const SIGV4_ENCODE_PATH: &AsciiSet = &SIGV4_ENCODE.remove(b'/');
+
 /// RFC 3986 percent-encoding of everything but the unreserved characters
 /// (`A-Z a-z 0-9 - _ . ~`), with uppercase hex; `/` is kept when asked.
 /// This is AWS's `UriEncode` and Python's `quote(s, safe='-_.~')`.
 pub fn uri_encode(input: &[u8], keep_slash: bool) -> String {
-    let mut out = String::with_capacity(input.len() * 3);
-    for &b in input {
-        if b.is_ascii_alphanumeric()
-            || matches!(b, b'-' | b'_' | b'.' | b'~')
-            || (keep_slash && b == b'/')
-        {
-            out.push(b as char);
-        } else {
-            out.push('%');
-            out.push(char::from(b"0123456789ABCDEF"[(b >> 4) as usize]));
-            out.push(char::from(b"0123456789ABCDEF"[(b & 15) as usize]));
-        }
-    }
-    out
+    let set = if keep_slash {
+        SIGV4_ENCODE_PATH
+    } else {
+        SIGV4_ENCODE
+    };
+    percent_encode(input, set).to_string()
 }
 
 /// Decodes `%XX` escapes; malformed escapes are kept literally (as
 /// servers do), so decoding never fails.
 pub fn percent_decode(input: &str) -> Vec<u8> {
-    let bytes = input.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hi = (bytes[i + 1] as char).to_digit(16);
-            let lo = (bytes[i + 2] as char).to_digit(16);
-            if let (Some(hi), Some(lo)) = (hi, lo) {
-                out.push((hi * 16 + lo) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    out
+    percent_encoding::percent_decode(input.as_bytes()).collect()
 }
 
 #[cfg(test)]

@@ -219,6 +219,15 @@ pub fn assert_error(body: &Value, code: u16) {
     assert!(body["error"]["message"].is_string(), "{body}");
 }
 
+/// Asserts a refusal: the status, and Keystone's error JSON whose message
+/// contains `message`.
+#[track_caller]
+pub fn expect_error(status: StatusCode, body: &Value, expected: StatusCode, message: &str) {
+    assert_eq!(status, expected, "{body}");
+    let text = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(text.contains(message), "{message:?} not in {body}");
+}
+
 /// Creates a user with a password and, optionally, a role on a project.
 pub async fn create_user(
     server: &TestServer,

@@ -4,11 +4,14 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{Map, Value};
 
-use super::http::JsonBody;
+use std::net::IpAddr;
+
+use super::http::{peer_address, token_context, JsonBody, Resp};
 use super::input::opt_string;
-use crate::auth;
-use crate::auth::signed::{self, Signed, Verification};
+use super::render;
+use crate::auth::signed::{Signed, Verification};
 use crate::error::Error;
+use crate::policy;
 use crate::signature::ec2::Ec2Request;
 use crate::signature::s3;
 use crate::AppState;
@@ -35,22 +38,11 @@ fn credentials_of(body: &Value) -> Result<&Map<String, Value>, Error> {
     Err(Error::expecting("credentials", "request body"))
 }
 
-/// The credentials object, once the caller may ask (and may report
-/// `client_ip`, if the body does): Keystone checks the caller before it
-/// reads the body.
-async fn credentials_of_authorized<'a>(
-    state: &AppState,
-    req: &HttpRequest,
-    body: &'a Value,
-    policy: crate::policy::Policy,
-) -> Result<&'a Map<String, Value>, Error> {
-    let parsed = credentials_of(body);
-    let reports_client = parsed
-        .as_ref()
-        .is_ok_and(|c| !matches!(c.get("client_ip"), None | Some(Value::Null)));
-    let caller = super::http::token_context(state, req).await;
-    signed::authorize(&state.auth, caller, policy, reports_client)?;
+/// Whether the body reports the end client's address (`client_ip`).
+fn reports_client(parsed: &Result<&Map<String, Value>, Error>) -> bool {
     parsed
+        .as_ref()
+        .is_ok_and(|c| !matches!(c.get("client_ip"), None | Some(Value::Null)))
 }
 
 fn required(map: &Map<String, Value>, key: &str) -> Result<String, Error> {
@@ -103,14 +95,7 @@ fn client_ip(map: &Map<String, Value>) -> Result<Option<std::net::IpAddr>, Error
         .transpose()
 }
 
-/// `POST /v3/ec2tokens`: 200 with `X-Subject-Token` and the token body.
-pub async fn ec2tokens(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    body: JsonBody,
-) -> Result<HttpResponse, Error> {
-    let c =
-        credentials_of_authorized(&state, &req, &body.0, crate::policy::EC2TOKENS_VALIDATE).await?;
+fn ec2_verification(c: &Map<String, Value>, peer: Option<IpAddr>) -> Result<Verification, Error> {
     let access = required(c, "access")?;
     let signature = required(c, "signature")?;
     let client_ip = client_ip(c)?;
@@ -122,29 +107,16 @@ pub async fn ec2tokens(
         headers: string_map(c, "headers")?,
         body_hash: opt_string(c, "body_hash", 128)?,
     };
-    let verification = Verification {
+    Ok(Verification {
         access,
         signature,
         signed: Signed::Ec2(request),
         client_ip,
-        peer: super::http::peer_address(&req, &state),
-    };
-    let (token, context) = signed::verify_and_issue(&state.auth, verification).await?;
-    let catalog = auth::catalog_for(&state.auth, &context).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(("X-Subject-Token", token))
-        .json(super::render::token(&context, catalog)))
+        peer,
+    })
 }
 
-/// `POST /v3/s3tokens`: 200 with the token body and no `X-Subject-Token`,
-/// as Keystone answers.
-pub async fn s3tokens(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    body: JsonBody,
-) -> Result<HttpResponse, Error> {
-    let c =
-        credentials_of_authorized(&state, &req, &body.0, crate::policy::S3TOKENS_VALIDATE).await?;
+fn s3_verification(c: &Map<String, Value>, peer: Option<IpAddr>) -> Result<Verification, Error> {
     let access = required(c, "access")?;
     let signature = required(c, "signature")?;
     let token = required(c, "token")?;
@@ -153,14 +125,42 @@ pub async fn s3tokens(
     // Keystone answers a v4 scope it does not accept with a 401.
     let parsed = s3::parse(string_to_sign)
         .map_err(|_| Error::unauthorized_with("Invalid EC2 signature."))?;
-    let verification = Verification {
+    Ok(Verification {
         access,
         signature,
         signed: Signed::S3(parsed),
         client_ip,
-        peer: super::http::peer_address(&req, &state),
-    };
-    let (_, context) = signed::verify_and_issue(&state.auth, verification).await?;
-    let catalog = auth::catalog_for(&state.auth, &context).await?;
-    Ok(HttpResponse::Ok().json(super::render::token(&context, catalog)))
+        peer,
+    })
+}
+
+/// `POST /v3/ec2tokens`: 200 with `X-Subject-Token` and the token body.
+pub async fn ec2tokens(state: web::Data<AppState>, req: HttpRequest, body: JsonBody) -> Resp {
+    let parsed = credentials_of(&body.0);
+    let reports = reports_client(&parsed);
+    let peer = peer_address(&req, &state);
+    let verification = parsed.and_then(|c| ec2_verification(c, peer));
+    let caller = token_context(&state, &req).await;
+    let (token, context, catalog) = state
+        .auth
+        .signed_token(caller, policy::EC2TOKENS_VALIDATE, reports, verification)
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("X-Subject-Token", token))
+        .json(render::token(&context, catalog)))
+}
+
+/// `POST /v3/s3tokens`: 200 with the token body and no `X-Subject-Token`,
+/// as Keystone answers.
+pub async fn s3tokens(state: web::Data<AppState>, req: HttpRequest, body: JsonBody) -> Resp {
+    let parsed = credentials_of(&body.0);
+    let reports = reports_client(&parsed);
+    let peer = peer_address(&req, &state);
+    let verification = parsed.and_then(|c| s3_verification(c, peer));
+    let caller = token_context(&state, &req).await;
+    let (_, context, catalog) = state
+        .auth
+        .signed_token(caller, policy::S3TOKENS_VALIDATE, reports, verification)
+        .await?;
+    Ok(HttpResponse::Ok().json(render::token(&context, catalog)))
 }

@@ -77,8 +77,18 @@ impl From<RoleRow> for Role {
 impl Role {}
 
 pub fn find_global_role_by_name(conn: &mut Conn, name: &str) -> Result<Option<Role>, Error> {
+    find_role_by_name(conn, "", name)
+}
+
+/// The role of that name in a domain (`""` for the global roles), if any:
+/// names are unique per domain.
+pub fn find_role_by_name(
+    conn: &mut Conn,
+    domain_key: &str,
+    name: &str,
+) -> Result<Option<Role>, Error> {
     Ok(roles::table
-        .filter(roles::domain_id.eq(""))
+        .filter(roles::domain_id.eq(domain_key))
         .filter(roles::name.eq(name))
         .select(RoleRow::as_select())
         .first(conn)

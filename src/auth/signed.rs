@@ -379,7 +379,7 @@ async fn pair_scope(
 /// Keystone 30's rule (a token with the admin or service role), or anyone
 /// in the anonymous (pre-30) mode, but then only such a token may report
 /// the client's address, since `allowed_cidrs` rely on it.
-pub fn authorize(
+fn authorize(
     state: &Auth,
     caller: Result<TokenContext, Error>,
     policy: Policy,
@@ -409,10 +409,7 @@ pub fn authorize(
 /// Verifies the signature and issues the token. Every failure about the
 /// key, the signature or the pair's state is the same 401; failures are
 /// counted, and answer 429 once a budget is spent.
-pub async fn verify_and_issue(
-    state: &Auth,
-    v: Verification,
-) -> Result<(String, TokenContext), Error> {
+async fn verify_and_issue(state: &Auth, v: Verification) -> Result<(String, TokenContext), Error> {
     check_sizes(&v.access, &v.signature)?;
     v.signed.check_shape()?;
     let found = find_pair(state, &v.access).await?;
@@ -474,4 +471,27 @@ pub async fn verify_and_issue(
         .verified
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     Ok((token, context))
+}
+
+/// What a signed-request route answers with: the token, its context and
+/// its catalog.
+pub type SignedAnswer = (String, TokenContext, Option<serde_json::Value>);
+
+impl Auth {
+    /// `/v3/ec2tokens` and `/v3/s3tokens`: the calling service's rule
+    /// (and whether it may report `client_ip`) before anything of the
+    /// request is read, as Keystone checks the caller before the body;
+    /// then the signature, the token and its catalog.
+    pub async fn signed_token(
+        &self,
+        caller: Result<TokenContext, Error>,
+        rule: Policy,
+        reports_client: bool,
+        verification: crate::policy::Input<Verification>,
+    ) -> Result<SignedAnswer, Error> {
+        authorize(self, caller, rule, reports_client)?;
+        let (token, context) = verify_and_issue(self, verification?).await?;
+        let catalog = super::catalog_for(self, &context).await?;
+        Ok((token, context, catalog))
+    }
 }

@@ -91,6 +91,23 @@ pub fn find_user_by_name(
     with_password_expiry(conn, row)
 }
 
+/// The group of that name in the domain, if any (names are unique per
+/// domain).
+pub fn find_group_by_name(
+    conn: &mut Conn,
+    domain_id: &str,
+    name: &str,
+) -> Result<Option<Group>, Error> {
+    use crate::store::schema::groups;
+    Ok(groups::table
+        .filter(groups::domain_id.eq(domain_id))
+        .filter(groups::name.eq(name))
+        .select(crate::store::rows::GroupRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(Group::from))
+}
+
 /// The user's current local password, if any.
 pub fn current_password(conn: &mut Conn, user_id: &str) -> Result<Option<PasswordRow>, Error> {
     Ok(passwords::table

@@ -289,6 +289,20 @@ fn json_text(map: &Map<String, Value>) -> String {
     Value::Object(map.clone()).to_string()
 }
 
+/// A row of ours with the same name and another id: the import stops, by
+/// the subsystem's own uniqueness rule (its lookup by name).
+fn refuse_clash(
+    kind: &str,
+    name: &str,
+    keystone_id: &str,
+    ours: Option<String>,
+) -> Result<(), Error> {
+    match ours {
+        Some(other) if other != keystone_id => Err(conflict(kind, name, keystone_id, &other)),
+        _ => Ok(()),
+    }
+}
+
 fn conflict(kind: &str, name: &str, keystone_id: &str, ours: &str) -> Error {
     Error::Conflict(format!(
         "Keystone's {kind} {name:?} (id {keystone_id}) has the same name as {kind} {ours} already in Ironstone's database. \
@@ -395,15 +409,8 @@ fn write_domains(
         .iter()
         .filter(|p| p.is_domain != 0 && p.id != DOMAIN_ROOT)
     {
-        let clash: Option<String> = domains::table
-            .filter(domains::name.eq(&p.name))
-            .filter(domains::id.ne(&p.id))
-            .select(domains::id)
-            .first(conn)
-            .optional()?;
-        if let Some(other) = clash {
-            return Err(conflict("domain", &p.name, &p.id, &other));
-        }
+        let ours = crate::resource::find_domain_by_name(conn, &p.name)?.map(|d| d.id);
+        refuse_clash("domain", &p.name, &p.id, ours)?;
         let row = DomainRow {
             id: p.id.clone(),
             name: p.name.clone(),
@@ -446,16 +453,9 @@ fn write_projects(
                     p.id, p.domain_id
                 )));
             }
-            let clash: Option<String> = projects::table
-                .filter(projects::domain_id.eq(&p.domain_id))
-                .filter(projects::name.eq(&p.name))
-                .filter(projects::id.ne(&p.id))
-                .select(projects::id)
-                .first(conn)
-                .optional()?;
-            if let Some(other) = clash {
-                return Err(conflict("project", &p.name, &p.id, &other));
-            }
+            let ours = crate::resource::find_project_by_name(conn, &p.domain_id, &p.name)?
+                .map(|found| found.id);
+            refuse_clash("project", &p.name, &p.id, ours)?;
             let row = ProjectRow {
                 id: p.id.clone(),
                 name: p.name.clone(),
@@ -554,16 +554,9 @@ fn write_users(
             ));
             continue;
         }
-        let clash: Option<String> = users::table
-            .filter(users::domain_id.eq(&u.domain_id))
-            .filter(users::name.eq(name))
-            .filter(users::id.ne(&u.id))
-            .select(users::id)
-            .first(conn)
-            .optional()?;
-        if let Some(other) = clash {
-            return Err(conflict("user", name, &u.id, &other));
-        }
+        let ours =
+            crate::identity::find_user_by_name(conn, &u.domain_id, name)?.map(|found| found.id);
+        refuse_clash("user", name, &u.id, ours)?;
         let row = UserRow {
             id: u.id.clone(),
             name: name.clone(),
@@ -623,16 +616,9 @@ fn write_groups(
 ) -> Result<(), Error> {
     let mut group_ids = HashSet::new();
     for g in &data.groups {
-        let clash: Option<String> = groups::table
-            .filter(groups::domain_id.eq(&g.domain_id))
-            .filter(groups::name.eq(&g.name))
-            .filter(groups::id.ne(&g.id))
-            .select(groups::id)
-            .first(conn)
-            .optional()?;
-        if let Some(other) = clash {
-            return Err(conflict("group", &g.name, &g.id, &other));
-        }
+        let ours =
+            crate::identity::find_group_by_name(conn, &g.domain_id, &g.name)?.map(|found| found.id);
+        refuse_clash("group", &g.name, &g.id, ours)?;
         let row = GroupRow {
             id: g.id.clone(),
             name: g.name.clone(),
@@ -682,16 +668,9 @@ fn write_roles(
         } else {
             r.domain_id.clone()
         };
-        let clash: Option<String> = roles::table
-            .filter(roles::domain_id.eq(&domain_id))
-            .filter(roles::name.eq(&r.name))
-            .filter(roles::id.ne(&r.id))
-            .select(roles::id)
-            .first(conn)
-            .optional()?;
-        if let Some(other) = clash {
-            return Err(conflict("role", &r.name, &r.id, &other));
-        }
+        let ours =
+            crate::assignment::find_role_by_name(conn, &domain_id, &r.name)?.map(|found| found.id);
+        refuse_clash("role", &r.name, &r.id, ours)?;
         let row = RoleRow {
             id: r.id.clone(),
             name: r.name.clone(),

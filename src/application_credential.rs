@@ -366,6 +366,18 @@ pub fn delete(conn: &mut Conn, id: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// Deletes every application credential of a user.
+pub fn delete_for_user(conn: &mut Conn, user_id: &str) -> Result<(), Error> {
+    let ids: Vec<String> = application_credentials::table
+        .filter(application_credentials::user_id.eq(user_id))
+        .select(application_credentials::id)
+        .load(conn)?;
+    for id in ids {
+        delete(conn, &id)?;
+    }
+    Ok(())
+}
+
 /// Deletes every application credential that holds `role_id`.
 pub fn delete_holding_role(conn: &mut Conn, role_id: &str) -> Result<(), Error> {
     let holders: Vec<String> = application_credential_roles::table

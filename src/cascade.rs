@@ -1,6 +1,6 @@
 //! Deleting a thing that others hang from: the one place that knows the
 //! order (domain → projects, users, groups, roles → assignments →
-//! application credentials). Each subsystem deletes only its own rows, so
+//! application credentials; users and projects → their credentials). Each subsystem deletes only its own rows, so
 //! the subsystems form a tree and only this module sees all of them. Every
 //! function runs inside the caller's transaction: a refusal half-way
 //! leaves nothing deleted.
@@ -8,7 +8,7 @@
 use crate::error::Error;
 use crate::policy::{self, Caller, Input, Target};
 use crate::store::{Conn, Database};
-use crate::{application_credential, assignment, identity, resource};
+use crate::{application_credential, assignment, credential, identity, resource};
 
 /// A disabled, non-default domain and everything in it: its projects
 /// (children first), users, groups, domain roles and the assignments on
@@ -30,15 +30,20 @@ pub fn delete_domain(conn: &mut Conn, id: &str, default_domain_id: &str) -> Resu
     resource::delete_domain(conn, id)
 }
 
-/// A project without children, and the assignments on it.
+/// A project without children, the assignments on it and the credentials
+/// bound to it (Keystone's `delete_credentials_for_project`).
 pub fn delete_project(conn: &mut Conn, id: &str) -> Result<(), Error> {
     assignment::delete_target_assignments(conn, id)?;
+    credential::delete_for_project(conn, id)?;
     resource::delete_project(conn, id)
 }
 
-/// A user, and the assignments it holds.
+/// A user, the assignments it holds, its credentials (AK/SK pairs
+/// included) and its application credentials, as Keystone deletes them.
 pub fn delete_user(conn: &mut Conn, id: &str) -> Result<(), Error> {
     assignment::delete_actor_assignments(conn, id)?;
+    credential::delete_for_user(conn, id)?;
+    application_credential::delete_for_user(conn, id)?;
     identity::delete_user(conn, id)
 }
 

@@ -382,3 +382,133 @@ async fn stricter_than_keystone() {
         );
     }
 }
+
+/// What deleting a user or a project takes with it: Keystone deletes the
+/// user's credentials and application credentials, and the project's
+/// credentials (`delete_credentials_for_user`/`_for_project`, the
+/// application-credential callback on user deletion).
+async fn deletion_routes(t: &Target) -> Vec<(String, u16)> {
+    let (admin, admin_id, _) = t.admin().await;
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    let (status, body) = t
+        .as_(
+            &admin,
+            Method::POST,
+            "/v3/projects",
+            Some(json!({"project": {"name": format!("doomed-{suffix}"), "domain_id": "default"}})),
+        )
+        .await;
+    assert_eq!(status, 201, "{}: {body}", t.name);
+    let project = body["project"]["id"].as_str().unwrap().to_string();
+    let (user_token, user) = t.member(&admin, "leaver", &project, "member").await;
+    let credential = |owner: &str, project: Option<&str>| {
+        let mut c = json!({"type": "cert", "blob": "x", "user_id": owner});
+        if let Some(p) = project {
+            c["project_id"] = json!(p);
+        }
+        json!({"credential": c})
+    };
+    let mut ids = Vec::new();
+    for body in [
+        credential(&user, None),
+        credential(&admin_id, Some(&project)),
+    ] {
+        let (status, created) = t
+            .as_(&admin, Method::POST, "/v3/credentials", Some(body))
+            .await;
+        assert_eq!(status, 201, "{}: {created}", t.name);
+        ids.push(created["credential"]["id"].as_str().unwrap().to_string());
+    }
+    let (status, ac) = t
+        .as_(
+            &user_token,
+            Method::POST,
+            &format!("/v3/users/{user}/application_credentials"),
+            Some(json!({"application_credential": {"name": "leaver-ac"}})),
+        )
+        .await;
+    assert_eq!(status, 201, "{}: {ac}", t.name);
+    let ac_id = ac["application_credential"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut out = Vec::new();
+    let (status, _) = t
+        .as_(&admin, Method::DELETE, &format!("/v3/users/{user}"), None)
+        .await;
+    out.push(("DELETE user".to_string(), status));
+    out.push((
+        "GET the user's credential".into(),
+        t.as_(
+            &admin,
+            Method::GET,
+            &format!("/v3/credentials/{}", ids[0]),
+            None,
+        )
+        .await
+        .0,
+    ));
+    let (status, listed) = t
+        .as_(
+            &admin,
+            Method::GET,
+            &format!("/v3/credentials?user_id={user}"),
+            None,
+        )
+        .await;
+    out.push((
+        format!(
+            "GET credentials of the user: {} listed",
+            listed["credentials"].as_array().map_or(0, Vec::len)
+        ),
+        status,
+    ));
+    out.push((
+        "GET the user's application credential".into(),
+        t.as_(
+            &admin,
+            Method::GET,
+            &format!("/v3/users/{user}/application_credentials/{ac_id}"),
+            None,
+        )
+        .await
+        .0,
+    ));
+    let (status, _) = t
+        .as_(
+            &admin,
+            Method::DELETE,
+            &format!("/v3/projects/{project}"),
+            None,
+        )
+        .await;
+    out.push(("DELETE project".to_string(), status));
+    out.push((
+        "GET the project's credential".into(),
+        t.as_(
+            &admin,
+            Method::GET,
+            &format!("/v3/credentials/{}", ids[1]),
+            None,
+        )
+        .await
+        .0,
+    ));
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deletions_take_credentials_as_in_keystone() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let Some((keystone, server)) = targets() else {
+        return;
+    };
+    let ironstone = ironstone_target(&server);
+    let k = deletion_routes(&keystone).await;
+    let i = deletion_routes(&ironstone).await;
+    assert_eq!(i, k, "ironstone (left) and keystone (right) differ");
+    assert!(
+        k.contains(&("GET the user's credential".into(), 404)),
+        "{k:?}"
+    );
+}

@@ -437,6 +437,24 @@ pub fn delete(conn: &mut Conn, id: &str) -> Result<bool, Error> {
     Ok(diesel::delete(credentials::table.find(id)).execute(conn)? > 0)
 }
 
+/// Deletes every credential of a user (of any type), as Keystone does when
+/// the user is deleted.
+pub fn delete_for_user(conn: &mut Conn, user_id: &str) -> Result<usize, Error> {
+    Ok(
+        diesel::delete(credentials::table.filter(credentials::user_id.eq(user_id)))
+            .execute(conn)?,
+    )
+}
+
+/// Deletes every credential bound to a project, as Keystone does when the
+/// project is deleted.
+pub fn delete_for_project(conn: &mut Conn, project_id: &str) -> Result<usize, Error> {
+    Ok(
+        diesel::delete(credentials::table.filter(credentials::project_id.eq(project_id)))
+            .execute(conn)?,
+    )
+}
+
 /// Deletes a user's ec2 pairs (in one project, when given) and only those.
 pub fn delete_ec2_of_user(
     conn: &mut Conn,

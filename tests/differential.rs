@@ -433,6 +433,44 @@ async fn deletion_routes(t: &Target) -> Vec<(String, u16)> {
         .unwrap()
         .to_string();
     let mut out = Vec::new();
+    // Disabling and re-enabling the user: what happens to its application
+    // credentials.
+    let (other_token, other) = t.member(&admin, "paused", &project, "member").await;
+    let (status, other_ac) = t
+        .as_(
+            &other_token,
+            Method::POST,
+            &format!("/v3/users/{other}/application_credentials"),
+            Some(json!({"application_credential": {"name": "paused-ac"}})),
+        )
+        .await;
+    assert_eq!(status, 201, "{}: {other_ac}", t.name);
+    let other_ac = other_ac["application_credential"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for enabled in [false, true] {
+        let (status, _) = t
+            .as_(
+                &admin,
+                Method::PATCH,
+                &format!("/v3/users/{other}"),
+                Some(json!({"user": {"enabled": enabled}})),
+            )
+            .await;
+        out.push((format!("PATCH user enabled={enabled}"), status));
+    }
+    out.push((
+        "GET the disabled user's application credential".into(),
+        t.as_(
+            &admin,
+            Method::GET,
+            &format!("/v3/users/{other}/application_credentials/{other_ac}"),
+            None,
+        )
+        .await
+        .0,
+    ));
     let (status, _) = t
         .as_(&admin, Method::DELETE, &format!("/v3/users/{user}"), None)
         .await;
@@ -509,6 +547,12 @@ async fn deletions_take_credentials_as_in_keystone() {
     assert_eq!(i, k, "ironstone (left) and keystone (right) differ");
     assert!(
         k.contains(&("GET the user's credential".into(), 404)),
+        "{k:?}"
+    );
+    // Keystone 30 registers a callback on user disable, yet a disabled
+    // and re-enabled user keeps its application credentials: so do we.
+    assert!(
+        k.contains(&("GET the disabled user's application credential".into(), 200)),
         "{k:?}"
     );
 }

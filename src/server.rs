@@ -66,8 +66,8 @@ pub fn prepare(config: Config) -> Result<AppState, Error> {
     db.spawn_change_listener(Duration::from_millis(config.cache.listener_poll_ms.max(1)))?;
     let default_domain = config.identity.default_domain_id.clone();
     let user_limit = config.credential.user_limit;
-    let groups = crate::identity::Groups::new(db.clone(), default_domain.clone());
     let users = crate::identity::Users::new(db.clone(), hasher.clone(), default_domain.clone());
+    let groups = crate::identity::Groups::new(db.clone(), users.clone(), default_domain.clone());
     let resources = crate::resource::Resources::new(db.clone(), default_domain.clone());
     let assignments = crate::assignment::Assignments::new(db.clone(), users.clone());
     let config = Arc::new(config);

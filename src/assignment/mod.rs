@@ -175,16 +175,7 @@ pub fn grant(
     role_id: &str,
     inherited: bool,
 ) -> Result<(), Error> {
-    let exists = role_assignments::table
-        .filter(role_assignments::kind.eq(kind.as_str()))
-        .filter(role_assignments::actor_id.eq(actor_id))
-        .filter(role_assignments::target_id.eq(target_id))
-        .filter(role_assignments::role_id.eq(role_id))
-        .filter(role_assignments::inherited.eq(inherited))
-        .count()
-        .get_result::<i64>(conn)?
-        > 0;
-    if !exists {
+    if !grant_exists(conn, kind, actor_id, target_id, role_id, inherited)? {
         diesel::insert_into(role_assignments::table)
             .values(AssignmentRow {
                 kind: kind.as_str().to_string(),
@@ -569,11 +560,7 @@ pub fn grant_exists(
     inherited: bool,
 ) -> Result<bool, Error> {
     Ok(role_assignments::table
-        .filter(role_assignments::kind.eq(kind.as_str()))
-        .filter(role_assignments::actor_id.eq(actor_id))
-        .filter(role_assignments::target_id.eq(target_id))
-        .filter(role_assignments::role_id.eq(role_id))
-        .filter(role_assignments::inherited.eq(inherited))
+        .find((kind.as_str(), actor_id, target_id, role_id, inherited))
         .count()
         .get_result::<i64>(conn)?
         > 0)
@@ -588,14 +575,13 @@ pub fn revoke_grant(
     role_id: &str,
     inherited: bool,
 ) -> Result<(), Error> {
-    let n = diesel::delete(
-        role_assignments::table
-            .filter(role_assignments::kind.eq(kind.as_str()))
-            .filter(role_assignments::actor_id.eq(actor_id))
-            .filter(role_assignments::target_id.eq(target_id))
-            .filter(role_assignments::role_id.eq(role_id))
-            .filter(role_assignments::inherited.eq(inherited)),
-    )
+    let n = diesel::delete(role_assignments::table.find((
+        kind.as_str(),
+        actor_id,
+        target_id,
+        role_id,
+        inherited,
+    )))
     .execute(conn)?;
     if n == 0 {
         return Err(Error::NotFound(format!(

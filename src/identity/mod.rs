@@ -724,13 +724,15 @@ pub struct GroupPatch {
 #[derive(Clone)]
 pub struct Groups {
     db: crate::store::Database,
+    users: Users,
     default_domain_id: String,
 }
 
 impl Groups {
-    pub fn new(db: crate::store::Database, default_domain_id: String) -> Self {
+    pub fn new(db: crate::store::Database, users: Users, default_domain_id: String) -> Self {
         Groups {
             db,
+            users,
             default_domain_id,
         }
     }
@@ -738,11 +740,6 @@ impl Groups {
     /// The group, or Keystone's 404.
     pub async fn load(&self, id: Input<String>) -> Result<Group, Error> {
         self.db.load(id, get_group, not_found_group).await
-    }
-
-    /// The user, or Keystone's 404.
-    pub async fn load_user(&self, id: Input<String>) -> Result<User, Error> {
-        self.db.load(id, get_user, not_found_user).await
     }
 
     /// The group after `rule` allowed the caller on its domain.
@@ -828,7 +825,7 @@ impl Groups {
         manage: bool,
     ) -> Result<(Group, User), Error> {
         let group = self.load(group_id).await?;
-        let user = self.load_user(user_id).await?;
+        let user = self.users.load(user_id).await?;
         policy::enforce_membership(caller, manage, &group.domain_id, &user.domain_id)?;
         Ok((group, user))
     }
@@ -870,16 +867,10 @@ impl Groups {
         caller: &Caller,
         user_id: Input<String>,
     ) -> Result<Vec<Group>, Error> {
-        let user = self.load_user(user_id).await?;
-        policy::enforce(
-            policy::LIST_USER_PROJECTS,
-            caller,
-            Target {
-                user_id: Some(&user.id),
-                domain_id: Some(&user.domain_id),
-                project_id: None,
-            },
-        )?;
+        let user = self
+            .users
+            .authorized(caller, policy::LIST_USER_PROJECTS, user_id)
+            .await?;
         self.db
             .read(move |conn| groups_of_user(conn, &user.id))
             .await

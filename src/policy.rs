@@ -4,6 +4,15 @@
 
 use crate::error::Error;
 
+/// A token whose methods say it was minted from a delegated credential
+/// (an EC2 signature, an application credential): it cannot mint others.
+pub fn minted_by_delegation(methods: &[String]) -> bool {
+    methods.is_empty()
+        || methods
+            .iter()
+            .any(|m| m == "application_credential" || m == "ec2credential")
+}
+
 /// Who is calling, as the rules see it. `auth` builds it from a validated
 /// token; use cases take it instead of the token, so every subsystem can
 /// check its rules without depending on `auth`.
@@ -81,11 +90,7 @@ impl Caller {
 
     /// Tokens minted from a delegated credential: they cannot mint others.
     pub fn is_delegated(&self) -> bool {
-        self.methods.is_empty()
-            || self
-                .methods
-                .iter()
-                .any(|m| m == "application_credential" || m == "ec2credential")
+        minted_by_delegation(&self.methods)
     }
 
     /// EC2 tokens and restricted application-credential tokens may not

@@ -4,7 +4,9 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value};
 
-use super::http::{base_url, caller, collection, gone, id_of, one, query, JsonBody, Resp};
+use super::http::{
+    base_url, caller, collection, gone, id_of, one, query, user_and, JsonBody, Resp,
+};
 use super::input::{member, opt_bool, opt_future_time, opt_string, path_id, req_string};
 use super::render;
 use crate::application_credential::{AppCredInput, RoleRef, RuleInput};
@@ -175,18 +177,12 @@ pub async fn list_access_rules(
     Ok(HttpResponse::Ok().json(collection("access_rules", items, &req, &base, &path)))
 }
 
-fn user_and_raw_id(path: web::Path<(String, String)>) -> Result<(String, String), Error> {
-    let (user_id, id) = path.into_inner();
-    path_id(&user_id, "user id")?;
-    Ok((user_id, id))
-}
-
 pub async fn get_access_rule(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(String, String)>,
 ) -> Resp {
-    let (user_id, id) = user_and_raw_id(path)?;
+    let (user_id, id) = user_and(path)?;
     let caller = caller(&state, &req).await?;
     let rule = state.app_creds.access_rule(&caller, user_id, id).await?;
     Ok(one(false, "access_rule", render::access_rule(&rule)))
@@ -197,7 +193,7 @@ pub async fn delete_access_rule(
     req: HttpRequest,
     path: web::Path<(String, String)>,
 ) -> Resp {
-    let (user_id, id) = user_and_raw_id(path)?;
+    let (user_id, id) = user_and(path)?;
     let caller = caller(&state, &req).await?;
     state
         .app_creds

@@ -4,8 +4,10 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
-use super::http::{base_url, caller, collection, gone, id_of, one, query_pairs, JsonBody, Resp};
-use super::input::{member, only_keys, opt_string, path_id, req_secret_string, req_string};
+use super::http::{
+    base_url, caller, collection, gone, id_of, one, query_pairs, user_and, JsonBody, Resp,
+};
+use super::input::{member, only_keys, opt_string, req_secret_string, req_string};
 use super::render;
 use crate::credential::{self, CredentialInput};
 use crate::error::Error;
@@ -166,19 +168,13 @@ pub async fn ec2_list(
     Ok(HttpResponse::Ok().json(collection("credentials", items, &req, &base, &path)))
 }
 
-fn user_and_access(path: web::Path<(String, String)>) -> Result<(String, String), Error> {
-    let (user_id, access) = path.into_inner();
-    path_id(&user_id, "user id")?;
-    Ok((user_id, access))
-}
-
 /// `GET /v3/users/{user_id}/credentials/OS-EC2/{access}`.
 pub async fn ec2_get(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(String, String)>,
 ) -> Resp {
-    let (user_id, access) = user_and_access(path)?;
+    let (user_id, access) = user_and(path)?;
     let caller = caller(&state, &req).await?;
     let found = state.credential.ec2_get(&caller, user_id, access).await?;
     Ok(one(
@@ -194,7 +190,7 @@ pub async fn ec2_delete(
     req: HttpRequest,
     path: web::Path<(String, String)>,
 ) -> Resp {
-    let (user_id, access) = user_and_access(path)?;
+    let (user_id, access) = user_and(path)?;
     let caller = caller(&state, &req).await?;
     state
         .credential

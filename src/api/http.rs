@@ -247,6 +247,14 @@ pub fn id_of(path: web::Path<String>, what: &str) -> Result<String, Error> {
     Ok(id)
 }
 
+/// A `/users/{user_id}/…/{id}` path: the user id checked (a 400), the
+/// second id as given (its own lookup answers for it).
+pub fn user_and(path: web::Path<(String, String)>) -> Result<(String, String), Error> {
+    let (user_id, id) = path.into_inner();
+    super::input::path_id(&user_id, "user id")?;
+    Ok((user_id, id))
+}
+
 /// `{key: item}` with 201 (`created`) or 200.
 pub fn one(created: bool, key: &str, item: Value) -> actix_web::HttpResponse {
     let body = serde_json::json!({ key: item });

@@ -14,7 +14,7 @@ use crate::token::{Payload, Scope};
 
 use super::request::{AuthRequest, ScopeRequest, UserRef};
 use super::scope::{resolve_domain, resolve_scope};
-use super::validate::{context_for, validate};
+use super::validate::{issue_and_load, validate};
 use super::{now_seconds, Auth, ResolvedScope, TokenContext};
 
 /// The user a password request names, with its current hash; `None` when
@@ -54,7 +54,6 @@ pub async fn issue_token(
     state: &Auth,
     request: AuthRequest,
 ) -> Result<(String, TokenContext), Error> {
-    let methods = state.tokens.methods();
     let mut authenticated: Option<Authenticated> = None;
     let mut merge = |next: Authenticated| -> Result<(), Error> {
         match &mut authenticated {
@@ -134,18 +133,7 @@ pub async fn issue_token(
         expires_at,
         audit_ids,
     };
-    let (token, issued_at) = state.tokens.issue(&payload)?;
-    let method_names = methods.decode(payload.methods);
-    let token_secret = Secret::new(token.clone());
-    // Re-load through the validation path so that what we answer is
-    // exactly what a later validation will answer.
-    let context = context_for(state, token_secret, payload, issued_at, method_names)
-        .await
-        .map_err(|e| match e {
-            Error::NotFound(_) => Error::unauthorized(),
-            other => other,
-        })?;
-    Ok((token, context))
+    issue_and_load(state, payload, Error::unauthorized).await
 }
 
 /// Keystone's rules for the token method (`keystone/auth/plugins/token.py`).

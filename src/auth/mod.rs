@@ -12,7 +12,7 @@ mod validate;
 
 pub use issue::issue_token;
 pub use tokens::Subject;
-pub(crate) use validate::context_for;
+pub(crate) use validate::issue_and_load;
 pub use validate::{authenticate_caller, catalog_for, validate, Caches};
 
 use std::sync::Arc;
@@ -131,11 +131,7 @@ impl TokenContext {
 
     /// Tokens minted from a delegated credential: they cannot mint others.
     pub fn is_delegated(&self) -> bool {
-        self.methods.is_empty()
-            || self
-                .methods
-                .iter()
-                .any(|m| m == "application_credential" || m == "ec2credential")
+        crate::policy::minted_by_delegation(&self.methods)
     }
 
     pub fn audit_id(&self) -> &str {

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use super::Auth;
 use crate::auth::guard::{Freshness, ReplayCache, Throttle, ThrottleKey};
-use crate::auth::{context_for, TokenContext};
+use crate::auth::{issue_and_load, TokenContext};
 use crate::credential::{self, keys::cidr_contains, Credential, Ec2Blob, EC2};
 use crate::error::Error;
 use crate::policy::Policy;
@@ -456,15 +456,10 @@ async fn verify_and_issue(state: &Auth, v: Verification) -> Result<(String, Toke
         expires_at: cap.map_or(default_expiry, |c| c.min(default_expiry)) as f64,
         audit_ids: vec![new_audit_id()],
     };
-    let (token, issued_at) = state.tokens.issue(&payload)?;
-    let method_names = methods.decode(payload.methods);
-    let token_secret = Secret::new(token.clone());
-    let context = context_for(state, token_secret, payload, issued_at, method_names)
-        .await
-        .map_err(|e| match e {
-            Error::NotFound(_) => Error::unauthorized_with("User not valid for project."),
-            other => other,
-        })?;
+    let (token, context) = issue_and_load(state, payload, || {
+        Error::unauthorized_with("User not valid for project.")
+    })
+    .await?;
     state.guards.uses.record(&credential.id, now_micros);
     state
         .guards

@@ -438,3 +438,23 @@ pub async fn catalog_for(state: &Auth, context: &TokenContext) -> Result<Option<
     let catalog = state.caches.catalogs.get_or_load(&key, epoch, load).await?;
     Ok(Some(catalog))
 }
+
+/// Issues `payload` and answers it through the validation path, so that
+/// what a new token's issuer answers is exactly what a later validation
+/// will answer. A token that would not validate is `refusal`.
+pub(crate) async fn issue_and_load(
+    state: &Auth,
+    payload: Payload,
+    refusal: fn() -> Error,
+) -> Result<(String, TokenContext), Error> {
+    let (token, issued_at) = state.tokens.issue(&payload)?;
+    let method_names = state.tokens.methods().decode(payload.methods);
+    let token_secret = Secret::new(token.clone());
+    let context = context_for(state, token_secret, payload, issued_at, method_names)
+        .await
+        .map_err(|e| match e {
+            Error::NotFound(_) => refusal(),
+            other => other,
+        })?;
+    Ok((token, context))
+}

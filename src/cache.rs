@@ -16,6 +16,13 @@ use std::time::{Duration, Instant};
 /// A bounded map whose entries are valid for one change epoch. Two
 /// generations approximate LRU cheaply: when the current one is full it
 /// becomes the previous one, and hits there are promoted.
+///
+/// Hand-written on purpose: a frequency-admission cache (moka's TinyLFU)
+/// refuses to admit a new key while it is full of often-read ones, which
+/// measured as exactly that (a new key inserted into a full cache of hot
+/// keys is not kept), and the newest token is the one about to be
+/// validated again. An epoch change also empties this map at once, where
+/// moka's `invalidate_all` is lazy.
 pub struct EpochCache<V> {
     inner: Mutex<Generations<V>>,
     capacity: usize,
@@ -95,7 +102,6 @@ impl<V: Clone> EpochCache<V> {
         g.current.insert(key, entry);
     }
 
-    /// Entries held, both generations.
     /// The value for `key` at `epoch`: remembered, or made by `load` and
     /// remembered. Without an epoch (no change tracking) it always loads.
     /// This is the one "read the epoch, get, load, insert" of the service.
@@ -118,6 +124,7 @@ impl<V: Clone> EpochCache<V> {
         Ok(value)
     }
 
+    /// Entries held, both generations.
     pub fn len(&self) -> usize {
         self.inner
             .lock()

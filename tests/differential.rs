@@ -556,3 +556,65 @@ async fn deletions_take_credentials_as_in_keystone() {
         "{k:?}"
     );
 }
+
+/// How `GET /v3/role_assignments` reads its boolean parameters: Keystone's
+/// `query_filter_is_true`, where only `0` is false (`?include_names=false`
+/// is true).
+async fn assignment_flag_routes(t: &Target) -> Vec<(String, bool)> {
+    let (admin, admin_id, _) = t.admin().await;
+    let list = |query: String| {
+        let admin = admin.clone();
+        async move {
+            let (status, body) = t
+                .as_(
+                    &admin,
+                    Method::GET,
+                    &format!("/v3/role_assignments?{query}"),
+                    None,
+                )
+                .await;
+            assert_eq!(status, 200, "{}: {query}: {body}", t.name);
+            body["role_assignments"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        }
+    };
+    let user = format!("user.id={admin_id}");
+    let plain = list(user.clone()).await;
+    let mut out = Vec::new();
+    for value in ["", "0", "1", "false", "no", "true"] {
+        let named = list(format!("{user}&include_names={value}")).await;
+        out.push((
+            format!("include_names={value} names"),
+            named.iter().any(|a| a["role"].get("name").is_some()),
+        ));
+        let effective = list(format!("{user}&effective={value}")).await;
+        out.push((
+            format!("effective={value} lists as without"),
+            effective.len() == plain.len()
+                && effective.iter().all(|a| {
+                    a["links"].get("membership").is_none()
+                        && a["scope"].get("OS-INHERIT:inherited_to").is_none()
+                        && a["links"].get("prior_role").is_none()
+                }),
+        ));
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn assignment_flags_read_as_in_keystone() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let Some((keystone, server)) = targets() else {
+        return;
+    };
+    let ironstone = ironstone_target(&server);
+    let k = assignment_flag_routes(&keystone).await;
+    let i = assignment_flag_routes(&ironstone).await;
+    assert_eq!(i, k, "ironstone (left) and keystone (right) differ");
+    assert!(
+        k.contains(&("include_names=false names".into(), true)),
+        "{k:?}"
+    );
+}

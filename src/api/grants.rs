@@ -5,9 +5,10 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::http::{base_url, caller, collection, gone, query_pairs, Resp};
+use super::http::{base_url, caller, collection, gone, query_filter_is_true, query_pairs, Resp};
 use super::input::path_id;
 use super::render;
+use crate::assignment::listing::Flags;
 use crate::assignment::{AssignmentKind, Grant, SYSTEM_TARGET};
 use crate::AppState;
 
@@ -264,9 +265,14 @@ family!(
 pub async fn list_role_assignments(state: web::Data<AppState>, req: HttpRequest) -> Resp {
     let caller = caller(&state, &req).await?;
     let query = query_pairs(&req).into_iter().collect();
+    let flags = Flags {
+        effective: query_filter_is_true(&req, "effective"),
+        include_names: query_filter_is_true(&req, "include_names"),
+        include_subtree: query_filter_is_true(&req, "include_subtree"),
+    };
     let (rows, names) = state
         .assignments
-        .list_role_assignments(&caller, query)
+        .list_role_assignments(&caller, query, flags)
         .await?;
     let base = base_url(&req, &state);
     let items = rows

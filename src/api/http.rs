@@ -297,6 +297,13 @@ pub fn oslo_bool(value: &str) -> Option<bool> {
     }
 }
 
+/// Keystone's `query_filter_is_true`: present, with any value but `0`
+/// (`?p`, `?p=false` and `?p=no` are all true). Keystone reads the
+/// switches of `GET /v3/role_assignments` this way.
+pub fn query_filter_is_true(req: &HttpRequest, name: &str) -> bool {
+    query(req, name).is_some_and(|v| v != "0")
+}
+
 /// A query parameter that is present and true (oslo's lenient reading:
 /// anything else is false).
 pub fn query_bool(req: &HttpRequest, name: &str) -> bool {

@@ -9,9 +9,21 @@ use crate::store::rows::AssignmentRow;
 use crate::store::Conn;
 use crate::{identity, resource};
 
-/// The query of a role-assignment listing, as Keystone names its
-/// parameters (`user.id`, `scope.project.id`, `effective`, …).
+/// The filters of a role-assignment listing, as Keystone names its
+/// parameters (`user.id`, `scope.project.id`, …).
 pub type Query = BTreeMap<String, String>;
+
+/// The listing's switches, as the API read them (Keystone's
+/// `query_filter_is_true`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Flags {
+    /// Groups expanded into users, inheritance into projects, implied
+    /// roles added.
+    pub effective: bool,
+    pub include_names: bool,
+    /// With `scope.project.id`: that project and every project below it.
+    pub include_subtree: bool,
+}
 
 /// One assignment as the API shows it.
 #[derive(Clone, Debug)]
@@ -177,21 +189,18 @@ fn names_for(conn: &mut Conn, rows: &[Shown]) -> Result<Names, Error> {
 }
 
 /// The listing's rows, filtered, and their names when asked for.
-pub fn list(conn: &mut Conn, filters: &Query) -> Result<(Vec<Shown>, Option<Names>), Error> {
-    let is_effective = filters.contains_key("effective");
-    let include_names = filters.get("include_names").is_some_and(|v| {
-        !matches!(
-            v.to_ascii_lowercase().as_str(),
-            "0" | "false" | "no" | "off"
-        )
-    });
+pub fn list(
+    conn: &mut Conn,
+    filters: &Query,
+    flags: Flags,
+) -> Result<(Vec<Shown>, Option<Names>), Error> {
     let mut rows: Vec<Shown> = super::all_assignments(conn)?.iter().map(shown).collect();
-    if is_effective {
+    if flags.effective {
         rows = effective(conn, rows)?;
     }
     // include_subtree: the project named and every project below it.
     let projects: Option<BTreeSet<String>> = match filters.get("scope.project.id") {
-        Some(root) if filters.contains_key("include_subtree") => {
+        Some(root) if flags.include_subtree => {
             let mut all = BTreeSet::from([root.clone()]);
             let mut frontier = vec![root.clone()];
             while let Some(next) = frontier.pop() {
@@ -233,7 +242,7 @@ pub fn list(conn: &mut Conn, filters: &Query) -> Result<(Vec<Shown>, Option<Name
                 .is_none_or(|_| s.inherited)
     };
     rows.retain(keep);
-    let names = if include_names {
+    let names = if flags.include_names {
         Some(names_for(conn, &rows)?)
     } else {
         None

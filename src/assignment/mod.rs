@@ -974,11 +974,14 @@ impl Assignments {
         &self,
         caller: &Caller,
         query: listing::Query,
+        flags: listing::Flags,
     ) -> Result<(Vec<listing::Shown>, Option<listing::Names>), Error> {
         policy::enforce_list_role_assignments(
             caller,
             query.get("scope.domain.id").map(String::as_str),
         )?;
-        self.db.read(move |conn| listing::list(conn, &query)).await
+        self.db
+            .read(move |conn| listing::list(conn, &query, flags))
+            .await
     }
 }

@@ -169,23 +169,12 @@ fn load(conn: &mut Conn, row: Row) -> Result<AppCred, Error> {
         .filter(application_credential_access_rules::application_credential_id.eq(&id))
         .select(application_credential_access_rules::access_rule_id)
         .load(conn)?;
-    let rules = access_rules::table
-        .filter(access_rules::id.eq_any(&rule_ids))
-        .select((
-            access_rules::id,
-            access_rules::service,
-            access_rules::path,
-            access_rules::method,
-        ))
-        .load::<(String, String, String, String)>(conn)?
-        .into_iter()
-        .map(|(id, service, path, method)| AccessRule {
-            id,
-            service,
-            path,
-            method,
-        })
-        .collect();
+    let rules = load_access_rules(
+        conn,
+        access_rules::table
+            .filter(access_rules::id.eq_any(rule_ids))
+            .into_boxed(),
+    )?;
     Ok(AppCred {
         id,
         name,
@@ -412,8 +401,20 @@ pub fn prune_for_user(conn: &mut Conn, user_id: &str) -> Result<usize, Error> {
 }
 
 pub fn list_access_rules(conn: &mut Conn, user_id: &str) -> Result<Vec<AccessRule>, Error> {
-    Ok(access_rules::table
-        .filter(access_rules::user_id.eq(user_id))
+    load_access_rules(
+        conn,
+        access_rules::table
+            .filter(access_rules::user_id.eq(user_id.to_string()))
+            .into_boxed(),
+    )
+}
+
+/// The access rules a query selects.
+fn load_access_rules<'a>(
+    conn: &mut Conn,
+    query: access_rules::BoxedQuery<'a, <Conn as diesel::Connection>::Backend>,
+) -> Result<Vec<AccessRule>, Error> {
+    Ok(query
         .select((
             access_rules::id,
             access_rules::service,

@@ -308,29 +308,32 @@ pub fn effective_domain_roles(
     user_id: &str,
     domain_id: &str,
 ) -> Result<Vec<Role>, Error> {
-    let actors = actors_of_user(conn, user_id)?;
-    let ids: BTreeSet<String> = assignments_of(conn, &actors)?
-        .into_iter()
-        .filter(|r| {
-            is_kind(r, AssignmentKind::UserDomain, AssignmentKind::GroupDomain)
-                && r.target_id == domain_id
-                && !r.inherited
-        })
-        .map(|r| r.role_id)
-        .collect();
-    let ids = expand_implied(conn, ids)?;
-    load_roles(conn, &ids)
+    direct_roles(conn, user_id, |r| {
+        is_kind(r, AssignmentKind::UserDomain, AssignmentKind::GroupDomain)
+            && r.target_id == domain_id
+            && !r.inherited
+    })
 }
 
 /// The user's effective roles on the system.
 pub fn effective_system_roles(conn: &mut Conn, user_id: &str) -> Result<Vec<Role>, Error> {
+    direct_roles(conn, user_id, |r| {
+        is_kind(r, AssignmentKind::UserSystem, AssignmentKind::GroupSystem)
+            && r.target_id == SYSTEM_TARGET
+    })
+}
+
+/// The roles, implied ones included, of the assignments of a user and its
+/// groups that `on_target` selects.
+fn direct_roles(
+    conn: &mut Conn,
+    user_id: &str,
+    on_target: impl Fn(&AssignmentRow) -> bool,
+) -> Result<Vec<Role>, Error> {
     let actors = actors_of_user(conn, user_id)?;
     let ids: BTreeSet<String> = assignments_of(conn, &actors)?
         .into_iter()
-        .filter(|r| {
-            is_kind(r, AssignmentKind::UserSystem, AssignmentKind::GroupSystem)
-                && r.target_id == SYSTEM_TARGET
-        })
+        .filter(|r| on_target(r))
         .map(|r| r.role_id)
         .collect();
     let ids = expand_implied(conn, ids)?;

@@ -11,6 +11,89 @@ use crate::catalog::{self, EndpointFilter, EndpointPatch, ServicePatch};
 use crate::error::Error;
 use crate::AppState;
 
+/// The four handlers of a catalog entity that differ only by names:
+/// create (201), get, update and delete (204). Lists differ by their
+/// filters and stay written out.
+macro_rules! catalog_entity {
+    ($key:literal, $what:literal, $render:path, $new:path, $patch:path,
+     $create:ident, $get:ident, $update:ident, $delete:ident) => {
+        pub async fn $create(state: web::Data<AppState>, req: HttpRequest, body: JsonBody) -> Resp {
+            let caller = caller(&state, &req).await?;
+            let row = state.catalog.$create(&caller, $new(&body.0)).await?;
+            Ok(one(true, $key, $render(&row, &base_url(&req, &state))))
+        }
+
+        pub async fn $get(
+            state: web::Data<AppState>,
+            req: HttpRequest,
+            path: web::Path<String>,
+        ) -> Resp {
+            let caller = caller(&state, &req).await?;
+            let row = state.catalog.$get(&caller, id_of(path, $what)).await?;
+            Ok(one(false, $key, $render(&row, &base_url(&req, &state))))
+        }
+
+        pub async fn $update(
+            state: web::Data<AppState>,
+            req: HttpRequest,
+            path: web::Path<String>,
+            body: JsonBody,
+        ) -> Resp {
+            let caller = caller(&state, &req).await?;
+            let change = $patch(&body.0).and_then(|p| Ok((id_of(path, $what)?, p)));
+            let row = state.catalog.$update(&caller, change).await?;
+            Ok(one(false, $key, $render(&row, &base_url(&req, &state))))
+        }
+
+        pub async fn $delete(
+            state: web::Data<AppState>,
+            req: HttpRequest,
+            path: web::Path<String>,
+        ) -> Resp {
+            let caller = caller(&state, &req).await?;
+            state
+                .catalog
+                .$delete(&caller, id_of(path, $what))
+                .await
+                .map(gone)
+        }
+    };
+}
+
+catalog_entity!(
+    "region",
+    "region id",
+    render::region,
+    new_region,
+    region_patch,
+    create_region,
+    get_region,
+    update_region,
+    delete_region
+);
+catalog_entity!(
+    "service",
+    "service id",
+    render::service,
+    new_service,
+    service_patch,
+    create_service,
+    get_service,
+    update_service,
+    delete_service
+);
+catalog_entity!(
+    "endpoint",
+    "endpoint id",
+    render::endpoint,
+    new_endpoint,
+    endpoint_patch,
+    create_endpoint,
+    get_endpoint,
+    update_endpoint,
+    delete_endpoint
+);
+
 // ---- regions ----
 
 fn new_region(body: &Value) -> Result<catalog::NewRegion, Error> {
@@ -42,19 +125,6 @@ fn region_patch(body: &Value) -> Result<catalog::RegionPatch, Error> {
     })
 }
 
-pub async fn create_region(state: web::Data<AppState>, req: HttpRequest, body: JsonBody) -> Resp {
-    let caller = caller(&state, &req).await?;
-    let row = state
-        .catalog
-        .create_region(&caller, new_region(&body.0))
-        .await?;
-    Ok(one(
-        true,
-        "region",
-        render::region(&row, &base_url(&req, &state)),
-    ))
-}
-
 pub async fn list_regions(state: web::Data<AppState>, req: HttpRequest) -> Resp {
     let caller = caller(&state, &req).await?;
     let rows = state
@@ -64,52 +134,6 @@ pub async fn list_regions(state: web::Data<AppState>, req: HttpRequest) -> Resp 
     let base = base_url(&req, &state);
     let items = rows.iter().map(|r| render::region(r, &base)).collect();
     Ok(HttpResponse::Ok().json(collection("regions", items, &req, &base, "/regions")))
-}
-
-pub async fn get_region(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-) -> Resp {
-    let caller = caller(&state, &req).await?;
-    let row = state
-        .catalog
-        .get_region(&caller, id_of(path, "region id"))
-        .await?;
-    Ok(one(
-        false,
-        "region",
-        render::region(&row, &base_url(&req, &state)),
-    ))
-}
-
-pub async fn update_region(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-    body: JsonBody,
-) -> Resp {
-    let caller = caller(&state, &req).await?;
-    let change = region_patch(&body.0).and_then(|p| Ok((id_of(path, "region id")?, p)));
-    let row = state.catalog.update_region(&caller, change).await?;
-    Ok(one(
-        false,
-        "region",
-        render::region(&row, &base_url(&req, &state)),
-    ))
-}
-
-pub async fn delete_region(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-) -> Resp {
-    let caller = caller(&state, &req).await?;
-    state
-        .catalog
-        .delete_region(&caller, id_of(path, "region id"))
-        .await
-        .map(gone)
 }
 
 // ---- services ----
@@ -137,19 +161,6 @@ fn service_patch(body: &Value) -> Result<ServicePatch, Error> {
     })
 }
 
-pub async fn create_service(state: web::Data<AppState>, req: HttpRequest, body: JsonBody) -> Resp {
-    let caller = caller(&state, &req).await?;
-    let row = state
-        .catalog
-        .create_service(&caller, new_service(&body.0))
-        .await?;
-    Ok(one(
-        true,
-        "service",
-        render::service(&row, &base_url(&req, &state)),
-    ))
-}
-
 pub async fn list_services(state: web::Data<AppState>, req: HttpRequest) -> Resp {
     let caller = caller(&state, &req).await?;
     let (service_type, name) = (query(&req, "type"), query(&req, "name"));
@@ -160,52 +171,6 @@ pub async fn list_services(state: web::Data<AppState>, req: HttpRequest) -> Resp
     let base = base_url(&req, &state);
     let items = rows.iter().map(|s| render::service(s, &base)).collect();
     Ok(HttpResponse::Ok().json(collection("services", items, &req, &base, "/services")))
-}
-
-pub async fn get_service(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-) -> Resp {
-    let caller = caller(&state, &req).await?;
-    let row = state
-        .catalog
-        .get_service(&caller, id_of(path, "service id"))
-        .await?;
-    Ok(one(
-        false,
-        "service",
-        render::service(&row, &base_url(&req, &state)),
-    ))
-}
-
-pub async fn update_service(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-    body: JsonBody,
-) -> Resp {
-    let caller = caller(&state, &req).await?;
-    let change = service_patch(&body.0).and_then(|p| Ok((id_of(path, "service id")?, p)));
-    let row = state.catalog.update_service(&caller, change).await?;
-    Ok(one(
-        false,
-        "service",
-        render::service(&row, &base_url(&req, &state)),
-    ))
-}
-
-pub async fn delete_service(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-) -> Resp {
-    let caller = caller(&state, &req).await?;
-    state
-        .catalog
-        .delete_service(&caller, id_of(path, "service id"))
-        .await
-        .map(gone)
 }
 
 // ---- endpoints ----
@@ -239,19 +204,6 @@ fn endpoint_patch(body: &Value) -> Result<EndpointPatch, Error> {
     })
 }
 
-pub async fn create_endpoint(state: web::Data<AppState>, req: HttpRequest, body: JsonBody) -> Resp {
-    let caller = caller(&state, &req).await?;
-    let row = state
-        .catalog
-        .create_endpoint(&caller, new_endpoint(&body.0))
-        .await?;
-    Ok(one(
-        true,
-        "endpoint",
-        render::endpoint(&row, &base_url(&req, &state)),
-    ))
-}
-
 pub async fn list_endpoints(state: web::Data<AppState>, req: HttpRequest) -> Resp {
     let caller = caller(&state, &req).await?;
     let filter = EndpointFilter {
@@ -263,50 +215,4 @@ pub async fn list_endpoints(state: web::Data<AppState>, req: HttpRequest) -> Res
     let base = base_url(&req, &state);
     let items = rows.iter().map(|e| render::endpoint(e, &base)).collect();
     Ok(HttpResponse::Ok().json(collection("endpoints", items, &req, &base, "/endpoints")))
-}
-
-pub async fn get_endpoint(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-) -> Resp {
-    let caller = caller(&state, &req).await?;
-    let row = state
-        .catalog
-        .get_endpoint(&caller, id_of(path, "endpoint id"))
-        .await?;
-    Ok(one(
-        false,
-        "endpoint",
-        render::endpoint(&row, &base_url(&req, &state)),
-    ))
-}
-
-pub async fn update_endpoint(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-    body: JsonBody,
-) -> Resp {
-    let caller = caller(&state, &req).await?;
-    let change = endpoint_patch(&body.0).and_then(|p| Ok((id_of(path, "endpoint id")?, p)));
-    let row = state.catalog.update_endpoint(&caller, change).await?;
-    Ok(one(
-        false,
-        "endpoint",
-        render::endpoint(&row, &base_url(&req, &state)),
-    ))
-}
-
-pub async fn delete_endpoint(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-) -> Resp {
-    let caller = caller(&state, &req).await?;
-    state
-        .catalog
-        .delete_endpoint(&caller, id_of(path, "endpoint id"))
-        .await
-        .map(gone)
 }

@@ -4,33 +4,21 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{Map, Value};
 
+use super::crud::{Entity, Names};
 use super::http::{
-    base_url, bool_filter, caller, collection, gone, id_of, one, query_pairs, JsonBody, Resp,
+    base_url, bool_filter, caller, collection, gone, id_of, query_pairs, JsonBody, Resp,
 };
-use super::input::{member, opt_bool, opt_string, path_id, req_string};
+use super::input::{change_string, member, opt_bool, opt_string, path_id, refuse_keys, req_string};
 use super::render;
 use crate::error::Error;
-use crate::identity::{UserChange, UserDetails, UserFilter, UserInput};
+use crate::identity::{User, UserChange, UserDetails, UserFilter, UserInput};
+use crate::policy::{Caller, Input};
 use crate::resource::{
-    DomainFilter, DomainInput, DomainPatch, ProjectFilter, ProjectInput, ProjectPatch,
+    Domain, DomainFilter, DomainInput, DomainPatch, Project, ProjectFilter, ProjectInput,
+    ProjectPatch,
 };
 use crate::secret::Secret;
 use crate::AppState;
-
-fn refuse_keys(map: &Map<String, Value>, what: &str, immutable: &[&str]) -> Result<(), Error> {
-    match immutable.iter().find(|k| map.contains_key(**k)) {
-        Some(k) => Err(Error::BadRequest(format!(
-            "Update of `{k}` of a {what} is not allowed."
-        ))),
-        None => Ok(()),
-    }
-}
-
-fn opt_description(map: &Map<String, Value>) -> Result<Option<Option<String>>, Error> {
-    map.contains_key("description")
-        .then(|| opt_string(map, "description", 65_535))
-        .transpose()
-}
 
 fn name_field(map: &Map<String, Value>, max: usize) -> Result<Option<String>, Error> {
     match opt_string(map, "name", max)? {
@@ -41,98 +29,84 @@ fn name_field(map: &Map<String, Value>, max: usize) -> Result<Option<String>, Er
 
 // ---- domains ----
 
-fn new_domain(body: &Value) -> Result<DomainInput, Error> {
-    let d = member(body, "domain")?;
-    Ok(DomainInput {
-        name: req_string(d, "name", 64)?,
-        description: opt_string(d, "description", 65_535)?,
-        enabled: opt_bool(d, "enabled")?.unwrap_or(true),
-    })
-}
+/// `/v3/domains`.
+pub struct Domains;
 
-fn domain_patch(body: &Value) -> Result<DomainPatch, Error> {
-    let d = member(body, "domain")?;
-    refuse_keys(d, "domain", &["id"])?;
-    Ok(DomainPatch {
-        name: name_field(d, 64)?,
-        description: opt_description(d)?,
-        enabled: opt_bool(d, "enabled")?,
-    })
-}
+impl Entity for Domains {
+    const NAMES: Names = Names {
+        member: "domain",
+        collection: "domains",
+        id: "domain id",
+    };
+    type Item = Domain;
+    type New = Input<DomainInput>;
+    type Patch = Input<DomainPatch>;
+    type Filter = DomainFilter;
 
-pub async fn create_domain(state: web::Data<AppState>, req: HttpRequest, body: JsonBody) -> Resp {
-    let caller = caller(&state, &req).await?;
-    let domain = state
-        .resources
-        .create_domain(&caller, new_domain(&body.0))
-        .await?;
-    Ok(one(
-        true,
-        "domain",
-        render::domain(&domain, &base_url(&req, &state)),
-    ))
-}
-
-pub async fn list_domains(state: web::Data<AppState>, req: HttpRequest) -> Resp {
-    let caller = caller(&state, &req).await?;
-    let mut filter = DomainFilter::default();
-    for (k, v) in query_pairs(&req) {
-        match k.as_str() {
-            "name" => filter.name = Some(v),
-            "enabled" => filter.enabled = Some(bool_filter(&v)?),
-            _ => {}
-        }
+    fn parse_new(body: &Value, _: &AppState) -> Self::New {
+        let d = member(body, "domain")?;
+        Ok(DomainInput {
+            name: req_string(d, "name", 64)?,
+            description: opt_string(d, "description", 65_535)?,
+            enabled: opt_bool(d, "enabled")?.unwrap_or(true),
+        })
     }
-    let found = state.resources.list_domains(&caller, filter).await?;
-    let base = base_url(&req, &state);
-    let items = found.iter().map(|d| render::domain(d, &base)).collect();
-    Ok(HttpResponse::Ok().json(collection("domains", items, &req, &base, "/domains")))
-}
 
-pub async fn get_domain(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-) -> Resp {
-    let caller = caller(&state, &req).await?;
-    let domain = state
-        .resources
-        .get_domain(&caller, id_of(path, "domain id"))
-        .await?;
-    Ok(one(
-        false,
-        "domain",
-        render::domain(&domain, &base_url(&req, &state)),
-    ))
-}
+    fn parse_patch(body: &Value, _: &AppState) -> Self::Patch {
+        let d = member(body, "domain")?;
+        refuse_keys(d, "domain", &["id"])?;
+        Ok(DomainPatch {
+            name: name_field(d, 64)?,
+            description: change_string(d, "description", 65_535)?,
+            enabled: opt_bool(d, "enabled")?,
+        })
+    }
 
-pub async fn update_domain(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-    body: JsonBody,
-) -> Resp {
-    let caller = caller(&state, &req).await?;
-    let change = domain_patch(&body.0).and_then(|p| Ok((id_of(path, "domain id")?, p)));
-    let domain = state.resources.update_domain(&caller, change).await?;
-    Ok(one(
-        false,
-        "domain",
-        render::domain(&domain, &base_url(&req, &state)),
-    ))
-}
+    fn filter(req: &HttpRequest) -> Result<DomainFilter, Error> {
+        let mut filter = DomainFilter::default();
+        for (k, v) in query_pairs(req) {
+            match k.as_str() {
+                "name" => filter.name = Some(v),
+                "enabled" => filter.enabled = Some(bool_filter(&v)?),
+                _ => {}
+            }
+        }
+        Ok(filter)
+    }
 
-pub async fn delete_domain(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-) -> Resp {
-    let caller = caller(&state, &req).await?;
-    state
-        .cascade
-        .delete_domain(&caller, id_of(path, "domain id"))
-        .await
-        .map(gone)
+    fn render(item: &Domain, base: &str) -> Value {
+        render::domain(item, base)
+    }
+
+    async fn create(state: &AppState, caller: &Caller, new: Self::New) -> Result<Domain, Error> {
+        state.resources.create_domain(caller, new).await
+    }
+
+    async fn list(
+        state: &AppState,
+        caller: &Caller,
+        filter: DomainFilter,
+    ) -> Result<Vec<Domain>, Error> {
+        state.resources.list_domains(caller, filter).await
+    }
+
+    async fn get(state: &AppState, caller: &Caller, id: Input<String>) -> Result<Domain, Error> {
+        state.resources.get_domain(caller, id).await
+    }
+
+    async fn update(
+        state: &AppState,
+        caller: &Caller,
+        id: Input<String>,
+        patch: Self::Patch,
+    ) -> Result<Domain, Error> {
+        let change = patch.and_then(|p| Ok((id?, p)));
+        state.resources.update_domain(caller, change).await
+    }
+
+    async fn delete(state: &AppState, caller: &Caller, id: Input<String>) -> Result<(), Error> {
+        state.cascade.delete_domain(caller, id).await
+    }
 }
 
 // ---- projects ----
@@ -156,99 +130,99 @@ fn tags_field(map: &Map<String, Value>) -> Result<Option<Vec<String>>, Error> {
     }
 }
 
-fn new_project(body: &Value) -> Result<ProjectInput, Error> {
-    let p = member(body, "project")?;
-    let name = req_string(p, "name", 64)?;
-    let description = opt_string(p, "description", 65_535)?;
-    let enabled = opt_bool(p, "enabled")?.unwrap_or(true);
-    let tags = tags_field(p)?.unwrap_or_default();
-    if opt_bool(p, "is_domain")? == Some(true) {
-        return Err(Error::BadRequest(
-            "Projects acting as domains are not supported; create a domain instead.".into(),
-        ));
-    }
-    Ok(ProjectInput {
-        name,
-        description,
-        enabled,
-        tags,
-        parent_id: opt_string(p, "parent_id", 64)?,
-        domain_id: opt_string(p, "domain_id", 64)?,
-    })
-}
+/// `/v3/projects`.
+pub struct Projects;
 
-fn project_patch(body: &Value) -> Result<ProjectPatch, Error> {
-    let p = member(body, "project")?;
-    refuse_keys(p, "project", &["id", "domain_id", "parent_id", "is_domain"])?;
-    Ok(ProjectPatch {
-        name: name_field(p, 64)?,
-        description: opt_description(p)?,
-        enabled: opt_bool(p, "enabled")?,
-        tags: tags_field(p)?,
-    })
-}
+impl Entity for Projects {
+    const NAMES: Names = Names {
+        member: "project",
+        collection: "projects",
+        id: "project id",
+    };
+    const READ_ID_BEFORE_TOKEN: bool = true;
+    type Item = Project;
+    type New = Input<ProjectInput>;
+    type Patch = Input<ProjectPatch>;
+    type Filter = ProjectFilter;
 
-pub async fn create_project(state: web::Data<AppState>, req: HttpRequest, body: JsonBody) -> Resp {
-    let caller = caller(&state, &req).await?;
-    let project = state
-        .resources
-        .create_project(&caller, new_project(&body.0))
-        .await?;
-    Ok(one(
-        true,
-        "project",
-        render::project(&project, &base_url(&req, &state)),
-    ))
-}
-
-pub async fn list_projects(state: web::Data<AppState>, req: HttpRequest) -> Resp {
-    let caller = caller(&state, &req).await?;
-    let mut filter = ProjectFilter::default();
-    for (k, v) in query_pairs(&req) {
-        match k.as_str() {
-            "name" => filter.name = Some(v),
-            "domain_id" => filter.domain_id = Some(v),
-            "parent_id" => filter.parent_id = Some(v),
-            "enabled" => filter.enabled = Some(bool_filter(&v)?),
-            _ => {}
+    fn parse_new(body: &Value, _: &AppState) -> Self::New {
+        let p = member(body, "project")?;
+        let name = req_string(p, "name", 64)?;
+        let description = opt_string(p, "description", 65_535)?;
+        let enabled = opt_bool(p, "enabled")?.unwrap_or(true);
+        let tags = tags_field(p)?.unwrap_or_default();
+        if opt_bool(p, "is_domain")? == Some(true) {
+            return Err(Error::BadRequest(
+                "Projects acting as domains are not supported; create a domain instead.".into(),
+            ));
         }
+        Ok(ProjectInput {
+            name,
+            description,
+            enabled,
+            tags,
+            parent_id: opt_string(p, "parent_id", 64)?,
+            domain_id: opt_string(p, "domain_id", 64)?,
+        })
     }
-    let found = state.resources.list_projects(&caller, filter).await?;
-    let base = base_url(&req, &state);
-    let items = found.iter().map(|p| render::project(p, &base)).collect();
-    Ok(HttpResponse::Ok().json(collection("projects", items, &req, &base, "/projects")))
-}
 
-pub async fn update_project(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-    body: JsonBody,
-) -> Resp {
-    let caller = caller(&state, &req).await?;
-    let patch = project_patch(&body.0);
-    let project = state
-        .resources
-        .update_project(&caller, id_of(path, "project id"), patch)
-        .await?;
-    Ok(one(
-        false,
-        "project",
-        render::project(&project, &base_url(&req, &state)),
-    ))
-}
+    fn parse_patch(body: &Value, _: &AppState) -> Self::Patch {
+        let p = member(body, "project")?;
+        refuse_keys(p, "project", &["id", "domain_id", "parent_id", "is_domain"])?;
+        Ok(ProjectPatch {
+            name: name_field(p, 64)?,
+            description: change_string(p, "description", 65_535)?,
+            enabled: opt_bool(p, "enabled")?,
+            tags: tags_field(p)?,
+        })
+    }
 
-pub async fn delete_project(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-) -> Resp {
-    let caller = caller(&state, &req).await?;
-    state
-        .cascade
-        .delete_project(&caller, id_of(path, "project id"))
-        .await
-        .map(gone)
+    fn filter(req: &HttpRequest) -> Result<ProjectFilter, Error> {
+        let mut filter = ProjectFilter::default();
+        for (k, v) in query_pairs(req) {
+            match k.as_str() {
+                "name" => filter.name = Some(v),
+                "domain_id" => filter.domain_id = Some(v),
+                "parent_id" => filter.parent_id = Some(v),
+                "enabled" => filter.enabled = Some(bool_filter(&v)?),
+                _ => {}
+            }
+        }
+        Ok(filter)
+    }
+
+    async fn create(state: &AppState, caller: &Caller, new: Self::New) -> Result<Project, Error> {
+        state.resources.create_project(caller, new).await
+    }
+
+    fn render(item: &Project, base: &str) -> Value {
+        render::project(item, base)
+    }
+
+    async fn list(
+        state: &AppState,
+        caller: &Caller,
+        filter: ProjectFilter,
+    ) -> Result<Vec<Project>, Error> {
+        state.resources.list_projects(caller, filter).await
+    }
+
+    async fn update(
+        state: &AppState,
+        caller: &Caller,
+        id: Input<String>,
+        patch: Self::Patch,
+    ) -> Result<Project, Error> {
+        state.resources.update_project(caller, id, patch).await
+    }
+
+    async fn get(state: &AppState, caller: &Caller, id: Input<String>) -> Result<Project, Error> {
+        state.resources.get_project(caller, id).await
+    }
+
+    async fn delete(state: &AppState, caller: &Caller, id: Input<String>) -> Result<(), Error> {
+        state.cascade.delete_project(caller, id).await
+    }
 }
 
 // ---- users ----
@@ -290,101 +264,102 @@ fn password_field(map: &Map<String, Value>, max: usize) -> Result<Option<Secret>
     }
 }
 
-fn new_user(body: &Value, max_password: usize) -> Result<UserInput, Error> {
-    let u = member(body, "user")?;
-    let details = (|| {
-        Ok(UserDetails {
-            enabled: opt_bool(u, "enabled")?.unwrap_or(true),
-            default_project_id: opt_string(u, "default_project_id", 64)?,
-            extra: user_extra(u),
-            password: password_field(u, max_password)?,
+/// `/v3/users`.
+pub struct Users;
+
+impl Entity for Users {
+    const NAMES: Names = Names {
+        member: "user",
+        collection: "users",
+        id: "user id",
+    };
+    const READ_ID_BEFORE_TOKEN: bool = true;
+    type Item = User;
+    type New = Input<UserInput>;
+    /// The shape is checked before the user is looked up, the fields
+    /// after the rule passed: Keystone's order.
+    type Patch = Input<Input<UserChange>>;
+    type Filter = UserFilter;
+
+    fn parse_new(body: &Value, state: &AppState) -> Self::New {
+        let max_password = state.config.identity.max_password_length;
+        let u = member(body, "user")?;
+        let details = (|| {
+            Ok(UserDetails {
+                enabled: opt_bool(u, "enabled")?.unwrap_or(true),
+                default_project_id: opt_string(u, "default_project_id", 64)?,
+                extra: user_extra(u),
+                password: password_field(u, max_password)?,
+            })
+        })();
+        Ok(UserInput {
+            name: req_string(u, "name", 255)?,
+            domain_id: opt_string(u, "domain_id", 64)?,
+            details,
         })
-    })();
-    Ok(UserInput {
-        name: req_string(u, "name", 255)?,
-        domain_id: opt_string(u, "domain_id", 64)?,
-        details,
-    })
-}
-
-/// The shape first (before the user is looked up), the fields after the
-/// rule passed: Keystone's order.
-fn user_change(body: &Value, max_password: usize) -> Result<Result<UserChange, Error>, Error> {
-    let u = member(body, "user")?;
-    refuse_keys(u, "user", &["id", "domain_id"])?;
-    Ok((|| {
-        let password = password_field(u, max_password)?;
-        Ok(UserChange {
-            password,
-            name: name_field(u, 255)?,
-            enabled: opt_bool(u, "enabled")?,
-            default_project_id: u
-                .contains_key("default_project_id")
-                .then(|| opt_string(u, "default_project_id", 64))
-                .transpose()?,
-            extra: user_extra(u),
-        })
-    })())
-}
-
-pub async fn create_user(state: web::Data<AppState>, req: HttpRequest, body: JsonBody) -> Resp {
-    let caller = caller(&state, &req).await?;
-    let new = new_user(&body.0, state.config.identity.max_password_length);
-    let user = state.users.create(&caller, new).await?;
-    Ok(one(
-        true,
-        "user",
-        render::user(&user, &base_url(&req, &state)),
-    ))
-}
-
-pub async fn list_users(state: web::Data<AppState>, req: HttpRequest) -> Resp {
-    let caller = caller(&state, &req).await?;
-    let mut filter = UserFilter::default();
-    for (k, v) in query_pairs(&req) {
-        match k.as_str() {
-            "name" => filter.name = Some(v),
-            "domain_id" => filter.domain_id = Some(v),
-            "enabled" => filter.enabled = Some(bool_filter(&v)?),
-            _ => {}
-        }
     }
-    let found = state.users.list(&caller, filter).await?;
-    let base = base_url(&req, &state);
-    let items = found.iter().map(|u| render::user(u, &base)).collect();
-    Ok(HttpResponse::Ok().json(collection("users", items, &req, &base, "/users")))
-}
 
-pub async fn update_user(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-    body: JsonBody,
-) -> Resp {
-    let caller = caller(&state, &req).await?;
-    let change = user_change(&body.0, state.config.identity.max_password_length);
-    let user = state
-        .users
-        .update(&caller, id_of(path, "user id"), change)
-        .await?;
-    Ok(one(
-        false,
-        "user",
-        render::user(&user, &base_url(&req, &state)),
-    ))
-}
+    fn parse_patch(body: &Value, state: &AppState) -> Self::Patch {
+        let max_password = state.config.identity.max_password_length;
+        let u = member(body, "user")?;
+        refuse_keys(u, "user", &["id", "domain_id"])?;
+        Ok((|| {
+            let password = password_field(u, max_password)?;
+            Ok(UserChange {
+                password,
+                name: name_field(u, 255)?,
+                enabled: opt_bool(u, "enabled")?,
+                default_project_id: change_string(u, "default_project_id", 64)?,
+                extra: user_extra(u),
+            })
+        })())
+    }
 
-pub async fn delete_user(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-) -> Resp {
-    let caller = caller(&state, &req).await?;
-    state
-        .cascade
-        .delete_user(&caller, id_of(path, "user id"))
-        .await
-        .map(gone)
+    fn filter(req: &HttpRequest) -> Result<UserFilter, Error> {
+        let mut filter = UserFilter::default();
+        for (k, v) in query_pairs(req) {
+            match k.as_str() {
+                "name" => filter.name = Some(v),
+                "domain_id" => filter.domain_id = Some(v),
+                "enabled" => filter.enabled = Some(bool_filter(&v)?),
+                _ => {}
+            }
+        }
+        Ok(filter)
+    }
+
+    fn render(item: &User, base: &str) -> Value {
+        render::user(item, base)
+    }
+
+    async fn create(state: &AppState, caller: &Caller, new: Self::New) -> Result<User, Error> {
+        state.users.create(caller, new).await
+    }
+
+    async fn get(state: &AppState, caller: &Caller, id: Input<String>) -> Result<User, Error> {
+        state.users.get(caller, id).await
+    }
+
+    async fn list(
+        state: &AppState,
+        caller: &Caller,
+        filter: UserFilter,
+    ) -> Result<Vec<User>, Error> {
+        state.users.list(caller, filter).await
+    }
+
+    async fn delete(state: &AppState, caller: &Caller, id: Input<String>) -> Result<(), Error> {
+        state.cascade.delete_user(caller, id).await
+    }
+
+    async fn update(
+        state: &AppState,
+        caller: &Caller,
+        id: Input<String>,
+        patch: Self::Patch,
+    ) -> Result<User, Error> {
+        state.users.update(caller, id, patch).await
+    }
 }
 
 /// `POST /v3/users/{user_id}/password`: self-service, with the original

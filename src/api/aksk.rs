@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 
 use super::http::{caller, query_pairs, JsonBody};
 use super::input::{
-    format_time, opt_bool, opt_cidrs, opt_future_time, opt_string, path_id, req_string,
+    change_string, format_time, opt_bool, opt_cidrs, opt_future_time, path_id, req_string,
 };
 use crate::credential::{self, AkskInput, Credential, MetaPatch};
 use crate::error::Error;
@@ -23,14 +23,8 @@ fn ids(path: &(String, String)) -> Result<(&str, &str), Error> {
 /// The optional metadata fields of a create or update body.
 fn meta_patch(fields: &Map<String, Value>) -> Result<MetaPatch, Error> {
     Ok(MetaPatch {
-        name: fields
-            .contains_key("name")
-            .then(|| opt_string(fields, "name", 255))
-            .transpose()?,
-        description: fields
-            .contains_key("description")
-            .then(|| opt_string(fields, "description", 1024))
-            .transpose()?,
+        name: change_string(fields, "name", 255)?,
+        description: change_string(fields, "description", 1024)?,
         enabled: opt_bool(fields, "enabled")?,
         expires_at: opt_future_time(fields, "expires_at")?,
         allowed_cidrs: opt_cidrs(fields, "allowed_cidrs")?,

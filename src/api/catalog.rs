@@ -1,218 +1,253 @@
 //! The catalog API: regions, services and endpoints (rules and storage in
 //! `crate::catalog`).
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::HttpRequest;
 use serde_json::{Map, Value};
 
-use super::http::{base_url, caller, collection, gone, id_of, one, query, JsonBody, Resp};
-use super::input::{member, opt_bool, opt_string, path_id, req_string};
+use super::crud::{Entity, Names};
+use super::http::query;
+use super::input::{change_string, member, opt_bool, opt_string, path_id, refuse_keys, req_string};
 use super::render;
-use crate::catalog::{self, EndpointFilter, EndpointPatch, ServicePatch};
+use crate::catalog::{
+    Endpoint, EndpointFilter, EndpointPatch, NewEndpoint, NewRegion, NewService, Region,
+    RegionPatch, Service, ServicePatch,
+};
 use crate::error::Error;
+use crate::policy::{Caller, Input};
 use crate::AppState;
 
-/// The four handlers of a catalog entity that differ only by names:
-/// create (201), get, update and delete (204). Lists differ by their
-/// filters and stay written out.
-macro_rules! catalog_entity {
-    ($key:literal, $what:literal, $render:path, $new:path, $patch:path,
-     $create:ident, $get:ident, $update:ident, $delete:ident) => {
-        pub async fn $create(state: web::Data<AppState>, req: HttpRequest, body: JsonBody) -> Resp {
-            let caller = caller(&state, &req).await?;
-            let row = state.catalog.$create(&caller, $new(&body.0)).await?;
-            Ok(one(true, $key, $render(&row, &base_url(&req, &state))))
-        }
+/// `/v3/regions`.
+pub struct Regions;
 
-        pub async fn $get(
-            state: web::Data<AppState>,
-            req: HttpRequest,
-            path: web::Path<String>,
-        ) -> Resp {
-            let caller = caller(&state, &req).await?;
-            let row = state.catalog.$get(&caller, id_of(path, $what)).await?;
-            Ok(one(false, $key, $render(&row, &base_url(&req, &state))))
-        }
-
-        pub async fn $update(
-            state: web::Data<AppState>,
-            req: HttpRequest,
-            path: web::Path<String>,
-            body: JsonBody,
-        ) -> Resp {
-            let caller = caller(&state, &req).await?;
-            let change = $patch(&body.0).and_then(|p| Ok((id_of(path, $what)?, p)));
-            let row = state.catalog.$update(&caller, change).await?;
-            Ok(one(false, $key, $render(&row, &base_url(&req, &state))))
-        }
-
-        pub async fn $delete(
-            state: web::Data<AppState>,
-            req: HttpRequest,
-            path: web::Path<String>,
-        ) -> Resp {
-            let caller = caller(&state, &req).await?;
-            state
-                .catalog
-                .$delete(&caller, id_of(path, $what))
-                .await
-                .map(gone)
-        }
+impl Entity for Regions {
+    const NAMES: Names = Names {
+        member: "region",
+        collection: "regions",
+        id: "region id",
     };
-}
+    type Item = Region;
+    type New = Input<NewRegion>;
+    type Patch = Input<RegionPatch>;
+    type Filter = Option<String>;
 
-catalog_entity!(
-    "region",
-    "region id",
-    render::region,
-    new_region,
-    region_patch,
-    create_region,
-    get_region,
-    update_region,
-    delete_region
-);
-catalog_entity!(
-    "service",
-    "service id",
-    render::service,
-    new_service,
-    service_patch,
-    create_service,
-    get_service,
-    update_service,
-    delete_service
-);
-catalog_entity!(
-    "endpoint",
-    "endpoint id",
-    render::endpoint,
-    new_endpoint,
-    endpoint_patch,
-    create_endpoint,
-    get_endpoint,
-    update_endpoint,
-    delete_endpoint
-);
-
-// ---- regions ----
-
-fn new_region(body: &Value) -> Result<catalog::NewRegion, Error> {
-    let r = member(body, "region")?;
-    let id = opt_string(r, "id", 255)?;
-    if let Some(id) = &id {
-        path_id(id, "region id")?;
+    fn parse_new(body: &Value, _: &AppState) -> Self::New {
+        let r = member(body, "region")?;
+        let id = opt_string(r, "id", 255)?;
+        if let Some(id) = &id {
+            path_id(id, "region id")?;
+        }
+        Ok(NewRegion {
+            id,
+            description: opt_string(r, "description", 65_535)?.unwrap_or_default(),
+            parent_region_id: opt_string(r, "parent_region_id", 255)?,
+        })
     }
-    Ok(catalog::NewRegion {
-        id,
-        description: opt_string(r, "description", 65_535)?.unwrap_or_default(),
-        parent_region_id: opt_string(r, "parent_region_id", 255)?,
-    })
-}
 
-fn region_patch(body: &Value) -> Result<catalog::RegionPatch, Error> {
-    let r = member(body, "region")?;
-    if r.contains_key("id") {
-        return Err(Error::BadRequest(
-            "Update of `id` of a region is not allowed.".into(),
-        ));
+    fn parse_patch(body: &Value, _: &AppState) -> Self::Patch {
+        let r = member(body, "region")?;
+        refuse_keys(r, "region", &["id"])?;
+        Ok(RegionPatch {
+            description: opt_string(r, "description", 65_535)?,
+            parent_region_id: change_string(r, "parent_region_id", 255)?,
+        })
     }
-    Ok(catalog::RegionPatch {
-        description: opt_string(r, "description", 65_535)?,
-        parent_region_id: r
-            .contains_key("parent_region_id")
-            .then(|| opt_string(r, "parent_region_id", 255))
-            .transpose()?,
-    })
+
+    /// `?parent_region_id=`.
+    fn filter(req: &HttpRequest) -> Result<Option<String>, Error> {
+        Ok(query(req, "parent_region_id"))
+    }
+
+    fn render(item: &Region, base: &str) -> Value {
+        render::region(item, base)
+    }
+
+    async fn create(state: &AppState, caller: &Caller, new: Self::New) -> Result<Region, Error> {
+        state.catalog.create_region(caller, new).await
+    }
+
+    async fn list(
+        state: &AppState,
+        caller: &Caller,
+        parent: Option<String>,
+    ) -> Result<Vec<Region>, Error> {
+        state.catalog.list_regions(caller, parent).await
+    }
+
+    async fn get(state: &AppState, caller: &Caller, id: Input<String>) -> Result<Region, Error> {
+        state.catalog.get_region(caller, id).await
+    }
+
+    async fn update(
+        state: &AppState,
+        caller: &Caller,
+        id: Input<String>,
+        patch: Self::Patch,
+    ) -> Result<Region, Error> {
+        let change = patch.and_then(|p| Ok((id?, p)));
+        state.catalog.update_region(caller, change).await
+    }
+
+    async fn delete(state: &AppState, caller: &Caller, id: Input<String>) -> Result<(), Error> {
+        state.catalog.delete_region(caller, id).await
+    }
 }
 
-pub async fn list_regions(state: web::Data<AppState>, req: HttpRequest) -> Resp {
-    let caller = caller(&state, &req).await?;
-    let rows = state
-        .catalog
-        .list_regions(&caller, query(&req, "parent_region_id"))
-        .await?;
-    let base = base_url(&req, &state);
-    let items = rows.iter().map(|r| render::region(r, &base)).collect();
-    Ok(HttpResponse::Ok().json(collection("regions", items, &req, &base, "/regions")))
+/// `/v3/services`.
+pub struct Services;
+
+impl Entity for Services {
+    const NAMES: Names = Names {
+        member: "service",
+        collection: "services",
+        id: "service id",
+    };
+    type Item = Service;
+    type New = Input<NewService>;
+    type Patch = Input<ServicePatch>;
+    /// `?type=` and `?name=`.
+    type Filter = (Option<String>, Option<String>);
+
+    fn parse_new(body: &Value, _: &AppState) -> Self::New {
+        let s = member(body, "service")?;
+        Ok(NewService {
+            service_type: req_string(s, "type", 255)?,
+            name: opt_string(s, "name", 255)?.unwrap_or_default(),
+            description: opt_string(s, "description", 65_535)?,
+            enabled: opt_bool(s, "enabled")?.unwrap_or(true),
+        })
+    }
+
+    fn parse_patch(body: &Value, _: &AppState) -> Self::Patch {
+        let s = member(body, "service")?;
+        Ok(ServicePatch {
+            service_type: opt_string(s, "type", 255)?,
+            name: opt_string(s, "name", 255)?,
+            description: change_string(s, "description", 65_535)?,
+            enabled: opt_bool(s, "enabled")?,
+        })
+    }
+
+    fn filter(req: &HttpRequest) -> Result<Self::Filter, Error> {
+        Ok((query(req, "type"), query(req, "name")))
+    }
+
+    async fn create(state: &AppState, caller: &Caller, new: Self::New) -> Result<Service, Error> {
+        state.catalog.create_service(caller, new).await
+    }
+
+    fn render(item: &Service, base: &str) -> Value {
+        render::service(item, base)
+    }
+
+    async fn list(
+        state: &AppState,
+        caller: &Caller,
+        (kind, name): Self::Filter,
+    ) -> Result<Vec<Service>, Error> {
+        state.catalog.list_services(caller, kind, name).await
+    }
+
+    async fn update(
+        state: &AppState,
+        caller: &Caller,
+        id: Input<String>,
+        patch: Self::Patch,
+    ) -> Result<Service, Error> {
+        let change = patch.and_then(|p| Ok((id?, p)));
+        state.catalog.update_service(caller, change).await
+    }
+
+    async fn get(state: &AppState, caller: &Caller, id: Input<String>) -> Result<Service, Error> {
+        state.catalog.get_service(caller, id).await
+    }
+
+    async fn delete(state: &AppState, caller: &Caller, id: Input<String>) -> Result<(), Error> {
+        state.catalog.delete_service(caller, id).await
+    }
 }
-
-// ---- services ----
-
-fn new_service(body: &Value) -> Result<catalog::NewService, Error> {
-    let s = member(body, "service")?;
-    Ok(catalog::NewService {
-        service_type: req_string(s, "type", 255)?,
-        name: opt_string(s, "name", 255)?.unwrap_or_default(),
-        description: opt_string(s, "description", 65_535)?,
-        enabled: opt_bool(s, "enabled")?.unwrap_or(true),
-    })
-}
-
-fn service_patch(body: &Value) -> Result<ServicePatch, Error> {
-    let s = member(body, "service")?;
-    Ok(ServicePatch {
-        service_type: opt_string(s, "type", 255)?,
-        name: opt_string(s, "name", 255)?,
-        description: s
-            .contains_key("description")
-            .then(|| opt_string(s, "description", 65_535))
-            .transpose()?,
-        enabled: opt_bool(s, "enabled")?,
-    })
-}
-
-pub async fn list_services(state: web::Data<AppState>, req: HttpRequest) -> Resp {
-    let caller = caller(&state, &req).await?;
-    let (service_type, name) = (query(&req, "type"), query(&req, "name"));
-    let rows = state
-        .catalog
-        .list_services(&caller, service_type, name)
-        .await?;
-    let base = base_url(&req, &state);
-    let items = rows.iter().map(|s| render::service(s, &base)).collect();
-    Ok(HttpResponse::Ok().json(collection("services", items, &req, &base, "/services")))
-}
-
-// ---- endpoints ----
 
 /// `region_id`, or the legacy `region` field.
 fn region_field(e: &Map<String, Value>) -> Result<Option<String>, Error> {
     Ok(opt_string(e, "region_id", 255)?.or(opt_string(e, "region", 255)?))
 }
 
-fn new_endpoint(body: &Value) -> Result<catalog::NewEndpoint, Error> {
-    let e = member(body, "endpoint")?;
-    Ok(catalog::NewEndpoint {
-        service_id: req_string(e, "service_id", 64)?,
-        interface: req_string(e, "interface", 16)?,
-        url: req_string(e, "url", 1024)?,
-        region_id: region_field(e)?,
-        enabled: opt_bool(e, "enabled")?.unwrap_or(true),
-    })
-}
+/// `/v3/endpoints`.
+pub struct Endpoints;
 
-fn endpoint_patch(body: &Value) -> Result<EndpointPatch, Error> {
-    let e = member(body, "endpoint")?;
-    Ok(EndpointPatch {
-        interface: opt_string(e, "interface", 16)?,
-        url: opt_string(e, "url", 1024)?,
-        region_id: (e.contains_key("region_id") || e.contains_key("region"))
-            .then(|| region_field(e))
-            .transpose()?,
-        service_id: opt_string(e, "service_id", 64)?,
-        enabled: opt_bool(e, "enabled")?,
-    })
-}
-
-pub async fn list_endpoints(state: web::Data<AppState>, req: HttpRequest) -> Resp {
-    let caller = caller(&state, &req).await?;
-    let filter = EndpointFilter {
-        interface: query(&req, "interface"),
-        service_id: query(&req, "service_id"),
-        region_id: query(&req, "region_id").or_else(|| query(&req, "region")),
+impl Entity for Endpoints {
+    const NAMES: Names = Names {
+        member: "endpoint",
+        collection: "endpoints",
+        id: "endpoint id",
     };
-    let rows = state.catalog.list_endpoints(&caller, filter).await?;
-    let base = base_url(&req, &state);
-    let items = rows.iter().map(|e| render::endpoint(e, &base)).collect();
-    Ok(HttpResponse::Ok().json(collection("endpoints", items, &req, &base, "/endpoints")))
+    type Item = Endpoint;
+    type New = Input<NewEndpoint>;
+    type Patch = Input<EndpointPatch>;
+    type Filter = EndpointFilter;
+
+    fn parse_new(body: &Value, _: &AppState) -> Self::New {
+        let e = member(body, "endpoint")?;
+        Ok(NewEndpoint {
+            service_id: req_string(e, "service_id", 64)?,
+            interface: req_string(e, "interface", 16)?,
+            url: req_string(e, "url", 1024)?,
+            region_id: region_field(e)?,
+            enabled: opt_bool(e, "enabled")?.unwrap_or(true),
+        })
+    }
+
+    fn parse_patch(body: &Value, _: &AppState) -> Self::Patch {
+        let e = member(body, "endpoint")?;
+        Ok(EndpointPatch {
+            interface: opt_string(e, "interface", 16)?,
+            url: opt_string(e, "url", 1024)?,
+            region_id: (e.contains_key("region_id") || e.contains_key("region"))
+                .then(|| region_field(e))
+                .transpose()?,
+            service_id: opt_string(e, "service_id", 64)?,
+            enabled: opt_bool(e, "enabled")?,
+        })
+    }
+
+    fn filter(req: &HttpRequest) -> Result<EndpointFilter, Error> {
+        Ok(EndpointFilter {
+            interface: query(req, "interface"),
+            service_id: query(req, "service_id"),
+            region_id: query(req, "region_id").or_else(|| query(req, "region")),
+        })
+    }
+
+    fn render(item: &Endpoint, base: &str) -> Value {
+        render::endpoint(item, base)
+    }
+
+    async fn get(state: &AppState, caller: &Caller, id: Input<String>) -> Result<Endpoint, Error> {
+        state.catalog.get_endpoint(caller, id).await
+    }
+
+    async fn create(state: &AppState, caller: &Caller, new: Self::New) -> Result<Endpoint, Error> {
+        state.catalog.create_endpoint(caller, new).await
+    }
+
+    async fn delete(state: &AppState, caller: &Caller, id: Input<String>) -> Result<(), Error> {
+        state.catalog.delete_endpoint(caller, id).await
+    }
+
+    async fn list(
+        state: &AppState,
+        caller: &Caller,
+        filter: EndpointFilter,
+    ) -> Result<Vec<Endpoint>, Error> {
+        state.catalog.list_endpoints(caller, filter).await
+    }
+
+    async fn update(
+        state: &AppState,
+        caller: &Caller,
+        id: Input<String>,
+        patch: Self::Patch,
+    ) -> Result<Endpoint, Error> {
+        let change = patch.and_then(|p| Ok((id?, p)));
+        state.catalog.update_endpoint(caller, change).await
+    }
 }

@@ -4,115 +4,106 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
+use super::crud::{Entity, Names};
 use super::http::{
     base_url, caller, collection, gone, id_of, one, query_pairs, user_and, JsonBody, Resp,
 };
 use super::input::{member, only_keys, opt_string, req_secret_string, req_string};
 use super::render;
-use crate::credential::{self, CredentialInput};
+use crate::credential::{self, Credential, CredentialInput};
 use crate::error::Error;
+use crate::policy::{Caller, Input};
 use crate::AppState;
 
-fn new_credential(body: &Value) -> Result<CredentialInput, Error> {
-    let c = member(body, "credential")?;
-    only_keys(
-        c,
-        "credential",
-        &["blob", "type", "user_id", "project_id", "id"],
-    )?;
-    Ok(CredentialInput {
-        blob: req_secret_string(c, "blob", 65_536)?,
-        credential_type: req_string(c, "type", 255)?,
-        user_id: req_string(c, "user_id", 64)?,
-        project_id: opt_string(c, "project_id", 64)?,
-    })
-}
+/// `/v3/credentials`.
+pub struct Credentials;
 
-fn new_blob(body: &Value) -> Result<String, Error> {
-    let c = member(body, "credential")?;
-    only_keys(c, "credential", &["blob"])?;
-    req_secret_string(c, "blob", 65_536)
-}
+impl Entity for Credentials {
+    const NAMES: Names = Names {
+        member: "credential",
+        collection: "credentials",
+        id: "credential id",
+    };
+    type Item = Credential;
+    type New = Input<CredentialInput>;
+    /// Only the blob may change.
+    type Patch = Input<String>;
+    type Filter = credential::Filter;
 
-/// `POST /v3/credentials`.
-pub async fn create(state: web::Data<AppState>, req: HttpRequest, body: JsonBody) -> Resp {
-    let caller = caller(&state, &req).await?;
-    let created = state
-        .credential
-        .create(&caller, new_credential(&body.0))
-        .await?;
-    Ok(one(
-        true,
-        "credential",
-        render::credential(&created, &base_url(&req, &state)),
-    ))
-}
-
-/// `GET /v3/credentials[?user_id=&type=]`.
-pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> Resp {
-    let caller = caller(&state, &req).await?;
-    let mut filter = credential::Filter::default();
-    for (k, v) in query_pairs(&req) {
-        match k.as_str() {
-            "user_id" => filter.user_id = Some(v),
-            "type" => filter.credential_type = Some(v),
-            _ => {}
-        }
+    fn parse_new(body: &Value, _: &AppState) -> Self::New {
+        let c = member(body, "credential")?;
+        only_keys(
+            c,
+            "credential",
+            &["blob", "type", "user_id", "project_id", "id"],
+        )?;
+        Ok(CredentialInput {
+            blob: req_secret_string(c, "blob", 65_536)?,
+            credential_type: req_string(c, "type", 255)?,
+            user_id: req_string(c, "user_id", 64)?,
+            project_id: opt_string(c, "project_id", 64)?,
+        })
     }
-    let found = state.credential.list(&caller, filter).await?;
-    let base = base_url(&req, &state);
-    let items = found.iter().map(|c| render::credential(c, &base)).collect();
-    Ok(HttpResponse::Ok().json(collection(
-        "credentials",
-        items,
-        &req,
-        &base,
-        "/credentials",
-    )))
-}
 
-/// `GET /v3/credentials/{credential_id}`.
-pub async fn get(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> Resp {
-    let caller = caller(&state, &req).await?;
-    let found = state
-        .credential
-        .get(&caller, id_of(path, "credential id"))
-        .await?;
-    Ok(one(
-        false,
-        "credential",
-        render::credential(&found, &base_url(&req, &state)),
-    ))
-}
+    fn parse_patch(body: &Value, _: &AppState) -> Self::Patch {
+        let c = member(body, "credential")?;
+        only_keys(c, "credential", &["blob"])?;
+        req_secret_string(c, "blob", 65_536)
+    }
 
-/// `PATCH /v3/credentials/{credential_id}`.
-pub async fn update(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-    body: JsonBody,
-) -> Resp {
-    let caller = caller(&state, &req).await?;
-    let blob = new_blob(&body.0);
-    let updated = state
-        .credential
-        .update(&caller, id_of(path, "credential id"), blob)
-        .await?;
-    Ok(one(
-        false,
-        "credential",
-        render::credential(&updated, &base_url(&req, &state)),
-    ))
-}
+    /// `?user_id=` and `?type=`.
+    fn filter(req: &HttpRequest) -> Result<credential::Filter, Error> {
+        let mut filter = credential::Filter::default();
+        for (k, v) in query_pairs(req) {
+            match k.as_str() {
+                "user_id" => filter.user_id = Some(v),
+                "type" => filter.credential_type = Some(v),
+                _ => {}
+            }
+        }
+        Ok(filter)
+    }
 
-/// `DELETE /v3/credentials/{credential_id}`.
-pub async fn delete(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> Resp {
-    let caller = caller(&state, &req).await?;
-    state
-        .credential
-        .delete(&caller, id_of(path, "credential id"))
-        .await
-        .map(gone)
+    fn render(item: &Credential, base: &str) -> Value {
+        render::credential(item, base)
+    }
+
+    async fn create(
+        state: &AppState,
+        caller: &Caller,
+        new: Self::New,
+    ) -> Result<Credential, Error> {
+        state.credential.create(caller, new).await
+    }
+
+    async fn list(
+        state: &AppState,
+        caller: &Caller,
+        filter: credential::Filter,
+    ) -> Result<Vec<Credential>, Error> {
+        state.credential.list(caller, filter).await
+    }
+
+    async fn get(
+        state: &AppState,
+        caller: &Caller,
+        id: Input<String>,
+    ) -> Result<Credential, Error> {
+        state.credential.get(caller, id).await
+    }
+
+    async fn update(
+        state: &AppState,
+        caller: &Caller,
+        id: Input<String>,
+        blob: Input<String>,
+    ) -> Result<Credential, Error> {
+        state.credential.update(caller, id, blob).await
+    }
+
+    async fn delete(state: &AppState, caller: &Caller, id: Input<String>) -> Result<(), Error> {
+        state.credential.delete(caller, id).await
+    }
 }
 
 /// The project of an OS-EC2 create: Keystone answers a missing one with

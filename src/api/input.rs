@@ -47,6 +47,28 @@ pub fn opt_string(
     }
 }
 
+/// A PATCH field that may be cleared: absent is "leave as is"
+/// (`None`), `null` is "clear" (`Some(None)`).
+pub fn change_string(
+    map: &Map<String, Value>,
+    key: &str,
+    max_len: usize,
+) -> Result<Option<Option<String>>, Error> {
+    map.contains_key(key)
+        .then(|| opt_string(map, key, max_len))
+        .transpose()
+}
+
+/// Refuses a PATCH that names a field Keystone never changes.
+pub fn refuse_keys(map: &Map<String, Value>, what: &str, immutable: &[&str]) -> Result<(), Error> {
+    match immutable.iter().find(|k| map.contains_key(**k)) {
+        Some(k) => Err(Error::BadRequest(format!(
+            "Update of `{k}` of a {what} is not allowed."
+        ))),
+        None => Ok(()),
+    }
+}
+
 pub fn req_string(map: &Map<String, Value>, key: &str, max_len: usize) -> Result<String, Error> {
     match opt_string(map, key, max_len)? {
         Some(s) if !s.is_empty() => Ok(s),

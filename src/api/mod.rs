@@ -9,12 +9,12 @@ pub mod appcreds;
 pub mod auth;
 pub mod catalog;
 pub mod credentials;
+pub mod crud;
 pub mod discovery;
 pub mod error;
 pub mod grants;
 pub mod health;
 pub mod http;
-pub mod identity;
 pub mod input;
 pub mod metrics;
 pub mod render;
@@ -77,29 +77,29 @@ routes! {
     "/v3/auth/domains" => { GET: auth::auth_domains },
     "/v3/auth/system" => { GET: auth::auth_system },
     "/v3/auth/catalog" => { GET: auth::auth_catalog },
-    "/v3/domains" => { POST: admin::create_domain, GET: admin::list_domains },
+    "/v3/domains" => { POST: crud::create::<admin::Domains>, GET: crud::list::<admin::Domains> },
     "/v3/domains/{domain_id}" => {
-        GET: admin::get_domain,
-        PATCH: admin::update_domain,
-        DELETE: admin::delete_domain,
+        GET: crud::get::<admin::Domains>,
+        PATCH: crud::update::<admin::Domains>,
+        DELETE: crud::delete::<admin::Domains>,
     },
-    "/v3/projects" => { POST: admin::create_project, GET: admin::list_projects },
+    "/v3/projects" => { POST: crud::create::<admin::Projects>, GET: crud::list::<admin::Projects> },
     "/v3/projects/{project_id}" => {
-        GET: identity::get_project,
-        PATCH: admin::update_project,
-        DELETE: admin::delete_project,
+        GET: crud::get::<admin::Projects>,
+        PATCH: crud::update::<admin::Projects>,
+        DELETE: crud::delete::<admin::Projects>,
     },
-    "/v3/users" => { POST: admin::create_user, GET: admin::list_users },
+    "/v3/users" => { POST: crud::create::<admin::Users>, GET: crud::list::<admin::Users> },
     "/v3/users/{user_id}" => {
-        GET: identity::get_user,
-        PATCH: admin::update_user,
-        DELETE: admin::delete_user,
+        GET: crud::get::<admin::Users>,
+        PATCH: crud::update::<admin::Users>,
+        DELETE: crud::delete::<admin::Users>,
     },
     "/v3/users/{user_id}/password" => { POST: admin::change_password },
     "/v3/users/{user_id}/projects" => { GET: admin::list_user_projects },
     "/v3/users/{user_id}/groups" => { GET: roles::list_user_groups },
-    "/v3/roles" => { POST: roles::create_role, GET: roles::list_roles },
-    "/v3/roles/{role_id}" => { GET: roles::get_role, PATCH: roles::update_role, DELETE: roles::delete_role },
+    "/v3/roles" => { POST: crud::create::<roles::Roles>, GET: crud::list::<roles::Roles> },
+    "/v3/roles/{role_id}" => { GET: crud::get::<roles::Roles>, PATCH: crud::update::<roles::Roles>, DELETE: crud::delete::<roles::Roles> },
     "/v3/roles/{prior_role_id}/implies" => { GET: roles::list_implied },
     "/v3/roles/{prior_role_id}/implies/{implied_role_id}" => {
         PUT: roles::create_implied,
@@ -108,8 +108,8 @@ routes! {
         DELETE: roles::delete_implied,
     },
     "/v3/role_inferences" => { GET: roles::role_inferences },
-    "/v3/groups" => { POST: roles::create_group, GET: roles::list_groups },
-    "/v3/groups/{group_id}" => { GET: roles::get_group, PATCH: roles::update_group, DELETE: roles::delete_group },
+    "/v3/groups" => { POST: crud::create::<roles::Groups>, GET: crud::list::<roles::Groups> },
+    "/v3/groups/{group_id}" => { GET: crud::get::<roles::Groups>, PATCH: crud::update::<roles::Groups>, DELETE: crud::delete::<roles::Groups> },
     "/v3/groups/{group_id}/users" => { GET: roles::list_group_users },
     "/v3/groups/{group_id}/users/{user_id}" => {
         PUT: roles::add_to_group,
@@ -166,29 +166,29 @@ routes! {
         GET: appcreds::get_access_rule,
         DELETE: appcreds::delete_access_rule,
     },
-    "/v3/regions" => { POST: catalog::create_region, GET: catalog::list_regions },
+    "/v3/regions" => { POST: crud::create::<catalog::Regions>, GET: crud::list::<catalog::Regions> },
     "/v3/regions/{region_id}" => {
-        GET: catalog::get_region,
-        PATCH: catalog::update_region,
-        DELETE: catalog::delete_region,
+        GET: crud::get::<catalog::Regions>,
+        PATCH: crud::update::<catalog::Regions>,
+        DELETE: crud::delete::<catalog::Regions>,
     },
-    "/v3/services" => { POST: catalog::create_service, GET: catalog::list_services },
+    "/v3/services" => { POST: crud::create::<catalog::Services>, GET: crud::list::<catalog::Services> },
     "/v3/services/{service_id}" => {
-        GET: catalog::get_service,
-        PATCH: catalog::update_service,
-        DELETE: catalog::delete_service,
+        GET: crud::get::<catalog::Services>,
+        PATCH: crud::update::<catalog::Services>,
+        DELETE: crud::delete::<catalog::Services>,
     },
-    "/v3/endpoints" => { POST: catalog::create_endpoint, GET: catalog::list_endpoints },
+    "/v3/endpoints" => { POST: crud::create::<catalog::Endpoints>, GET: crud::list::<catalog::Endpoints> },
     "/v3/endpoints/{endpoint_id}" => {
-        GET: catalog::get_endpoint,
-        PATCH: catalog::update_endpoint,
-        DELETE: catalog::delete_endpoint,
+        GET: crud::get::<catalog::Endpoints>,
+        PATCH: crud::update::<catalog::Endpoints>,
+        DELETE: crud::delete::<catalog::Endpoints>,
     },
-    "/v3/credentials" => { POST: credentials::create, GET: credentials::list },
+    "/v3/credentials" => { POST: crud::create::<credentials::Credentials>, GET: crud::list::<credentials::Credentials> },
     "/v3/credentials/{credential_id}" => {
-        GET: credentials::get,
-        PATCH: credentials::update,
-        DELETE: credentials::delete,
+        GET: crud::get::<credentials::Credentials>,
+        PATCH: crud::update::<credentials::Credentials>,
+        DELETE: crud::delete::<credentials::Credentials>,
     },
     "/v3/users/{user_id}/credentials/OS-EC2" => { POST: credentials::ec2_create, GET: credentials::ec2_list },
     "/v3/users/{user_id}/credentials/OS-EC2/{credential_id}" => {

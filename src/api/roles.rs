@@ -5,19 +5,24 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{Map, Value};
 
-use super::http::{base_url, caller, collection, gone, id_of, one, query, JsonBody, Resp};
-use super::input::{member, opt_string, path_id, req_string};
+use super::crud::{Entity, Names};
+use super::http::{base_url, caller, collection, gone, id_of, query, Resp};
+use super::input::{change_string, member, opt_string, path_id, req_string};
 use super::render;
-use crate::assignment::{RoleInput, RolePatch};
+use crate::assignment::{Role, RoleInput, RolePatch};
 use crate::error::Error;
-use crate::identity::{GroupInput, GroupPatch};
-use crate::policy::Input;
+use crate::identity::{Group, GroupInput, GroupPatch};
+use crate::policy::{Caller, Input};
 use crate::AppState;
 
-fn description_patch(map: &Map<String, Value>) -> Result<Option<Option<String>>, Error> {
-    map.contains_key("description")
-        .then(|| opt_string(map, "description", 65_535))
-        .transpose()
+/// Keystone's refusal to move a role or group, or to rename its id.
+fn refuse_domain_or_id(map: &Map<String, Value>, what: &str) -> Result<(), Error> {
+    if map.contains_key("domain_id") || map.contains_key("id") {
+        return Err(Error::BadRequest(format!(
+            "Update of `domain_id` or `id` of a {what} is not allowed."
+        )));
+    }
+    Ok(())
 }
 
 /// Both ids of a two-id path, each checked on its own (the first may
@@ -38,88 +43,77 @@ fn name_and_domain(req: &HttpRequest) -> (Option<String>, Option<String>) {
 
 // ---- roles ----
 
-fn new_role(body: &Value) -> Result<RoleInput, Error> {
-    let r = member(body, "role")?;
-    Ok(RoleInput {
-        name: req_string(r, "name", 255)?,
-        domain_id: opt_string(r, "domain_id", 64)?,
-        description: opt_string(r, "description", 65_535)?,
-    })
-}
+/// `/v3/roles`.
+pub struct Roles;
 
-fn role_patch(body: &Value) -> Result<RolePatch, Error> {
-    let r = member(body, "role")?;
-    if r.contains_key("domain_id") || r.contains_key("id") {
-        return Err(Error::BadRequest(
-            "Update of `domain_id` or `id` of a role is not allowed.".into(),
-        ));
+impl Entity for Roles {
+    const NAMES: Names = Names {
+        member: "role",
+        collection: "roles",
+        id: "role id",
+    };
+    type Item = Role;
+    type New = Input<RoleInput>;
+    type Patch = Input<RolePatch>;
+    type Filter = (Option<String>, Option<String>);
+
+    fn parse_new(body: &Value, _: &AppState) -> Self::New {
+        let r = member(body, "role")?;
+        Ok(RoleInput {
+            name: req_string(r, "name", 255)?,
+            domain_id: opt_string(r, "domain_id", 64)?,
+            description: opt_string(r, "description", 65_535)?,
+        })
     }
-    Ok(RolePatch {
-        name: opt_string(r, "name", 255)?,
-        description: description_patch(r)?,
-    })
-}
 
-pub async fn create_role(state: web::Data<AppState>, req: HttpRequest, body: JsonBody) -> Resp {
-    let caller = caller(&state, &req).await?;
-    let role = state.roles.create(&caller, new_role(&body.0)).await?;
-    Ok(one(
-        true,
-        "role",
-        render::role(&role, &base_url(&req, &state)),
-    ))
-}
+    fn parse_patch(body: &Value, _: &AppState) -> Self::Patch {
+        let r = member(body, "role")?;
+        refuse_domain_or_id(r, "role")?;
+        Ok(RolePatch {
+            name: opt_string(r, "name", 255)?,
+            description: change_string(r, "description", 65_535)?,
+        })
+    }
 
-pub async fn list_roles(state: web::Data<AppState>, req: HttpRequest) -> Resp {
-    let caller = caller(&state, &req).await?;
-    let (name, domain) = name_and_domain(&req);
-    let found = state.roles.list(&caller, name, domain).await?;
-    let base = base_url(&req, &state);
-    let items = found.iter().map(|r| render::role(r, &base)).collect();
-    Ok(HttpResponse::Ok().json(collection("roles", items, &req, &base, "/roles")))
-}
+    fn filter(req: &HttpRequest) -> Result<Self::Filter, Error> {
+        Ok(name_and_domain(req))
+    }
 
-pub async fn get_role(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-) -> Resp {
-    let caller = caller(&state, &req).await?;
-    let role = state.roles.get(&caller, id_of(path, "role id")).await?;
-    Ok(one(
-        false,
-        "role",
-        render::role(&role, &base_url(&req, &state)),
-    ))
-}
+    fn render(item: &Role, base: &str) -> Value {
+        render::role(item, base)
+    }
 
-pub async fn update_role(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-    body: JsonBody,
-) -> Resp {
-    let caller = caller(&state, &req).await?;
-    let change = role_patch(&body.0).and_then(|p| Ok((id_of(path, "role id")?, p)));
-    let role = state.roles.update(&caller, change).await?;
-    Ok(one(
-        false,
-        "role",
-        render::role(&role, &base_url(&req, &state)),
-    ))
-}
+    async fn create(state: &AppState, caller: &Caller, new: Self::New) -> Result<Role, Error> {
+        state.roles.create(caller, new).await
+    }
 
-pub async fn delete_role(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-) -> Resp {
-    let caller = caller(&state, &req).await?;
-    state
-        .cascade
-        .delete_role(&caller, id_of(path, "role id"))
-        .await
-        .map(gone)
+    async fn list(
+        state: &AppState,
+        caller: &Caller,
+        (name, domain): Self::Filter,
+    ) -> Result<Vec<Role>, Error> {
+        state.roles.list(caller, name, domain).await
+    }
+
+    async fn get(state: &AppState, caller: &Caller, id: Input<String>) -> Result<Role, Error> {
+        state.roles.get(caller, id).await
+    }
+
+    async fn update(
+        state: &AppState,
+        caller: &Caller,
+        id: Input<String>,
+        patch: Self::Patch,
+    ) -> Result<Role, Error> {
+        state
+            .roles
+            .update(caller, patch.and_then(|p| Ok((id?, p))))
+            .await
+    }
+
+    async fn delete(state: &AppState, caller: &Caller, id: Input<String>) -> Result<(), Error> {
+        state.cascade.delete_role(caller, id).await
+    }
 }
 
 // ---- implied roles ----
@@ -201,91 +195,74 @@ pub async fn role_inferences(state: web::Data<AppState>, req: HttpRequest) -> Re
 
 // ---- groups ----
 
-fn new_group(body: &Value) -> Result<GroupInput, Error> {
-    let g = member(body, "group")?;
-    Ok(GroupInput {
-        name: req_string(g, "name", 64)?,
-        description: opt_string(g, "description", 65_535)?,
-        domain_id: opt_string(g, "domain_id", 64)?,
-    })
-}
+/// `/v3/groups`.
+pub struct Groups;
 
-fn group_patch(body: &Value) -> Result<GroupPatch, Error> {
-    let g = member(body, "group")?;
-    if g.contains_key("domain_id") || g.contains_key("id") {
-        return Err(Error::BadRequest(
-            "Update of `domain_id` or `id` of a group is not allowed.".into(),
-        ));
+impl Entity for Groups {
+    const NAMES: Names = Names {
+        member: "group",
+        collection: "groups",
+        id: "group id",
+    };
+    type Item = Group;
+    type New = Input<GroupInput>;
+    type Patch = Input<GroupPatch>;
+    type Filter = (Option<String>, Option<String>);
+
+    fn parse_new(body: &Value, _: &AppState) -> Self::New {
+        let g = member(body, "group")?;
+        Ok(GroupInput {
+            name: req_string(g, "name", 64)?,
+            description: opt_string(g, "description", 65_535)?,
+            domain_id: opt_string(g, "domain_id", 64)?,
+        })
     }
-    Ok(GroupPatch {
-        name: opt_string(g, "name", 64)?,
-        description: description_patch(g)?,
-    })
-}
 
-pub async fn create_group(state: web::Data<AppState>, req: HttpRequest, body: JsonBody) -> Resp {
-    let caller = caller(&state, &req).await?;
-    let group = state.groups.create(&caller, new_group(&body.0)).await?;
-    Ok(one(
-        true,
-        "group",
-        render::group(&group, &base_url(&req, &state)),
-    ))
-}
+    fn parse_patch(body: &Value, _: &AppState) -> Self::Patch {
+        let g = member(body, "group")?;
+        refuse_domain_or_id(g, "group")?;
+        Ok(GroupPatch {
+            name: opt_string(g, "name", 64)?,
+            description: change_string(g, "description", 65_535)?,
+        })
+    }
 
-pub async fn list_groups(state: web::Data<AppState>, req: HttpRequest) -> Resp {
-    let caller = caller(&state, &req).await?;
-    let (name, domain) = name_and_domain(&req);
-    let found = state.groups.list(&caller, name, domain).await?;
-    let base = base_url(&req, &state);
-    let items = found.iter().map(|g| render::group(g, &base)).collect();
-    Ok(HttpResponse::Ok().json(collection("groups", items, &req, &base, "/groups")))
-}
+    fn filter(req: &HttpRequest) -> Result<Self::Filter, Error> {
+        Ok(name_and_domain(req))
+    }
 
-pub async fn get_group(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-) -> Resp {
-    let caller = caller(&state, &req).await?;
-    let group = state.groups.get(&caller, id_of(path, "group id")).await?;
-    Ok(one(
-        false,
-        "group",
-        render::group(&group, &base_url(&req, &state)),
-    ))
-}
+    async fn create(state: &AppState, caller: &Caller, new: Self::New) -> Result<Group, Error> {
+        state.groups.create(caller, new).await
+    }
 
-pub async fn update_group(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-    body: JsonBody,
-) -> Resp {
-    let caller = caller(&state, &req).await?;
-    let patch = group_patch(&body.0);
-    let group = state
-        .groups
-        .update(&caller, id_of(path, "group id"), patch)
-        .await?;
-    Ok(one(
-        false,
-        "group",
-        render::group(&group, &base_url(&req, &state)),
-    ))
-}
+    fn render(item: &Group, base: &str) -> Value {
+        render::group(item, base)
+    }
 
-pub async fn delete_group(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-) -> Resp {
-    let caller = caller(&state, &req).await?;
-    state
-        .cascade
-        .delete_group(&caller, id_of(path, "group id"))
-        .await
-        .map(gone)
+    async fn list(
+        state: &AppState,
+        caller: &Caller,
+        (name, domain): Self::Filter,
+    ) -> Result<Vec<Group>, Error> {
+        state.groups.list(caller, name, domain).await
+    }
+
+    async fn update(
+        state: &AppState,
+        caller: &Caller,
+        id: Input<String>,
+        patch: Self::Patch,
+    ) -> Result<Group, Error> {
+        state.groups.update(caller, id, patch).await
+    }
+
+    async fn get(state: &AppState, caller: &Caller, id: Input<String>) -> Result<Group, Error> {
+        state.groups.get(caller, id).await
+    }
+
+    async fn delete(state: &AppState, caller: &Caller, id: Input<String>) -> Result<(), Error> {
+        state.cascade.delete_group(caller, id).await
+    }
 }
 
 pub async fn list_group_users(

@@ -1,0 +1,123 @@
+//! The five handlers every Keystone collection shares: `POST /things`
+//! (201), `GET /things` (filtered list), and `GET`, `PATCH` and `DELETE`
+//! (204) on `/things/{id}`. An entity says how its bodies and filters
+//! parse, which use case answers and how it renders; the HTTP is written
+//! once here. A new collection (trusts, limits, endpoint groups…) is one
+//! `impl Entity` beside its parsers and five lines in the URL map.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::Value;
+
+use super::http::{base_url, caller, collection, gone, id_of, one, JsonBody, Resp};
+use crate::error::Error;
+use crate::policy::{Caller, Input};
+use crate::AppState;
+
+/// How an entity is named on the wire: the member of one (`"role"`), the
+/// collection (`"roles"`, also its path under `/v3`) and its id in errors.
+pub struct Names {
+    pub member: &'static str,
+    pub collection: &'static str,
+    pub id: &'static str,
+}
+
+/// One Keystone collection. `New` and `Patch` are what the parsers hand
+/// the use case, usually [`Input`] so that a malformed body is reported
+/// after the policy check, as Keystone does.
+// actix runs each handler on its worker's own thread, so the futures need
+// not be `Send`.
+#[allow(async_fn_in_trait)]
+pub trait Entity: 'static {
+    const NAMES: Names;
+    /// Whether `GET /things/{id}` refuses a malformed id before it reads
+    /// the token (as Keystone's routing does for users and projects).
+    const READ_ID_BEFORE_TOKEN: bool = false;
+    type Item;
+    type New;
+    type Patch;
+    type Filter;
+
+    fn parse_new(body: &Value, state: &AppState) -> Self::New;
+    fn parse_patch(body: &Value, state: &AppState) -> Self::Patch;
+    /// The exact filters of a list; inexact ones (`name__contains`) are
+    /// applied to the rendered items by [`collection`].
+    fn filter(req: &HttpRequest) -> Result<Self::Filter, Error>;
+    fn render(item: &Self::Item, base: &str) -> Value;
+
+    async fn create(state: &AppState, caller: &Caller, new: Self::New)
+        -> Result<Self::Item, Error>;
+    async fn list(
+        state: &AppState,
+        caller: &Caller,
+        filter: Self::Filter,
+    ) -> Result<Vec<Self::Item>, Error>;
+    async fn get(state: &AppState, caller: &Caller, id: Input<String>)
+        -> Result<Self::Item, Error>;
+    async fn update(
+        state: &AppState,
+        caller: &Caller,
+        id: Input<String>,
+        patch: Self::Patch,
+    ) -> Result<Self::Item, Error>;
+    async fn delete(state: &AppState, caller: &Caller, id: Input<String>) -> Result<(), Error>;
+}
+
+fn reply<E: Entity>(created: bool, item: &E::Item, req: &HttpRequest, state: &AppState) -> Resp {
+    let rendered = E::render(item, &base_url(req, state));
+    Ok(one(created, E::NAMES.member, rendered))
+}
+
+pub async fn create<E: Entity>(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: JsonBody,
+) -> Resp {
+    let caller = caller(&state, &req).await?;
+    let item = E::create(&state, &caller, E::parse_new(&body.0, &state)).await?;
+    reply::<E>(true, &item, &req, &state)
+}
+
+pub async fn list<E: Entity>(state: web::Data<AppState>, req: HttpRequest) -> Resp {
+    let caller = caller(&state, &req).await?;
+    let found = E::list(&state, &caller, E::filter(&req)?).await?;
+    let base = base_url(&req, &state);
+    let items = found.iter().map(|item| E::render(item, &base)).collect();
+    let names = E::NAMES;
+    let path = format!("/{}", names.collection);
+    Ok(HttpResponse::Ok().json(collection(names.collection, items, &req, &base, &path)))
+}
+
+pub async fn get<E: Entity>(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Resp {
+    let id = id_of(path, E::NAMES.id);
+    let id = if E::READ_ID_BEFORE_TOKEN { Ok(id?) } else { id };
+    let caller = caller(&state, &req).await?;
+    let item = E::get(&state, &caller, id).await?;
+    reply::<E>(false, &item, &req, &state)
+}
+
+pub async fn update<E: Entity>(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: JsonBody,
+) -> Resp {
+    let caller = caller(&state, &req).await?;
+    let id = id_of(path, E::NAMES.id);
+    let patch = E::parse_patch(&body.0, &state);
+    let item = E::update(&state, &caller, id, patch).await?;
+    reply::<E>(false, &item, &req, &state)
+}
+
+pub async fn delete<E: Entity>(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Resp {
+    let caller = caller(&state, &req).await?;
+    let id = id_of(path, E::NAMES.id);
+    E::delete(&state, &caller, id).await.map(gone)
+}

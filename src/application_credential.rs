@@ -559,7 +559,7 @@ impl AppCreds {
     }
 
     /// Creates one for the caller's own project, with a subset of its
-    /// token's roles (by id or name; all of them by default).
+    /// token's roles (by id or name; all of them when none are named).
     pub async fn create(
         &self,
         caller: &Caller,
@@ -572,8 +572,10 @@ impl AppCreds {
             return Err(Error::forbidden_action(policy::CREATE_APP_CRED.action));
         };
         let new = new?;
-        let role_ids: BTreeSet<String> = match &new.roles {
-            None => caller.roles.iter().map(|r| r.id.clone()).collect(),
+        // Absent and empty both mean the token's roles (Keystone tests
+        // `if app_cred_data.get('roles')`; the CLI sends `[]`).
+        let role_ids: BTreeSet<String> = match new.roles.as_deref() {
+            None | Some([]) => caller.roles.iter().map(|r| r.id.clone()).collect(),
             Some(asked) => {
                 let mut ids = BTreeSet::new();
                 for item in asked {

@@ -186,6 +186,10 @@ pub struct Identity {
     /// bcrypt cost for new password hashes (Keystone's default is 12).
     pub password_hash_rounds: u32,
     pub max_password_length: usize,
+    /// Names of roles no role may imply (Keystone's `[assignment]
+    /// prohibited_implied_role`): implying `admin` would hand it out
+    /// with every role that implies it.
+    pub prohibited_implied_roles: Vec<String>,
 }
 
 impl Default for Identity {
@@ -194,6 +198,7 @@ impl Default for Identity {
             default_domain_id: "default".into(),
             password_hash_rounds: 12,
             max_password_length: 4096,
+            prohibited_implied_roles: vec!["admin".into()],
         }
     }
 }

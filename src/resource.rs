@@ -489,10 +489,45 @@ pub struct ProjectPatch {
     pub description: Option<Option<String>>,
     pub enabled: Option<bool>,
     pub tags: Option<Vec<String>>,
+    /// What the body says of the fields Keystone never changes: each may
+    /// repeat the current value (`None` when absent).
+    pub domain_id: Option<Option<String>>,
+    pub parent_id: Option<Option<String>>,
+    pub is_domain: Option<bool>,
+}
+
+/// Keystone's `_require_matching_domain_id`: an update may repeat the
+/// entity's domain, not move it.
+pub fn require_matching_domain(asked: &Option<Option<String>>, current: &str) -> Result<(), Error> {
+    match asked {
+        Some(d) if d.as_deref() != Some(current) => {
+            Err(Error::BadRequest("Cannot change Domain ID".into()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Keystone's `_update_project` checks: the domain, the parent (whose API
+/// value for a top-level project is its domain) and `is_domain` stay.
+fn require_fixed_project_fields(patch: &ProjectPatch, current: &Project) -> Result<(), Error> {
+    require_matching_domain(&patch.domain_id, &current.domain_id)?;
+    let parent = current.parent_id.as_deref().unwrap_or(&current.domain_id);
+    if matches!(&patch.parent_id, Some(p) if p.as_deref() != Some(parent)) {
+        return Err(Error::Forbidden(
+            "Update of `parent_id` is not allowed.".into(),
+        ));
+    }
+    if patch.is_domain.is_some_and(|d| d != current.is_domain) {
+        return Err(Error::BadRequest(
+            "Update of `is_domain` is not allowed.".into(),
+        ));
+    }
+    Ok(())
 }
 
 pub fn update_project(conn: &mut Conn, id: &str, patch: &ProjectPatch) -> Result<Project, Error> {
     let current = get_project(conn, id)?.ok_or_else(|| not_found_project(id))?;
+    require_fixed_project_fields(patch, &current)?;
     if let Some(name) = &patch.name {
         if name != &current.name && find_project_by_name(conn, &current.domain_id, name)?.is_some()
         {

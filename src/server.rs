@@ -70,6 +70,8 @@ pub fn prepare(config: Config) -> Result<AppState, Error> {
     let groups = crate::identity::Groups::new(db.clone(), users.clone(), default_domain.clone());
     let resources = crate::resource::Resources::new(db.clone(), default_domain.clone());
     let assignments = crate::assignment::Assignments::new(db.clone(), users.clone());
+    let roles =
+        crate::assignment::Roles::new(db.clone(), config.identity.prohibited_implied_roles.clone());
     let config = Arc::new(config);
     let tokens = Arc::new(tokens);
     let auth = crate::auth::Auth {
@@ -85,7 +87,7 @@ pub fn prepare(config: Config) -> Result<AppState, Error> {
         auth,
         config,
         catalog: crate::catalog::Catalog::new(db.clone()),
-        roles: crate::assignment::Roles::new(db.clone()),
+        roles,
         groups: groups.clone(),
         assignments: assignments.clone(),
         cascade: crate::cascade::Cascade::new(

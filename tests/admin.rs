@@ -61,7 +61,9 @@ async fn crud_and_errors(backend: Backend) {
         Some(json!({"domain": {"id": "x"}})),
     )
     .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // Keystone's domain PATCH ignores an id in the body (issue 14,
+    // tests/differential.rs); it changes nothing.
+    assert_eq!(status, StatusCode::OK);
     let (status, _) = call(
         &s,
         Method::GET,

@@ -359,7 +359,8 @@ async fn v3_credentials_crud(backend: Backend) {
         ),
     )
     .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // A new access key is allowed, as in Keystone (issue 14); the id stays.
+    assert_eq!(status, StatusCode::OK);
     let (status, body) = call(
         &s,
         Method::PATCH,

@@ -170,6 +170,24 @@ impl Target {
 /// locked"): one test speaks to it at a time, and never two requests at once.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+/// Runs `routes` against Keystone and then Ironstone (one test at a time)
+/// and asserts the two outcomes are equal; yields Keystone's, or `None`
+/// without the interop venv.
+macro_rules! same_as_keystone {
+    ($routes:ident) => {
+        async {
+            let _one = ONE_AT_A_TIME.lock().await;
+            let (keystone, server) = targets()?;
+            let ironstone = ironstone_target(&server);
+            let k = $routes(&keystone).await;
+            let i = $routes(&ironstone).await;
+            assert_eq!(i, k, "ironstone (left) and keystone (right) differ");
+            Some(k)
+        }
+        .await
+    };
+}
+
 /// Both targets, or `None` (with a printed reason) without the interop venv.
 fn targets() -> Option<(Target, TestServer)> {
     let base = keystone()?;
@@ -253,14 +271,9 @@ async fn credential_routes(t: &Target) -> Vec<(String, u16)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn credential_existence_is_hidden_as_in_keystone() {
-    let _one = ONE_AT_A_TIME.lock().await;
-    let Some((keystone, ironstone)) = targets() else {
+    let Some(k) = same_as_keystone!(credential_routes) else {
         return;
     };
-    let ironstone = ironstone_target(&ironstone);
-    let k = credential_routes(&keystone).await;
-    let i = credential_routes(&ironstone).await;
-    assert_eq!(i, k, "ironstone (left) and keystone (right) differ");
     assert!(k.contains(&("GET stranger missing".into(), 403)), "{k:?}");
 }
 
@@ -537,14 +550,9 @@ async fn deletion_routes(t: &Target) -> Vec<(String, u16)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deletions_take_credentials_as_in_keystone() {
-    let _one = ONE_AT_A_TIME.lock().await;
-    let Some((keystone, server)) = targets() else {
+    let Some(k) = same_as_keystone!(deletion_routes) else {
         return;
     };
-    let ironstone = ironstone_target(&server);
-    let k = deletion_routes(&keystone).await;
-    let i = deletion_routes(&ironstone).await;
-    assert_eq!(i, k, "ironstone (left) and keystone (right) differ");
     assert!(
         k.contains(&("GET the user's credential".into(), 404)),
         "{k:?}"
@@ -605,16 +613,265 @@ async fn assignment_flag_routes(t: &Target) -> Vec<(String, bool)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn assignment_flags_read_as_in_keystone() {
-    let _one = ONE_AT_A_TIME.lock().await;
-    let Some((keystone, server)) = targets() else {
+    let Some(k) = same_as_keystone!(assignment_flag_routes) else {
         return;
     };
-    let ironstone = ironstone_target(&server);
-    let k = assignment_flag_routes(&keystone).await;
-    let i = assignment_flag_routes(&ironstone).await;
-    assert_eq!(i, k, "ironstone (left) and keystone (right) differ");
     assert!(
         k.contains(&("include_names=false names".into(), true)),
+        "{k:?}"
+    );
+}
+
+/// A role by name, created in `domain` (or global) when it is missing.
+async fn role_named(t: &Target, admin: &str, name: &str, domain: Option<&str>) -> String {
+    let (status, body) = t
+        .as_(
+            admin,
+            Method::POST,
+            "/v3/roles",
+            Some(json!({"role": {"name": name, "domain_id": domain}})),
+        )
+        .await;
+    assert_eq!(status, 201, "{}: {body}", t.name);
+    body["role"]["id"].as_str().unwrap().to_string()
+}
+
+/// The sorted names of `roles` (an array of role objects).
+fn role_names(roles: &Value) -> Vec<String> {
+    let mut names: Vec<String> = roles
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|r| r["name"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// Issue 14's differences seen with real clients: a PATCH that repeats
+/// the entity's own id, application credentials created with `"roles":
+/// []`, an ec2 blob whose access key changes, and domain-specific roles.
+async fn parity_routes(t: &Target) -> Vec<(String, String)> {
+    let (admin, admin_id, project) = t.admin().await;
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let mut out = Vec::new();
+    let mut record = |what: &str, outcome: String| out.push((what.to_string(), outcome));
+
+    // PATCH with the same id, and with another.
+    let (_, service) = t
+        .as_(
+            &admin,
+            Method::POST,
+            "/v3/services",
+            Some(json!({"service": {"type": format!("t{tag}")}})),
+        )
+        .await;
+    let service_id = service["service"]["id"].as_str().unwrap().to_string();
+    let creations = [
+        ("users", "user", json!({"name": format!("u{tag}")})),
+        ("projects", "project", json!({"name": format!("p{tag}")})),
+        ("domains", "domain", json!({"name": format!("d{tag}")})),
+        ("groups", "group", json!({"name": format!("g{tag}")})),
+        ("roles", "role", json!({"name": format!("r{tag}")})),
+        ("regions", "region", json!({"description": "r"})),
+        ("services", "service", json!({"type": format!("s{tag}")})),
+        (
+            "endpoints",
+            "endpoint",
+            json!({"service_id": service_id, "interface": "public", "url": "http://x"}),
+        ),
+        (
+            "credentials",
+            "credential",
+            json!({"type": "cert", "blob": "x", "user_id": admin_id}),
+        ),
+    ];
+    for (collection, member, fields) in creations {
+        let (status, body) = t
+            .as_(
+                &admin,
+                Method::POST,
+                &format!("/v3/{collection}"),
+                Some(json!({ member: fields })),
+            )
+            .await;
+        assert_eq!(status, 201, "{}: {collection}: {body}", t.name);
+        let id = body[member]["id"].as_str().unwrap().to_string();
+        let path = format!("/v3/{collection}/{id}");
+        for (which, given) in [("same", id.as_str()), ("other", "0123456789abcdef")] {
+            let mut change = json!({ "id": given });
+            if member == "credential" {
+                change["blob"] = json!("y");
+            }
+            let (status, _) = t
+                .as_(
+                    &admin,
+                    Method::PATCH,
+                    &path,
+                    Some(json!({ member: change })),
+                )
+                .await;
+            record(
+                &format!("PATCH {member} with the {which} id"),
+                status.to_string(),
+            );
+        }
+    }
+
+    // An application credential with "roles": [] takes the token's roles.
+    let (status, body) = t
+        .as_(
+            &admin,
+            Method::POST,
+            &format!("/v3/users/{admin_id}/application_credentials"),
+            Some(json!({"application_credential": {"name": format!("ac{tag}"), "roles": []}})),
+        )
+        .await;
+    record("app cred with roles []", status.to_string());
+    let ac = &body["application_credential"];
+    record("its roles", role_names(&ac["roles"]).join(","));
+    let resp = t
+        .client
+        .post(format!("{}/v3/auth/tokens", t.base))
+        .json(
+            &json!({"auth": {"identity": {"methods": ["application_credential"],
+            "application_credential": {"id": ac["id"], "secret": ac["secret"]}}}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    record("auth with it", resp.status().as_u16().to_string());
+
+    // An ec2 blob may change its access key, not its trust.
+    let blob =
+        |access: &str, extra: &str| format!(r#"{{"access": "{access}", "secret": "s"{extra}}}"#);
+    let (status, body) = t
+        .as_(
+            &admin,
+            Method::POST,
+            "/v3/credentials",
+            Some(json!({"credential": {"type": "ec2", "user_id": admin_id,
+                "project_id": project, "blob": blob(&format!("a{tag}"), "")}})),
+        )
+        .await;
+    assert_eq!(status, 201, "{}: {body}", t.name);
+    let id = body["credential"]["id"].as_str().unwrap().to_string();
+    let path = format!("/v3/credentials/{id}");
+    for (what, new) in [
+        ("new access", blob(&format!("b{tag}"), "")),
+        (
+            "added trust",
+            blob(&format!("b{tag}"), r#", "trust_id": "t""#),
+        ),
+    ] {
+        let (status, body) = t
+            .as_(
+                &admin,
+                Method::PATCH,
+                &path,
+                Some(json!({"credential": {"blob": new}})),
+            )
+            .await;
+        record(&format!("ec2 blob with {what}"), status.to_string());
+        if status == 200 {
+            record(
+                "keeps its id",
+                (body["credential"]["id"] == json!(id)).to_string(),
+            );
+        }
+    }
+
+    // Domain-specific roles imply others; only a global role may not imply one.
+    let (_, domain) = t
+        .as_(
+            &admin,
+            Method::POST,
+            "/v3/domains",
+            Some(json!({"domain": {"name": format!("x{tag}")}})),
+        )
+        .await;
+    let other_domain = domain["domain"]["id"].as_str().unwrap().to_string();
+    let d1 = role_named(t, &admin, &format!("d1{tag}"), Some("default")).await;
+    let d2 = role_named(t, &admin, &format!("d2{tag}"), Some("default")).await;
+    let dx = role_named(t, &admin, &format!("dx{tag}"), Some(&other_domain)).await;
+    let global = role_named(t, &admin, &format!("g{tag}"), None).await;
+    let (_, found) = t
+        .as_(&admin, Method::GET, "/v3/roles?name=admin", None)
+        .await;
+    let admin_role = found["roles"][0]["id"].as_str().unwrap().to_string();
+    for (what, prior, implied) in [
+        ("domain role implies one of its domain", &d1, &d2),
+        ("domain role implies another domain's", &d1, &dx),
+        ("domain role implies a global role", &d1, &global),
+        ("global role implies a domain role", &global, &d2),
+        ("domain role implies admin", &d2, &admin_role),
+    ] {
+        let (status, _) = t
+            .as_(
+                &admin,
+                Method::PUT,
+                &format!("/v3/roles/{prior}/implies/{implied}"),
+                None,
+            )
+            .await;
+        record(what, status.to_string());
+    }
+    let name = format!("holder{tag}");
+    let (_, user) = t
+        .as_(
+            &admin,
+            Method::POST,
+            "/v3/users",
+            Some(json!({"user": {"name": name, "password": "pw", "domain_id": "default"}})),
+        )
+        .await;
+    let user_id = user["user"]["id"].as_str().unwrap().to_string();
+    let (status, _) = t
+        .as_(
+            &admin,
+            Method::PUT,
+            &format!("/v3/projects/{project}/users/{user_id}/roles/{d1}"),
+            None,
+        )
+        .await;
+    record("grant of a domain role", status.to_string());
+    let (_, listed) = t
+        .as_(
+            &admin,
+            Method::GET,
+            &format!("/v3/role_assignments?effective&include_names&user.id={user_id}"),
+            None,
+        )
+        .await;
+    let mut effective: Vec<String> = listed["role_assignments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["role"]["name"].as_str().unwrap_or("?").replace(&tag, ""))
+        .collect();
+    effective.sort();
+    record("effective roles", effective.join(","));
+    let (_, token) = t.token(&name, "pw", json!({"id": project})).await;
+    let in_token: Vec<String> = role_names(&token["token"]["roles"])
+        .iter()
+        .map(|n| n.replace(&tag, ""))
+        .collect();
+    record("token roles", in_token.join(","));
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parity_fixes_as_in_keystone() {
+    let Some(k) = same_as_keystone!(parity_routes) else {
+        return;
+    };
+    let get = |what: &str| k.iter().find(|(w, _)| w == what).map(|(_, o)| o.as_str());
+    assert_eq!(get("auth with it"), Some("201"), "{k:?}");
+    assert_eq!(
+        get("global role implies a domain role"),
+        Some("403"),
         "{k:?}"
     );
 }

@@ -665,7 +665,91 @@ async fn throttling(backend: Backend) {
     );
 }
 
+/// Keystone lets a PATCH give an ec2 pair a new access key (the id
+/// stays): the pair then answers to the new key, on every route, and no
+/// longer to the old one; a key another pair holds is a 409.
+async fn access_key_change(backend: Backend) {
+    let Some(s) = TestServer::start(backend) else {
+        return;
+    };
+    let (admin, user, pair) = setup(&s).await;
+    let id = ironstone::credential::ec2_credential_id(&pair.access);
+    let other = pair_for(&s, &user, json!({})).await;
+    let blob = |access: &str| json!({"credential": {"blob": json!({"access": access, "secret": pair.secret}).to_string()}});
+    let path = format!("/v3/credentials/{id}");
+    let (status, body) = call(
+        &s,
+        Method::PATCH,
+        &path,
+        Some(&user.token),
+        Some(blob(&other.access)),
+    )
+    .await;
+    common::expect_error(status, &body, StatusCode::CONFLICT, "Conflict occurred attempting to store credential - another credential has this access key.");
+    let renamed = format!("{}-renamed", pair.access);
+    let (status, body) = call(
+        &s,
+        Method::PATCH,
+        &path,
+        Some(&user.token),
+        Some(blob(&renamed)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["credential"]["id"], id.as_str());
+    let renamed_pair = Pair {
+        access: renamed.clone(),
+        secret: pair.secret.clone(),
+    };
+    let verify = |p: &Pair, nonce| v2_request(p, &now_iso(), nonce);
+    let (status, _) = call(
+        &s,
+        Method::POST,
+        "/v3/ec2tokens",
+        Some(&admin.token),
+        Some(verify(&renamed_pair, 1)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = call(
+        &s,
+        Method::POST,
+        "/v3/ec2tokens",
+        Some(&admin.token),
+        Some(verify(&pair, 2)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let ec2_path = |access: &str| format!("/v3/users/{}/credentials/OS-EC2/{access}", user.user_id);
+    let (status, body) = call(
+        &s,
+        Method::GET,
+        &ec2_path(&renamed),
+        Some(&user.token),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["credential"]["access"], renamed.as_str());
+    let (status, _) = call(
+        &s,
+        Method::GET,
+        &ec2_path(&pair.access),
+        Some(&user.token),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let keys = format!(
+        "/v1/{}/aksks/{}/keys/{renamed}",
+        user.project_id, user.user_id
+    );
+    let (status, body) = call(&s, Method::DELETE, &keys, Some(&user.token), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
 on_both_backends!(
+    access_key_change,
     ec2tokens_issue_delegated_tokens,
     s3tokens_v1_and_v4,
     who_may_call,

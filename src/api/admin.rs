@@ -8,7 +8,7 @@ use super::crud::{Entity, Names};
 use super::http::{
     base_url, bool_filter, caller, collection, gone, id_of, query_pairs, JsonBody, Resp,
 };
-use super::input::{change_string, member, opt_bool, opt_string, path_id, refuse_keys, req_string};
+use super::input::{change_string, matching_id, member, opt_bool, opt_string, path_id, req_string};
 use super::render;
 use crate::error::Error;
 use crate::identity::{User, UserChange, UserDetails, UserFilter, UserInput};
@@ -52,9 +52,9 @@ impl Entity for Domains {
         })
     }
 
-    fn parse_patch(body: &Value, _: &AppState) -> Self::Patch {
+    /// Keystone's domain PATCH ignores an `id` in the body, whatever it says.
+    fn parse_patch(body: &Value, _: &str, _: &AppState) -> Self::Patch {
         let d = member(body, "domain")?;
-        refuse_keys(d, "domain", &["id"])?;
         Ok(DomainPatch {
             name: name_field(d, 64)?,
             description: change_string(d, "description", 65_535)?,
@@ -166,10 +166,13 @@ impl Entity for Projects {
         })
     }
 
-    fn parse_patch(body: &Value, _: &AppState) -> Self::Patch {
+    fn parse_patch(body: &Value, path_id: &str, _: &AppState) -> Self::Patch {
         let p = member(body, "project")?;
-        refuse_keys(p, "project", &["id", "domain_id", "parent_id", "is_domain"])?;
+        matching_id(p, path_id)?;
         Ok(ProjectPatch {
+            domain_id: change_string(p, "domain_id", 64)?,
+            parent_id: change_string(p, "parent_id", 64)?,
+            is_domain: opt_bool(p, "is_domain")?,
             name: name_field(p, 64)?,
             description: change_string(p, "description", 65_535)?,
             enabled: opt_bool(p, "enabled")?,
@@ -299,13 +302,14 @@ impl Entity for Users {
         })
     }
 
-    fn parse_patch(body: &Value, state: &AppState) -> Self::Patch {
+    fn parse_patch(body: &Value, path_id: &str, state: &AppState) -> Self::Patch {
         let max_password = state.config.identity.max_password_length;
         let u = member(body, "user")?;
-        refuse_keys(u, "user", &["id", "domain_id"])?;
+        matching_id(u, path_id)?;
         Ok((|| {
             let password = password_field(u, max_password)?;
             Ok(UserChange {
+                domain_id: change_string(u, "domain_id", 64)?,
                 password,
                 name: name_field(u, 255)?,
                 enabled: opt_bool(u, "enabled")?,

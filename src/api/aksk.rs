@@ -289,10 +289,11 @@ pub async fn download(
     let format = DownloadFormat::parse(get("format"))?;
     let mut found = pairs(&state, &req, policy::AKSK_GET, project_id, user_id).await?;
     if let Some(access) = get("access_key") {
-        let id = credential::ec2_credential_id(access);
-        found.retain(|c| c.id == id);
+        found.retain(|c| c.ec2().is_ok_and(|b| b.access == access));
         if found.is_empty() {
-            return Err(credential::not_found(&id));
+            return Err(credential::not_found(&credential::ec2_credential_id(
+                access,
+            )));
         }
     }
     let (body, content_type, filename) = render_download(

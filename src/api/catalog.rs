@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use super::crud::{Entity, Names};
 use super::http::query;
-use super::input::{change_string, member, opt_bool, opt_string, path_id, refuse_keys, req_string};
+use super::input::{change_string, matching_id, member, opt_bool, opt_string, path_id, req_string};
 use super::render;
 use crate::catalog::{
     Endpoint, EndpointFilter, EndpointPatch, NewEndpoint, NewRegion, NewService, Region,
@@ -43,9 +43,9 @@ impl Entity for Regions {
         })
     }
 
-    fn parse_patch(body: &Value, _: &AppState) -> Self::Patch {
+    fn parse_patch(body: &Value, path_id: &str, _: &AppState) -> Self::Patch {
         let r = member(body, "region")?;
-        refuse_keys(r, "region", &["id"])?;
+        matching_id(r, path_id)?;
         Ok(RegionPatch {
             description: opt_string(r, "description", 65_535)?,
             parent_region_id: change_string(r, "parent_region_id", 255)?,
@@ -117,8 +117,9 @@ impl Entity for Services {
         })
     }
 
-    fn parse_patch(body: &Value, _: &AppState) -> Self::Patch {
+    fn parse_patch(body: &Value, path_id: &str, _: &AppState) -> Self::Patch {
         let s = member(body, "service")?;
+        matching_id(s, path_id)?;
         Ok(ServicePatch {
             service_type: opt_string(s, "type", 255)?,
             name: opt_string(s, "name", 255)?,
@@ -196,8 +197,9 @@ impl Entity for Endpoints {
         })
     }
 
-    fn parse_patch(body: &Value, _: &AppState) -> Self::Patch {
+    fn parse_patch(body: &Value, path_id: &str, _: &AppState) -> Self::Patch {
         let e = member(body, "endpoint")?;
+        matching_id(e, path_id)?;
         Ok(EndpointPatch {
             interface: opt_string(e, "interface", 16)?,
             url: opt_string(e, "url", 1024)?,

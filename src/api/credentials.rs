@@ -45,7 +45,8 @@ impl Entity for Credentials {
         })
     }
 
-    fn parse_patch(body: &Value, _: &AppState) -> Self::Patch {
+    /// Keystone's schema allows `blob` alone, so even a matching `id` is a 400.
+    fn parse_patch(body: &Value, _: &str, _: &AppState) -> Self::Patch {
         let c = member(body, "credential")?;
         only_keys(c, "credential", &["blob"])?;
         req_secret_string(c, "blob", 65_536)

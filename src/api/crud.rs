@@ -9,6 +9,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
 use super::http::{base_url, caller, collection, gone, id_of, one, JsonBody, Resp};
+use super::input::checked_id;
 use crate::error::Error;
 use crate::policy::{Caller, Input};
 use crate::AppState;
@@ -38,7 +39,10 @@ pub trait Entity: 'static {
     type Filter;
 
     fn parse_new(body: &Value, state: &AppState) -> Self::New;
-    fn parse_patch(body: &Value, state: &AppState) -> Self::Patch;
+    /// `path_id` is the id in the URL as given: Keystone accepts a body
+    /// that repeats it and refuses one that names another
+    /// ([`super::input::matching_id`]).
+    fn parse_patch(body: &Value, path_id: &str, state: &AppState) -> Self::Patch;
     /// The exact filters of a list; inexact ones (`name__contains`) are
     /// applied to the rendered items by [`collection`].
     fn filter(req: &HttpRequest) -> Result<Self::Filter, Error>;
@@ -106,8 +110,9 @@ pub async fn update<E: Entity>(
     body: JsonBody,
 ) -> Resp {
     let caller = caller(&state, &req).await?;
-    let id = id_of(path, E::NAMES.id);
-    let patch = E::parse_patch(&body.0, &state);
+    let raw = path.into_inner();
+    let patch = E::parse_patch(&body.0, &raw, &state);
+    let id = checked_id(raw, E::NAMES.id);
     let item = E::update(&state, &caller, id, patch).await?;
     reply::<E>(false, &item, &req, &state)
 }

@@ -59,13 +59,18 @@ pub fn change_string(
         .transpose()
 }
 
-/// Refuses a PATCH that names a field Keystone never changes.
-pub fn refuse_keys(map: &Map<String, Value>, what: &str, immutable: &[&str]) -> Result<(), Error> {
-    match immutable.iter().find(|k| map.contains_key(**k)) {
-        Some(k) => Err(Error::BadRequest(format!(
-            "Update of `{k}` of a {what} is not allowed."
-        ))),
-        None => Ok(()),
+/// A path id that passed [`path_id`], or its 400.
+pub fn checked_id(id: String, what: &str) -> Result<String, Error> {
+    path_id(&id, what).map(|_| id)
+}
+
+/// Keystone's `_require_matching_id`: a PATCH body may repeat the id in
+/// the URL, not name another.
+pub fn matching_id(map: &Map<String, Value>, path_id: &str) -> Result<(), Error> {
+    match map.get("id") {
+        None | Some(Value::Null) => Ok(()),
+        Some(Value::String(id)) if id == path_id => Ok(()),
+        Some(_) => Err(Error::BadRequest("Cannot change ID".into())),
     }
 }
 

@@ -3,27 +3,17 @@
 //! `crate::cascade`).
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::crud::{Entity, Names};
 use super::http::{base_url, caller, collection, gone, id_of, query, Resp};
-use super::input::{change_string, member, opt_string, path_id, req_string};
+use super::input::{change_string, matching_id, member, opt_string, path_id, req_string};
 use super::render;
 use crate::assignment::{Role, RoleInput, RolePatch};
 use crate::error::Error;
 use crate::identity::{Group, GroupInput, GroupPatch};
 use crate::policy::{Caller, Input};
 use crate::AppState;
-
-/// Keystone's refusal to move a role or group, or to rename its id.
-fn refuse_domain_or_id(map: &Map<String, Value>, what: &str) -> Result<(), Error> {
-    if map.contains_key("domain_id") || map.contains_key("id") {
-        return Err(Error::BadRequest(format!(
-            "Update of `domain_id` or `id` of a {what} is not allowed."
-        )));
-    }
-    Ok(())
-}
 
 /// Both ids of a two-id path, each checked on its own (the first may
 /// yield a 404 before the second is looked at).
@@ -66,10 +56,11 @@ impl Entity for Roles {
         })
     }
 
-    fn parse_patch(body: &Value, _: &AppState) -> Self::Patch {
+    fn parse_patch(body: &Value, path_id: &str, _: &AppState) -> Self::Patch {
         let r = member(body, "role")?;
-        refuse_domain_or_id(r, "role")?;
+        matching_id(r, path_id)?;
         Ok(RolePatch {
+            domain_id: change_string(r, "domain_id", 64)?,
             name: opt_string(r, "name", 255)?,
             description: change_string(r, "description", 65_535)?,
         })
@@ -218,10 +209,11 @@ impl Entity for Groups {
         })
     }
 
-    fn parse_patch(body: &Value, _: &AppState) -> Self::Patch {
+    fn parse_patch(body: &Value, path_id: &str, _: &AppState) -> Self::Patch {
         let g = member(body, "group")?;
-        refuse_domain_or_id(g, "group")?;
+        matching_id(g, path_id)?;
         Ok(GroupPatch {
+            domain_id: change_string(g, "domain_id", 64)?,
             name: opt_string(g, "name", 64)?,
             description: change_string(g, "description", 65_535)?,
         })

@@ -61,7 +61,8 @@ fn shown(row: &AssignmentRow) -> Shown {
 }
 
 /// Expands groups into their users, inheritance into projects, and
-/// implied roles, as Keystone's `effective` listing does.
+/// implied roles, then drops domain-specific roles (they only imply
+/// others), as Keystone's `effective` listing does.
 fn effective(conn: &mut Conn, rows: Vec<Shown>) -> Result<Vec<Shown>, Error> {
     let mut out = Vec::new();
     for row in rows {
@@ -135,6 +136,8 @@ fn effective(conn: &mut Conn, rows: Vec<Shown>) -> Result<Vec<Shown>, Error> {
             }
         }
     }
+    let domain_roles = super::domain_role_ids(conn)?;
+    out.retain(|s| !domain_roles.contains(&s.role));
     Ok(out)
 }
 

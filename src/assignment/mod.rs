@@ -4,6 +4,7 @@
 pub mod listing;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use diesel::prelude::*;
 
@@ -252,6 +253,25 @@ pub fn expand_implied(
     Ok(result)
 }
 
+/// The ids of every domain-specific role (stored with a non-empty domain).
+pub fn domain_role_ids(conn: &mut Conn) -> Result<BTreeSet<String>, Error> {
+    let ids: Vec<String> = roles::table
+        .filter(roles::domain_id.ne(""))
+        .select(roles::id)
+        .load(conn)?;
+    Ok(ids.into_iter().collect())
+}
+
+/// The roles a token carries for these assigned roles: the implied ones
+/// added, then the domain-specific ones dropped (Keystone's
+/// `_strip_domain_roles`: a domain role only implies others).
+fn effective_roles(conn: &mut Conn, assigned: BTreeSet<String>) -> Result<Vec<Role>, Error> {
+    let ids = expand_implied(conn, assigned)?;
+    let mut roles = load_roles(conn, &ids)?;
+    roles.retain(|r| r.domain_id.is_none());
+    Ok(roles)
+}
+
 fn load_roles(conn: &mut Conn, ids: &BTreeSet<String>) -> Result<Vec<Role>, Error> {
     let ids: Vec<&String> = ids.iter().collect();
     let mut roles: Vec<Role> = roles::table
@@ -298,8 +318,7 @@ pub fn effective_project_roles(
             ids.insert(row.role_id);
         }
     }
-    let ids = expand_implied(conn, ids)?;
-    load_roles(conn, &ids)
+    effective_roles(conn, ids)
 }
 
 /// The user's effective roles on a domain (direct and group, not inherited).
@@ -336,8 +355,7 @@ fn direct_roles(
         .filter(|r| on_target(r))
         .map(|r| r.role_id)
         .collect();
-    let ids = expand_implied(conn, ids)?;
-    load_roles(conn, &ids)
+    effective_roles(conn, ids)
 }
 
 /// Projects on which the user has any role, directly, through a group, or
@@ -527,13 +545,27 @@ pub fn all_implications(conn: &mut Conn) -> Result<Vec<(String, String)>, Error>
 
 /// Adds `prior ⇒ implied` after checking both exist, the implied role is
 /// global, and no cycle results.
-pub fn create_implication(conn: &mut Conn, prior: &str, implied: &str) -> Result<(), Error> {
-    get_role(conn, prior)?.ok_or_else(|| not_found_role(prior))?;
+/// Keystone's rules: a prohibited role (`admin`) is never implied, and a
+/// global role may not imply a domain-specific one (both 403); a domain
+/// role may imply any role. Ironstone also refuses a cycle (400), which
+/// Keystone stores.
+pub fn create_implication(
+    conn: &mut Conn,
+    prior: &str,
+    implied: &str,
+    prohibited: &[String],
+) -> Result<(), Error> {
     let implied_role = get_role(conn, implied)?.ok_or_else(|| not_found_role(implied))?;
-    if implied_role.domain_id.is_some() {
-        return Err(Error::BadRequest(format!(
-            "{implied} is not a valid implied role: domain-specific roles cannot be implied."
+    let prior_role = get_role(conn, prior)?.ok_or_else(|| not_found_role(prior))?;
+    if prohibited.contains(&implied_role.name) {
+        return Err(Error::Forbidden(format!(
+            "{implied} cannot be an implied roles."
         )));
+    }
+    if prior_role.domain_id.is_none() && implied_role.domain_id.is_some() {
+        return Err(Error::Forbidden(
+            "Global role cannot imply a domain-specific role".into(),
+        ));
     }
     if prior == implied
         || expand_implied(conn, BTreeSet::from([implied.to_string()]))?.contains(prior)
@@ -638,6 +670,8 @@ pub struct RoleInput {
 pub struct RolePatch {
     pub name: Option<String>,
     pub description: Option<Option<String>>,
+    /// The domain the body names, if it does: it may only repeat it.
+    pub domain_id: Option<Option<String>>,
 }
 
 /// The rules of implication, with the roles they name.
@@ -652,11 +686,16 @@ pub struct Inferences {
 #[derive(Clone)]
 pub struct Roles {
     db: crate::store::Database,
+    /// Names no role may imply.
+    prohibited_implied: Arc<Vec<String>>,
 }
 
 impl Roles {
-    pub fn new(db: crate::store::Database) -> Self {
-        Roles { db }
+    pub fn new(db: crate::store::Database, prohibited_implied: Vec<String>) -> Self {
+        Roles {
+            db,
+            prohibited_implied: Arc::new(prohibited_implied),
+        }
     }
 
     pub async fn create(&self, caller: &Caller, new: Input<RoleInput>) -> Result<Role, Error> {
@@ -715,6 +754,16 @@ impl Roles {
         let (id, patch) = change?;
         self.db
             .write(move |conn| {
+                let current = get_role(conn, &id)?.ok_or_else(|| not_found_role(&id))?;
+                if patch
+                    .domain_id
+                    .as_ref()
+                    .is_some_and(|d| d != &current.domain_id)
+                {
+                    return Err(Error::BadRequest(
+                        "Update of `domain_id` is not allowed.".into(),
+                    ));
+                }
                 update_role(
                     conn,
                     &id,
@@ -748,7 +797,10 @@ impl Roles {
         let (prior, implied) = (prior?, implied?);
         let (p, i) = (prior.clone(), implied.clone());
         self.db
-            .write(move |conn| create_implication(conn, &p, &i))
+            .write({
+                let prohibited = self.prohibited_implied.clone();
+                move |conn| create_implication(conn, &p, &i, &prohibited)
+            })
             .await?;
         Ok((self.load(Ok(prior)).await?, self.load(Ok(implied)).await?))
     }

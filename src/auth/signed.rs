@@ -125,11 +125,11 @@ async fn find_pair(state: &Auth, access: &str) -> Result<Option<Arc<Credential>>
                 state.guards.decoy_blob.get_or_init(|| blob).clone()
             }
         };
-        let key = id.clone();
+        let access = access.to_string();
         Ok(state
             .db
             .read(move |conn| {
-                let found = credential::get(conn, &cipher, &key)?;
+                let found = credential::get_by_access(conn, &cipher, &access)?;
                 if found.is_none() {
                     let _ = cipher.decrypt(&decoy);
                 }

@@ -145,13 +145,12 @@ pub fn parse_ec2_blob(blob: &str) -> Result<Ec2Blob, Error> {
 }
 
 /// Keystone's `_validate_blob_update_keys`: an update may change an ec2
-/// blob's secret, but not what the pair is and what it is limited to (its
-/// access key, trust, application credential or OAuth token). Otherwise an
+/// blob's access key and secret, but not what the pair is limited to (its
+/// trust, application credential or OAuth token). Otherwise an
 /// owner could lift the restriction of a pair made through a delegated
 /// token by rewriting its blob.
 pub fn check_ec2_blob_update(old: &Ec2Blob, new: &Ec2Blob) -> Result<(), Error> {
     let fixed = [
-        ("access", Some(&old.access), Some(&new.access)),
         ("trust_id", old.trust_id.as_ref(), new.trust_id.as_ref()),
         (
             "app_cred_id",
@@ -230,6 +229,34 @@ pub struct NewCredential {
     pub meta: KeyMeta,
 }
 
+/// The lookup key of a pair: the digest of its access key, for ec2
+/// credentials whose blob names one.
+fn access_digest(credential_type: &str, blob: &Secret) -> Option<String> {
+    (credential_type == EC2)
+        .then(|| parse_ec2_blob(blob.expose()).ok())
+        .flatten()
+        .map(|b| ec2_credential_id(&b.access))
+}
+
+/// Refuses an access key that another pair already answers to.
+fn refuse_taken_access(conn: &mut Conn, digest: &Option<String>, id: &str) -> Result<(), Error> {
+    let Some(digest) = digest else {
+        return Ok(());
+    };
+    let taken = credentials::table
+        .filter(credentials::access_digest.eq(digest))
+        .filter(credentials::id.ne(id))
+        .count()
+        .get_result::<i64>(conn)?
+        > 0;
+    if taken {
+        return Err(Error::Conflict(
+            "Conflict occurred attempting to store credential - another credential has this access key.".into(),
+        ));
+    }
+    Ok(())
+}
+
 pub fn create(
     conn: &mut Conn,
     cipher: &CredentialCipher,
@@ -240,6 +267,10 @@ pub fn create(
         .count()
         .get_result::<i64>(conn)?
         > 0;
+    let digest = access_digest(&new.credential_type, &new.blob);
+    if !exists {
+        refuse_taken_access(conn, &digest, &new.id)?;
+    }
     if exists {
         return Err(Error::Conflict(format!(
             "Conflict occurred attempting to store credential - Duplicate entry found with ID {}.",
@@ -265,6 +296,7 @@ pub fn create(
                 .eq(serde_json::to_string(&new.meta.allowed_cidrs).unwrap_or_else(|_| "[]".into())),
             credentials::created_at.eq(created_at),
             credentials::use_count.eq(0i64),
+            credentials::access_digest.eq(digest),
         ))
         .execute(conn)?;
     Ok(Credential {
@@ -287,6 +319,21 @@ pub fn get(
 ) -> Result<Option<Credential>, Error> {
     let row = credentials::table
         .find(id)
+        .select(CredentialRow::as_select())
+        .first(conn)
+        .optional()?;
+    row.map(|r| from_row(cipher, r)).transpose()
+}
+
+/// The ec2 pair that answers to `access` now (after a PATCH that changed
+/// its access key, no longer the one its id was derived from).
+pub fn get_by_access(
+    conn: &mut Conn,
+    cipher: &CredentialCipher,
+    access: &str,
+) -> Result<Option<Credential>, Error> {
+    let row = credentials::table
+        .filter(credentials::access_digest.eq(ec2_credential_id(access)))
         .select(CredentialRow::as_select())
         .first(conn)
         .optional()?;
@@ -357,18 +404,23 @@ pub fn count(conn: &mut Conn, user_id: &str, credential_type: Option<&str>) -> R
     Ok(query.get_result(conn)?)
 }
 
-/// Replaces the blob (Keystone's PATCH), re-encrypted with the primary key.
+/// Replaces the blob (Keystone's PATCH), re-encrypted with the primary
+/// key; an ec2 pair then answers to the blob's access key.
 pub fn update_blob(
     conn: &mut Conn,
     cipher: &CredentialCipher,
     id: &str,
+    credential_type: &str,
     blob: &Secret,
 ) -> Result<(), Error> {
+    let digest = access_digest(credential_type, blob);
+    refuse_taken_access(conn, &digest, id)?;
     let (encrypted, key_hash) = cipher.encrypt(blob.expose())?;
     let n = diesel::update(credentials::table.find(id))
         .set((
             credentials::encrypted_blob.eq(encrypted),
             credentials::key_hash.eq(key_hash),
+            credentials::access_digest.eq(digest),
         ))
         .execute(conn)?;
     if n == 0 {

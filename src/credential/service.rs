@@ -225,8 +225,8 @@ impl Credentials {
         self.load_for(caller, policy::GET_CREDENTIAL, id).await
     }
 
-    /// Only the blob may change, and an ec2 blob keeps its access key (the
-    /// id is derived from it).
+    /// Only the blob may change. An ec2 blob may take a new access key (as
+    /// in Keystone, the id stays) and the pair then answers to it.
     pub async fn update(
         &self,
         caller: &Caller,
@@ -240,9 +240,10 @@ impl Credentials {
             super::check_ec2_blob_update(&found.ec2()?, &super::parse_ec2_blob(&blob)?)?;
         }
         let (cipher, id, blob) = (self.cipher.clone(), found.id, Secret::new(blob));
+        let kind = found.credential_type;
         self.db
             .write(move |conn| {
-                super::update_blob(conn, &cipher, &id, &blob)?;
+                super::update_blob(conn, &cipher, &id, &kind, &blob)?;
                 super::get(conn, &cipher, &id)?.ok_or_else(|| super::not_found(&id))
             })
             .await
@@ -305,7 +306,12 @@ impl Credentials {
     /// An ec2 credential of `user_id` by access key.
     async fn load_ec2(&self, user_id: &str, access: &str) -> Result<Credential, Error> {
         let id = super::ec2_credential_id(access);
-        match self.fetch(id.clone()).await? {
+        let (cipher, key) = (self.cipher.clone(), access.to_string());
+        let found = self
+            .db
+            .read(move |conn| super::get_by_access(conn, &cipher, &key))
+            .await?;
+        match found {
             Some(c) if c.credential_type == EC2 && c.user_id == user_id => Ok(c),
             _ => Err(super::not_found(&id)),
         }
@@ -407,12 +413,11 @@ impl Credentials {
         user_id: String,
         access: &str,
     ) -> Result<Credential, Error> {
-        let id = super::ec2_credential_id(access);
         self.aksk_pairs(caller, rule, project_id, user_id)
             .await?
             .into_iter()
-            .find(|c| c.id == id)
-            .ok_or_else(|| super::not_found(&id))
+            .find(|c| c.ec2().is_ok_and(|b| b.access == access))
+            .ok_or_else(|| super::not_found(&super::ec2_credential_id(access)))
     }
 
     /// `DELETE /v1/{project_id}/aksks/{user_id}`: the user's AK/SK pairs in

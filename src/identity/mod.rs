@@ -717,6 +717,8 @@ pub struct GroupInput {
 pub struct GroupPatch {
     pub name: Option<String>,
     pub description: Option<Option<String>>,
+    /// The domain the body names, if it does: it may only repeat it.
+    pub domain_id: Option<Option<String>>,
 }
 
 /// The identity subsystem's use cases for groups and their members
@@ -792,6 +794,7 @@ impl Groups {
     ) -> Result<Group, Error> {
         let patch = patch?;
         let group = self.authorized(caller, policy::MANAGE_GROUPS, id).await?;
+        crate::resource::require_matching_domain(&patch.domain_id, &group.domain_id)?;
         self.db
             .write(move |conn| {
                 update_group(
@@ -899,6 +902,8 @@ pub struct UserDetails {
 /// case.
 #[derive(Debug, Default)]
 pub struct UserChange {
+    /// The domain the body names, if it does: it may only repeat it.
+    pub domain_id: Option<Option<String>>,
     pub name: Option<String>,
     pub enabled: Option<bool>,
     pub default_project_id: Option<Option<String>>,
@@ -1015,6 +1020,7 @@ impl Users {
         let change = change?;
         let user = self.authorized(caller, policy::UPDATE_USER, id).await?;
         let change = change?;
+        crate::resource::require_matching_domain(&change.domain_id, &user.domain_id)?;
         let patch = UserPatch {
             password_hash: self.hash(change.password).await?,
             name: change.name,

@@ -816,6 +816,12 @@ fn write_catalog(
 
 type StoredCredential = (String, Option<String>, String, String);
 
+/// How Keystone finds an ec2 pair: by its id, the digest of the access
+/// key it was created with. An imported pair answers to the same key.
+fn keystone_lookup(c: &KsCredential) -> Option<&str> {
+    (c.credential_type == crate::credential::EC2).then_some(c.id.as_str())
+}
+
 fn write_credentials(
     conn: &mut Conn,
     ours: &CredentialCipher,
@@ -864,6 +870,7 @@ fn write_credentials(
                         credentials::encrypted_blob.eq(encrypted),
                         credentials::key_hash.eq(key_hash),
                         credentials::extra.eq(&extra),
+                        credentials::access_digest.eq(keystone_lookup(c)),
                     ))
                     .execute(conn)?;
                 Outcome::Updated
@@ -883,6 +890,7 @@ fn write_credentials(
                         credentials::allowed_cidrs.eq("[]"),
                         credentials::created_at.eq(now),
                         credentials::use_count.eq(0i64),
+                        credentials::access_digest.eq(keystone_lookup(c)),
                     ))
                     .execute(conn)?;
                 Outcome::Created

@@ -174,6 +174,7 @@ diesel::table! {
         created_at -> BigInt,
         last_used_at -> Nullable<BigInt>,
         use_count -> BigInt,
+        access_digest -> Nullable<Text>,
     }
 }
 

@@ -1,0 +1,2 @@
+DROP INDEX credentials_access_digest;
+ALTER TABLE credentials DROP COLUMN access_digest;

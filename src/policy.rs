@@ -311,6 +311,12 @@ pub const DELETE_USER: Policy = Policy {
     action: "identity:delete_user",
     any_of: &[Check::Admin, Check::DomainManager],
 };
+/// `DELETE /v3/users/{user_id}/tokens` (Keystone 30): "log out
+/// everywhere", for the user itself or an admin.
+pub const REVOKE_USER_TOKENS: Policy = Policy {
+    action: "identity:revoke_tokens_for_user",
+    any_of: &[Check::Admin, Check::Owner],
+};
 pub const LIST_USER_PROJECTS: Policy = Policy {
     action: "identity:list_user_projects",
     any_of: &[
@@ -442,6 +448,7 @@ pub const ALL: &[Policy] = &[
     CREATE_USER,
     UPDATE_USER,
     DELETE_USER,
+    REVOKE_USER_TOKENS,
     LIST_USER_PROJECTS,
     GET_ROLE,
     LIST_ROLES,

@@ -998,7 +998,62 @@ async fn who_may_manage_the_rest(backend: Backend) {
     run_matrix(&s, &tokens, &routes).await;
 }
 
+/// `DELETE /v3/users/{user_id}/tokens`: every token of the user stops
+/// validating, at once, including through the validation cache; the
+/// user can log in again afterwards.
+async fn log_out_everywhere(backend: Backend) {
+    let Some(s) = TestServer::start(backend) else {
+        return;
+    };
+    let admin = admin_member(&s).await;
+    let project = create_project(&s, "everywhere").await;
+    let user = member_of(&s, "roamer", &project, "member").await;
+    let (second, _) = s
+        .password_token("roamer", "pw", Some(json!({"project": {"id": project}})))
+        .await;
+    for token in [&user.token, &second] {
+        assert_eq!(s.validate(&admin.token, token, "").await.0, StatusCode::OK);
+    }
+    let path = format!("/v3/users/{}/tokens", user.user_id);
+    let (status, _) = call(&s, Method::DELETE, &path, Some(&user.token), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    for token in [&user.token, &second] {
+        assert_eq!(
+            s.validate(&admin.token, token, "").await.0,
+            StatusCode::NOT_FOUND
+        );
+    }
+    let (status, body) = call(&s, Method::DELETE, &path, Some(&second), None).await;
+    expect_error(
+        status,
+        &body,
+        StatusCode::UNAUTHORIZED,
+        "The request you have made requires authentication.",
+    );
+    // Revocation events cover their whole second, as Keystone's do.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (fresh, _) = s
+        .password_token("roamer", "pw", Some(json!({"project": {"id": project}})))
+        .await;
+    assert_eq!(s.validate(&admin.token, &fresh, "").await.0, StatusCode::OK);
+    let (status, body) = call(
+        &s,
+        Method::DELETE,
+        "/v3/users/0123456789abcdef/tokens",
+        Some(&admin.token),
+        None,
+    )
+    .await;
+    expect_error(
+        status,
+        &body,
+        StatusCode::NOT_FOUND,
+        "Could not find user: 0123456789abcdef.",
+    );
+}
+
 on_both_backends!(
+    log_out_everywhere,
     crud_and_errors,
     changes_revoke_tokens,
     who_may_administer,

@@ -875,3 +875,62 @@ async fn parity_fixes_as_in_keystone() {
         "{k:?}"
     );
 }
+
+/// `DELETE /v3/users/{user_id}/tokens` (new in Keystone 30): the user
+/// itself or an admin; anyone else a 403, whether the user exists or not.
+async fn user_token_routes(t: &Target) -> Vec<(String, u16)> {
+    let (admin, _, project) = t.admin().await;
+    let (owner, owner_id) = t.member(&admin, "owner", &project, "member").await;
+    let (stranger, stranger_id) = t.member(&admin, "stranger", &project, "member").await;
+    let (victim, victim_id) = t.member(&admin, "victim", &project, "member").await;
+    let missing = "0123456789abcdef0123456789abcdef";
+    let revoke = |token: &str, user: &str| {
+        let (token, path) = (token.to_string(), format!("/v3/users/{user}/tokens"));
+        async move { t.as_(&token, Method::DELETE, &path, None).await.0 }
+    };
+    let alive = |token: &str| {
+        let (admin, token) = (admin.clone(), token.to_string());
+        async move {
+            t.call(
+                Method::GET,
+                "/v3/auth/tokens",
+                &[("X-Auth-Token", &admin), ("X-Subject-Token", &token)],
+                None,
+            )
+            .await
+            .0
+        }
+    };
+    vec![
+        (
+            "stranger, another user".into(),
+            revoke(&stranger, &owner_id).await,
+        ),
+        (
+            "stranger, missing user".into(),
+            revoke(&stranger, missing).await,
+        ),
+        ("owner's token before".into(), alive(&owner).await),
+        ("owner, itself".into(), revoke(&owner, &owner_id).await),
+        ("owner's token after".into(), alive(&owner).await),
+        ("stranger's token".into(), alive(&stranger).await),
+        ("admin, missing user".into(), revoke(&admin, missing).await),
+        (
+            "admin, another user".into(),
+            revoke(&admin, &victim_id).await,
+        ),
+        ("victim's token after".into(), alive(&victim).await),
+        (
+            "stranger still".into(),
+            revoke(&stranger, &stranger_id).await,
+        ),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_tokens_revoke_as_in_keystone() {
+    let Some(k) = same_as_keystone!(user_token_routes) else {
+        return;
+    };
+    assert!(k.contains(&("owner's token after".into(), 404)), "{k:?}");
+}

@@ -393,6 +393,20 @@ pub async fn change_password(
         .map(gone)
 }
 
+/// `DELETE /v3/users/{user_id}/tokens`.
+pub async fn revoke_user_tokens(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Resp {
+    let caller = caller(&state, &req).await?;
+    state
+        .users
+        .revoke_tokens(&caller, id_of(path, "user id"))
+        .await
+        .map(gone)
+}
+
 /// `GET /v3/users/{user_id}/projects`: projects the user has a role on.
 pub async fn list_user_projects(
     state: web::Data<AppState>,

@@ -96,6 +96,7 @@ routes! {
         DELETE: crud::delete::<admin::Users>,
     },
     "/v3/users/{user_id}/password" => { POST: admin::change_password },
+    "/v3/users/{user_id}/tokens" => { DELETE: admin::revoke_user_tokens },
     "/v3/users/{user_id}/projects" => { GET: admin::list_user_projects },
     "/v3/users/{user_id}/groups" => { GET: roles::list_user_groups },
     "/v3/roles" => { POST: crud::create::<roles::Roles>, GET: crud::list::<roles::Roles> },

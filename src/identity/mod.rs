@@ -1033,6 +1033,20 @@ impl Users {
             .await
     }
 
+    /// `DELETE /v3/users/{user_id}/tokens`: every token of the user stops
+    /// validating (a revocation event by user). The rule is checked
+    /// against the id in the URL before the user is looked up, so a
+    /// caller who may not act learns nothing of who exists (Keystone's
+    /// order).
+    pub async fn revoke_tokens(&self, caller: &Caller, id: Input<String>) -> Result<(), Error> {
+        let id = id?;
+        policy::enforce(policy::REVOKE_USER_TOKENS, caller, Target::owned_by(&id))?;
+        let user = self.load(Ok(id)).await?;
+        self.db
+            .write(move |conn| revoke_user_tokens(conn, &user.id))
+            .await
+    }
+
     /// `POST /v3/users/{user_id}/password`: self-service with the original
     /// password instead of a token. Revokes the user's tokens.
     pub async fn change_password(

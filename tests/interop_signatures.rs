@@ -216,23 +216,17 @@ async fn keystonemiddleware_auth_token_against_ironstone() {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
-    let output = Command::new(&python)
-        .arg(common::interop_dir().join("middleware_auth_token.py"))
-        .args([
+    let report = common::run_interop(
+        &python,
+        "middleware_auth_token.py",
+        &[
             &s.url,
             common::ADMIN_PASSWORD,
             &user.token,
             &revoked,
             "gAAAAABgarbage",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+        ],
     );
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
     let valid = &report[0];
     assert_eq!(valid["status"], 200, "{report}");
     assert_eq!(valid["identity_status"], "Confirmed");

@@ -17,6 +17,7 @@ pub mod health;
 pub mod http;
 pub mod input;
 pub mod metrics;
+pub mod oauth2;
 pub mod render;
 pub mod roles;
 pub mod signed;
@@ -77,6 +78,14 @@ routes! {
     "/v3/auth/domains" => { GET: auth::auth_domains },
     "/v3/auth/system" => { GET: auth::auth_system },
     "/v3/auth/catalog" => { GET: auth::auth_catalog },
+    "/v3/OS-OAUTH2/token" => {
+        POST: oauth2::token,
+        GET: oauth2::method_not_allowed,
+        HEAD: oauth2::method_not_allowed,
+        PUT: oauth2::method_not_allowed,
+        PATCH: oauth2::method_not_allowed,
+        DELETE: oauth2::method_not_allowed,
+    },
     "/v3/domains" => { POST: crud::create::<admin::Domains>, GET: crud::list::<admin::Domains> },
     "/v3/domains/{domain_id}" => {
         GET: crud::get::<admin::Domains>,

@@ -4,6 +4,7 @@
 
 pub mod guard;
 mod issue;
+mod oauth2;
 pub mod request;
 mod scope;
 pub mod signed;
@@ -11,6 +12,7 @@ mod tokens;
 mod validate;
 
 pub use issue::issue_token;
+pub use oauth2::ClientCredentials;
 pub use tokens::Subject;
 pub(crate) use validate::issue_and_load;
 pub use validate::{authenticate_caller, catalog_for, validate, Caches};

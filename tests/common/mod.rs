@@ -337,6 +337,23 @@ pub fn interop_dir() -> std::path::PathBuf {
         .join("interop")
 }
 
+/// Runs `tests/interop/<script>` with the interop venv's Python and
+/// returns the JSON it prints; a failing script fails the test with its
+/// stderr.
+pub fn run_interop(python: &std::path::Path, script: &str, args: &[&str]) -> Value {
+    let output = std::process::Command::new(python)
+        .arg(interop_dir().join(script))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{script}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
 /// What a caller needs to use the SODA API: its token, project and user.
 pub struct Member {
     pub token: String,

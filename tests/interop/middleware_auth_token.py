@@ -2,7 +2,11 @@
 """Runs keystonemiddleware's auth_token middleware in front of a tiny WSGI
 app, against Ironstone, and reports what the app saw for each token.
 
-    middleware_auth_token.py IDENTITY_URL ADMIN_PASSWORD TOKEN [TOKEN ...]
+    middleware_auth_token.py [--bearer] IDENTITY_URL ADMIN_PASSWORD TOKEN [TOKEN ...]
+
+With --bearer, runs the oauth2_token filter instead (what Tacker deploys),
+and sends each token as `Authorization: Bearer` (an OAuth 2.0 access
+token from /v3/OS-OAUTH2/token).
 
 Prints a JSON list: {"status", "identity_status", "user_id", "project_id", "roles"}.
 """
@@ -11,6 +15,7 @@ import json
 import sys
 
 from keystonemiddleware import auth_token
+from keystonemiddleware import oauth2_token
 from webob import Request
 
 
@@ -26,7 +31,11 @@ def app(environ, start_response):
 
 
 def main():
-    identity, password, tokens = sys.argv[1], sys.argv[2], sys.argv[3:]
+    args = sys.argv[1:]
+    bearer = args[:1] == ["--bearer"]
+    if bearer:
+        args = args[1:]
+    identity, password, tokens = args[0], args[1], args[2:]
     conf = {
         "www_authenticate_uri": f"{identity}/v3",
         "auth_url": f"{identity}/v3",
@@ -39,11 +48,17 @@ def main():
         "token_cache_time": "-1",
         "delay_auth_decision": "False",
     }
-    middleware = auth_token.AuthProtocol(app, conf)
+    if bearer:
+        middleware = oauth2_token.OAuth2Protocol(app, conf)
+    else:
+        middleware = auth_token.AuthProtocol(app, conf)
     report = []
     for token in tokens:
         req = Request.blank("/v2.1/servers")
-        req.headers["X-Auth-Token"] = token
+        if bearer:
+            req.headers["Authorization"] = f"Bearer {token}"
+        else:
+            req.headers["X-Auth-Token"] = token
         resp = req.get_response(middleware)
         entry = {"status": resp.status_int}
         if resp.status_int == 200:

@@ -6,9 +6,10 @@
 //! leaves nothing deleted.
 
 use crate::error::Error;
+use crate::limit::{self, LimitOwner};
 use crate::policy::{self, Caller, Input, Target};
 use crate::store::{Conn, Database};
-use crate::{application_credential, assignment, credential, identity, resource};
+use crate::{application_credential, assignment, catalog, credential, identity, resource};
 
 /// A disabled, non-default domain and everything in it: its projects
 /// (children first), users, groups, domain roles and the assignments on
@@ -27,14 +28,17 @@ pub fn delete_domain(conn: &mut Conn, id: &str, default_domain_id: &str) -> Resu
     }
     assignment::delete_target_assignments(conn, id)?;
     assignment::delete_domain_roles(conn, id)?;
+    limit::store::delete_limits_of(conn, LimitOwner::Domain(id))?;
     resource::delete_domain(conn, id)
 }
 
-/// A project without children, the assignments on it and the credentials
-/// bound to it (Keystone's `delete_credentials_for_project`).
+/// A project without children, the assignments on it, the credentials
+/// bound to it (Keystone's `delete_credentials_for_project`) and its limits
+/// (`delete_limits_for_project`).
 pub fn delete_project(conn: &mut Conn, id: &str) -> Result<(), Error> {
     assignment::delete_target_assignments(conn, id)?;
     credential::delete_for_project(conn, id)?;
+    limit::store::delete_limits_of(conn, LimitOwner::Project(id))?;
     resource::delete_project(conn, id)
 }
 
@@ -45,6 +49,25 @@ pub fn delete_user(conn: &mut Conn, id: &str) -> Result<(), Error> {
     credential::delete_for_user(conn, id)?;
     application_credential::delete_for_user(conn, id)?;
     identity::delete_user(conn, id)
+}
+
+/// A service or region that no registered limit names. Keystone's schema
+/// holds the reference with a foreign key; Ironstone says why.
+fn refuse_limited_catalog(
+    conn: &mut Conn,
+    service: Option<&str>,
+    region: Option<&str>,
+) -> Result<(), Error> {
+    if limit::store::catalog_in_use(conn, service, region)? {
+        let (what, id) = match (service, region) {
+            (Some(s), _) => ("service", s),
+            (None, r) => ("region", r.unwrap_or_default()),
+        };
+        return Err(Error::Conflict(format!(
+            "Cannot delete {what} {id}: registered limits refer to it; delete them first."
+        )));
+    }
+    Ok(())
 }
 
 /// A group, and the assignments it holds.
@@ -170,6 +193,32 @@ impl Cascade {
             .authorized(caller, policy::DELETE_USER, id)
             .await?;
         self.db.write(move |conn| delete_user(conn, &user.id)).await
+    }
+
+    pub async fn delete_service(&self, caller: &Caller, id: Input<String>) -> Result<(), Error> {
+        policy::enforce(policy::MANAGE_CATALOG, caller, Target::default())?;
+        let id = id?;
+        self.db
+            .write(move |conn| {
+                catalog::store::get_service(conn, &id)?
+                    .ok_or_else(|| catalog::store::not_found_service(&id))?;
+                refuse_limited_catalog(conn, Some(&id), None)?;
+                catalog::store::delete_service(conn, &id)
+            })
+            .await
+    }
+
+    pub async fn delete_region(&self, caller: &Caller, id: Input<String>) -> Result<(), Error> {
+        policy::enforce(policy::MANAGE_CATALOG, caller, Target::default())?;
+        let id = id?;
+        self.db
+            .write(move |conn| {
+                catalog::store::get_region(conn, &id)?
+                    .ok_or_else(|| catalog::store::not_found_region(&id))?;
+                refuse_limited_catalog(conn, None, Some(&id))?;
+                catalog::store::delete_region(conn, &id)
+            })
+            .await
     }
 
     pub async fn delete_role(&self, caller: &Caller, id: Input<String>) -> Result<(), Error> {

@@ -35,6 +35,7 @@ pub struct Config {
     pub signature: Signature,
     pub cache: Cache,
     pub log: Log,
+    pub unified_limit: UnifiedLimit,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -190,6 +191,9 @@ pub struct Identity {
     /// prohibited_implied_role`): implying `admin` would hand it out
     /// with every role that implies it.
     pub prohibited_implied_roles: Vec<String>,
+    /// Levels of projects allowed below a domain (Keystone's
+    /// `max_project_tree_depth`); the strict limit model caps it at 2.
+    pub max_project_tree_depth: usize,
 }
 
 impl Default for Identity {
@@ -199,6 +203,7 @@ impl Default for Identity {
             password_hash_rounds: 12,
             max_password_length: 4096,
             prohibited_implied_roles: vec!["admin".into()],
+            max_project_tree_depth: 5,
         }
     }
 }
@@ -299,6 +304,35 @@ impl Default for Signature {
     }
 }
 
+/// Keystone's `[unified_limit]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UnifiedLimit {
+    pub enforcement_model: EnforcementModel,
+}
+
+/// How limits relate to the project tree (Keystone's enforcement models).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EnforcementModel {
+    /// Limits are independent of the project tree.
+    #[default]
+    Flat,
+    /// A domain's limit bounds its projects', and projects are at most two
+    /// levels deep.
+    StrictTwoLevel,
+}
+
+impl EnforcementModel {
+    /// How many levels of projects the model allows below a domain.
+    pub fn max_project_depth(self) -> Option<usize> {
+        match self {
+            EnforcementModel::Flat => None,
+            EnforcementModel::StrictTwoLevel => Some(2),
+        }
+    }
+}
+
 /// The in-process caches of the validation path.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -359,7 +393,8 @@ fn string_or_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Err
 }
 
 /// Section names, longest first so `FERNET_TOKENS_` wins over `TOKEN_`.
-const SECTIONS: [&str; 11] = [
+const SECTIONS: [&str; 12] = [
+    "unified_limit",
     "fernet_tokens",
     "credential",
     "signature",

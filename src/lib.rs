@@ -18,6 +18,7 @@ pub mod credential;
 pub mod error;
 pub mod identity;
 pub mod import;
+pub mod limit;
 pub mod policy;
 pub mod resource;
 pub mod revoke;
@@ -46,6 +47,7 @@ pub struct AppState {
     pub cascade: cascade::Cascade,
     pub credential: credential::Credentials,
     pub app_creds: application_credential::AppCreds,
+    pub limits: limit::Limits,
 }
 
 /// What `/readyz` checks: the database answers and the key repositories

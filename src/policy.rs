@@ -135,6 +135,9 @@ pub enum Check {
     TokenInTargetDomain,
     /// `role:manager and not domain_id:None`: any domain-scoped manager.
     DomainScopedManager,
+    /// `domain_id:%(target.…domain_id)s`: a token scoped to the target's
+    /// domain, whatever its roles.
+    ScopedToDomain,
 }
 
 /// A use case's input as the handler parsed it. A parse error waits
@@ -311,6 +314,43 @@ pub const DELETE_USER: Policy = Policy {
     action: "identity:delete_user",
     any_of: &[Check::Admin, Check::DomainManager],
 };
+/// Unified limits: anyone reads registered limits and the model; admins
+/// write; a limit is read by admins, system readers, and tokens scoped to
+/// its project or its (project's) domain.
+pub const CREATE_REGISTERED_LIMITS: Policy = Policy {
+    action: "identity:create_registered_limits",
+    any_of: &[Check::Admin],
+};
+pub const UPDATE_REGISTERED_LIMIT: Policy = Policy {
+    action: "identity:update_registered_limit",
+    any_of: &[Check::Admin],
+};
+pub const DELETE_REGISTERED_LIMIT: Policy = Policy {
+    action: "identity:delete_registered_limit",
+    any_of: &[Check::Admin],
+};
+pub const GET_LIMIT: Policy = Policy {
+    action: "identity:get_limit",
+    any_of: &[
+        Check::Admin,
+        Check::SystemReader,
+        Check::ScopedToDomain,
+        Check::ScopedToProject,
+    ],
+};
+pub const CREATE_LIMITS: Policy = Policy {
+    action: "identity:create_limits",
+    any_of: &[Check::Admin],
+};
+pub const UPDATE_LIMIT: Policy = Policy {
+    action: "identity:update_limit",
+    any_of: &[Check::Admin],
+};
+pub const DELETE_LIMIT: Policy = Policy {
+    action: "identity:delete_limit",
+    any_of: &[Check::Admin],
+};
+
 /// `DELETE /v3/users/{user_id}/tokens` (Keystone 30): "log out
 /// everywhere", for the user itself or an admin.
 pub const REVOKE_USER_TOKENS: Policy = Policy {
@@ -449,6 +489,13 @@ pub const ALL: &[Policy] = &[
     UPDATE_USER,
     DELETE_USER,
     REVOKE_USER_TOKENS,
+    CREATE_REGISTERED_LIMITS,
+    UPDATE_REGISTERED_LIMIT,
+    DELETE_REGISTERED_LIMIT,
+    GET_LIMIT,
+    CREATE_LIMITS,
+    UPDATE_LIMIT,
+    DELETE_LIMIT,
     LIST_USER_PROJECTS,
     GET_ROLE,
     LIST_ROLES,
@@ -527,6 +574,9 @@ fn passes(check: Check, caller: &Caller, target: &Target<'_>) -> bool {
                 && caller.domain_id() == target.domain_id
         }
         Check::DomainScopedManager => caller.has_role("manager") && caller.domain_id().is_some(),
+        Check::ScopedToDomain => {
+            caller.domain_id().is_some() && caller.domain_id() == target.domain_id
+        }
         Check::TokenInTargetDomain => {
             let token_domain = caller.token_domain_id();
             token_domain.is_some() && token_domain == target.domain_id

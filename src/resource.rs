@@ -205,6 +205,21 @@ pub fn project_ancestors(conn: &mut Conn, project: &Project) -> Result<Vec<Strin
     Ok(chain)
 }
 
+/// Keystone's `_assert_max_hierarchy_depth`: a new project below `parent`
+/// may not make the branch deeper than `max_depth` levels of projects.
+fn check_depth(conn: &mut Conn, parent: &str, max_depth: usize) -> Result<(), Error> {
+    let Some(parent_project) = get_project(conn, parent)? else {
+        return Ok(());
+    };
+    let levels = project_ancestors(conn, &parent_project)?.len() + 2;
+    if levels > max_depth {
+        return Err(Error::Forbidden(format!(
+            "Max hierarchy depth reached for {parent} branch."
+        )));
+    }
+    Ok(())
+}
+
 pub struct NewProject<'a> {
     pub name: &'a str,
     pub domain_id: &'a str,
@@ -579,13 +594,16 @@ pub struct ProjectInput {
 pub struct Resources {
     db: crate::store::Database,
     default_domain_id: String,
+    max_depth: usize,
 }
 
 impl Resources {
-    pub fn new(db: crate::store::Database, default_domain_id: String) -> Self {
+    /// `max_depth`: the levels of projects allowed below a domain.
+    pub fn new(db: crate::store::Database, default_domain_id: String, max_depth: usize) -> Self {
         Resources {
             db,
             default_domain_id,
+            max_depth,
         }
     }
 
@@ -688,8 +706,12 @@ impl Resources {
             caller,
             Target::in_domain(&domain_id),
         )?;
+        let max_depth = self.max_depth;
         self.db
             .write(move |conn| {
+                if let Some(parent) = &new.parent_id {
+                    check_depth(conn, parent, max_depth)?;
+                }
                 let project = create_project(
                     conn,
                     NewProject {

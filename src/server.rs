@@ -68,7 +68,14 @@ pub fn prepare(config: Config) -> Result<AppState, Error> {
     let user_limit = config.credential.user_limit;
     let users = crate::identity::Users::new(db.clone(), hasher.clone(), default_domain.clone());
     let groups = crate::identity::Groups::new(db.clone(), users.clone(), default_domain.clone());
-    let resources = crate::resource::Resources::new(db.clone(), default_domain.clone());
+    let model = config.unified_limit.enforcement_model;
+    let max_depth = model
+        .max_project_depth()
+        .map_or(config.identity.max_project_tree_depth, |m| {
+            m.min(config.identity.max_project_tree_depth)
+        });
+    let resources = crate::resource::Resources::new(db.clone(), default_domain.clone(), max_depth);
+    let limits = crate::limit::Limits::new(db.clone(), model);
     let assignments = crate::assignment::Assignments::new(db.clone(), users.clone());
     let roles =
         crate::assignment::Roles::new(db.clone(), config.identity.prohibited_implied_roles.clone());
@@ -101,6 +108,7 @@ pub fn prepare(config: Config) -> Result<AppState, Error> {
         users,
         resources,
         app_creds: crate::application_credential::AppCreds::new(db.clone(), hasher.clone()),
+        limits,
         credential: crate::credential::Credentials::new(
             db.clone(),
             credentials.clone(),

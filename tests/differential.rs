@@ -1059,3 +1059,299 @@ async fn oauth2_tokens_as_in_keystone() {
     };
     assert!(k[0].1.starts_with("200"), "{k:?}");
 }
+
+/// Unified limits, as each kind of caller: the statuses of every route,
+/// and the shapes of what comes back.
+async fn limit_routes(t: &Target) -> Vec<(String, String)> {
+    let (admin, _, project) = t.admin().await;
+    let (member, _) = t.member(&admin, "limited", &project, "member").await;
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let mut out: Vec<(String, String)> = Vec::new();
+    let (_, service) = t
+        .as_(
+            &admin,
+            Method::POST,
+            "/v3/services",
+            Some(json!({"service": {"type": format!("c{tag}")}})),
+        )
+        .await;
+    let service_id = service["service"]["id"].as_str().unwrap().to_string();
+    let keys = |v: &Value| {
+        let mut k: Vec<String> = v
+            .as_object()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
+        k.sort();
+        k.join(",")
+    };
+    let registered = json!({"registered_limits": [
+        {"service_id": service_id, "resource_name": "cores", "default_limit": 10, "description": "d"},
+        {"service_id": service_id, "resource_name": "ram", "default_limit": 1024, "region_id": "RegionOne"},
+    ]});
+    for (who, token) in [("member", &member), ("admin", &admin)] {
+        let (status, body) = t
+            .as_(
+                token,
+                Method::POST,
+                "/v3/registered_limits",
+                Some(registered.clone()),
+            )
+            .await;
+        out.push((format!("create registered as {who}"), status.to_string()));
+        if status == 201 {
+            out.push(("created registered keys".into(), keys(&body)));
+            out.push(("one registered".into(), keys(&body["registered_limits"][0])));
+        }
+    }
+    let (status, _) = t
+        .as_(
+            &admin,
+            Method::POST,
+            "/v3/registered_limits",
+            Some(registered.clone()),
+        )
+        .await;
+    out.push(("duplicate registered".into(), status.to_string()));
+    for (what, body) in [
+        (
+            "no default",
+            json!({"registered_limits": [{"service_id": service_id, "resource_name": "x"}]}),
+        ),
+        ("empty list", json!({"registered_limits": []})),
+        (
+            "unknown service",
+            json!({"registered_limits": [{"service_id": "0123456789abcdef", "resource_name": "x", "default_limit": 1}]}),
+        ),
+        (
+            "unknown region",
+            json!({"registered_limits": [{"service_id": service_id, "region_id": "Nowhere", "resource_name": "x", "default_limit": 1}]}),
+        ),
+        (
+            "below -1",
+            json!({"registered_limits": [{"service_id": service_id, "resource_name": "x", "default_limit": -2}]}),
+        ),
+        (
+            "extra key",
+            json!({"registered_limits": [{"service_id": service_id, "resource_name": "x", "default_limit": 1, "x": 1}]}),
+        ),
+    ] {
+        let (status, _) = t
+            .as_(&admin, Method::POST, "/v3/registered_limits", Some(body))
+            .await;
+        out.push((format!("registered {what}"), status.to_string()));
+    }
+    let (_, listed) = t
+        .as_(
+            &member,
+            Method::GET,
+            &format!("/v3/registered_limits?service_id={service_id}"),
+            None,
+        )
+        .await;
+    let list = listed["registered_limits"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    out.push(("registered listed by member".into(), list.len().to_string()));
+    let cores = list
+        .iter()
+        .find(|r| r["resource_name"] == "cores")
+        .cloned()
+        .unwrap_or_default();
+    let cores_id = cores["id"].as_str().unwrap_or("x").to_string();
+    let (status, _) = t
+        .as_(
+            &member,
+            Method::GET,
+            &format!("/v3/registered_limits/{cores_id}"),
+            None,
+        )
+        .await;
+    out.push(("registered read by member".into(), status.to_string()));
+    let (status, body) = t
+        .as_(
+            &admin,
+            Method::PATCH,
+            &format!("/v3/registered_limits/{cores_id}"),
+            Some(json!({"registered_limit": {"default_limit": 20}})),
+        )
+        .await;
+    out.push((
+        "registered updated".into(),
+        format!("{status} {}", body["registered_limit"]["default_limit"]),
+    ));
+
+    // Limits.
+    let (_, domain) = t
+        .as_(
+            &admin,
+            Method::POST,
+            "/v3/domains",
+            Some(json!({"domain": {"name": format!("ld{tag}")}})),
+        )
+        .await;
+    let domain_id = domain["domain"]["id"].as_str().unwrap().to_string();
+    let limits = json!({"limits": [
+        {"service_id": service_id, "project_id": project, "resource_name": "cores", "resource_limit": 5},
+        {"service_id": service_id, "domain_id": domain_id, "resource_name": "cores", "resource_limit": 50, "description": "dom"},
+    ]});
+    for (who, token) in [("member", &member), ("admin", &admin)] {
+        let (status, body) = t
+            .as_(token, Method::POST, "/v3/limits", Some(limits.clone()))
+            .await;
+        out.push((format!("create limits as {who}"), status.to_string()));
+        if status == 201 {
+            out.push(("created limits keys".into(), keys(&body)));
+            out.push(("one limit".into(), keys(&body["limits"][0])));
+        }
+    }
+    for (what, body) in [
+        (
+            "duplicate",
+            json!({"limits": [{"service_id": service_id, "project_id": project, "resource_name": "cores", "resource_limit": 6}]}),
+        ),
+        (
+            "no registered limit",
+            json!({"limits": [{"service_id": service_id, "project_id": project, "resource_name": "disk", "resource_limit": 6}]}),
+        ),
+        (
+            "both owners",
+            json!({"limits": [{"service_id": service_id, "project_id": project, "domain_id": domain_id, "resource_name": "cores", "resource_limit": 6}]}),
+        ),
+        (
+            "no owner",
+            json!({"limits": [{"service_id": service_id, "resource_name": "cores", "resource_limit": 6}]}),
+        ),
+        (
+            "unknown project",
+            json!({"limits": [{"service_id": service_id, "project_id": "0123456789abcdef", "resource_name": "cores", "resource_limit": 6}]}),
+        ),
+        (
+            "wrong region",
+            json!({"limits": [{"service_id": service_id, "project_id": project, "region_id": "RegionOne", "resource_name": "cores", "resource_limit": 6}]}),
+        ),
+    ] {
+        let (status, _) = t.as_(&admin, Method::POST, "/v3/limits", Some(body)).await;
+        out.push((format!("limit {what}"), status.to_string()));
+    }
+    let count = |v: &Value| v["limits"].as_array().map_or(0, |a| a.len()).to_string();
+    let filter = format!("/v3/limits?service_id={service_id}");
+    let (_, all) = t.as_(&admin, Method::GET, &filter, None).await;
+    out.push(("admin lists".into(), count(&all)));
+    let (_, mine) = t.as_(&member, Method::GET, &filter, None).await;
+    out.push(("member lists".into(), count(&mine)));
+    let project_limit = all["limits"]
+        .as_array()
+        .and_then(|a| a.iter().find(|l| l["project_id"] == json!(project)))
+        .cloned()
+        .unwrap_or_default();
+    let domain_limit = all["limits"]
+        .as_array()
+        .and_then(|a| a.iter().find(|l| l["domain_id"] == json!(domain_id)))
+        .cloned()
+        .unwrap_or_default();
+    let pid = project_limit["id"].as_str().unwrap_or("x").to_string();
+    let did = domain_limit["id"].as_str().unwrap_or("x").to_string();
+    for (who, token) in [("member", &member), ("admin", &admin)] {
+        for (which, id) in [
+            ("project's", &pid),
+            ("domain's", &did),
+            ("missing", &"0123456789abcdef".to_string()),
+        ] {
+            let (status, _) = t
+                .as_(token, Method::GET, &format!("/v3/limits/{id}"), None)
+                .await;
+            out.push((format!("{who} reads the {which} limit"), status.to_string()));
+        }
+    }
+    let (status, body) = t
+        .as_(
+            &admin,
+            Method::PATCH,
+            &format!("/v3/limits/{pid}"),
+            Some(json!({"limit": {"resource_limit": 7, "description": "seven"}})),
+        )
+        .await;
+    out.push((
+        "limit updated".into(),
+        format!(
+            "{status} {} {}",
+            body["limit"]["resource_limit"], body["limit"]["description"]
+        ),
+    ));
+    let (status, body) = t
+        .as_(
+            &admin,
+            Method::PATCH,
+            &format!("/v3/limits/{pid}"),
+            Some(json!({"limit": {"resource_limit": 0}})),
+        )
+        .await;
+    out.push((
+        "limit set to 0".into(),
+        format!("{status} {}", body["limit"]["resource_limit"]),
+    ));
+    let (status, _) = t
+        .as_(
+            &admin,
+            Method::PATCH,
+            &format!("/v3/limits/{pid}"),
+            Some(json!({"limit": {"service_id": service_id}})),
+        )
+        .await;
+    out.push(("limit moved".into(), status.to_string()));
+    let (status, _) = t
+        .as_(
+            &admin,
+            Method::PATCH,
+            &format!("/v3/registered_limits/{cores_id}"),
+            Some(json!({"registered_limit": {"default_limit": 30}})),
+        )
+        .await;
+    out.push(("referenced registered updated".into(), status.to_string()));
+    let (status, _) = t
+        .as_(
+            &admin,
+            Method::DELETE,
+            &format!("/v3/registered_limits/{cores_id}"),
+            None,
+        )
+        .await;
+    out.push(("referenced registered deleted".into(), status.to_string()));
+    let (status, body) = t.as_(&member, Method::GET, "/v3/limits/model", None).await;
+    out.push((
+        "model".into(),
+        format!("{status} {}", body["model"]["name"]),
+    ));
+    for (who, token) in [("member", &member), ("admin", &admin)] {
+        let (status, _) = t
+            .as_(token, Method::DELETE, &format!("/v3/limits/{pid}"), None)
+            .await;
+        out.push((format!("{who} deletes a limit"), status.to_string()));
+    }
+    let (status, _) = t
+        .as_(&admin, Method::DELETE, &format!("/v3/limits/{did}"), None)
+        .await;
+    out.push(("domain limit deleted".into(), status.to_string()));
+    let (status, _) = t
+        .as_(
+            &admin,
+            Method::DELETE,
+            &format!("/v3/registered_limits/{cores_id}"),
+            None,
+        )
+        .await;
+    out.push(("free registered deleted".into(), status.to_string()));
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_as_in_keystone() {
+    let Some(k) = same_as_keystone!(limit_routes) else {
+        return;
+    };
+    assert!(
+        k.contains(&("create limits as admin".into(), "201".into())),
+        "{k:?}"
+    );
+}

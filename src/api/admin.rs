@@ -4,7 +4,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{Map, Value};
 
-use super::crud::{Entity, Names};
+use super::crud::{Create, Entity, Names};
 use super::http::{
     base_url, bool_filter, caller, collection, gone, id_of, query_pairs, JsonBody, Resp,
 };
@@ -39,18 +39,8 @@ impl Entity for Domains {
         id: "domain id",
     };
     type Item = Domain;
-    type New = Input<DomainInput>;
     type Patch = Input<DomainPatch>;
     type Filter = DomainFilter;
-
-    fn parse_new(body: &Value, _: &AppState) -> Self::New {
-        let d = member(body, "domain")?;
-        Ok(DomainInput {
-            name: req_string(d, "name", 64)?,
-            description: opt_string(d, "description", 65_535)?,
-            enabled: opt_bool(d, "enabled")?.unwrap_or(true),
-        })
-    }
 
     /// Keystone's domain PATCH ignores an `id` in the body, whatever it says.
     fn parse_patch(body: &Value, _: &str, _: &AppState) -> Self::Patch {
@@ -78,10 +68,6 @@ impl Entity for Domains {
         render::domain(item, base)
     }
 
-    async fn create(state: &AppState, caller: &Caller, new: Self::New) -> Result<Domain, Error> {
-        state.resources.create_domain(caller, new).await
-    }
-
     async fn list(
         state: &AppState,
         caller: &Caller,
@@ -106,6 +92,23 @@ impl Entity for Domains {
 
     async fn delete(state: &AppState, caller: &Caller, id: Input<String>) -> Result<(), Error> {
         state.cascade.delete_domain(caller, id).await
+    }
+}
+
+impl Create for Domains {
+    type New = Input<DomainInput>;
+
+    fn parse_new(body: &Value, _: &AppState) -> Self::New {
+        let d = member(body, "domain")?;
+        Ok(DomainInput {
+            name: req_string(d, "name", 64)?,
+            description: opt_string(d, "description", 65_535)?,
+            enabled: opt_bool(d, "enabled")?.unwrap_or(true),
+        })
+    }
+
+    async fn create(state: &AppState, caller: &Caller, new: Self::New) -> Result<Domain, Error> {
+        state.resources.create_domain(caller, new).await
     }
 }
 
@@ -141,30 +144,8 @@ impl Entity for Projects {
     };
     const READ_ID_BEFORE_TOKEN: bool = true;
     type Item = Project;
-    type New = Input<ProjectInput>;
     type Patch = Input<ProjectPatch>;
     type Filter = ProjectFilter;
-
-    fn parse_new(body: &Value, _: &AppState) -> Self::New {
-        let p = member(body, "project")?;
-        let name = req_string(p, "name", 64)?;
-        let description = opt_string(p, "description", 65_535)?;
-        let enabled = opt_bool(p, "enabled")?.unwrap_or(true);
-        let tags = tags_field(p)?.unwrap_or_default();
-        if opt_bool(p, "is_domain")? == Some(true) {
-            return Err(Error::BadRequest(
-                "Projects acting as domains are not supported; create a domain instead.".into(),
-            ));
-        }
-        Ok(ProjectInput {
-            name,
-            description,
-            enabled,
-            tags,
-            parent_id: opt_string(p, "parent_id", 64)?,
-            domain_id: opt_string(p, "domain_id", 64)?,
-        })
-    }
 
     fn parse_patch(body: &Value, path_id: &str, _: &AppState) -> Self::Patch {
         let p = member(body, "project")?;
@@ -194,10 +175,6 @@ impl Entity for Projects {
         Ok(filter)
     }
 
-    async fn create(state: &AppState, caller: &Caller, new: Self::New) -> Result<Project, Error> {
-        state.resources.create_project(caller, new).await
-    }
-
     fn render(item: &Project, base: &str) -> Value {
         render::project(item, base)
     }
@@ -225,6 +202,35 @@ impl Entity for Projects {
 
     async fn delete(state: &AppState, caller: &Caller, id: Input<String>) -> Result<(), Error> {
         state.cascade.delete_project(caller, id).await
+    }
+}
+
+impl Create for Projects {
+    type New = Input<ProjectInput>;
+
+    fn parse_new(body: &Value, _: &AppState) -> Self::New {
+        let p = member(body, "project")?;
+        let name = req_string(p, "name", 64)?;
+        let description = opt_string(p, "description", 65_535)?;
+        let enabled = opt_bool(p, "enabled")?.unwrap_or(true);
+        let tags = tags_field(p)?.unwrap_or_default();
+        if opt_bool(p, "is_domain")? == Some(true) {
+            return Err(Error::BadRequest(
+                "Projects acting as domains are not supported; create a domain instead.".into(),
+            ));
+        }
+        Ok(ProjectInput {
+            name,
+            description,
+            enabled,
+            tags,
+            parent_id: opt_string(p, "parent_id", 64)?,
+            domain_id: opt_string(p, "domain_id", 64)?,
+        })
+    }
+
+    async fn create(state: &AppState, caller: &Caller, new: Self::New) -> Result<Project, Error> {
+        state.resources.create_project(caller, new).await
     }
 }
 
@@ -278,29 +284,10 @@ impl Entity for Users {
     };
     const READ_ID_BEFORE_TOKEN: bool = true;
     type Item = User;
-    type New = Input<UserInput>;
     /// The shape is checked before the user is looked up, the fields
     /// after the rule passed: Keystone's order.
     type Patch = Input<Input<UserChange>>;
     type Filter = UserFilter;
-
-    fn parse_new(body: &Value, state: &AppState) -> Self::New {
-        let max_password = state.config.identity.max_password_length;
-        let u = member(body, "user")?;
-        let details = (|| {
-            Ok(UserDetails {
-                enabled: opt_bool(u, "enabled")?.unwrap_or(true),
-                default_project_id: opt_string(u, "default_project_id", 64)?,
-                extra: user_extra(u),
-                password: password_field(u, max_password)?,
-            })
-        })();
-        Ok(UserInput {
-            name: req_string(u, "name", 255)?,
-            domain_id: opt_string(u, "domain_id", 64)?,
-            details,
-        })
-    }
 
     fn parse_patch(body: &Value, path_id: &str, state: &AppState) -> Self::Patch {
         let max_password = state.config.identity.max_password_length;
@@ -336,10 +323,6 @@ impl Entity for Users {
         render::user(item, base)
     }
 
-    async fn create(state: &AppState, caller: &Caller, new: Self::New) -> Result<User, Error> {
-        state.users.create(caller, new).await
-    }
-
     async fn get(state: &AppState, caller: &Caller, id: Input<String>) -> Result<User, Error> {
         state.users.get(caller, id).await
     }
@@ -363,6 +346,32 @@ impl Entity for Users {
         patch: Self::Patch,
     ) -> Result<User, Error> {
         state.users.update(caller, id, patch).await
+    }
+}
+
+impl Create for Users {
+    type New = Input<UserInput>;
+
+    fn parse_new(body: &Value, state: &AppState) -> Self::New {
+        let max_password = state.config.identity.max_password_length;
+        let u = member(body, "user")?;
+        let details = (|| {
+            Ok(UserDetails {
+                enabled: opt_bool(u, "enabled")?.unwrap_or(true),
+                default_project_id: opt_string(u, "default_project_id", 64)?,
+                extra: user_extra(u),
+                password: password_field(u, max_password)?,
+            })
+        })();
+        Ok(UserInput {
+            name: req_string(u, "name", 255)?,
+            domain_id: opt_string(u, "domain_id", 64)?,
+            details,
+        })
+    }
+
+    async fn create(state: &AppState, caller: &Caller, new: Self::New) -> Result<User, Error> {
+        state.users.create(caller, new).await
     }
 }
 

@@ -4,7 +4,7 @@
 use actix_web::HttpRequest;
 use serde_json::{Map, Value};
 
-use super::crud::{Entity, Names};
+use super::crud::{Create, Entity, Names};
 use super::http::query;
 use super::input::{change_string, matching_id, member, opt_bool, opt_string, path_id, req_string};
 use super::render;
@@ -26,22 +26,8 @@ impl Entity for Regions {
         id: "region id",
     };
     type Item = Region;
-    type New = Input<NewRegion>;
     type Patch = Input<RegionPatch>;
     type Filter = Option<String>;
-
-    fn parse_new(body: &Value, _: &AppState) -> Self::New {
-        let r = member(body, "region")?;
-        let id = opt_string(r, "id", 255)?;
-        if let Some(id) = &id {
-            path_id(id, "region id")?;
-        }
-        Ok(NewRegion {
-            id,
-            description: opt_string(r, "description", 65_535)?.unwrap_or_default(),
-            parent_region_id: opt_string(r, "parent_region_id", 255)?,
-        })
-    }
 
     fn parse_patch(body: &Value, path_id: &str, _: &AppState) -> Self::Patch {
         let r = member(body, "region")?;
@@ -59,10 +45,6 @@ impl Entity for Regions {
 
     fn render(item: &Region, base: &str) -> Value {
         render::region(item, base)
-    }
-
-    async fn create(state: &AppState, caller: &Caller, new: Self::New) -> Result<Region, Error> {
-        state.catalog.create_region(caller, new).await
     }
 
     async fn list(
@@ -88,7 +70,28 @@ impl Entity for Regions {
     }
 
     async fn delete(state: &AppState, caller: &Caller, id: Input<String>) -> Result<(), Error> {
-        state.catalog.delete_region(caller, id).await
+        state.cascade.delete_region(caller, id).await
+    }
+}
+
+impl Create for Regions {
+    type New = Input<NewRegion>;
+
+    fn parse_new(body: &Value, _: &AppState) -> Self::New {
+        let r = member(body, "region")?;
+        let id = opt_string(r, "id", 255)?;
+        if let Some(id) = &id {
+            path_id(id, "region id")?;
+        }
+        Ok(NewRegion {
+            id,
+            description: opt_string(r, "description", 65_535)?.unwrap_or_default(),
+            parent_region_id: opt_string(r, "parent_region_id", 255)?,
+        })
+    }
+
+    async fn create(state: &AppState, caller: &Caller, new: Self::New) -> Result<Region, Error> {
+        state.catalog.create_region(caller, new).await
     }
 }
 
@@ -102,20 +105,9 @@ impl Entity for Services {
         id: "service id",
     };
     type Item = Service;
-    type New = Input<NewService>;
     type Patch = Input<ServicePatch>;
     /// `?type=` and `?name=`.
     type Filter = (Option<String>, Option<String>);
-
-    fn parse_new(body: &Value, _: &AppState) -> Self::New {
-        let s = member(body, "service")?;
-        Ok(NewService {
-            service_type: req_string(s, "type", 255)?,
-            name: opt_string(s, "name", 255)?.unwrap_or_default(),
-            description: opt_string(s, "description", 65_535)?,
-            enabled: opt_bool(s, "enabled")?.unwrap_or(true),
-        })
-    }
 
     fn parse_patch(body: &Value, path_id: &str, _: &AppState) -> Self::Patch {
         let s = member(body, "service")?;
@@ -130,10 +122,6 @@ impl Entity for Services {
 
     fn filter(req: &HttpRequest) -> Result<Self::Filter, Error> {
         Ok((query(req, "type"), query(req, "name")))
-    }
-
-    async fn create(state: &AppState, caller: &Caller, new: Self::New) -> Result<Service, Error> {
-        state.catalog.create_service(caller, new).await
     }
 
     fn render(item: &Service, base: &str) -> Value {
@@ -163,7 +151,25 @@ impl Entity for Services {
     }
 
     async fn delete(state: &AppState, caller: &Caller, id: Input<String>) -> Result<(), Error> {
-        state.catalog.delete_service(caller, id).await
+        state.cascade.delete_service(caller, id).await
+    }
+}
+
+impl Create for Services {
+    type New = Input<NewService>;
+
+    fn parse_new(body: &Value, _: &AppState) -> Self::New {
+        let s = member(body, "service")?;
+        Ok(NewService {
+            service_type: req_string(s, "type", 255)?,
+            name: opt_string(s, "name", 255)?.unwrap_or_default(),
+            description: opt_string(s, "description", 65_535)?,
+            enabled: opt_bool(s, "enabled")?.unwrap_or(true),
+        })
+    }
+
+    async fn create(state: &AppState, caller: &Caller, new: Self::New) -> Result<Service, Error> {
+        state.catalog.create_service(caller, new).await
     }
 }
 
@@ -182,20 +188,8 @@ impl Entity for Endpoints {
         id: "endpoint id",
     };
     type Item = Endpoint;
-    type New = Input<NewEndpoint>;
     type Patch = Input<EndpointPatch>;
     type Filter = EndpointFilter;
-
-    fn parse_new(body: &Value, _: &AppState) -> Self::New {
-        let e = member(body, "endpoint")?;
-        Ok(NewEndpoint {
-            service_id: req_string(e, "service_id", 64)?,
-            interface: req_string(e, "interface", 16)?,
-            url: req_string(e, "url", 1024)?,
-            region_id: region_field(e)?,
-            enabled: opt_bool(e, "enabled")?.unwrap_or(true),
-        })
-    }
 
     fn parse_patch(body: &Value, path_id: &str, _: &AppState) -> Self::Patch {
         let e = member(body, "endpoint")?;
@@ -227,10 +221,6 @@ impl Entity for Endpoints {
         state.catalog.get_endpoint(caller, id).await
     }
 
-    async fn create(state: &AppState, caller: &Caller, new: Self::New) -> Result<Endpoint, Error> {
-        state.catalog.create_endpoint(caller, new).await
-    }
-
     async fn delete(state: &AppState, caller: &Caller, id: Input<String>) -> Result<(), Error> {
         state.catalog.delete_endpoint(caller, id).await
     }
@@ -251,5 +241,24 @@ impl Entity for Endpoints {
     ) -> Result<Endpoint, Error> {
         let change = patch.and_then(|p| Ok((id?, p)));
         state.catalog.update_endpoint(caller, change).await
+    }
+}
+
+impl Create for Endpoints {
+    type New = Input<NewEndpoint>;
+
+    fn parse_new(body: &Value, _: &AppState) -> Self::New {
+        let e = member(body, "endpoint")?;
+        Ok(NewEndpoint {
+            service_id: req_string(e, "service_id", 64)?,
+            interface: req_string(e, "interface", 16)?,
+            url: req_string(e, "url", 1024)?,
+            region_id: region_field(e)?,
+            enabled: opt_bool(e, "enabled")?.unwrap_or(true),
+        })
+    }
+
+    async fn create(state: &AppState, caller: &Caller, new: Self::New) -> Result<Endpoint, Error> {
+        state.catalog.create_endpoint(caller, new).await
     }
 }

@@ -4,7 +4,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
-use super::crud::{Entity, Names};
+use super::crud::{Create, Entity, Names};
 use super::http::{
     base_url, caller, collection, gone, id_of, one, query_pairs, user_and, JsonBody, Resp,
 };
@@ -25,25 +25,9 @@ impl Entity for Credentials {
         id: "credential id",
     };
     type Item = Credential;
-    type New = Input<CredentialInput>;
     /// Only the blob may change.
     type Patch = Input<String>;
     type Filter = credential::Filter;
-
-    fn parse_new(body: &Value, _: &AppState) -> Self::New {
-        let c = member(body, "credential")?;
-        only_keys(
-            c,
-            "credential",
-            &["blob", "type", "user_id", "project_id", "id"],
-        )?;
-        Ok(CredentialInput {
-            blob: req_secret_string(c, "blob", 65_536)?,
-            credential_type: req_string(c, "type", 255)?,
-            user_id: req_string(c, "user_id", 64)?,
-            project_id: opt_string(c, "project_id", 64)?,
-        })
-    }
 
     /// Keystone's schema allows `blob` alone, so even a matching `id` is a 400.
     fn parse_patch(body: &Value, _: &str, _: &AppState) -> Self::Patch {
@@ -67,14 +51,6 @@ impl Entity for Credentials {
 
     fn render(item: &Credential, base: &str) -> Value {
         render::credential(item, base)
-    }
-
-    async fn create(
-        state: &AppState,
-        caller: &Caller,
-        new: Self::New,
-    ) -> Result<Credential, Error> {
-        state.credential.create(caller, new).await
     }
 
     async fn list(
@@ -104,6 +80,33 @@ impl Entity for Credentials {
 
     async fn delete(state: &AppState, caller: &Caller, id: Input<String>) -> Result<(), Error> {
         state.credential.delete(caller, id).await
+    }
+}
+
+impl Create for Credentials {
+    type New = Input<CredentialInput>;
+
+    fn parse_new(body: &Value, _: &AppState) -> Self::New {
+        let c = member(body, "credential")?;
+        only_keys(
+            c,
+            "credential",
+            &["blob", "type", "user_id", "project_id", "id"],
+        )?;
+        Ok(CredentialInput {
+            blob: req_secret_string(c, "blob", 65_536)?,
+            credential_type: req_string(c, "type", 255)?,
+            user_id: req_string(c, "user_id", 64)?,
+            project_id: opt_string(c, "project_id", 64)?,
+        })
+    }
+
+    async fn create(
+        state: &AppState,
+        caller: &Caller,
+        new: Self::New,
+    ) -> Result<Credential, Error> {
+        state.credential.create(caller, new).await
     }
 }
 

@@ -22,7 +22,7 @@ pub struct Names {
     pub id: &'static str,
 }
 
-/// One Keystone collection. `New` and `Patch` are what the parsers hand
+/// One Keystone collection. `Patch` (and [`Create::New`]) are what the parsers hand
 /// the use case, usually [`Input`] so that a malformed body is reported
 /// after the policy check, as Keystone does.
 // actix runs each handler on its worker's own thread, so the futures need
@@ -34,11 +34,9 @@ pub trait Entity: 'static {
     /// the token (as Keystone's routing does for users and projects).
     const READ_ID_BEFORE_TOKEN: bool = false;
     type Item;
-    type New;
     type Patch;
     type Filter;
 
-    fn parse_new(body: &Value, state: &AppState) -> Self::New;
     /// `path_id` is the id in the URL as given: Keystone accepts a body
     /// that repeats it and refuses one that names another
     /// ([`super::input::matching_id`]).
@@ -48,8 +46,6 @@ pub trait Entity: 'static {
     fn filter(req: &HttpRequest) -> Result<Self::Filter, Error>;
     fn render(item: &Self::Item, base: &str) -> Value;
 
-    async fn create(state: &AppState, caller: &Caller, new: Self::New)
-        -> Result<Self::Item, Error>;
     async fn list(
         state: &AppState,
         caller: &Caller,
@@ -66,12 +62,34 @@ pub trait Entity: 'static {
     async fn delete(state: &AppState, caller: &Caller, id: Input<String>) -> Result<(), Error>;
 }
 
+/// An entity created one at a time (`POST /things` with `{"thing": …}`).
+#[allow(async_fn_in_trait)]
+pub trait Create: Entity {
+    type New;
+    fn parse_new(body: &Value, state: &AppState) -> Self::New;
+    async fn create(state: &AppState, caller: &Caller, new: Self::New)
+        -> Result<Self::Item, Error>;
+}
+
+/// An entity created in batches (`POST /things` with `{"things": […]}`,
+/// answered with the created list and no links), as Keystone's limits.
+#[allow(async_fn_in_trait)]
+pub trait CreateMany: Entity {
+    type New;
+    fn parse_new(body: &Value, state: &AppState) -> Self::New;
+    async fn create(
+        state: &AppState,
+        caller: &Caller,
+        new: Self::New,
+    ) -> Result<Vec<Self::Item>, Error>;
+}
+
 fn reply<E: Entity>(created: bool, item: &E::Item, req: &HttpRequest, state: &AppState) -> Resp {
     let rendered = E::render(item, &base_url(req, state));
     Ok(one(created, E::NAMES.member, rendered))
 }
 
-pub async fn create<E: Entity>(
+pub async fn create<E: Create>(
     state: web::Data<AppState>,
     req: HttpRequest,
     body: JsonBody,
@@ -79,6 +97,18 @@ pub async fn create<E: Entity>(
     let caller = caller(&state, &req).await?;
     let item = E::create(&state, &caller, E::parse_new(&body.0, &state)).await?;
     reply::<E>(true, &item, &req, &state)
+}
+
+pub async fn create_many<E: CreateMany>(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: JsonBody,
+) -> Resp {
+    let caller = caller(&state, &req).await?;
+    let created = E::create(&state, &caller, E::parse_new(&body.0, &state)).await?;
+    let base = base_url(&req, &state);
+    let items: Vec<Value> = created.iter().map(|item| E::render(item, &base)).collect();
+    Ok(HttpResponse::Created().json(serde_json::json!({ E::NAMES.collection: items })))
 }
 
 pub async fn list<E: Entity>(state: web::Data<AppState>, req: HttpRequest) -> Resp {

@@ -16,6 +16,7 @@ pub mod grants;
 pub mod health;
 pub mod http;
 pub mod input;
+pub mod limits;
 pub mod metrics;
 pub mod oauth2;
 pub mod render;
@@ -193,6 +194,23 @@ routes! {
         GET: crud::get::<catalog::Endpoints>,
         PATCH: crud::update::<catalog::Endpoints>,
         DELETE: crud::delete::<catalog::Endpoints>,
+    },
+    "/v3/registered_limits" => {
+        POST: crud::create_many::<limits::RegisteredLimits>,
+        GET: crud::list::<limits::RegisteredLimits>,
+    },
+    "/v3/registered_limits/{registered_limit_id}" => {
+        GET: crud::get::<limits::RegisteredLimits>,
+        PATCH: crud::update::<limits::RegisteredLimits>,
+        DELETE: crud::delete::<limits::RegisteredLimits>,
+    },
+    // Before `/v3/limits/{limit_id}`, which would take "model" for an id.
+    "/v3/limits/model" => { GET: limits::model },
+    "/v3/limits" => { POST: crud::create_many::<limits::Limits>, GET: crud::list::<limits::Limits> },
+    "/v3/limits/{limit_id}" => {
+        GET: crud::get::<limits::Limits>,
+        PATCH: crud::update::<limits::Limits>,
+        DELETE: crud::delete::<limits::Limits>,
     },
     "/v3/credentials" => { POST: crud::create::<credentials::Credentials>, GET: crud::list::<credentials::Credentials> },
     "/v3/credentials/{credential_id}" => {

@@ -9,7 +9,7 @@ use crate::assignment::listing::{Names, Shown};
 use crate::auth::{ResolvedScope, TokenContext};
 use crate::error::Error;
 use crate::token::format_token_time;
-use crate::{application_credential, assignment, catalog, credential, identity, resource};
+use crate::{application_credential, assignment, catalog, credential, identity, limit, resource};
 
 pub fn region(r: &catalog::Region, base_url: &str) -> Value {
     json!({
@@ -338,4 +338,33 @@ pub fn token(t: &TokenContext, catalog: Option<Value>) -> Value {
         token["catalog"] = catalog;
     }
     json!({ "token": token })
+}
+
+/// Keystone's registered limit.
+pub fn registered_limit(r: &limit::RegisteredLimit, base_url: &str) -> Value {
+    json!({
+        "id": r.id,
+        "service_id": r.service_id,
+        "region_id": r.region_id,
+        "resource_name": r.resource_name,
+        "default_limit": r.default_limit,
+        "description": r.description,
+        "links": {"self": format!("{base_url}/registered_limits/{}", r.id)},
+    })
+}
+
+/// Keystone's limit: its registered limit's service, region and resource,
+/// and the project or domain it applies to.
+pub fn limit(l: &limit::Limit, base_url: &str) -> Value {
+    json!({
+        "id": l.id,
+        "project_id": l.project_id,
+        "domain_id": l.domain_id,
+        "service_id": l.service_id,
+        "region_id": l.region_id,
+        "resource_name": l.resource_name,
+        "resource_limit": l.resource_limit,
+        "description": l.description,
+        "links": {"self": format!("{base_url}/limits/{}", l.id)},
+    })
 }

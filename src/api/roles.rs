@@ -5,7 +5,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
-use super::crud::{Entity, Names};
+use super::crud::{Create, Entity, Names};
 use super::http::{base_url, caller, collection, gone, id_of, query, Resp};
 use super::input::{change_string, matching_id, member, opt_string, path_id, req_string};
 use super::render;
@@ -43,18 +43,8 @@ impl Entity for Roles {
         id: "role id",
     };
     type Item = Role;
-    type New = Input<RoleInput>;
     type Patch = Input<RolePatch>;
     type Filter = (Option<String>, Option<String>);
-
-    fn parse_new(body: &Value, _: &AppState) -> Self::New {
-        let r = member(body, "role")?;
-        Ok(RoleInput {
-            name: req_string(r, "name", 255)?,
-            domain_id: opt_string(r, "domain_id", 64)?,
-            description: opt_string(r, "description", 65_535)?,
-        })
-    }
 
     fn parse_patch(body: &Value, path_id: &str, _: &AppState) -> Self::Patch {
         let r = member(body, "role")?;
@@ -72,10 +62,6 @@ impl Entity for Roles {
 
     fn render(item: &Role, base: &str) -> Value {
         render::role(item, base)
-    }
-
-    async fn create(state: &AppState, caller: &Caller, new: Self::New) -> Result<Role, Error> {
-        state.roles.create(caller, new).await
     }
 
     async fn list(
@@ -104,6 +90,23 @@ impl Entity for Roles {
 
     async fn delete(state: &AppState, caller: &Caller, id: Input<String>) -> Result<(), Error> {
         state.cascade.delete_role(caller, id).await
+    }
+}
+
+impl Create for Roles {
+    type New = Input<RoleInput>;
+
+    fn parse_new(body: &Value, _: &AppState) -> Self::New {
+        let r = member(body, "role")?;
+        Ok(RoleInput {
+            name: req_string(r, "name", 255)?,
+            domain_id: opt_string(r, "domain_id", 64)?,
+            description: opt_string(r, "description", 65_535)?,
+        })
+    }
+
+    async fn create(state: &AppState, caller: &Caller, new: Self::New) -> Result<Role, Error> {
+        state.roles.create(caller, new).await
     }
 }
 
@@ -196,18 +199,8 @@ impl Entity for Groups {
         id: "group id",
     };
     type Item = Group;
-    type New = Input<GroupInput>;
     type Patch = Input<GroupPatch>;
     type Filter = (Option<String>, Option<String>);
-
-    fn parse_new(body: &Value, _: &AppState) -> Self::New {
-        let g = member(body, "group")?;
-        Ok(GroupInput {
-            name: req_string(g, "name", 64)?,
-            description: opt_string(g, "description", 65_535)?,
-            domain_id: opt_string(g, "domain_id", 64)?,
-        })
-    }
 
     fn parse_patch(body: &Value, path_id: &str, _: &AppState) -> Self::Patch {
         let g = member(body, "group")?;
@@ -221,10 +214,6 @@ impl Entity for Groups {
 
     fn filter(req: &HttpRequest) -> Result<Self::Filter, Error> {
         Ok(name_and_domain(req))
-    }
-
-    async fn create(state: &AppState, caller: &Caller, new: Self::New) -> Result<Group, Error> {
-        state.groups.create(caller, new).await
     }
 
     fn render(item: &Group, base: &str) -> Value {
@@ -254,6 +243,23 @@ impl Entity for Groups {
 
     async fn delete(state: &AppState, caller: &Caller, id: Input<String>) -> Result<(), Error> {
         state.cascade.delete_group(caller, id).await
+    }
+}
+
+impl Create for Groups {
+    type New = Input<GroupInput>;
+
+    fn parse_new(body: &Value, _: &AppState) -> Self::New {
+        let g = member(body, "group")?;
+        Ok(GroupInput {
+            name: req_string(g, "name", 64)?,
+            description: opt_string(g, "description", 65_535)?,
+            domain_id: opt_string(g, "domain_id", 64)?,
+        })
+    }
+
+    async fn create(state: &AppState, caller: &Caller, new: Self::New) -> Result<Group, Error> {
+        state.groups.create(caller, new).await
     }
 }
 

@@ -132,11 +132,6 @@ impl Catalog {
         .await
     }
 
-    pub async fn delete_region(&self, caller: &Caller, id: Input<String>) -> Result<(), Error> {
-        self.write(caller, id, |conn, id| store::delete_region(conn, &id))
-            .await
-    }
-
     pub async fn create_service(
         &self,
         caller: &Caller,
@@ -185,11 +180,6 @@ impl Catalog {
             store::update_service(conn, &id, &patch)
         })
         .await
-    }
-
-    pub async fn delete_service(&self, caller: &Caller, id: Input<String>) -> Result<(), Error> {
-        self.write(caller, id, |conn, id| store::delete_service(conn, &id))
-            .await
     }
 
     pub async fn create_endpoint(

@@ -217,7 +217,33 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    registered_limits (internal_id) {
+        internal_id -> BigInt,
+        id -> Text,
+        service_id -> Text,
+        region_id -> Nullable<Text>,
+        resource_name -> Text,
+        default_limit -> Integer,
+        description -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    limits (internal_id) {
+        internal_id -> BigInt,
+        id -> Text,
+        project_id -> Nullable<Text>,
+        domain_id -> Nullable<Text>,
+        registered_limit_id -> Text,
+        resource_limit -> Integer,
+        description -> Nullable<Text>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    registered_limits,
+    limits,
     domains,
     projects,
     project_tags,

@@ -190,6 +190,8 @@ async fn takeover(source: Backend, target: Backend) {
     assert_eq!(counts(&report, "application credentials"), (1, 0, 0));
     assert_eq!(counts(&report, "access rules"), (1, 0, 0));
     assert_eq!(counts(&report, "group memberships"), (1, 0, 0));
+    assert_eq!(counts(&report, "registered_limits"), (2, 0, 0));
+    assert_eq!(counts(&report, "limits"), (2, 0, 0));
     assert!(counts(&report, "revocation events").0 >= 3, "{report}");
     assert!(counts(&report, "role assignments").0 >= 6, "{report}");
     assert_eq!(report["token_keys"]["changed"], true, "{report}");
@@ -246,6 +248,23 @@ async fn takeover(source: Backend, target: Backend) {
             .collect();
         assert!(roles.contains(&role), "{name}: {roles:?}");
     }
+    // Unified limits come along with their ids, values and order.
+    let strip = |v: &Value| {
+        let mut v = v.clone();
+        v.as_object_mut().unwrap().remove("links");
+        v
+    };
+    for (path, key) in [
+        ("/v3/registered_limits", "registered_limits"),
+        ("/v3/limits", "limits"),
+    ] {
+        let (status, body) = call(&s, Method::GET, path, Some(admin), None).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let ours: Vec<Value> = body[key].as_array().unwrap().iter().map(strip).collect();
+        let theirs: Vec<Value> = facts[key].as_array().unwrap().iter().map(strip).collect();
+        assert_eq!(ours, theirs, "{key}");
+    }
+
     // Implied roles come along: deployer implies reader.
     let (_, dev) = s.validate(admin, str_of(tokens, "/alice_dev"), "").await;
     assert!(dev["token"]["roles"]

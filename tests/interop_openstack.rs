@@ -832,3 +832,129 @@ async fn openstack_user_password_set() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// An operator sets unified limits with the real `openstack registered
+/// limit` and `openstack limit` commands; the real oslo.limit `Enforcer`
+/// (as Nova and Glance run it) then counts usage against them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openstack_limits_and_oslo_limit() {
+    let Some(python) = common::interop_python() else {
+        return;
+    };
+    let Some(s) = TestServer::start(Backend::Sqlite) else {
+        return;
+    };
+    let run = |args: &[&str]| {
+        let (ok, out, err) = openstack(&python, &s, args);
+        assert!(ok, "openstack {args:?} failed:\n{out}\n{err}");
+        out
+    };
+    let json = |out: String| -> Value { serde_json::from_str(&out).unwrap() };
+    let service = json(run(&[
+        "service", "create", "--name", "nova", "compute", "-f", "json",
+    ]));
+    let endpoint = json(run(&[
+        "endpoint",
+        "create",
+        "--region",
+        "RegionOne",
+        "compute",
+        "public",
+        "http://nova.example.com/v2.1",
+        "-f",
+        "json",
+    ]));
+    let endpoint_id = endpoint["id"].as_str().unwrap().to_string();
+    let project = json(run(&[
+        "project",
+        "create",
+        "--domain",
+        "default",
+        "quota-demo",
+        "-f",
+        "json",
+    ]));
+    let project_id = project["id"].as_str().unwrap().to_string();
+    for (resource, default) in [("cores", "10"), ("ram", "100")] {
+        let created = json(run(&[
+            "registered",
+            "limit",
+            "create",
+            "--service",
+            "compute",
+            "--region",
+            "RegionOne",
+            "--default-limit",
+            default,
+            resource,
+            "-f",
+            "json",
+        ]));
+        assert_eq!(created["default_limit"].to_string(), default);
+    }
+    let listed = json(run(&[
+        "registered",
+        "limit",
+        "list",
+        "--service",
+        "compute",
+        "-f",
+        "json",
+    ]));
+    assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
+    let limit = json(run(&[
+        "limit",
+        "create",
+        "--project",
+        "quota-demo",
+        "--service",
+        "compute",
+        "--region",
+        "RegionOne",
+        "--resource-limit",
+        "5",
+        "cores",
+        "-f",
+        "json",
+    ]));
+    assert_eq!(limit["resource_limit"], 5);
+    let limit_id = limit["id"].as_str().unwrap().to_string();
+    run(&["limit", "set", "--resource-limit", "6", &limit_id]);
+    let shown = json(run(&["limit", "show", &limit_id, "-f", "json"]));
+    assert_eq!(shown["resource_limit"], 6);
+    assert_eq!(shown["project_id"], project_id.as_str());
+    assert_eq!(shown["service_id"], service["id"]);
+
+    // Usage 3: 3 more cores fit a limit of 6, 4 do not; ram falls back to
+    // the registered default of 100.
+    let report = common::run_interop(
+        &python,
+        "oslo_limit_enforce.py",
+        &[
+            &s.url,
+            ADMIN_PASSWORD,
+            &endpoint_id,
+            &project_id,
+            "3",
+            "cores=3",
+            "cores=4",
+            "ram=97",
+            "ram=98",
+        ],
+    );
+    assert_eq!(report["model"], "flat");
+    assert_eq!(report["limits"]["cores"], 6, "{report}");
+    assert_eq!(report["limits"]["ram"], 100, "{report}");
+    let allowed: Vec<bool> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["allowed"].as_bool().unwrap())
+        .collect();
+    assert_eq!(allowed, [true, false, true, false], "{report}");
+    assert_eq!(report["checks"][1]["over"][0]["limit"], 6);
+
+    run(&["limit", "delete", &limit_id]);
+    let left = json(run(&["limit", "list", "-f", "json"]));
+    assert_eq!(left, serde_json::json!([]));
+}

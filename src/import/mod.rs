@@ -27,6 +27,7 @@ use sha2::{Digest, Sha256};
 
 use crate::credential::CredentialCipher;
 use crate::error::Error;
+use crate::limit;
 use crate::secret::Secret;
 use crate::store::rows::{
     AccessRuleRow, AppCredRow, DomainRow, EndpointRow, GroupRow, PasswordRow, ProjectRow,
@@ -174,6 +175,8 @@ struct KeystoneData {
     regions: Vec<KsRegion>,
     services: Vec<KsService>,
     endpoints: Vec<KsEndpoint>,
+    registered_limits: Vec<KsRegisteredLimit>,
+    limits: Vec<KsLimit>,
     /// With their blobs already decrypted.
     credentials: Vec<(KsCredential, Secret)>,
     access_rules: Vec<KsAccessRule>,
@@ -231,6 +234,8 @@ impl KeystoneData {
             regions: optional(src, "region", REGIONS)?,
             services: optional(src, "service", SERVICES)?,
             endpoints: optional(src, "endpoint", ENDPOINTS)?,
+            registered_limits: optional(src, "registered_limit", REGISTERED_LIMITS)?,
+            limits: optional(src, "limit", LIMITS)?,
             credentials,
             access_rules: optional(src, "access_rule", ACCESS_RULES)?,
             app_creds: optional(src, "application_credential", APP_CREDS)?,
@@ -391,6 +396,7 @@ fn write_all(
     write_roles(conn, data, now, &mut report)?;
     write_assignments(conn, data, &mut report)?;
     write_catalog(conn, data, &mut report)?;
+    write_limits(conn, data, &project_ids, &domain_ids, &mut report)?;
     write_credentials(conn, ours, data, &user_ids, now, &mut report)?;
     write_application_credentials(conn, data, &user_ids, &project_ids, now, &mut report)?;
     write_revocations(conn, data, &mut report)?;
@@ -736,6 +742,62 @@ fn write_assignments(
             )
         );
         report.count("role assignments", outcome);
+    }
+    Ok(())
+}
+
+/// Registered limits, then the limits of imported projects and domains,
+/// through the limit subsystem's writers.
+fn write_limits(
+    conn: &mut Conn,
+    data: &KeystoneData,
+    project_ids: &HashSet<String>,
+    domain_ids: &HashSet<String>,
+    report: &mut ImportReport,
+) -> Result<(), Error> {
+    let put = |p: limit::store::Put| match p {
+        limit::store::Put::Created => Outcome::Created,
+        limit::store::Put::Updated => Outcome::Updated,
+        limit::store::Put::Unchanged => Outcome::Unchanged,
+    };
+    let mut registered = HashSet::new();
+    for r in &data.registered_limits {
+        let row = limit::RegisteredLimit {
+            id: r.id.clone(),
+            service_id: r.service_id.clone(),
+            region_id: r.region_id.clone(),
+            resource_name: r.resource_name.clone(),
+            default_limit: r.default_limit,
+            description: r.description.clone(),
+        };
+        report.count(
+            "registered_limits",
+            put(limit::store::put_registered(conn, &row)?),
+        );
+        registered.insert(r.id.as_str());
+    }
+    for l in &data.limits {
+        let owner_known = match (&l.project_id, &l.domain_id) {
+            (Some(p), _) => project_ids.contains(p),
+            (None, Some(d)) => domain_ids.contains(d),
+            (None, None) => false,
+        };
+        if !owner_known || !registered.contains(l.registered_limit_id.as_str()) {
+            report.skipped.push(format!(
+                "limit {}: its project, domain or registered limit was not imported",
+                l.id
+            ));
+            continue;
+        }
+        let row = limit::store::StoredLimit {
+            id: l.id.clone(),
+            project_id: l.project_id.clone(),
+            domain_id: l.domain_id.clone(),
+            registered_limit_id: l.registered_limit_id.clone(),
+            resource_limit: l.resource_limit,
+            description: l.description.clone(),
+        };
+        report.count("limits", put(limit::store::put_limit(conn, &row)?));
     }
     Ok(())
 }

@@ -8,7 +8,7 @@
 
 use diesel::deserialize::QueryableByName;
 use diesel::pg::{Pg, PgConnection};
-use diesel::sql_types::{BigInt, Nullable, Text};
+use diesel::sql_types::{BigInt, Integer, Nullable, Text};
 use diesel::sqlite::{Sqlite, SqliteConnection};
 use diesel::{Connection, RunQueryDsl};
 
@@ -330,6 +330,45 @@ pub struct KsRegion {
 }
 
 pub const REGIONS: &str = "SELECT id, description, parent_region_id, extra FROM region";
+
+#[derive(Debug, QueryableByName)]
+pub struct KsRegisteredLimit {
+    #[diesel(sql_type = Text)]
+    pub id: String,
+    #[diesel(sql_type = Text)]
+    pub service_id: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub region_id: Option<String>,
+    #[diesel(sql_type = Text)]
+    pub resource_name: String,
+    #[diesel(sql_type = Integer)]
+    pub default_limit: i32,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub description: Option<String>,
+}
+
+/// In Keystone's order (its `internal_id`), which lists keep.
+pub const REGISTERED_LIMITS: &str = "SELECT id, service_id, region_id, resource_name, \
+     CAST(default_limit AS INTEGER) AS default_limit, description FROM registered_limit ORDER BY internal_id";
+
+#[derive(Debug, QueryableByName)]
+pub struct KsLimit {
+    #[diesel(sql_type = Text)]
+    pub id: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub project_id: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub domain_id: Option<String>,
+    #[diesel(sql_type = Text)]
+    pub registered_limit_id: String,
+    #[diesel(sql_type = Integer)]
+    pub resource_limit: i32,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub description: Option<String>,
+}
+
+pub const LIMITS: &str = "SELECT id, project_id, domain_id, registered_limit_id, \
+     CAST(resource_limit AS INTEGER) AS resource_limit, description FROM \"limit\" ORDER BY internal_id";
 
 #[derive(Debug, QueryableByName)]
 pub struct KsService {

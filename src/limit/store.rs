@@ -141,6 +141,46 @@ fn refuse_duplicate_registered(conn: &mut Conn, candidate: &RegisteredLimit) -> 
     }
 }
 
+/// A registered limit's columns, for inserts and full updates alike.
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = registered_limits, treat_none_as_null = true)]
+struct RegisteredColumns<'a> {
+    id: &'a str,
+    service_id: &'a str,
+    region_id: Option<&'a str>,
+    resource_name: &'a str,
+    default_limit: i32,
+    description: Option<&'a str>,
+}
+
+impl<'a> From<&'a RegisteredLimit> for RegisteredColumns<'a> {
+    fn from(r: &'a RegisteredLimit) -> Self {
+        RegisteredColumns {
+            id: &r.id,
+            service_id: &r.service_id,
+            region_id: r.region_id.as_deref(),
+            resource_name: &r.resource_name,
+            default_limit: r.default_limit,
+            description: r.description.as_deref(),
+        }
+    }
+}
+
+fn insert_registered(conn: &mut Conn, r: &RegisteredLimit) -> Result<(), Error> {
+    diesel::insert_into(registered_limits::table)
+        .values(RegisteredColumns::from(r))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Writes every field of the registered limit with `r`'s id.
+fn set_registered(conn: &mut Conn, r: &RegisteredLimit) -> Result<(), Error> {
+    diesel::update(registered_limits::table.filter(registered_limits::id.eq(&r.id)))
+        .set(RegisteredColumns::from(r))
+        .execute(conn)?;
+    Ok(())
+}
+
 pub fn create_registered(
     conn: &mut Conn,
     new: NewRegisteredLimit,
@@ -154,16 +194,7 @@ pub fn create_registered(
         description: new.description,
     };
     refuse_duplicate_registered(conn, &created)?;
-    diesel::insert_into(registered_limits::table)
-        .values((
-            registered_limits::id.eq(&created.id),
-            registered_limits::service_id.eq(&created.service_id),
-            registered_limits::region_id.eq(&created.region_id),
-            registered_limits::resource_name.eq(&created.resource_name),
-            registered_limits::default_limit.eq(created.default_limit),
-            registered_limits::description.eq(&created.description),
-        ))
-        .execute(conn)?;
+    insert_registered(conn, &created)?;
     Ok(created)
 }
 
@@ -211,15 +242,7 @@ pub fn update_registered(
     if moves {
         refuse_duplicate_registered(conn, &current)?;
     }
-    diesel::update(registered_limits::table.filter(registered_limits::id.eq(id)))
-        .set((
-            registered_limits::service_id.eq(&current.service_id),
-            registered_limits::region_id.eq(&current.region_id),
-            registered_limits::resource_name.eq(&current.resource_name),
-            registered_limits::default_limit.eq(current.default_limit),
-            registered_limits::description.eq(&current.description),
-        ))
-        .execute(conn)?;
+    set_registered(conn, &current)?;
     Ok(current)
 }
 
@@ -439,4 +462,98 @@ pub fn delete_limits_of(conn: &mut Conn, owner: LimitOwner<'_>) -> Result<(), Er
         }
     };
     Ok(())
+}
+
+/// What writing a row found (for the import's report).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Put {
+    Created,
+    Updated,
+    Unchanged,
+}
+
+/// Writes a registered limit under its own id (the import from Keystone).
+pub fn put_registered(conn: &mut Conn, r: &RegisteredLimit) -> Result<Put, Error> {
+    match get_registered(conn, &r.id)? {
+        Some(existing) if &existing == r => Ok(Put::Unchanged),
+        Some(_) => {
+            set_registered(conn, r)?;
+            Ok(Put::Updated)
+        }
+        None => {
+            refuse_duplicate_registered(conn, r)?;
+            insert_registered(conn, r)?;
+            Ok(Put::Created)
+        }
+    }
+}
+
+/// A limit as Keystone stores it: its owner, value and registered limit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredLimit {
+    pub id: String,
+    pub project_id: Option<String>,
+    pub domain_id: Option<String>,
+    pub registered_limit_id: String,
+    pub resource_limit: i32,
+    pub description: Option<String>,
+}
+
+type StoredRow = (
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    i32,
+    Option<String>,
+);
+
+/// Writes a limit under its own id (the import from Keystone).
+pub fn put_limit(conn: &mut Conn, l: &StoredLimit) -> Result<Put, Error> {
+    let existing = limits::table
+        .filter(limits::id.eq(&l.id))
+        .select((
+            limits::id,
+            limits::project_id,
+            limits::domain_id,
+            limits::registered_limit_id,
+            limits::resource_limit,
+            limits::description,
+        ))
+        .first::<StoredRow>(conn)
+        .optional()?
+        .map(
+            |(id, project_id, domain_id, registered_limit_id, resource_limit, description)| {
+                StoredLimit {
+                    id,
+                    project_id,
+                    domain_id,
+                    registered_limit_id,
+                    resource_limit,
+                    description,
+                }
+            },
+        );
+    let values = (
+        limits::project_id.eq(&l.project_id),
+        limits::domain_id.eq(&l.domain_id),
+        limits::registered_limit_id.eq(&l.registered_limit_id),
+        limits::resource_limit.eq(l.resource_limit),
+        limits::description.eq(&l.description),
+    );
+    match existing {
+        Some(stored) if &stored == l => Ok(Put::Unchanged),
+        Some(_) => {
+            diesel::update(limits::table.filter(limits::id.eq(&l.id)))
+                .set(values)
+                .execute(conn)?;
+            Ok(Put::Updated)
+        }
+        None => {
+            diesel::insert_into(limits::table)
+                .values((limits::id.eq(&l.id), values))
+                .execute(conn)?;
+            Ok(Put::Created)
+        }
+    }
 }

@@ -10,7 +10,7 @@ loopback, and drives it over HTTP the way an operator and users would:
 a domain, projects with tags and a hierarchy, users (one with a changed
 password, one disabled), a group, roles with an implication, grants, an EC2
 credential, another credential, an application credential with an access
-rule, and tokens (one of them revoked). Writes what a test needs to check
+rule, registered limits with a project's and a domain's limit, and tokens (one of them revoked). Writes what a test needs to check
 the import: ids, passwords, secrets and tokens.
 """
 
@@ -116,6 +116,18 @@ def main():
         body={"auth": {"identity": {"methods": ["application_credential"], "application_credential": {"id": app_cred["id"], "secret": app_cred["secret"]}}}},
     ).headers["X-Subject-Token"]
 
+    # Unified limits: defaults for a compute service, a project's and a
+    # domain's overrides.
+    compute = call("POST", "/services", admin, {"service": {"type": "compute", "name": "nova"}}).json()["service"]
+    registered = call("POST", "/registered_limits", admin, {"registered_limits": [
+        {"service_id": compute["id"], "region_id": "RegionOne", "resource_name": "cores", "default_limit": 20},
+        {"service_id": compute["id"], "resource_name": "ram", "default_limit": 512, "description": "MiB"},
+    ]}).json()["registered_limits"]
+    limits = call("POST", "/limits", admin, {"limits": [
+        {"service_id": compute["id"], "region_id": "RegionOne", "project_id": webapp["id"], "resource_name": "cores", "resource_limit": 10},
+        {"service_id": compute["id"], "domain_id": acme["id"], "resource_name": "ram", "resource_limit": 1024, "description": "acme"},
+    ]}).json()["limits"]
+
     call("PATCH", f"/users/{bob['id']}", admin, {"user": {"enabled": False}})
     # Keystone itself refuses the revoked token now.
     r = s.get(base + "/auth/tokens", headers={"X-Auth-Token": admin, "X-Subject-Token": revoked})
@@ -143,6 +155,8 @@ def main():
                 },
                 "ec2": {"access": ec2["access"], "secret": ec2["secret"], "id": ec2.get("id") or ""},
                 "cert_credential": cert,
+                "registered_limits": registered,
+                "limits": limits,
                 "app_cred": {"id": app_cred["id"], "secret": app_cred["secret"]},
                 "fernet_keys": f"{top}/fernet-keys",
                 "credential_keys": f"{top}/credential-keys",

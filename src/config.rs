@@ -36,6 +36,7 @@ pub struct Config {
     pub cache: Cache,
     pub log: Log,
     pub unified_limit: UnifiedLimit,
+    pub trust: Trust,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -304,6 +305,22 @@ impl Default for Signature {
     }
 }
 
+/// Keystone's `[trust]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Trust {
+    /// How long a chain of redelegated trusts may be.
+    pub max_redelegation_count: i32,
+}
+
+impl Default for Trust {
+    fn default() -> Self {
+        Trust {
+            max_redelegation_count: 3,
+        }
+    }
+}
+
 /// Keystone's `[unified_limit]`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -393,8 +410,9 @@ fn string_or_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Err
 }
 
 /// Section names, longest first so `FERNET_TOKENS_` wins over `TOKEN_`.
-const SECTIONS: [&str; 12] = [
+const SECTIONS: [&str; 13] = [
     "unified_limit",
+    "trust",
     "fernet_tokens",
     "credential",
     "signature",

@@ -27,6 +27,7 @@ pub mod server;
 pub mod signature;
 pub mod store;
 pub mod token;
+pub mod trust;
 
 use std::sync::Arc;
 
@@ -48,6 +49,7 @@ pub struct AppState {
     pub credential: credential::Credentials,
     pub app_creds: application_credential::AppCreds,
     pub limits: limit::Limits,
+    pub trusts: trust::Trusts,
 }
 
 /// What `/readyz` checks: the database answers and the key repositories

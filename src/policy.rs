@@ -28,6 +28,9 @@ pub struct Caller {
     /// Set when the token came from an application credential: whether it
     /// was restricted.
     pub restricted_application_credential: Option<bool>,
+    /// The trust a trust-scoped token came from (redelegation starts from
+    /// it).
+    pub trust_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,6 +141,9 @@ pub enum Check {
     /// `domain_id:%(target.…domain_id)s`: a token scoped to the target's
     /// domain, whatever its roles.
     ScopedToDomain,
+    /// `user_id:%(target.trust.trustee_user_id)s`: the second user of the
+    /// target (a trust's trustee).
+    Delegate,
 }
 
 /// A use case's input as the handler parsed it. A parse error waits
@@ -351,6 +357,57 @@ pub const DELETE_LIMIT: Policy = Policy {
     any_of: &[Check::Admin],
 };
 
+/// Trusts: the trustor creates and deletes; trustor, trustee, admins and
+/// system readers read; lists need admin or system reader unless filtered
+/// to the caller's own trusts.
+pub const CREATE_TRUST: Policy = Policy {
+    action: "identity:create_trust",
+    any_of: &[Check::Owner],
+};
+pub const LIST_TRUSTS: Policy = Policy {
+    action: "identity:list_trusts",
+    any_of: &[Check::Admin, Check::SystemReader],
+};
+pub const LIST_TRUSTS_FOR_TRUSTOR: Policy = Policy {
+    action: "identity:list_trusts_for_trustor",
+    any_of: &[Check::Admin, Check::SystemReader, Check::Owner],
+};
+pub const LIST_TRUSTS_FOR_TRUSTEE: Policy = Policy {
+    action: "identity:list_trusts_for_trustee",
+    any_of: &[Check::Admin, Check::SystemReader, Check::Owner],
+};
+pub const GET_TRUST: Policy = Policy {
+    action: "identity:get_trust",
+    any_of: &[
+        Check::Admin,
+        Check::SystemReader,
+        Check::Owner,
+        Check::Delegate,
+    ],
+};
+pub const LIST_ROLES_FOR_TRUST: Policy = Policy {
+    action: "identity:list_roles_for_trust",
+    any_of: &[
+        Check::Admin,
+        Check::SystemReader,
+        Check::Owner,
+        Check::Delegate,
+    ],
+};
+pub const GET_ROLE_FOR_TRUST: Policy = Policy {
+    action: "identity:get_role_for_trust",
+    any_of: &[
+        Check::Admin,
+        Check::SystemReader,
+        Check::Owner,
+        Check::Delegate,
+    ],
+};
+pub const DELETE_TRUST: Policy = Policy {
+    action: "identity:delete_trust",
+    any_of: &[Check::Admin, Check::Owner],
+};
+
 /// `DELETE /v3/users/{user_id}/tokens` (Keystone 30): "log out
 /// everywhere", for the user itself or an admin.
 pub const REVOKE_USER_TOKENS: Policy = Policy {
@@ -489,6 +546,14 @@ pub const ALL: &[Policy] = &[
     UPDATE_USER,
     DELETE_USER,
     REVOKE_USER_TOKENS,
+    CREATE_TRUST,
+    LIST_TRUSTS,
+    LIST_TRUSTS_FOR_TRUSTOR,
+    LIST_TRUSTS_FOR_TRUSTEE,
+    GET_TRUST,
+    LIST_ROLES_FOR_TRUST,
+    GET_ROLE_FOR_TRUST,
+    DELETE_TRUST,
     CREATE_REGISTERED_LIMITS,
     UPDATE_REGISTERED_LIMIT,
     DELETE_REGISTERED_LIMIT,
@@ -532,6 +597,8 @@ pub struct Target<'a> {
     pub domain_id: Option<&'a str>,
     /// The project the target is (for project reads).
     pub project_id: Option<&'a str>,
+    /// A second user the target belongs to (a trust's trustee).
+    pub delegate_id: Option<&'a str>,
 }
 
 impl<'a> Target<'a> {
@@ -574,6 +641,7 @@ fn passes(check: Check, caller: &Caller, target: &Target<'_>) -> bool {
                 && caller.domain_id() == target.domain_id
         }
         Check::DomainScopedManager => caller.has_role("manager") && caller.domain_id().is_some(),
+        Check::Delegate => target.delegate_id == Some(caller.user_id()),
         Check::ScopedToDomain => {
             caller.domain_id().is_some() && caller.domain_id() == target.domain_id
         }

@@ -755,9 +755,9 @@ impl Resources {
             rule,
             caller,
             Target {
-                user_id: None,
                 domain_id: Some(&project.domain_id),
                 project_id: Some(&project.id),
+                ..Default::default()
             },
         )?;
         Ok(project)

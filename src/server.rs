@@ -76,6 +76,7 @@ pub fn prepare(config: Config) -> Result<AppState, Error> {
         });
     let resources = crate::resource::Resources::new(db.clone(), default_domain.clone(), max_depth);
     let limits = crate::limit::Limits::new(db.clone(), model);
+    let trusts = crate::trust::Trusts::new(db.clone(), config.trust.max_redelegation_count);
     let assignments = crate::assignment::Assignments::new(db.clone(), users.clone());
     let roles =
         crate::assignment::Roles::new(db.clone(), config.identity.prohibited_implied_roles.clone());
@@ -109,6 +110,7 @@ pub fn prepare(config: Config) -> Result<AppState, Error> {
         resources,
         app_creds: crate::application_credential::AppCreds::new(db.clone(), hasher.clone()),
         limits,
+        trusts,
         credential: crate::credential::Credentials::new(
             db.clone(),
             credentials.clone(),

@@ -1355,3 +1355,354 @@ async fn limits_as_in_keystone() {
         "{k:?}"
     );
 }
+
+/// A user of Default with a password (and no role).
+async fn plain_user(t: &Target, admin: &str, name: &str) -> (String, String) {
+    let name = format!("{name}-{}", uuid::Uuid::new_v4().simple());
+    let (status, body) = t
+        .as_(
+            admin,
+            Method::POST,
+            "/v3/users",
+            Some(json!({"user": {"name": name, "password": "pw", "domain_id": "default"}})),
+        )
+        .await;
+    assert_eq!(status, 201, "{}: {body}", t.name);
+    (body["user"]["id"].as_str().unwrap().to_string(), name)
+}
+
+/// `POST /v3/auth/tokens` for a user of Default with a scope; the status,
+/// the token and the body.
+async fn scoped_token(t: &Target, name: &str, scope: Value) -> (u16, String, Value) {
+    let resp = t
+        .client
+        .post(format!("{}/v3/auth/tokens", t.base))
+        .json(&json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": name, "domain": {"id": "default"}, "password": "pw"}}}, "scope": scope}}))
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let token = resp
+        .headers()
+        .get("x-subject-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    (status, token, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// OS-TRUST, as trustor, trustee, a stranger and an admin: the routes,
+/// trust-scoped tokens, and what ends them.
+async fn trust_routes(t: &Target) -> Vec<(String, String)> {
+    let (admin, _, project) = t.admin().await;
+    let (trustor, trustor_id) = t.member(&admin, "trustor", &project, "member").await;
+    let (stranger, stranger_id) = t.member(&admin, "stranger", &project, "member").await;
+    let (trustee_id, trustee_name) = plain_user(t, &admin, "trustee").await;
+    let mut out: Vec<(String, String)> = Vec::new();
+    let keys = |v: &Value| {
+        let mut k: Vec<String> = v
+            .as_object()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
+        k.sort();
+        k.join(",")
+    };
+    let names = |v: &Value| {
+        let mut n: Vec<String> = v
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|r| r["name"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        n.sort();
+        n.join(",")
+    };
+    let trust_body = |extra: Value| {
+        let mut t = json!({"trustor_user_id": trustor_id, "trustee_user_id": trustee_id, "project_id": project,
+            "impersonation": true, "roles": [{"name": "member"}]});
+        for (k, v) in extra.as_object().unwrap() {
+            t[k] = v.clone();
+        }
+        json!({ "trust": t })
+    };
+    let (status, body) = t
+        .as_(
+            &trustor,
+            Method::POST,
+            "/v3/OS-TRUST/trusts",
+            Some(trust_body(json!({}))),
+        )
+        .await;
+    out.push(("create".into(), status.to_string()));
+    out.push(("created keys".into(), keys(&body["trust"])));
+    out.push(("created roles".into(), names(&body["trust"]["roles"])));
+    out.push((
+        "created counts".into(),
+        format!(
+            "{} {}",
+            body["trust"]["redelegation_count"], body["trust"]["remaining_uses"]
+        ),
+    ));
+    let trust_id = body["trust"]["id"].as_str().unwrap_or("x").to_string();
+    for (what, token, body) in [
+        (
+            "a role the trustor lacks",
+            &trustor,
+            trust_body(json!({"roles": [{"name": "admin"}]})),
+        ),
+        (
+            "another trustor",
+            &trustor,
+            trust_body(json!({"trustor_user_id": stranger_id})),
+        ),
+        (
+            "no impersonation",
+            &trustor,
+            json!({"trust": {"trustor_user_id": trustor_id, "trustee_user_id": trustee_id}}),
+        ),
+        ("no roles", &trustor, trust_body(json!({"roles": []}))),
+        (
+            "unknown trustee",
+            &trustor,
+            trust_body(json!({"trustee_user_id": "0123456789abcdef"})),
+        ),
+        (
+            "zero uses",
+            &trustor,
+            trust_body(json!({"remaining_uses": 0})),
+        ),
+        (
+            "redelegation with uses",
+            &trustor,
+            trust_body(json!({"allow_redelegation": true, "remaining_uses": 2})),
+        ),
+        (
+            "too deep",
+            &trustor,
+            trust_body(json!({"allow_redelegation": true, "redelegation_count": 9})),
+        ),
+        (
+            "past expiry",
+            &trustor,
+            trust_body(json!({"expires_at": "2001-01-01T00:00:00Z"})),
+        ),
+        ("by the stranger", &stranger, trust_body(json!({}))),
+    ] {
+        let (status, _) = t
+            .as_(token, Method::POST, "/v3/OS-TRUST/trusts", Some(body))
+            .await;
+        out.push((format!("create with {what}"), status.to_string()));
+    }
+    let path = format!("/v3/OS-TRUST/trusts/{trust_id}");
+    for (who, token) in [
+        ("trustor", &trustor),
+        ("stranger", &stranger),
+        ("admin", &admin),
+    ] {
+        let (status, _) = t.as_(token, Method::GET, &path, None).await;
+        out.push((format!("{who} reads"), status.to_string()));
+        let (status, _) = t
+            .as_(
+                token,
+                Method::GET,
+                "/v3/OS-TRUST/trusts/0123456789abcdef",
+                None,
+            )
+            .await;
+        out.push((format!("{who} reads a missing trust"), status.to_string()));
+        for (filter, id) in [
+            ("", ""),
+            ("?trustor_user_id=", trustor_id.as_str()),
+            ("?trustee_user_id=", trustee_id.as_str()),
+        ] {
+            let (status, body) = t
+                .as_(
+                    token,
+                    Method::GET,
+                    &format!("/v3/OS-TRUST/trusts{filter}{id}"),
+                    None,
+                )
+                .await;
+            let shown = body["trusts"].as_array().map_or(0, |a| {
+                a.iter().filter(|x| x["id"] == json!(trust_id)).count()
+            });
+            out.push((format!("{who} lists {filter}"), format!("{status} {shown}")));
+            if status == 200 && shown == 1 {
+                let item = body["trusts"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|x| x["id"] == json!(trust_id))
+                    .cloned()
+                    .unwrap();
+                out.push(("listed keys".into(), keys(&item)));
+            }
+        }
+    }
+    let (status, body) = t
+        .as_(&trustor, Method::GET, &format!("{path}/roles"), None)
+        .await;
+    out.push((
+        "roles".into(),
+        format!("{status} {} {}", names(&body["roles"]), keys(&body)),
+    ));
+
+    // The trustee's token for the trust.
+    let (status, token, body) = scoped_token(
+        t,
+        &trustee_name,
+        json!({"OS-TRUST:trust": {"id": trust_id}}),
+    )
+    .await;
+    out.push(("trust token".into(), status.to_string()));
+    let tok = &body["token"];
+    out.push(("trust token keys".into(), keys(tok)));
+    out.push(("its trust block".into(), keys(&tok["OS-TRUST:trust"])));
+    out.push((
+        "its user is the trustor".into(),
+        (tok["user"]["id"] == json!(trustor_id)).to_string(),
+    ));
+    out.push(("its roles".into(), names(&tok["roles"])));
+    let (status, body) = t
+        .call(
+            Method::GET,
+            "/v3/auth/tokens",
+            &[("X-Auth-Token", &admin), ("X-Subject-Token", &token)],
+            None,
+        )
+        .await;
+    out.push((
+        "it validates".into(),
+        format!(
+            "{status} {}",
+            body["token"]["OS-TRUST:trust"]["impersonation"]
+        ),
+    ));
+    let (status, _) = t
+        .call(
+            Method::POST,
+            "/v3/auth/tokens",
+            &[],
+            Some(json!({"auth": {"identity": {"methods": ["token"], "token": {"id": token}}}})),
+        )
+        .await;
+    out.push(("rescoping it".into(), status.to_string()));
+    let (status, _) = t
+        .as_(&token, Method::POST, "/v3/OS-TRUST/trusts", Some(json!({"trust": {"trustor_user_id": trustee_id, "trustee_user_id": stranger_id, "project_id": project, "impersonation": false, "roles": [{"name": "member"}]}})))
+        .await;
+    out.push(("redelegating it".into(), status.to_string()));
+    let stranger_name = {
+        let (_, me) = t
+            .call(
+                Method::GET,
+                "/v3/auth/tokens",
+                &[("X-Auth-Token", &stranger), ("X-Subject-Token", &stranger)],
+                None,
+            )
+            .await;
+        me["token"]["user"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let (status, _, _) = scoped_token(
+        t,
+        &stranger_name,
+        json!({"OS-TRUST:trust": {"id": trust_id}}),
+    )
+    .await;
+    out.push(("the stranger scopes to it".into(), status.to_string()));
+
+    // A single use.
+    let (_, once) = t
+        .as_(
+            &trustor,
+            Method::POST,
+            "/v3/OS-TRUST/trusts",
+            Some(trust_body(
+                json!({"remaining_uses": 1, "impersonation": false}),
+            )),
+        )
+        .await;
+    let once_id = once["trust"]["id"].as_str().unwrap_or("x").to_string();
+    let (status, once_token, _) =
+        scoped_token(t, &trustee_name, json!({"OS-TRUST:trust": {"id": once_id}})).await;
+    out.push(("single use".into(), status.to_string()));
+    let (status, _) = t
+        .call(
+            Method::GET,
+            "/v3/auth/tokens",
+            &[("X-Auth-Token", &admin), ("X-Subject-Token", &once_token)],
+            None,
+        )
+        .await;
+    out.push(("its token after the last use".into(), status.to_string()));
+    let (status, _, _) =
+        scoped_token(t, &trustee_name, json!({"OS-TRUST:trust": {"id": once_id}})).await;
+    out.push(("a second use".into(), status.to_string()));
+
+    // What ends a trust's tokens.
+    let (_, second) = t
+        .as_(
+            &trustor,
+            Method::POST,
+            "/v3/OS-TRUST/trusts",
+            Some(trust_body(json!({"impersonation": false}))),
+        )
+        .await;
+    let second_id = second["trust"]["id"].as_str().unwrap_or("x").to_string();
+    let (_, second_token, _) = scoped_token(
+        t,
+        &trustee_name,
+        json!({"OS-TRUST:trust": {"id": second_id}}),
+    )
+    .await;
+    let (status, _) = t.as_(&stranger, Method::DELETE, &path, None).await;
+    out.push(("the stranger deletes".into(), status.to_string()));
+    let (status, _) = t.as_(&trustor, Method::DELETE, &path, None).await;
+    out.push(("the trustor deletes".into(), status.to_string()));
+    let (status, _) = t
+        .call(
+            Method::GET,
+            "/v3/auth/tokens",
+            &[("X-Auth-Token", &admin), ("X-Subject-Token", &token)],
+            None,
+        )
+        .await;
+    out.push(("the deleted trust's token".into(), status.to_string()));
+    let (status, _) = t.as_(&trustor, Method::GET, &path, None).await;
+    out.push(("the deleted trust".into(), status.to_string()));
+    let (_, roles) = t
+        .as_(&admin, Method::GET, "/v3/roles?name=member", None)
+        .await;
+    let member_role = roles["roles"][0]["id"].as_str().unwrap_or("x").to_string();
+    let (status, _) = t
+        .as_(
+            &admin,
+            Method::DELETE,
+            &format!("/v3/projects/{project}/users/{trustor_id}/roles/{member_role}"),
+            None,
+        )
+        .await;
+    out.push(("the trustor loses the role".into(), status.to_string()));
+    let (status, _) = t
+        .call(
+            Method::GET,
+            "/v3/auth/tokens",
+            &[("X-Auth-Token", &admin), ("X-Subject-Token", &second_token)],
+            None,
+        )
+        .await;
+    out.push(("then its token".into(), status.to_string()));
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trusts_as_in_keystone() {
+    let Some(k) = same_as_keystone!(trust_routes) else {
+        return;
+    };
+    assert!(k.contains(&("trust token".into(), "201".into())), "{k:?}");
+}

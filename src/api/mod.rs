@@ -22,6 +22,7 @@ pub mod oauth2;
 pub mod render;
 pub mod roles;
 pub mod signed;
+pub mod trusts;
 
 use actix_web::http::Method;
 use actix_web::web;
@@ -195,6 +196,10 @@ routes! {
         PATCH: crud::update::<catalog::Endpoints>,
         DELETE: crud::delete::<catalog::Endpoints>,
     },
+    "/v3/OS-TRUST/trusts" => { POST: trusts::create, GET: trusts::list },
+    "/v3/OS-TRUST/trusts/{trust_id}" => { GET: trusts::get, DELETE: trusts::delete },
+    "/v3/OS-TRUST/trusts/{trust_id}/roles" => { GET: trusts::roles },
+    "/v3/OS-TRUST/trusts/{trust_id}/roles/{role_id}" => { GET: trusts::role, HEAD: trusts::role },
     "/v3/registered_limits" => {
         POST: crud::create_many::<limits::RegisteredLimits>,
         GET: crud::list::<limits::RegisteredLimits>,

@@ -9,7 +9,9 @@ use crate::assignment::listing::{Names, Shown};
 use crate::auth::{ResolvedScope, TokenContext};
 use crate::error::Error;
 use crate::token::format_token_time;
-use crate::{application_credential, assignment, catalog, credential, identity, limit, resource};
+use crate::{
+    application_credential, assignment, catalog, credential, identity, limit, resource, trust,
+};
 
 pub fn region(r: &catalog::Region, base_url: &str) -> Value {
     json!({
@@ -327,6 +329,27 @@ pub fn token(t: &TokenContext, catalog: Option<Value>) -> Value {
         ResolvedScope::System => token["system"] = json!({"all": true}),
     }
     token["roles"] = Value::Array(roles);
+    if let Some(trust) = &t.trust {
+        // Keystone's trust branch: no `is_domain`, the trust block, and
+        // the trustor as the user when impersonating.
+        if let Some(body) = token.as_object_mut() {
+            body.remove("is_domain");
+        }
+        token["OS-TRUST:trust"] = json!({
+            "id": trust.id,
+            "trustor_user": {"id": trust.trustor.id},
+            "trustee_user": {"id": trust.trustee_user_id},
+            "impersonation": trust.impersonation,
+        });
+        if trust.impersonation {
+            token["user"] = json!({
+                "domain": domain_reference(&trust.trustor_domain),
+                "id": trust.trustor.id,
+                "name": trust.trustor.name,
+                "password_expires_at": trust.trustor.password_expires_at_json(),
+            });
+        }
+    }
     if let Some(ac) = &t.application_credential {
         let mut block = json!({"id": ac.id, "name": ac.name, "restricted": ac.restricted});
         if !ac.access_rules.is_empty() {
@@ -367,4 +390,38 @@ pub fn limit(l: &limit::Limit, base_url: &str) -> Value {
         "description": l.description,
         "links": {"self": format!("{base_url}/limits/{}", l.id)},
     })
+}
+
+/// Keystone's trust (`roles` and `roles_links` only when `roles` is given,
+/// as Keystone's lists leave them out).
+pub fn trust(t: &trust::Trust, roles: Option<&[assignment::Role]>, base_url: &str) -> Value {
+    let mut body = json!({
+        "id": t.id,
+        "trustor_user_id": t.trustor_user_id,
+        "trustee_user_id": t.trustee_user_id,
+        "project_id": t.project_id,
+        "impersonation": t.impersonation,
+        "expires_at": t.expires_at.map(format_subsecond_time),
+        "remaining_uses": t.remaining_uses,
+        "redelegated_trust_id": t.redelegated_trust_id,
+        "redelegation_count": t.redelegation_count,
+        "deleted_at": t.deleted_at.map(format_subsecond_time),
+        "links": {"self": format!("{base_url}/OS-TRUST/trusts/{}", t.id)},
+    });
+    if let Some(roles) = roles {
+        body["roles"] = Value::Array(roles.iter().map(|r| role(r, base_url)).collect());
+        body["roles_links"] = json!({
+            "self": format!("{base_url}/OS-TRUST/trusts/{}/roles", t.id),
+            "next": null,
+            "previous": null,
+        });
+    }
+    body
+}
+
+/// A time in microseconds as Keystone's `isotime(subsecond=True)`.
+fn format_subsecond_time(micros: i64) -> String {
+    chrono::DateTime::from_timestamp_micros(micros)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string())
+        .unwrap_or_default()
 }

@@ -265,7 +265,7 @@ pub fn domain_role_ids(conn: &mut Conn) -> Result<BTreeSet<String>, Error> {
 /// The roles a token carries for these assigned roles: the implied ones
 /// added, then the domain-specific ones dropped (Keystone's
 /// `_strip_domain_roles`: a domain role only implies others).
-fn effective_roles(conn: &mut Conn, assigned: BTreeSet<String>) -> Result<Vec<Role>, Error> {
+pub fn effective_roles(conn: &mut Conn, assigned: BTreeSet<String>) -> Result<Vec<Role>, Error> {
     let ids = expand_implied(conn, assigned)?;
     let mut roles = load_roles(conn, &ids)?;
     roles.retain(|r| r.domain_id.is_none());
@@ -292,6 +292,29 @@ pub fn effective_project_roles(
     user_id: &str,
     project: &Project,
 ) -> Result<Vec<Role>, Error> {
+    let ids = assigned_project_role_ids(conn, user_id, project)?;
+    effective_roles(conn, ids)
+}
+
+/// The ids of every role the user holds on a project, implied and
+/// domain-specific ones included (what a trust may delegate: Keystone's
+/// `list_role_assignments(effective=True, strip_domain_roles=False)`).
+pub fn held_project_role_ids(
+    conn: &mut Conn,
+    user_id: &str,
+    project: &Project,
+) -> Result<BTreeSet<String>, Error> {
+    let ids = assigned_project_role_ids(conn, user_id, project)?;
+    expand_implied(conn, ids)
+}
+
+/// The roles assigned to the user (directly, through groups, or inherited)
+/// on a project, before implied roles.
+fn assigned_project_role_ids(
+    conn: &mut Conn,
+    user_id: &str,
+    project: &Project,
+) -> Result<BTreeSet<String>, Error> {
     let actors = actors_of_user(conn, user_id)?;
     let ancestors = crate::resource::project_ancestors(conn, project)?;
     let mut ids = BTreeSet::new();
@@ -318,7 +341,7 @@ pub fn effective_project_roles(
             ids.insert(row.role_id);
         }
     }
-    effective_roles(conn, ids)
+    Ok(ids)
 }
 
 /// The user's effective roles on a domain (direct and group, not inherited).

@@ -11,6 +11,7 @@ use crate::secret::Secret;
 use crate::store::Conn;
 use crate::token::payload::new_audit_id;
 use crate::token::{Payload, Scope};
+use crate::trust;
 
 use super::request::{AuthRequest, ScopeRequest, UserRef};
 use super::scope::{resolve_domain, resolve_scope};
@@ -96,10 +97,13 @@ pub async fn issue_token(
         (Some(inherited), None) => inherited,
         (None, _) => default_expiry,
     };
-    let audit_ids = match auth.parent_audit_id {
+    let audit_ids = match auth.parent_audit_id.clone() {
         Some(parent) => vec![new_audit_id(), parent],
         None => vec![new_audit_id()],
     };
+    if let ScopeRequest::Trust(trust_id) = &request.scope {
+        return issue_for_trust(state, &auth, trust_id.clone(), expires_at, audit_ids).await;
+    }
     let scope_request = request.scope;
     let user_id = auth.user_id;
     let (user, scope, _) = state
@@ -136,8 +140,78 @@ pub async fn issue_token(
     issue_and_load(state, payload, Error::unauthorized).await
 }
 
+/// A trust-scoped token for the trustee: the trust's project, the roles it
+/// delegates now, an expiry capped at the trust's, and one use of a
+/// limited trust spent once the token exists (Keystone's
+/// `authenticate_for_token` and `TokenModel.mint`).
+async fn issue_for_trust(
+    state: &Auth,
+    auth: &Authenticated,
+    trust_id: String,
+    expires_at: f64,
+    audit_ids: Vec<String>,
+) -> Result<(String, TokenContext), Error> {
+    if auth.app_cred.is_some() {
+        return Err(Error::unauthorized());
+    }
+    let max = state.config.trust.max_redelegation_count;
+    let user_id = auth.user_id.clone();
+    let id = trust_id.clone();
+    let (project_id, trust_expiry) = state
+        .db
+        .read(move |conn| {
+            let found = match trust::get_checked(conn, &id, max) {
+                Ok(t) => t,
+                // Keystone turns TrustNotFound into a 401 here.
+                Err(Error::NotFound(_)) => return Err(Error::unauthorized()),
+                Err(e) => return Err(e),
+            };
+            if found.trustee_user_id != user_id {
+                return Err(Error::Forbidden("User is not a trustee.".into()));
+            }
+            let trustor = identity::get_user(conn, &found.trustor_user_id)?
+                .ok_or_else(Error::unauthorized)?;
+            if !trustor.enabled {
+                return Err(Error::Forbidden("Trustor is disabled.".into()));
+            }
+            let Some(project_id) = found.project_id.clone() else {
+                return Err(Error::unauthorized());
+            };
+            if trust::delegated_roles(conn, &found)?.is_empty() {
+                return Err(Error::unauthorized());
+            }
+            Ok((project_id, found.expires_at))
+        })
+        .await?;
+    let expires_at = match trust_expiry {
+        Some(micros) => expires_at.min((micros / 1_000_000) as f64),
+        None => expires_at,
+    };
+    let payload = Payload {
+        user_id: auth.user_id.clone(),
+        methods: auth.method_bits,
+        scope: Scope::Trust {
+            project_id,
+            trust_id: trust_id.clone(),
+        },
+        expires_at,
+        audit_ids,
+    };
+    let issued = issue_and_load(state, payload, Error::unauthorized).await?;
+    state
+        .db
+        .write(move |conn| trust::store::consume_use(conn, &trust_id))
+        .await?;
+    Ok(issued)
+}
+
 /// Keystone's rules for the token method (`keystone/auth/plugins/token.py`).
 fn check_rescope(state: &Auth, original: &TokenContext, scope: &ScopeRequest) -> Result<(), Error> {
+    if original.trust.is_some() {
+        return Err(Error::forbidden_action(
+            "Using trust-scoped token to create another token. Create a new trust-scoped token instead",
+        ));
+    }
     if original.is_delegated() {
         return Err(Error::forbidden_action(
             "Using a delegated token to create another token is not allowed",

@@ -63,6 +63,19 @@ pub struct TokenContext {
     pub roles: Vec<Role>,
     /// Set for tokens minted from an application credential.
     pub application_credential: Option<AppCredInfo>,
+    /// Set for trust-scoped tokens.
+    pub trust: Option<TrustInfo>,
+}
+
+/// What a trust-scoped token says about its trust. The token's user is
+/// the trustee; with impersonation it is shown as the trustor.
+#[derive(Debug, Clone)]
+pub struct TrustInfo {
+    pub id: String,
+    pub impersonation: bool,
+    pub trustee_user_id: String,
+    pub trustor: User,
+    pub trustor_domain: Domain,
 }
 
 /// What a token says about the application credential it came from.
@@ -128,6 +141,7 @@ impl TokenContext {
                 .application_credential
                 .as_ref()
                 .map(|ac| ac.restricted),
+            trust_id: self.trust.as_ref().map(|t| t.id.clone()),
         }
     }
 

@@ -93,6 +93,8 @@ pub(super) fn resolve_scope(
             let roles = assignment::effective_system_roles(conn, &user.id)?;
             scoped(roles, ResolvedScope::System)
         }
-        ScopeRequest::Trust(id) => Err(Error::NotFound(format!("Could not find trust: {id}."))),
+        // Trust scopes are issued by `issue::issue_for_trust`, with the
+        // trust's own checks; nothing else resolves one.
+        ScopeRequest::Trust(_) => Err(Error::unauthorized()),
     }
 }

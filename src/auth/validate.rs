@@ -18,11 +18,12 @@ use crate::secret::Secret;
 use crate::store::Conn;
 use crate::token::revoke::TokenFacts;
 use crate::token::{Payload, Scope};
+use crate::trust;
 
 use super::scope::live_project;
 use super::{
     now_seconds, opened_error, token_not_found, AppCredInfo, Auth, Presented, ResolvedScope,
-    TokenContext, FAILED_TO_VALIDATE, SERVICE_TYPE,
+    TokenContext, TrustInfo, FAILED_TO_VALIDATE, SERVICE_TYPE,
 };
 
 /// The caches of the validation path, all tagged with the database's
@@ -63,6 +64,7 @@ pub(crate) struct ScopeFacts {
     roles: Vec<Role>,
     app_cred: Option<AppCredInfo>,
     app_cred_expires_at: Option<i64>,
+    trust: Option<TrustInfo>,
 }
 
 /// The cache key of a payload's user and scope; `None` for scopes this
@@ -77,6 +79,10 @@ fn scope_key(user_id: &str, scope: &Scope) -> Option<String> {
             project_id,
             app_cred_id,
         } => format!("{user_id} a {project_id} {app_cred_id}"),
+        Scope::Trust {
+            project_id,
+            trust_id,
+        } => format!("{user_id} t {project_id} {trust_id}"),
         _ => return None,
     })
 }
@@ -84,7 +90,12 @@ fn scope_key(user_id: &str, scope: &Scope) -> Option<String> {
 /// Loads the live objects behind a payload's user and scope and applies
 /// Keystone's checks on them: enabled user, domains and project, and a
 /// non-empty role list for scoped tokens.
-fn live_scope(conn: &mut Conn, user_id: &str, payload_scope: &Scope) -> Result<ScopeFacts, Error> {
+fn live_scope(
+    conn: &mut Conn,
+    user_id: &str,
+    payload_scope: &Scope,
+    max_redelegation: i32,
+) -> Result<ScopeFacts, Error> {
     let invalid = || token_not_found(FAILED_TO_VALIDATE);
     let user = identity::get_user(conn, user_id)?.ok_or_else(invalid)?;
     if !user.enabled {
@@ -96,6 +107,7 @@ fn live_scope(conn: &mut Conn, user_id: &str, payload_scope: &Scope) -> Result<S
     }
     let mut app_cred = None;
     let mut app_cred_expires_at = None;
+    let mut trust = None;
     let (scope, roles) = match payload_scope {
         Scope::Unscoped => (ResolvedScope::Unscoped, Vec::new()),
         Scope::Project { project_id } => {
@@ -139,8 +151,17 @@ fn live_scope(conn: &mut Conn, user_id: &str, payload_scope: &Scope) -> Result<S
             });
             (ResolvedScope::Project { project, domain }, roles)
         }
-        // Trusts, federation and OAuth are not issued by this service;
-        // their tokens do not validate here.
+        Scope::Trust {
+            project_id,
+            trust_id,
+        } => {
+            let (info, roles) = live_trust(conn, &user, project_id, trust_id, max_redelegation)?;
+            let (project, domain) = live_project(conn, project_id)?.ok_or_else(invalid)?;
+            trust = Some(info);
+            (ResolvedScope::Project { project, domain }, roles)
+        }
+        // Federation and OAuth are not issued by this service; their
+        // tokens do not validate here.
         _ => return Err(invalid()),
     };
     if !matches!(scope, ResolvedScope::Unscoped) && roles.is_empty() {
@@ -153,7 +174,51 @@ fn live_scope(conn: &mut Conn, user_id: &str, payload_scope: &Scope) -> Result<S
         roles,
         app_cred,
         app_cred_expires_at,
+        trust,
     })
+}
+
+/// The trust behind a trust-scoped token, checked as Keystone validates
+/// one: usable (404 otherwise, as a deleted or used-up trust's token),
+/// its chain valid, the token's user its trustee, the trustor and both
+/// domains enabled, and every delegated role still held by the trustor.
+/// As in Keystone's `TokenModel.mint`, a disabled trustor or a lost role
+/// is a 403, not a 404.
+pub(crate) fn live_trust(
+    conn: &mut Conn,
+    trustee: &User,
+    project_id: &str,
+    trust_id: &str,
+    max_redelegation: i32,
+) -> Result<(TrustInfo, Vec<Role>), Error> {
+    let invalid = || token_not_found(FAILED_TO_VALIDATE);
+    let quiet = |e: Error| match e {
+        Error::NotFound(_) => invalid(),
+        other => other,
+    };
+    let found = trust::get_checked(conn, trust_id, max_redelegation).map_err(quiet)?;
+    if found.project_id.as_deref() != Some(project_id) {
+        return Err(invalid());
+    }
+    if found.trustee_user_id != trustee.id {
+        return Err(Error::Forbidden("User is not a trustee.".into()));
+    }
+    let trustor = identity::get_user(conn, &found.trustor_user_id)?.ok_or_else(invalid)?;
+    let trustor_domain = resource::get_domain(conn, &trustor.domain_id)?
+        .filter(|d| d.enabled)
+        .ok_or_else(invalid)?;
+    if !trustor.enabled {
+        return Err(Error::Forbidden("Trustor is disabled.".into()));
+    }
+    let roles = trust::delegated_roles(conn, &found).map_err(quiet)?;
+    let info = TrustInfo {
+        id: found.id,
+        impersonation: found.impersonation,
+        trustee_user_id: found.trustee_user_id,
+        trustor,
+        trustor_domain,
+    };
+    Ok((info, roles))
 }
 
 /// The revocation facts of a token with the given live scope.
@@ -180,6 +245,9 @@ fn token_facts<'a>(
         audit_id: payload.audit_ids.first().map(String::as_str).unwrap_or(""),
         parent_audit_id: payload.audit_ids.get(1).map(String::as_str),
         role_ids,
+        trust_id: facts.trust.as_ref().map(|t| t.id.as_str()),
+        trustor_id: facts.trust.as_ref().map(|t| t.trustor.id.as_str()),
+        trustee_id: facts.trust.as_ref().map(|t| t.trustee_user_id.as_str()),
         ..Default::default()
     }
 }
@@ -228,6 +296,7 @@ fn finish_context(
         scope: facts.scope,
         roles: facts.roles,
         application_credential: facts.app_cred,
+        trust: facts.trust,
     })
 }
 
@@ -239,8 +308,9 @@ pub(crate) fn load_context(
     payload: Payload,
     issued_at: i64,
     method_names: Vec<String>,
+    max_redelegation: i32,
 ) -> Result<TokenContext, Error> {
-    let facts = live_scope(conn, &payload.user_id, &payload.scope)?;
+    let facts = live_scope(conn, &payload.user_id, &payload.scope, max_redelegation)?;
     finish_context(
         facts,
         token,
@@ -261,12 +331,22 @@ pub(crate) async fn context_for(
     method_names: Vec<String>,
 ) -> Result<TokenContext, Error> {
     let caches = &state.caches;
+    let max_redelegation = state.config.trust.max_redelegation_count;
     let epoch = state.db.changes().epoch();
     let key = scope_key(&payload.user_id, &payload.scope);
     let (Some(epoch), Some(key), true) = (epoch, key, caches.enabled) else {
         return state
             .db
-            .read(move |conn| load_context(conn, token, payload, issued_at, method_names))
+            .read(move |conn| {
+                load_context(
+                    conn,
+                    token,
+                    payload,
+                    issued_at,
+                    method_names,
+                    max_redelegation,
+                )
+            })
             .await;
     };
     let (facts, events) = match (
@@ -284,7 +364,7 @@ pub(crate) async fn context_for(
                         Some(events) => events,
                         None => revoke::load_all(conn, REVOCATION_CACHE_LIMIT)?.map(Arc::new),
                     };
-                    Ok((live_scope(conn, &user_id, &scope), events))
+                    Ok((live_scope(conn, &user_id, &scope, max_redelegation), events))
                 })
                 .await?;
             caches

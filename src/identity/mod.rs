@@ -925,7 +925,7 @@ fn user_target(user: &User) -> Target<'_> {
     Target {
         user_id: Some(&user.id),
         domain_id: Some(&user.domain_id),
-        project_id: None,
+        ..Default::default()
     }
 }
 

@@ -241,7 +241,32 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    trusts (id) {
+        id -> Text,
+        trustor_user_id -> Text,
+        trustee_user_id -> Text,
+        project_id -> Nullable<Text>,
+        impersonation -> Bool,
+        expires_at -> Nullable<BigInt>,
+        remaining_uses -> Nullable<Integer>,
+        redelegated_trust_id -> Nullable<Text>,
+        redelegation_count -> Integer,
+        deleted_at -> Nullable<BigInt>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    trust_roles (trust_id, role_id) {
+        trust_id -> Text,
+        role_id -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    trusts,
+    trust_roles,
     registered_limits,
     limits,
     domains,

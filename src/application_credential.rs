@@ -568,6 +568,7 @@ impl AppCreds {
     ) -> Result<Created, Error> {
         policy::refuse_restricted_delegation(caller)?;
         policy::enforce(policy::CREATE_APP_CRED, caller, Target::owned_by(&user_id))?;
+        policy::refuse_trust_delegation(caller)?;
         let Some(project_id) = caller.project_id().map(str::to_string) else {
             return Err(Error::forbidden_action(policy::CREATE_APP_CRED.action));
         };
@@ -636,6 +637,7 @@ impl AppCreds {
         name: Option<String>,
     ) -> Result<Vec<AppCred>, Error> {
         policy::enforce(policy::READ_APP_CREDS, caller, Target::owned_by(&user_id))?;
+        policy::refuse_trust_delegation(caller)?;
         self.db
             .read(move |conn| list_for_user(conn, &user_id, name.as_deref()))
             .await
@@ -659,6 +661,7 @@ impl AppCreds {
         id: Input<String>,
     ) -> Result<AppCred, Error> {
         policy::enforce(policy::READ_APP_CREDS, caller, Target::owned_by(&user_id))?;
+        policy::refuse_trust_delegation(caller)?;
         self.load(user_id, id).await
     }
 
@@ -670,6 +673,7 @@ impl AppCreds {
     ) -> Result<(), Error> {
         policy::refuse_restricted_delegation(caller)?;
         policy::enforce(policy::DELETE_APP_CRED, caller, Target::owned_by(&user_id))?;
+        policy::refuse_trust_delegation(caller)?;
         let found = self.load(user_id, id).await?;
         self.db.write(move |conn| delete(conn, &found.id)).await
     }
@@ -680,6 +684,7 @@ impl AppCreds {
         user_id: String,
     ) -> Result<Vec<AccessRule>, Error> {
         policy::enforce(policy::READ_APP_CREDS, caller, Target::owned_by(&user_id))?;
+        policy::refuse_trust_delegation(caller)?;
         self.db
             .read(move |conn| list_access_rules(conn, &user_id))
             .await
@@ -705,6 +710,7 @@ impl AppCreds {
         id: String,
     ) -> Result<(), Error> {
         policy::enforce(policy::DELETE_APP_CRED, caller, Target::owned_by(&user_id))?;
+        policy::refuse_trust_delegation(caller)?;
         self.db
             .write(move |conn| delete_access_rule(conn, &user_id, &id))
             .await

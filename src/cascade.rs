@@ -9,7 +9,7 @@ use crate::error::Error;
 use crate::limit::{self, LimitOwner};
 use crate::policy::{self, Caller, Input, Target};
 use crate::store::{Conn, Database};
-use crate::{application_credential, assignment, catalog, credential, identity, resource};
+use crate::{application_credential, assignment, catalog, credential, identity, resource, trust};
 
 /// A disabled, non-default domain and everything in it: its projects
 /// (children first), users, groups, domain roles and the assignments on
@@ -39,15 +39,22 @@ pub fn delete_project(conn: &mut Conn, id: &str) -> Result<(), Error> {
     assignment::delete_target_assignments(conn, id)?;
     credential::delete_for_project(conn, id)?;
     limit::store::delete_limits_of(conn, LimitOwner::Project(id))?;
+    for trust_id in trust::store::ids_of_project(conn, id)? {
+        trust::delete_with_redelegations(conn, &trust_id)?;
+    }
     resource::delete_project(conn, id)
 }
 
 /// A user, the assignments it holds, its credentials (AK/SK pairs
-/// included) and its application credentials, as Keystone deletes them.
+/// included), its application credentials and the trusts it gave or
+/// received, as Keystone deletes them.
 pub fn delete_user(conn: &mut Conn, id: &str) -> Result<(), Error> {
     assignment::delete_actor_assignments(conn, id)?;
     credential::delete_for_user(conn, id)?;
     application_credential::delete_for_user(conn, id)?;
+    for trust_id in trust::store::ids_of_user(conn, id)? {
+        trust::delete_with_redelegations(conn, &trust_id)?;
+    }
     identity::delete_user(conn, id)
 }
 

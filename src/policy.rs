@@ -767,7 +767,9 @@ pub fn enforce_membership(
 /// credentials at all (Keystone's `_check_unrestricted_application_credential`
 /// and EC2 token rules).
 pub fn refuse_delegated_credentials(caller: &Caller) -> Result<(), Error> {
-    if caller.is_delegated() {
+    // A trust is a scope, not a method: its tokens are refused too
+    // (Keystone's `_require_primary_auth`, OSSA-2013-032).
+    if caller.is_delegated() || caller.trust_id.is_some() {
         return Err(Error::Forbidden(
             "Delegated tokens cannot access credentials directly.".into(),
         ));
@@ -798,6 +800,18 @@ pub fn refuse_restricted_delegation(caller: &Caller) -> Result<(), Error> {
             "You are not authorized to perform the requested action: Using a delegated token to manage application credentials is not allowed.".into(),
         ))
     }
+}
+
+/// Keystone's `_block_delegated_token_app_creds`: a trust-scoped token may
+/// not create, read or delete application credentials or access rules (a
+/// credential would outlive the trust).
+pub fn refuse_trust_delegation(caller: &Caller) -> Result<(), Error> {
+    if caller.trust_id.is_some() && !caller.methods.iter().any(|m| m == "application_credential") {
+        return Err(Error::Forbidden(
+            "Cannot manage application credentials with a token issued via delegation.".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// SODA's AK/SK: the action's rule on the pair's owner, and a token

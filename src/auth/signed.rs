@@ -332,23 +332,29 @@ fn window(state: &Auth, now: i64) -> Window {
     }
 }
 
-/// The token scope a verified pair gets: its project, or, for a pair
-/// Keystone made with an application credential's token, that
-/// credential's restricted scope, with the credential's expiry. Pairs made
-/// through a trust or an OAuth token are refused (Ironstone has neither).
+/// The token a verified pair gets: its user, scope and expiry cap. A pair
+/// has its project's scope; one Keystone made with an application
+/// credential's token has that credential's restricted scope and expiry;
+/// one whose blob names a trust has the trust's scope, if the pair is the
+/// trustee's (Keystone's `EC2_S3_Resource`). Pairs made through an
+/// OAuth token are refused (Ironstone has no OAuth 1).
 async fn pair_scope(
     state: &Auth,
     credential: &Credential,
     blob: &Ec2Blob,
-) -> Result<(Scope, Option<i64>), Error> {
+) -> Result<(String, Scope, Option<i64>), Error> {
     let Some(project_id) = credential.project_id.clone() else {
         return Err(mismatch());
     };
-    if blob.trust_id.is_some() || blob.access_token_id.is_some() {
+    if blob.access_token_id.is_some() {
         return Err(mismatch());
     }
+    if let Some(trust_id) = blob.trust_id.clone() {
+        return trust_pair_scope(state, credential, project_id, trust_id).await;
+    }
+    let user_id = credential.user_id.clone();
     let Some(app_cred_id) = blob.app_cred_id.clone() else {
-        return Ok((Scope::Project { project_id }, None));
+        return Ok((user_id, Scope::Project { project_id }, None));
     };
     let id = app_cred_id.clone();
     let found = state
@@ -367,11 +373,55 @@ async fn pair_scope(
         return Err(mismatch());
     }
     Ok((
+        user_id,
         Scope::ApplicationCredential {
             project_id,
             app_cred_id,
         },
         ac.expires_at.map(|t| t / 1_000_000),
+    ))
+}
+
+/// The trust-scoped token of a pair whose blob names a trust. A trust
+/// that is gone, or on another project, is the same 401 as a bad
+/// signature.
+async fn trust_pair_scope(
+    state: &Auth,
+    credential: &Credential,
+    project_id: String,
+    trust_id: String,
+) -> Result<(String, Scope, Option<i64>), Error> {
+    let max = state.config.trust.max_redelegation_count;
+    let id = trust_id.clone();
+    let found = state
+        .db
+        .read(
+            move |conn| match crate::trust::get_checked(conn, &id, max) {
+                Ok(t) => Ok(Some(t)),
+                Err(Error::NotFound(_)) => Ok(None),
+                Err(e) => Err(e),
+            },
+        )
+        .await?;
+    let Some(trust) = found else {
+        return Err(mismatch());
+    };
+    if trust.project_id.as_deref() != Some(project_id.as_str()) {
+        return Err(mismatch());
+    }
+    // Anyone may write a trust id into a blob of their own: only the
+    // trustee's pairs act through the trust. (Keystone issues the token
+    // for the trustee whoever owns an impersonating pair.)
+    if credential.user_id != trust.trustee_user_id {
+        return Err(mismatch());
+    }
+    Ok((
+        trust.trustee_user_id.clone(),
+        Scope::Trust {
+            project_id,
+            trust_id,
+        },
+        trust.expires_at.map(|t| t / 1_000_000),
     ))
 }
 
@@ -438,7 +488,7 @@ async fn verify_and_issue(state: &Auth, v: Verification) -> Result<(String, Toke
     let window = window(state, now);
     let valid_until = time::valid_until(signed_time, &window)
         .map_err(|e| failed(state, &v, Error::unauthorized_with(e.message(&window))))?;
-    let (scope, cap) = pair_scope(state, &credential, &blob)
+    let (user_id, scope, cap) = pair_scope(state, &credential, &blob)
         .await
         .map_err(|e| failed(state, &v, e))?;
     check_replay(state, &v, valid_until, now)
@@ -450,7 +500,7 @@ async fn verify_and_issue(state: &Auth, v: Verification) -> Result<(String, Toke
     let default_expiry = now + state.config.token.expiration as i64;
     let methods = state.tokens.methods();
     let payload = Payload {
-        user_id: credential.user_id.clone(),
+        user_id,
         methods: methods.encode(&["ec2credential"]),
         scope,
         expires_at: cap.map_or(default_expiry, |c| c.min(default_expiry)) as f64,

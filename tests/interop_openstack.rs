@@ -958,3 +958,99 @@ async fn openstack_limits_and_oslo_limit() {
     let left = json(run(&["limit", "list", "-f", "json"]));
     assert_eq!(left, serde_json::json!([]));
 }
+
+/// The real `openstack trust` commands manage a trust, and keystoneauth1's
+/// `v3.Password(..., trust_id=…)` consumes it as Heat's service user does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openstack_trusts_and_keystoneauth() {
+    let Some(python) = common::interop_python() else {
+        return;
+    };
+    let Some(s) = TestServer::start(Backend::Sqlite) else {
+        return;
+    };
+    let project = common::create_project(&s, "stack").await;
+    let trustor = common::member_of(&s, "stack-owner", &project, "member").await;
+    let trustee = common::create_user(&s, "heat-service", "pw", None).await;
+    // A member may not list roles to look a name up: the CLI gets ids.
+    let admin = common::admin_member(&s).await;
+    let (_, roles) = common::call(
+        &s,
+        reqwest::Method::GET,
+        "/v3/roles?name=member",
+        Some(&admin.token),
+        None,
+    )
+    .await;
+    let member_role = roles["roles"][0]["id"].as_str().unwrap().to_string();
+    let as_trustor = |args: &[&str]| {
+        let output = openstack_env(
+            &python,
+            &s,
+            "/v3",
+            &password_settings("stack-owner", "pw", "stack"),
+            args,
+        );
+        assert!(
+            output.status.success(),
+            "openstack {args:?} failed:\n{}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice::<Value>(&output.stdout).unwrap_or(Value::Null)
+    };
+    let created = as_trustor(&[
+        "trust",
+        "create",
+        "--project",
+        &project,
+        "--role",
+        &member_role,
+        "--impersonate",
+        &trustor.user_id,
+        &trustee,
+        "-f",
+        "json",
+    ]);
+    let trust_id = created["id"].as_str().unwrap().to_string();
+    assert_eq!(created["trustor_user_id"], trustor.user_id.as_str());
+    assert_eq!(created["trustee_user_id"], trustee.as_str());
+    let listed = as_trustor(&["trust", "list", "--trustor", &trustor.user_id, "-f", "json"]);
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["ID"] == trust_id.as_str()),
+        "{listed}"
+    );
+    let shown = as_trustor(&["trust", "show", &trust_id, "-f", "json"]);
+    assert_eq!(shown["project_id"], project.as_str());
+
+    let report = common::run_interop(
+        &python,
+        "trust_session.py",
+        &[&s.url, "heat-service", "pw", &trust_id],
+    );
+    assert_eq!(report["trust_scoped"], true, "{report}");
+    assert_eq!(report["trust_id"], trust_id.as_str());
+    assert_eq!(report["trustor_user_id"], trustor.user_id.as_str());
+    assert_eq!(report["trustee_user_id"], trustee.as_str());
+    assert_eq!(report["user_id"], trustor.user_id.as_str(), "impersonation");
+    assert_eq!(report["project_id"], project.as_str());
+    assert_eq!(report["roles"], serde_json::json!(["member", "reader"]));
+    assert_eq!(report["request_status"], 200);
+
+    as_trustor(&["trust", "delete", &trust_id]);
+    let listed = as_trustor(&["trust", "list", "--trustor", &trustor.user_id, "-f", "json"]);
+    assert_eq!(listed, serde_json::json!([]));
+    let (status, _) = common::call(
+        &s,
+        reqwest::Method::GET,
+        &format!("/v3/OS-TRUST/trusts/{trust_id}"),
+        Some(&trustor.token),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

@@ -192,6 +192,7 @@ async fn takeover(source: Backend, target: Backend) {
     assert_eq!(counts(&report, "group memberships"), (1, 0, 0));
     assert_eq!(counts(&report, "registered_limits"), (2, 0, 0));
     assert_eq!(counts(&report, "limits"), (2, 0, 0));
+    assert_eq!(counts(&report, "trusts"), (1, 0, 0));
     assert!(counts(&report, "revocation events").0 >= 3, "{report}");
     assert!(counts(&report, "role assignments").0 >= 6, "{report}");
     assert_eq!(report["token_keys"]["changed"], true, "{report}");
@@ -248,6 +249,14 @@ async fn takeover(source: Backend, target: Backend) {
             .collect();
         assert!(roles.contains(&role), "{name}: {roles:?}");
     }
+    // The trust comes along: Keystone's trust-scoped token validates, for
+    // the trustor it impersonates.
+    let (status, body) = s.validate(admin, str_of(tokens, "/trust"), "").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["token"]["OS-TRUST:trust"]["id"], facts["trust"]["id"]);
+    assert_eq!(body["token"]["user"]["id"], alice_id);
+    assert_eq!(body["token"]["project"]["id"], webapp_id);
+
     // Unified limits come along with their ids, values and order.
     let strip = |v: &Value| {
         let mut v = v.clone();

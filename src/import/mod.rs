@@ -177,6 +177,8 @@ struct KeystoneData {
     endpoints: Vec<KsEndpoint>,
     registered_limits: Vec<KsRegisteredLimit>,
     limits: Vec<KsLimit>,
+    trusts: Vec<KsTrust>,
+    trust_roles: Vec<KsPair>,
     /// With their blobs already decrypted.
     credentials: Vec<(KsCredential, Secret)>,
     access_rules: Vec<KsAccessRule>,
@@ -236,6 +238,8 @@ impl KeystoneData {
             endpoints: optional(src, "endpoint", ENDPOINTS)?,
             registered_limits: optional(src, "registered_limit", REGISTERED_LIMITS)?,
             limits: optional(src, "limit", LIMITS)?,
+            trusts: optional(src, "trust", TRUSTS)?,
+            trust_roles: optional(src, "trust_role", TRUST_ROLES)?,
             credentials,
             access_rules: optional(src, "access_rule", ACCESS_RULES)?,
             app_creds: optional(src, "application_credential", APP_CREDS)?,
@@ -397,6 +401,7 @@ fn write_all(
     write_assignments(conn, data, &mut report)?;
     write_catalog(conn, data, &mut report)?;
     write_limits(conn, data, &project_ids, &domain_ids, &mut report)?;
+    write_trusts(conn, data, &user_ids, &project_ids, &mut report)?;
     write_credentials(conn, ours, data, &user_ids, now, &mut report)?;
     write_application_credentials(conn, data, &user_ids, &project_ids, now, &mut report)?;
     write_revocations(conn, data, &mut report)?;
@@ -746,6 +751,62 @@ fn write_assignments(
     Ok(())
 }
 
+fn outcome_of(put: crate::store::Put) -> Outcome {
+    match put {
+        crate::store::Put::Created => Outcome::Created,
+        crate::store::Put::Updated => Outcome::Updated,
+        crate::store::Put::Unchanged => Outcome::Unchanged,
+    }
+}
+
+/// Live trusts between imported users on imported projects, with their
+/// roles, through the trust subsystem's writer. Trust-scoped tokens
+/// Keystone issued keep validating.
+fn write_trusts(
+    conn: &mut Conn,
+    data: &KeystoneData,
+    user_ids: &HashSet<String>,
+    project_ids: &HashSet<String>,
+    report: &mut ImportReport,
+) -> Result<(), Error> {
+    for t in &data.trusts {
+        let known = user_ids.contains(&t.trustor_user_id)
+            && user_ids.contains(&t.trustee_user_id)
+            && t.project_id
+                .as_ref()
+                .is_none_or(|p| project_ids.contains(p));
+        if !known {
+            report.skipped.push(format!(
+                "trust {}: its trustor, trustee or project was not imported",
+                t.id
+            ));
+            continue;
+        }
+        let mut role_ids: Vec<String> = data
+            .trust_roles
+            .iter()
+            .filter(|r| r.a == t.id)
+            .map(|r| r.b.clone())
+            .collect();
+        role_ids.sort();
+        let row = crate::trust::Trust {
+            id: t.id.clone(),
+            trustor_user_id: t.trustor_user_id.clone(),
+            trustee_user_id: t.trustee_user_id.clone(),
+            project_id: t.project_id.clone(),
+            impersonation: t.impersonation != 0,
+            expires_at: t.expires_at,
+            remaining_uses: t.remaining_uses,
+            redelegated_trust_id: t.redelegated_trust_id.clone(),
+            redelegation_count: t.redelegation_count.unwrap_or(0),
+            deleted_at: None,
+            role_ids,
+        };
+        report.count("trusts", outcome_of(crate::trust::store::put(conn, &row)?));
+    }
+    Ok(())
+}
+
 /// Registered limits, then the limits of imported projects and domains,
 /// through the limit subsystem's writers.
 fn write_limits(
@@ -755,11 +816,7 @@ fn write_limits(
     domain_ids: &HashSet<String>,
     report: &mut ImportReport,
 ) -> Result<(), Error> {
-    let put = |p: limit::store::Put| match p {
-        limit::store::Put::Created => Outcome::Created,
-        limit::store::Put::Updated => Outcome::Updated,
-        limit::store::Put::Unchanged => Outcome::Unchanged,
-    };
+    let put = outcome_of;
     let mut registered = HashSet::new();
     for r in &data.registered_limits {
         let row = limit::RegisteredLimit {

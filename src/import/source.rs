@@ -371,6 +371,38 @@ pub const LIMITS: &str = "SELECT id, project_id, domain_id, registered_limit_id,
      CAST(resource_limit AS INTEGER) AS resource_limit, description FROM \"limit\" ORDER BY internal_id";
 
 #[derive(Debug, QueryableByName)]
+pub struct KsTrust {
+    #[diesel(sql_type = Text)]
+    pub id: String,
+    #[diesel(sql_type = Text)]
+    pub trustor_user_id: String,
+    #[diesel(sql_type = Text)]
+    pub trustee_user_id: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub project_id: Option<String>,
+    #[diesel(sql_type = BigInt)]
+    pub impersonation: i64,
+    /// Microseconds since the epoch (Keystone's `expires_at_int`).
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub expires_at: Option<i64>,
+    #[diesel(sql_type = Nullable<Integer>)]
+    pub remaining_uses: Option<i32>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub redelegated_trust_id: Option<String>,
+    #[diesel(sql_type = Nullable<Integer>)]
+    pub redelegation_count: Option<i32>,
+}
+
+/// Live trusts only: a deleted one has no token left to honour.
+pub const TRUSTS: &str = "SELECT id, trustor_user_id, trustee_user_id, project_id, \
+     CAST(CAST(impersonation AS INTEGER) AS BIGINT) AS impersonation, \
+     CAST(expires_at_int AS BIGINT) AS expires_at, CAST(remaining_uses AS INTEGER) AS remaining_uses, \
+     redelegated_trust_id, CAST(redelegation_count AS INTEGER) AS redelegation_count \
+     FROM trust WHERE deleted_at IS NULL";
+
+pub const TRUST_ROLES: &str = "SELECT trust_id AS a, role_id AS b FROM trust_role";
+
+#[derive(Debug, QueryableByName)]
 pub struct KsService {
     #[diesel(sql_type = Text)]
     pub id: String,

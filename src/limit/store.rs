@@ -464,13 +464,7 @@ pub fn delete_limits_of(conn: &mut Conn, owner: LimitOwner<'_>) -> Result<(), Er
     Ok(())
 }
 
-/// What writing a row found (for the import's report).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Put {
-    Created,
-    Updated,
-    Unchanged,
-}
+pub use crate::store::Put;
 
 /// Writes a registered limit under its own id (the import from Keystone).
 pub fn put_registered(conn: &mut Conn, r: &RegisteredLimit) -> Result<Put, Error> {

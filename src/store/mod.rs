@@ -624,3 +624,11 @@ mod tests {
         assert_eq!(redact_url("/tmp/x.db"), "/tmp/x.db");
     }
 }
+
+/// What writing a row under its own id found (for the import's report).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Put {
+    Created,
+    Updated,
+    Unchanged,
+}

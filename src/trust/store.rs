@@ -188,3 +188,23 @@ pub fn ids_of_project(conn: &mut Conn, project_id: &str) -> Result<Vec<String>, 
         .select(trusts::id)
         .load(conn)?)
 }
+
+/// Writes a live trust under its own id, with its roles (the import from
+/// Keystone).
+pub fn put(conn: &mut Conn, trust: &Trust) -> Result<crate::store::Put, Error> {
+    use crate::store::Put;
+    match get_any(conn, &trust.id)? {
+        Some(existing) if &existing == trust => Ok(Put::Unchanged),
+        Some(_) => {
+            diesel::delete(trust_roles::table.filter(trust_roles::trust_id.eq(&trust.id)))
+                .execute(conn)?;
+            diesel::delete(trusts::table.find(&trust.id)).execute(conn)?;
+            create(conn, trust)?;
+            Ok(Put::Updated)
+        }
+        None => {
+            create(conn, trust)?;
+            Ok(Put::Created)
+        }
+    }
+}

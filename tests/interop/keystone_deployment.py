@@ -128,6 +128,15 @@ def main():
         {"service_id": compute["id"], "domain_id": acme["id"], "resource_name": "ram", "resource_limit": 1024, "description": "acme"},
     ]}).json()["limits"]
 
+    # A trust from alice to the admin user, and the admin's token for it.
+    admin_user = call("GET", "/users?name=admin", admin).json()["users"][0]
+    trust = call("POST", "/OS-TRUST/trusts", alice_token, {"trust": {
+        "trustor_user_id": alice["id"], "trustee_user_id": admin_user["id"], "project_id": webapp["id"],
+        "impersonation": True, "roles": [{"name": "member"}]}}).json()["trust"]
+    trust_token = call("POST", "/auth/tokens", body={"auth": {
+        "identity": {"methods": ["password"], "password": {"user": {"name": "admin", "domain": {"name": "Default"}, "password": ADMIN_PASSWORD}}},
+        "scope": {"OS-TRUST:trust": {"id": trust["id"]}}}}).headers["X-Subject-Token"]
+
     call("PATCH", f"/users/{bob['id']}", admin, {"user": {"enabled": False}})
     # Keystone itself refuses the revoked token now.
     r = s.get(base + "/auth/tokens", headers={"X-Auth-Token": admin, "X-Subject-Token": revoked})
@@ -152,7 +161,9 @@ def main():
                     "alice_domain": alice_domain_token,
                     "alice_revoked": revoked,
                     "app_cred": app_cred_token,
+                    "trust": trust_token,
                 },
+                "trust": trust,
                 "ec2": {"access": ec2["access"], "secret": ec2["secret"], "id": ec2.get("id") or ""},
                 "cert_credential": cert,
                 "registered_limits": registered,

@@ -683,7 +683,11 @@ impl AppCreds {
         caller: &Caller,
         user_id: String,
     ) -> Result<Vec<AccessRule>, Error> {
-        policy::enforce(policy::READ_APP_CREDS, caller, Target::owned_by(&user_id))?;
+        policy::enforce(
+            policy::READ_ACCESS_RULES,
+            caller,
+            Target::owned_by(&user_id),
+        )?;
         policy::refuse_trust_delegation(caller)?;
         self.db
             .read(move |conn| list_access_rules(conn, &user_id))
@@ -709,7 +713,11 @@ impl AppCreds {
         user_id: String,
         id: String,
     ) -> Result<(), Error> {
-        policy::enforce(policy::DELETE_APP_CRED, caller, Target::owned_by(&user_id))?;
+        policy::enforce(
+            policy::DELETE_ACCESS_RULE,
+            caller,
+            Target::owned_by(&user_id),
+        )?;
         policy::refuse_trust_delegation(caller)?;
         self.db
             .write(move |conn| delete_access_rule(conn, &user_id, &id))

@@ -91,6 +91,15 @@ impl Caller {
         }
     }
 
+    /// The scope `scope_types` see: unscoped tokens count as project ones.
+    pub fn scope_type(&self) -> ScopeType {
+        match self.scope {
+            CallerScope::System => ScopeType::System,
+            CallerScope::Domain(_) => ScopeType::Domain,
+            CallerScope::Project { .. } | CallerScope::Unscoped => ScopeType::Project,
+        }
+    }
+
     /// Tokens minted from a delegated credential: they cannot mint others.
     pub fn is_delegated(&self) -> bool {
         minted_by_delegation(&self.methods)
@@ -120,6 +129,8 @@ pub enum Check {
     Admin,
     /// `role:reader and system_scope:all`.
     SystemReader,
+    /// `role:admin and system_scope:all`.
+    SystemAdmin,
     /// `role:service`.
     Service,
     /// `rule:token_subject`: the subject token belongs to the caller.
@@ -157,23 +168,45 @@ pub type Input<T> = Result<T, Error>;
 pub struct Policy {
     pub action: &'static str,
     pub any_of: &'static [Check],
+    /// Keystone's `scope_types`: a token of another scope is refused
+    /// whatever its roles (oslo.policy's `enforce_scope`, on in Keystone
+    /// 30). Unscoped tokens count as project-scoped, as oslo.policy has it.
+    pub scope_types: &'static [ScopeType],
 }
+
+/// The scope of a token, as `scope_types` name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScopeType {
+    System,
+    Domain,
+    Project,
+}
+
+/// Every scope (rules whose `scope_types` list all three, or none).
+pub const ANY_SCOPE: &[ScopeType] = &[ScopeType::System, ScopeType::Domain, ScopeType::Project];
+/// `scope_types=['system', 'project']`.
+pub const SYSTEM_OR_PROJECT: &[ScopeType] = &[ScopeType::System, ScopeType::Project];
+/// `scope_types=['project']`.
+pub const PROJECT_ONLY: &[ScopeType] = &[ScopeType::Project];
 
 /// Keystone 30's `identity:ec2tokens_validate`: a service verifying a
 /// signed request (unless `signature.allow_anonymous`).
 pub const EC2TOKENS_VALIDATE: Policy = Policy {
     action: "identity:ec2tokens_validate",
     any_of: &[Check::Admin, Check::Service],
+    scope_types: ANY_SCOPE,
 };
 pub const S3TOKENS_VALIDATE: Policy = Policy {
     action: "identity:s3tokens_validate",
     any_of: &[Check::Admin, Check::Service],
+    scope_types: ANY_SCOPE,
 };
 /// Ironstone's own rule: who may report the end client's address
 /// (`client_ip`), which `allowed_cidrs` are checked against.
 pub const REPORT_CLIENT_IP: Policy = Policy {
     action: "ironstone:report_client_ip",
     any_of: &[Check::Admin, Check::Service],
+    scope_types: ANY_SCOPE,
 };
 
 pub const VALIDATE_TOKEN: Policy = Policy {
@@ -184,67 +217,83 @@ pub const VALIDATE_TOKEN: Policy = Policy {
         Check::Service,
         Check::TokenSubject,
     ],
+    scope_types: ANY_SCOPE,
 };
 pub const CHECK_TOKEN: Policy = Policy {
     action: "identity:check_token",
     any_of: &[Check::Admin, Check::SystemReader, Check::TokenSubject],
+    scope_types: ANY_SCOPE,
 };
 pub const REVOKE_TOKEN: Policy = Policy {
     action: "identity:revoke_token",
     any_of: &[Check::Admin, Check::TokenSubject],
+    scope_types: ANY_SCOPE,
 };
 pub const GET_AUTH_PROJECTS: Policy = Policy {
     action: "identity:get_auth_projects",
     any_of: &[Check::Authenticated],
+    scope_types: ANY_SCOPE,
 };
 pub const GET_AUTH_DOMAINS: Policy = Policy {
     action: "identity:get_auth_domains",
     any_of: &[Check::Authenticated],
+    scope_types: ANY_SCOPE,
 };
 pub const GET_AUTH_SYSTEM: Policy = Policy {
     action: "identity:get_auth_system",
     any_of: &[Check::Authenticated],
+    scope_types: ANY_SCOPE,
 };
 pub const GET_AUTH_CATALOG: Policy = Policy {
     action: "identity:get_auth_catalog",
     any_of: &[Check::Authenticated],
+    scope_types: ANY_SCOPE,
 };
 
 pub const CREATE_CREDENTIAL: Policy = Policy {
     action: "identity:create_credential",
     any_of: &[Check::Admin, Check::Owner],
+    scope_types: ANY_SCOPE,
 };
 pub const GET_CREDENTIAL: Policy = Policy {
     action: "identity:get_credential",
     any_of: &[Check::Admin, Check::SystemReader, Check::Owner],
+    scope_types: ANY_SCOPE,
 };
 pub const LIST_CREDENTIALS: Policy = Policy {
     action: "identity:list_credentials",
     any_of: &[Check::Admin, Check::SystemReader, Check::Owner],
+    scope_types: ANY_SCOPE,
 };
 pub const UPDATE_CREDENTIAL: Policy = Policy {
     action: "identity:update_credential",
     any_of: &[Check::Admin, Check::Owner],
+    scope_types: ANY_SCOPE,
 };
 pub const DELETE_CREDENTIAL: Policy = Policy {
     action: "identity:delete_credential",
     any_of: &[Check::Admin, Check::Owner],
+    scope_types: ANY_SCOPE,
 };
 pub const EC2_CREATE_CREDENTIAL: Policy = Policy {
     action: "identity:ec2_create_credential",
     any_of: &[Check::Admin, Check::MemberOwner],
+    scope_types: SYSTEM_OR_PROJECT,
 };
 pub const EC2_LIST_CREDENTIALS: Policy = Policy {
     action: "identity:ec2_list_credentials",
     any_of: &[Check::Admin, Check::SystemReader, Check::Owner],
+    scope_types: SYSTEM_OR_PROJECT,
 };
 pub const EC2_GET_CREDENTIAL: Policy = Policy {
     action: "identity:ec2_get_credential",
     any_of: &[Check::Admin, Check::SystemReader, Check::Owner],
+    scope_types: SYSTEM_OR_PROJECT,
 };
 pub const EC2_DELETE_CREDENTIAL: Policy = Policy {
     action: "identity:ec2_delete_credential",
     any_of: &[Check::Admin, Check::MemberOwner],
+    scope_types: SYSTEM_OR_PROJECT,
 };
 pub const GET_USER: Policy = Policy {
     action: "identity:get_user",
@@ -254,6 +303,7 @@ pub const GET_USER: Policy = Policy {
         Check::DomainReader,
         Check::Owner,
     ],
+    scope_types: ANY_SCOPE,
 };
 pub const GET_PROJECT: Policy = Policy {
     action: "identity:get_project",
@@ -263,6 +313,7 @@ pub const GET_PROJECT: Policy = Policy {
         Check::DomainReader,
         Check::ScopedToProject,
     ],
+    scope_types: ANY_SCOPE,
 };
 pub const GET_DOMAIN: Policy = Policy {
     action: "identity:get_domain",
@@ -271,54 +322,67 @@ pub const GET_DOMAIN: Policy = Policy {
         Check::SystemReader,
         Check::TokenInTargetDomain,
     ],
+    scope_types: ANY_SCOPE,
 };
 pub const LIST_DOMAINS: Policy = Policy {
     action: "identity:list_domains",
     any_of: &[Check::Admin, Check::SystemReader, Check::DomainReader],
+    scope_types: ANY_SCOPE,
 };
 pub const CREATE_DOMAIN: Policy = Policy {
     action: "identity:create_domain",
     any_of: &[Check::Admin],
+    scope_types: SYSTEM_OR_PROJECT,
 };
 pub const UPDATE_DOMAIN: Policy = Policy {
     action: "identity:update_domain",
     any_of: &[Check::Admin],
+    scope_types: SYSTEM_OR_PROJECT,
 };
 pub const DELETE_DOMAIN: Policy = Policy {
     action: "identity:delete_domain",
     any_of: &[Check::Admin],
+    scope_types: SYSTEM_OR_PROJECT,
 };
 pub const LIST_PROJECTS: Policy = Policy {
     action: "identity:list_projects",
     any_of: &[Check::Admin, Check::SystemReader, Check::DomainReader],
+    scope_types: ANY_SCOPE,
 };
 pub const CREATE_PROJECT: Policy = Policy {
     action: "identity:create_project",
     any_of: &[Check::Admin, Check::DomainManager],
+    scope_types: ANY_SCOPE,
 };
 pub const UPDATE_PROJECT: Policy = Policy {
     action: "identity:update_project",
     any_of: &[Check::Admin, Check::DomainManager],
+    scope_types: ANY_SCOPE,
 };
 pub const DELETE_PROJECT: Policy = Policy {
     action: "identity:delete_project",
     any_of: &[Check::Admin, Check::DomainManager],
+    scope_types: ANY_SCOPE,
 };
 pub const LIST_USERS: Policy = Policy {
     action: "identity:list_users",
     any_of: &[Check::Admin, Check::SystemReader, Check::DomainReader],
+    scope_types: ANY_SCOPE,
 };
 pub const CREATE_USER: Policy = Policy {
     action: "identity:create_user",
     any_of: &[Check::Admin, Check::DomainManager],
+    scope_types: ANY_SCOPE,
 };
 pub const UPDATE_USER: Policy = Policy {
     action: "identity:update_user",
     any_of: &[Check::Admin, Check::DomainManager],
+    scope_types: ANY_SCOPE,
 };
 pub const DELETE_USER: Policy = Policy {
     action: "identity:delete_user",
     any_of: &[Check::Admin, Check::DomainManager],
+    scope_types: ANY_SCOPE,
 };
 /// Unified limits: anyone reads registered limits and the model; admins
 /// write; a limit is read by admins, system readers, and tokens scoped to
@@ -326,14 +390,17 @@ pub const DELETE_USER: Policy = Policy {
 pub const CREATE_REGISTERED_LIMITS: Policy = Policy {
     action: "identity:create_registered_limits",
     any_of: &[Check::Admin],
+    scope_types: SYSTEM_OR_PROJECT,
 };
 pub const UPDATE_REGISTERED_LIMIT: Policy = Policy {
     action: "identity:update_registered_limit",
     any_of: &[Check::Admin],
+    scope_types: SYSTEM_OR_PROJECT,
 };
 pub const DELETE_REGISTERED_LIMIT: Policy = Policy {
     action: "identity:delete_registered_limit",
     any_of: &[Check::Admin],
+    scope_types: SYSTEM_OR_PROJECT,
 };
 pub const GET_LIMIT: Policy = Policy {
     action: "identity:get_limit",
@@ -343,18 +410,22 @@ pub const GET_LIMIT: Policy = Policy {
         Check::ScopedToDomain,
         Check::ScopedToProject,
     ],
+    scope_types: ANY_SCOPE,
 };
 pub const CREATE_LIMITS: Policy = Policy {
     action: "identity:create_limits",
     any_of: &[Check::Admin],
+    scope_types: SYSTEM_OR_PROJECT,
 };
 pub const UPDATE_LIMIT: Policy = Policy {
     action: "identity:update_limit",
     any_of: &[Check::Admin],
+    scope_types: SYSTEM_OR_PROJECT,
 };
 pub const DELETE_LIMIT: Policy = Policy {
     action: "identity:delete_limit",
     any_of: &[Check::Admin],
+    scope_types: SYSTEM_OR_PROJECT,
 };
 
 /// Trusts: the trustor creates and deletes; trustor, trustee, admins and
@@ -363,18 +434,22 @@ pub const DELETE_LIMIT: Policy = Policy {
 pub const CREATE_TRUST: Policy = Policy {
     action: "identity:create_trust",
     any_of: &[Check::Owner],
+    scope_types: PROJECT_ONLY,
 };
 pub const LIST_TRUSTS: Policy = Policy {
     action: "identity:list_trusts",
     any_of: &[Check::Admin, Check::SystemReader],
+    scope_types: SYSTEM_OR_PROJECT,
 };
 pub const LIST_TRUSTS_FOR_TRUSTOR: Policy = Policy {
     action: "identity:list_trusts_for_trustor",
     any_of: &[Check::Admin, Check::SystemReader, Check::Owner],
+    scope_types: SYSTEM_OR_PROJECT,
 };
 pub const LIST_TRUSTS_FOR_TRUSTEE: Policy = Policy {
     action: "identity:list_trusts_for_trustee",
     any_of: &[Check::Admin, Check::SystemReader, Check::Owner],
+    scope_types: SYSTEM_OR_PROJECT,
 };
 pub const GET_TRUST: Policy = Policy {
     action: "identity:get_trust",
@@ -384,6 +459,7 @@ pub const GET_TRUST: Policy = Policy {
         Check::Owner,
         Check::Delegate,
     ],
+    scope_types: SYSTEM_OR_PROJECT,
 };
 pub const LIST_ROLES_FOR_TRUST: Policy = Policy {
     action: "identity:list_roles_for_trust",
@@ -393,6 +469,7 @@ pub const LIST_ROLES_FOR_TRUST: Policy = Policy {
         Check::Owner,
         Check::Delegate,
     ],
+    scope_types: SYSTEM_OR_PROJECT,
 };
 pub const GET_ROLE_FOR_TRUST: Policy = Policy {
     action: "identity:get_role_for_trust",
@@ -402,10 +479,12 @@ pub const GET_ROLE_FOR_TRUST: Policy = Policy {
         Check::Owner,
         Check::Delegate,
     ],
+    scope_types: SYSTEM_OR_PROJECT,
 };
 pub const DELETE_TRUST: Policy = Policy {
     action: "identity:delete_trust",
     any_of: &[Check::Admin, Check::Owner],
+    scope_types: SYSTEM_OR_PROJECT,
 };
 
 /// `DELETE /v3/users/{user_id}/tokens` (Keystone 30): "log out
@@ -413,6 +492,7 @@ pub const DELETE_TRUST: Policy = Policy {
 pub const REVOKE_USER_TOKENS: Policy = Policy {
     action: "identity:revoke_tokens_for_user",
     any_of: &[Check::Admin, Check::Owner],
+    scope_types: ANY_SCOPE,
 };
 pub const LIST_USER_PROJECTS: Policy = Policy {
     action: "identity:list_user_projects",
@@ -422,10 +502,12 @@ pub const LIST_USER_PROJECTS: Policy = Policy {
         Check::DomainReader,
         Check::Owner,
     ],
+    scope_types: ANY_SCOPE,
 };
 pub const GET_ROLE: Policy = Policy {
     action: "identity:get_role",
     any_of: &[Check::Admin, Check::SystemReader],
+    scope_types: ANY_SCOPE,
 };
 pub const LIST_ROLES: Policy = Policy {
     action: "identity:list_roles",
@@ -434,85 +516,117 @@ pub const LIST_ROLES: Policy = Policy {
         Check::SystemReader,
         Check::DomainScopedManager,
     ],
+    scope_types: ANY_SCOPE,
 };
 pub const MANAGE_ROLES: Policy = Policy {
     action: "identity:create_role",
     any_of: &[Check::Admin],
+    scope_types: SYSTEM_OR_PROJECT,
 };
 pub const READ_IMPLIED_ROLES: Policy = Policy {
     action: "identity:list_implied_roles",
     any_of: &[Check::Admin, Check::SystemReader],
+    scope_types: SYSTEM_OR_PROJECT,
 };
 pub const MANAGE_IMPLIED_ROLES: Policy = Policy {
     action: "identity:create_implied_role",
     any_of: &[Check::Admin],
+    scope_types: SYSTEM_OR_PROJECT,
 };
 pub const READ_GROUPS: Policy = Policy {
     action: "identity:get_group",
     any_of: &[Check::Admin, Check::SystemReader, Check::DomainReader],
+    scope_types: ANY_SCOPE,
 };
 pub const LIST_GROUPS: Policy = Policy {
     action: "identity:list_groups",
     any_of: &[Check::Admin, Check::SystemReader, Check::DomainReader],
+    scope_types: ANY_SCOPE,
 };
 pub const MANAGE_GROUPS: Policy = Policy {
     action: "identity:create_group",
     any_of: &[Check::Admin, Check::DomainManager],
+    scope_types: ANY_SCOPE,
 };
 pub const READ_GRANTS: Policy = Policy {
     action: "identity:check_grant",
     any_of: &[Check::Admin, Check::SystemReader, Check::DomainReader],
+    scope_types: ANY_SCOPE,
 };
 pub const MANAGE_GRANTS: Policy = Policy {
     action: "identity:create_grant",
     any_of: &[Check::Admin],
+    scope_types: ANY_SCOPE,
 };
 pub const LIST_ROLE_ASSIGNMENTS: Policy = Policy {
     action: "identity:list_role_assignments",
     any_of: &[Check::Admin, Check::SystemReader, Check::DomainReader],
+    scope_types: ANY_SCOPE,
 };
 pub const READ_CATALOG: Policy = Policy {
     action: "identity:list_services",
     any_of: &[Check::Admin, Check::SystemReader],
+    scope_types: SYSTEM_OR_PROJECT,
 };
 /// `identity:get_region`/`list_regions`: any token.
 pub const READ_REGIONS: Policy = Policy {
     action: "identity:list_regions",
     any_of: &[Check::Authenticated],
+    scope_types: ANY_SCOPE,
 };
 pub const MANAGE_CATALOG: Policy = Policy {
     action: "identity:create_service",
     any_of: &[Check::Admin],
+    scope_types: SYSTEM_OR_PROJECT,
 };
 pub const CREATE_APP_CRED: Policy = Policy {
     action: "identity:create_application_credential",
     any_of: &[Check::Owner],
+    scope_types: PROJECT_ONLY,
 };
 pub const READ_APP_CREDS: Policy = Policy {
     action: "identity:list_application_credentials",
     any_of: &[Check::Admin, Check::SystemReader, Check::Owner],
+    scope_types: SYSTEM_OR_PROJECT,
+};
+/// Access rules: the owner and system readers read; the owner and system
+/// admins delete (Keystone's `access_rule` policies: no project admins).
+pub const READ_ACCESS_RULES: Policy = Policy {
+    action: "identity:list_access_rules",
+    any_of: &[Check::SystemReader, Check::Owner],
+    scope_types: SYSTEM_OR_PROJECT,
+};
+pub const DELETE_ACCESS_RULE: Policy = Policy {
+    action: "identity:delete_access_rule",
+    any_of: &[Check::SystemAdmin, Check::Owner],
+    scope_types: SYSTEM_OR_PROJECT,
 };
 pub const DELETE_APP_CRED: Policy = Policy {
     action: "identity:delete_application_credential",
     any_of: &[Check::Admin, Check::Owner],
+    scope_types: SYSTEM_OR_PROJECT,
 };
 /// SODA's AK/SK API: a user manages their own pairs, admin anyone's. The
 /// handlers add the project checks (scope and role on the project).
 pub const AKSK_CREATE: Policy = Policy {
     action: "aksk:create",
     any_of: &[Check::Admin, Check::Owner],
+    scope_types: ANY_SCOPE,
 };
 pub const AKSK_GET: Policy = Policy {
     action: "aksk:get",
     any_of: &[Check::Admin, Check::Owner],
+    scope_types: ANY_SCOPE,
 };
 pub const AKSK_UPDATE: Policy = Policy {
     action: "aksk:update",
     any_of: &[Check::Admin, Check::Owner],
+    scope_types: ANY_SCOPE,
 };
 pub const AKSK_DELETE: Policy = Policy {
     action: "aksk:delete",
     any_of: &[Check::Admin, Check::Owner],
+    scope_types: ANY_SCOPE,
 };
 
 /// Every action, for documentation and the authorisation matrix tests.
@@ -546,6 +660,8 @@ pub const ALL: &[Policy] = &[
     UPDATE_USER,
     DELETE_USER,
     REVOKE_USER_TOKENS,
+    READ_ACCESS_RULES,
+    DELETE_ACCESS_RULE,
     CREATE_TRUST,
     LIST_TRUSTS,
     LIST_TRUSTS_FOR_TRUSTOR,
@@ -624,6 +740,7 @@ fn passes(check: Check, caller: &Caller, target: &Target<'_>) -> bool {
         Check::Authenticated => true,
         Check::Admin => caller.has_role("admin"),
         Check::SystemReader => caller.is_system_scoped() && caller.has_role("reader"),
+        Check::SystemAdmin => caller.is_system_scoped() && caller.has_role("admin"),
         Check::Service => caller.has_role("service"),
         Check::TokenSubject | Check::Owner => target.user_id == Some(caller.user_id()),
         Check::MemberOwner => caller.has_role("member") && target.user_id == Some(caller.user_id()),
@@ -654,7 +771,8 @@ fn passes(check: Check, caller: &Caller, target: &Target<'_>) -> bool {
 
 /// True when the rule passes (for filtering lists item by item).
 pub fn allows(policy: Policy, caller: &Caller, target: Target<'_>) -> bool {
-    policy.any_of.iter().any(|c| passes(*c, caller, &target))
+    policy.scope_types.contains(&caller.scope_type())
+        && policy.any_of.iter().any(|c| passes(*c, caller, &target))
 }
 
 /// Allows or refuses with Keystone's 403 naming the action.

@@ -172,7 +172,10 @@ pub async fn list_access_rules(
         .access_rules(&caller, user_id.clone())
         .await?;
     let base = base_url(&req, &state);
-    let items = rules.iter().map(render::access_rule).collect();
+    let items = rules
+        .iter()
+        .map(|r| render::access_rule_member(r, &base))
+        .collect();
     let path = format!("/users/{user_id}/access_rules");
     Ok(HttpResponse::Ok().json(collection("access_rules", items, &req, &base, &path)))
 }
@@ -185,7 +188,11 @@ pub async fn get_access_rule(
     let (user_id, id) = user_and(path)?;
     let caller = caller(&state, &req).await?;
     let rule = state.app_creds.access_rule(&caller, user_id, id).await?;
-    Ok(one(false, "access_rule", render::access_rule(&rule)))
+    Ok(one(
+        false,
+        "access_rule",
+        render::access_rule_member(&rule, &base_url(&req, &state)),
+    ))
 }
 
 pub async fn delete_access_rule(

@@ -290,6 +290,14 @@ pub fn access_rule(r: &application_credential::AccessRule) -> Value {
     json!({"id": r.id, "service": r.service, "path": r.path, "method": r.method})
 }
 
+/// An access rule as `/v3/users/{id}/access_rules` answers it: with
+/// Keystone's self link (which, as Keystone writes it, leaves the user out).
+pub fn access_rule_member(r: &application_credential::AccessRule, base_url: &str) -> Value {
+    let mut body = access_rule(r);
+    body["links"] = json!({"self": format!("{base_url}/access_rules/{}", r.id)});
+    body
+}
+
 /// `{"id", "name"}` of a domain, as embedded in tokens.
 pub fn domain_reference(d: &resource::Domain) -> Value {
     json!({"id": d.id, "name": d.name})

@@ -303,18 +303,30 @@ impl Credentials {
             .await
     }
 
-    /// An ec2 credential of `user_id` by access key.
-    async fn load_ec2(&self, user_id: &str, access: &str) -> Result<Credential, Error> {
+    /// An ec2 credential of `user_id` by access key, under `rule`. As in
+    /// Keystone, the pair is looked up first (a missing one is a 404 for
+    /// any caller) and the rule is checked against its owner; a pair of
+    /// another user than the path's is a 404 too (Keystone serves it).
+    async fn load_ec2(
+        &self,
+        caller: &Caller,
+        rule: Policy,
+        user_id: &str,
+        access: &str,
+    ) -> Result<Credential, Error> {
         let id = super::ec2_credential_id(access);
         let (cipher, key) = (self.cipher.clone(), access.to_string());
         let found = self
             .db
             .read(move |conn| super::get_by_access(conn, &cipher, &key))
-            .await?;
-        match found {
-            Some(c) if c.credential_type == EC2 && c.user_id == user_id => Ok(c),
-            _ => Err(super::not_found(&id)),
+            .await?
+            .filter(|c| c.credential_type == EC2)
+            .ok_or_else(|| super::not_found(&id))?;
+        Self::enforce_ec2(caller, rule, &found.user_id)?;
+        if found.user_id != user_id {
+            return Err(super::not_found(&id));
         }
+        Ok(found)
     }
 
     pub async fn ec2_get(
@@ -323,8 +335,8 @@ impl Credentials {
         user_id: String,
         access: String,
     ) -> Result<Credential, Error> {
-        Self::enforce_ec2(caller, policy::EC2_GET_CREDENTIAL, &user_id)?;
-        self.load_ec2(&user_id, &access).await
+        self.load_ec2(caller, policy::EC2_GET_CREDENTIAL, &user_id, &access)
+            .await
     }
 
     pub async fn ec2_delete(
@@ -333,8 +345,9 @@ impl Credentials {
         user_id: String,
         access: String,
     ) -> Result<(), Error> {
-        Self::enforce_ec2(caller, policy::EC2_DELETE_CREDENTIAL, &user_id)?;
-        let found = self.load_ec2(&user_id, &access).await?;
+        let found = self
+            .load_ec2(caller, policy::EC2_DELETE_CREDENTIAL, &user_id, &access)
+            .await?;
         self.delete_by_id(found.id).await
     }
 

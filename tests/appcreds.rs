@@ -198,11 +198,29 @@ async fn application_credentials(backend: Backend) {
     )
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (_, rules) = call(
+    // Another user's access rules are for system readers and admins only
+    // (Keystone's access_rule policies), not a project admin.
+    let (status, _) = call(
         &s,
         Method::GET,
         &format!("/v3/users/{}/access_rules", m.user_id),
         Some(&admin.token),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (system, _) = s
+        .password_token(
+            "admin",
+            common::ADMIN_PASSWORD,
+            Some(json!({"system": {"all": true}})),
+        )
+        .await;
+    let (_, rules) = call(
+        &s,
+        Method::GET,
+        &format!("/v3/users/{}/access_rules", m.user_id),
+        Some(&system),
         None,
     )
     .await;
@@ -211,7 +229,7 @@ async fn application_credentials(backend: Backend) {
         &s,
         Method::DELETE,
         &format!("/v3/users/{}/access_rules/{rule}", m.user_id),
-        Some(&admin.token),
+        Some(&system),
         None,
     )
     .await;

@@ -2064,3 +2064,416 @@ async fn persona_rbac_as_in_keystone() {
     };
     assert!(k.len() > 200, "{}", k.len());
 }
+
+/// Keystone's RBAC for the administration APIs, persona by persona: users,
+/// projects, groups, domains, roles, grants, role assignments, the
+/// catalog, limits and trusts, on items of the personas' own domain.
+async fn admin_persona_routes(t: &Target) -> Vec<(String, String)> {
+    let (admin, _, _) = t.admin().await;
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let create = |path: &'static str, body: Value, key: &'static str| {
+        let admin = admin.clone();
+        async move {
+            let (status, created) = t.as_(&admin, Method::POST, path, Some(body)).await;
+            assert_eq!(status, 201, "{}: {path}: {created}", t.name);
+            created[key]["id"].as_str().unwrap().to_string()
+        }
+    };
+    let domain = create(
+        "/v3/domains",
+        json!({"domain": {"name": format!("adm{tag}")}}),
+        "domain",
+    )
+    .await;
+    let project = create(
+        "/v3/projects",
+        json!({"project": {"name": format!("p{tag}"), "domain_id": domain}}),
+        "project",
+    )
+    .await;
+    let other = create(
+        "/v3/projects",
+        json!({"project": {"name": format!("q{tag}"), "domain_id": domain}}),
+        "project",
+    )
+    .await;
+    let user = create(
+        "/v3/users",
+        json!({"user": {"name": format!("u{tag}"), "domain_id": domain}}),
+        "user",
+    )
+    .await;
+    let group = create(
+        "/v3/groups",
+        json!({"group": {"name": format!("g{tag}"), "domain_id": domain}}),
+        "group",
+    )
+    .await;
+    let reader = role_id(t, &admin, "reader").await;
+    let mut callers: Vec<(String, String)> = Vec::new();
+    for (label, scope, role) in PERSONAS {
+        let (token, _) = persona(t, &admin, scope, role, &domain, &project).await;
+        callers.push((label.to_string(), token));
+    }
+    let (outsider, _) = persona(t, &admin, "project", "member", &domain, &other).await;
+    callers.push(("another project's member".into(), outsider));
+    let keys = |v: &Value| {
+        let mut k: Vec<String> = v
+            .as_object()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
+        k.sort();
+        k.join(",")
+    };
+    let mut out = Vec::new();
+    for (n, (who, token)) in callers.iter().enumerate() {
+        let fresh_user = create(
+            "/v3/users",
+            json!({"user": {"name": format!("fu{n}{tag}"), "domain_id": domain}}),
+            "user",
+        )
+        .await;
+        let fresh_project = create(
+            "/v3/projects",
+            json!({"project": {"name": format!("fp{n}{tag}"), "domain_id": domain}}),
+            "project",
+        )
+        .await;
+        let fresh_group = create(
+            "/v3/groups",
+            json!({"group": {"name": format!("fg{n}{tag}"), "domain_id": domain}}),
+            "group",
+        )
+        .await;
+        let fresh_role = create(
+            "/v3/roles",
+            json!({"role": {"name": format!("fr{n}{tag}")}}),
+            "role",
+        )
+        .await;
+        let requests: Vec<(&str, Method, String, Option<Value>)> = vec![
+            (
+                "list users",
+                Method::GET,
+                format!("/v3/users?domain_id={domain}"),
+                None,
+            ),
+            (
+                "read a user",
+                Method::GET,
+                format!("/v3/users/{user}"),
+                None,
+            ),
+            (
+                "change a user",
+                Method::PATCH,
+                format!("/v3/users/{user}"),
+                Some(json!({"user": {"email": "x@example.com"}})),
+            ),
+            (
+                "create a user",
+                Method::POST,
+                "/v3/users".into(),
+                Some(json!({"user": {"name": format!("cu{n}{tag}"), "domain_id": domain}})),
+            ),
+            (
+                "delete a user",
+                Method::DELETE,
+                format!("/v3/users/{fresh_user}"),
+                None,
+            ),
+            (
+                "list a user's groups",
+                Method::GET,
+                format!("/v3/users/{user}/groups"),
+                None,
+            ),
+            (
+                "list a user's projects",
+                Method::GET,
+                format!("/v3/users/{user}/projects"),
+                None,
+            ),
+            (
+                "list projects",
+                Method::GET,
+                format!("/v3/projects?domain_id={domain}"),
+                None,
+            ),
+            (
+                "read a project",
+                Method::GET,
+                format!("/v3/projects/{project}"),
+                None,
+            ),
+            (
+                "change a project",
+                Method::PATCH,
+                format!("/v3/projects/{project}"),
+                Some(json!({"project": {"description": "d"}})),
+            ),
+            (
+                "create a project",
+                Method::POST,
+                "/v3/projects".into(),
+                Some(json!({"project": {"name": format!("cp{n}{tag}"), "domain_id": domain}})),
+            ),
+            (
+                "delete a project",
+                Method::DELETE,
+                format!("/v3/projects/{fresh_project}"),
+                None,
+            ),
+            (
+                "list groups",
+                Method::GET,
+                format!("/v3/groups?domain_id={domain}"),
+                None,
+            ),
+            (
+                "read a group",
+                Method::GET,
+                format!("/v3/groups/{group}"),
+                None,
+            ),
+            (
+                "change a group",
+                Method::PATCH,
+                format!("/v3/groups/{group}"),
+                Some(json!({"group": {"description": "d"}})),
+            ),
+            (
+                "create a group",
+                Method::POST,
+                "/v3/groups".into(),
+                Some(json!({"group": {"name": format!("cg{n}{tag}"), "domain_id": domain}})),
+            ),
+            (
+                "add a member",
+                Method::PUT,
+                format!("/v3/groups/{group}/users/{user}"),
+                None,
+            ),
+            (
+                "list members",
+                Method::GET,
+                format!("/v3/groups/{group}/users"),
+                None,
+            ),
+            (
+                "check a member",
+                Method::HEAD,
+                format!("/v3/groups/{group}/users/{user}"),
+                None,
+            ),
+            (
+                "remove a member",
+                Method::DELETE,
+                format!("/v3/groups/{group}/users/{user}"),
+                None,
+            ),
+            (
+                "delete a group",
+                Method::DELETE,
+                format!("/v3/groups/{fresh_group}"),
+                None,
+            ),
+            ("list domains", Method::GET, "/v3/domains".into(), None),
+            (
+                "read the domain",
+                Method::GET,
+                format!("/v3/domains/{domain}"),
+                None,
+            ),
+            (
+                "change the domain",
+                Method::PATCH,
+                format!("/v3/domains/{domain}"),
+                Some(json!({"domain": {"description": "d"}})),
+            ),
+            (
+                "create a domain",
+                Method::POST,
+                "/v3/domains".into(),
+                Some(json!({"domain": {"name": format!("cd{n}{tag}")}})),
+            ),
+            ("list roles", Method::GET, "/v3/roles".into(), None),
+            (
+                "read a role",
+                Method::GET,
+                format!("/v3/roles/{reader}"),
+                None,
+            ),
+            (
+                "create a role",
+                Method::POST,
+                "/v3/roles".into(),
+                Some(json!({"role": {"name": format!("cr{n}{tag}")}})),
+            ),
+            (
+                "change a role",
+                Method::PATCH,
+                format!("/v3/roles/{fresh_role}"),
+                Some(json!({"role": {"description": "d"}})),
+            ),
+            (
+                "delete a role",
+                Method::DELETE,
+                format!("/v3/roles/{fresh_role}"),
+                None,
+            ),
+            (
+                "list implied roles",
+                Method::GET,
+                format!("/v3/roles/{reader}/implies"),
+                None,
+            ),
+            (
+                "list role inferences",
+                Method::GET,
+                "/v3/role_inferences".into(),
+                None,
+            ),
+            (
+                "grant on a project",
+                Method::PUT,
+                format!("/v3/projects/{project}/users/{user}/roles/{reader}"),
+                None,
+            ),
+            (
+                "check a project grant",
+                Method::HEAD,
+                format!("/v3/projects/{project}/users/{user}/roles/{reader}"),
+                None,
+            ),
+            (
+                "list project grants",
+                Method::GET,
+                format!("/v3/projects/{project}/users/{user}/roles"),
+                None,
+            ),
+            (
+                "revoke on a project",
+                Method::DELETE,
+                format!("/v3/projects/{project}/users/{user}/roles/{reader}"),
+                None,
+            ),
+            (
+                "grant on the domain",
+                Method::PUT,
+                format!("/v3/domains/{domain}/groups/{group}/roles/{reader}"),
+                None,
+            ),
+            (
+                "list domain grants",
+                Method::GET,
+                format!("/v3/domains/{domain}/groups/{group}/roles"),
+                None,
+            ),
+            (
+                "revoke on the domain",
+                Method::DELETE,
+                format!("/v3/domains/{domain}/groups/{group}/roles/{reader}"),
+                None,
+            ),
+            (
+                "list system grants",
+                Method::GET,
+                format!("/v3/system/users/{user}/roles"),
+                None,
+            ),
+            (
+                "list assignments on the project",
+                Method::GET,
+                format!("/v3/role_assignments?scope.project.id={project}"),
+                None,
+            ),
+            (
+                "list assignments in the domain",
+                Method::GET,
+                format!("/v3/role_assignments?scope.domain.id={domain}"),
+                None,
+            ),
+            (
+                "list all assignments",
+                Method::GET,
+                "/v3/role_assignments".into(),
+                None,
+            ),
+            ("list regions", Method::GET, "/v3/regions".into(), None),
+            ("list services", Method::GET, "/v3/services".into(), None),
+            ("list endpoints", Method::GET, "/v3/endpoints".into(), None),
+            (
+                "create a service",
+                Method::POST,
+                "/v3/services".into(),
+                Some(json!({"service": {"type": format!("t{n}{tag}")}})),
+            ),
+            (
+                "create a region",
+                Method::POST,
+                "/v3/regions".into(),
+                Some(json!({"region": {"description": "r"}})),
+            ),
+            (
+                "list registered limits",
+                Method::GET,
+                "/v3/registered_limits".into(),
+                None,
+            ),
+            ("list limits", Method::GET, "/v3/limits".into(), None),
+            (
+                "read the limit model",
+                Method::GET,
+                "/v3/limits/model".into(),
+                None,
+            ),
+            (
+                "list trusts",
+                Method::GET,
+                "/v3/OS-TRUST/trusts".into(),
+                None,
+            ),
+            (
+                "list projects of the token",
+                Method::GET,
+                "/v3/auth/projects".into(),
+                None,
+            ),
+            (
+                "list domains of the token",
+                Method::GET,
+                "/v3/auth/domains".into(),
+                None,
+            ),
+            (
+                "read the token's catalog",
+                Method::GET,
+                "/v3/auth/catalog".into(),
+                None,
+            ),
+        ];
+        for (what, method, path, body) in requests {
+            let listing = method == Method::GET && !path.contains("/model");
+            let (status, body) = t.as_(token, method, &path, body).await;
+            let shape = match body.as_object() {
+                Some(m) if status < 300 && !listing => m
+                    .values()
+                    .find(|v| v.is_object())
+                    .map(keys)
+                    .unwrap_or_default(),
+                _ => String::new(),
+            };
+            out.push((format!("{who}: {what}"), format!("{status} {shape}")));
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_persona_rbac_as_in_keystone() {
+    let Some(k) = same_as_keystone!(admin_persona_routes) else {
+        return;
+    };
+    assert!(k.len() > 600, "{}", k.len());
+}

@@ -553,6 +553,16 @@ pub const READ_GRANTS: Policy = Policy {
     any_of: &[Check::Admin, Check::SystemReader, Check::DomainReader],
     scope_types: ANY_SCOPE,
 };
+pub const READ_SYSTEM_GRANTS: Policy = Policy {
+    action: "identity:list_system_grants_for_user",
+    any_of: &[Check::Admin, Check::SystemReader],
+    scope_types: SYSTEM_OR_PROJECT,
+};
+pub const MANAGE_SYSTEM_GRANTS: Policy = Policy {
+    action: "identity:create_system_grant_for_user",
+    any_of: &[Check::Admin],
+    scope_types: SYSTEM_OR_PROJECT,
+};
 pub const MANAGE_GRANTS: Policy = Policy {
     action: "identity:create_grant",
     any_of: &[Check::Admin],
@@ -688,6 +698,8 @@ pub const ALL: &[Policy] = &[
     MANAGE_GROUPS,
     READ_GRANTS,
     MANAGE_GRANTS,
+    READ_SYSTEM_GRANTS,
+    MANAGE_SYSTEM_GRANTS,
     LIST_ROLE_ASSIGNMENTS,
     READ_REGIONS,
     READ_CATALOG,
@@ -813,49 +825,71 @@ pub fn enforce_grant(
     manage: bool,
     target_domain: Option<&str>,
     actor_domain: &str,
+    role: Option<(&str, Option<&str>)>,
 ) -> Result<(), Error> {
+    // System grants: admins manage, admins and system readers read; no
+    // domain-scoped token (scope_types system and project).
+    let Some(target_domain) = target_domain else {
+        let rule = if manage {
+            MANAGE_SYSTEM_GRANTS
+        } else {
+            READ_SYSTEM_GRANTS
+        };
+        return enforce(rule, caller, Target::default());
+    };
+    let in_own_domain =
+        caller.domain_id() == Some(actor_domain) && caller.domain_id() == Some(target_domain);
     if manage {
+        // Keystone's ADMIN_OR_DOMAIN_ADMIN_OR_DOMAIN_MANAGER: a domain
+        // manager hands out the managed roles inside its domain.
+        let managed = caller.has_role("manager")
+            && in_own_domain
+            && role.is_some_and(|(name, _)| DOMAIN_MANAGED_ROLES.contains(&name));
+        if managed {
+            return Ok(());
+        }
         return enforce(MANAGE_GRANTS, caller, Target::default());
     }
     if caller.sees_every_domain() {
         return Ok(());
     }
-    let same = caller.domain_id() == Some(actor_domain)
-        && target_domain.is_none_or(|t| Some(t) == caller.domain_id());
-    if same {
+    // A domain reader reads grants inside its domain, of global roles or
+    // of its domain's own.
+    let role_in_reach =
+        role.is_none_or(|(_, domain)| domain.is_none() || domain == caller.domain_id());
+    if in_own_domain && role_in_reach {
         enforce(READ_GRANTS, caller, Target::in_domain(actor_domain))
     } else {
         Err(Error::forbidden_action(READ_GRANTS.action))
     }
 }
 
-/// `GET /v3/role_assignments`: wide callers see all; a domain reader only
-/// with `scope.domain.id` naming its own domain.
-pub fn enforce_list_role_assignments(
-    caller: &Caller,
-    asked_domain: Option<&str>,
-) -> Result<(), Error> {
-    if caller.sees_every_domain() {
-        return Ok(());
-    }
-    match (caller.domain_id(), asked_domain) {
-        (Some(own), Some(asked)) if own == asked => {
-            enforce(LIST_ROLE_ASSIGNMENTS, caller, Target::in_domain(own))
-        }
-        _ => Err(Error::forbidden_action(LIST_ROLE_ASSIGNMENTS.action)),
-    }
+/// `GET /v3/role_assignments`: admins, system readers, and readers of a
+/// domain-scoped token; whatever the filters, a domain-scoped token sees
+/// only the assignments on its domain and its projects (Keystone filters
+/// the answer). The domain to filter to, if any.
+pub fn enforce_list_role_assignments(caller: &Caller) -> Result<Option<String>, Error> {
+    let own = caller.domain_id();
+    enforce(
+        LIST_ROLE_ASSIGNMENTS,
+        caller,
+        Target {
+            domain_id: own,
+            ..Default::default()
+        },
+    )?;
+    Ok(own.map(str::to_string))
 }
 
 /// Roles a domain manager may see and hand out (Keystone's
 /// `domain_managed_target_role`).
 pub const DOMAIN_MANAGED_ROLES: [&str; 3] = ["manager", "member", "reader"];
 
-/// `GET /v3/roles/{id}`: admins and system readers; domain managers for
-/// the roles they may hand out.
+/// `GET /v3/roles/{id}`: admins and system readers; managers (of any
+/// scope, as Keystone's rule has it) for the roles a domain manager may
+/// hand out.
 pub fn enforce_get_role(caller: &Caller, role_name: &str) -> Result<(), Error> {
-    let managed = caller.has_role("manager")
-        && caller.domain_id().is_some()
-        && DOMAIN_MANAGED_ROLES.contains(&role_name);
+    let managed = caller.has_role("manager") && DOMAIN_MANAGED_ROLES.contains(&role_name);
     if managed {
         Ok(())
     } else {

@@ -179,6 +179,13 @@ impl Entity for Projects {
         render::project(item, base)
     }
 
+    /// Keystone's `update_project` answers with the `extra` dict as well.
+    fn render_updated(item: &Project, base: &str) -> Value {
+        let mut body = render::project(item, base);
+        body["extra"] = Value::Object(item.extra.clone());
+        body
+    }
+
     async fn list(
         state: &AppState,
         caller: &Caller,
@@ -321,6 +328,13 @@ impl Entity for Users {
 
     fn render(item: &User, base: &str) -> Value {
         render::user(item, base)
+    }
+
+    /// Keystone's `update_user` answers with the `extra` dict as well.
+    fn render_updated(item: &User, base: &str) -> Value {
+        let mut body = render::user(item, base);
+        body["extra"] = Value::Object(item.extra.clone());
+        body
     }
 
     async fn get(state: &AppState, caller: &Caller, id: Input<String>) -> Result<User, Error> {

@@ -45,6 +45,10 @@ pub trait Entity: 'static {
     /// applied to the rendered items by [`collection`].
     fn filter(req: &HttpRequest) -> Result<Self::Filter, Error>;
     fn render(item: &Self::Item, base: &str) -> Value;
+    /// What a PATCH answers; Keystone's drivers add `extra` to some.
+    fn render_updated(item: &Self::Item, base: &str) -> Value {
+        Self::render(item, base)
+    }
 
     async fn list(
         state: &AppState,
@@ -144,7 +148,8 @@ pub async fn update<E: Entity>(
     let patch = E::parse_patch(&body.0, &raw, &state);
     let id = checked_id(raw, E::NAMES.id);
     let item = E::update(&state, &caller, id, patch).await?;
-    reply::<E>(false, &item, &req, &state)
+    let rendered = E::render_updated(&item, &base_url(&req, &state));
+    Ok(one(false, E::NAMES.member, rendered))
 }
 
 pub async fn delete<E: Entity>(

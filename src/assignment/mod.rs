@@ -931,11 +931,11 @@ pub struct Grant {
 
 /// The domain of the target and of the actor, checking that the target,
 /// the actor and the role exist.
-fn resolve(
-    conn: &mut Conn,
-    grant: &Grant,
-    role: Option<&str>,
-) -> Result<(Option<String>, String), Error> {
+/// The grant's target domain (none for the system), its actor's domain,
+/// and its role's name and domain.
+type Resolved = (Option<String>, String, Option<(String, Option<String>)>);
+
+fn resolve(conn: &mut Conn, grant: &Grant, role: Option<&str>) -> Result<Resolved, Error> {
     let target_domain = match grant.kind {
         AssignmentKind::UserProject | AssignmentKind::GroupProject => Some(
             crate::resource::get_project(conn, &grant.target)?
@@ -958,6 +958,7 @@ fn resolve(
             .ok_or_else(|| crate::identity::not_found_user(&grant.actor))?
             .domain_id
     };
+    let mut role_info = None;
     if let Some(role) = role {
         let role = get_role(conn, role)?.ok_or_else(|| not_found_role(role))?;
         // A domain-specific role is granted only inside its domain.
@@ -969,8 +970,9 @@ fn resolve(
                 )));
             }
         }
+        role_info = Some((role.name, role.domain_id));
     }
-    Ok((target_domain, actor_domain))
+    Ok((target_domain, actor_domain, role_info))
 }
 
 impl Assignments {
@@ -984,11 +986,20 @@ impl Assignments {
         manage: bool,
     ) -> Result<(), Error> {
         let (g, r) = (grant.clone(), role.map(str::to_string));
-        let (target_domain, actor_domain) = self
+        let (target_domain, actor_domain, role) = self
             .db
             .read(move |conn| resolve(conn, &g, r.as_deref()))
             .await?;
-        policy::enforce_grant(caller, manage, target_domain.as_deref(), &actor_domain)
+        let role = role
+            .as_ref()
+            .map(|(name, domain)| (name.as_str(), domain.as_deref()));
+        policy::enforce_grant(
+            caller,
+            manage,
+            target_domain.as_deref(),
+            &actor_domain,
+            role,
+        )
     }
 
     pub async fn grant(&self, caller: &Caller, grant: Grant, role: String) -> Result<(), Error> {
@@ -1054,12 +1065,28 @@ impl Assignments {
         query: listing::Query,
         flags: listing::Flags,
     ) -> Result<(Vec<listing::Shown>, Option<listing::Names>), Error> {
-        policy::enforce_list_role_assignments(
-            caller,
-            query.get("scope.domain.id").map(String::as_str),
-        )?;
+        let domain = policy::enforce_list_role_assignments(caller)?;
         self.db
-            .read(move |conn| listing::list(conn, &query, flags))
+            .read(move |conn| {
+                let (mut rows, names) = listing::list(conn, &query, flags)?;
+                if let Some(domain) = domain {
+                    let projects: BTreeSet<String> = crate::resource::list_projects(
+                        conn,
+                        &crate::resource::ProjectFilter {
+                            domain_id: Some(domain.clone()),
+                            ..Default::default()
+                        },
+                    )?
+                    .into_iter()
+                    .map(|p| p.id)
+                    .collect();
+                    rows.retain(|r| {
+                        r.domain.as_deref() == Some(domain.as_str())
+                            || r.project.as_ref().is_some_and(|p| projects.contains(p))
+                    });
+                }
+                Ok((rows, names))
+            })
             .await
     }
 }

@@ -786,7 +786,9 @@ async fn who_may_manage_the_rest(backend: Backend) {
             Method::PUT,
             format!("/v3/domains/{did}/users/{member}/roles/{reader}"),
             None,
-            vec![SystemAdmin],
+            // A domain manager hands out the managed roles in its domain
+            // (tests/differential.rs, admin_persona_rbac_as_in_keystone).
+            vec![SystemAdmin, DomainManager],
             StatusCode::NO_CONTENT,
         ),
         (
@@ -802,7 +804,7 @@ async fn who_may_manage_the_rest(backend: Backend) {
                 "/v3/OS-INHERIT/domains/{did}/users/{member}/roles/{reader}/inherited_to_projects"
             ),
             None,
-            vec![SystemAdmin],
+            vec![SystemAdmin, DomainManager],
             StatusCode::NO_CONTENT,
         ),
         (
@@ -913,7 +915,7 @@ async fn who_may_manage_the_rest(backend: Backend) {
             Method::PUT,
             format!("/v3/projects/{pid}/users/{member}/roles/{reader}"),
             None,
-            vec![SystemAdmin],
+            vec![SystemAdmin, DomainManager],
             StatusCode::NO_CONTENT,
         ),
         (
@@ -934,7 +936,8 @@ async fn who_may_manage_the_rest(backend: Backend) {
             Method::GET,
             "/v3/role_assignments".into(),
             None,
-            vec![SystemAdmin],
+            // Domain-scoped readers too, filtered to their domain.
+            vec![SystemAdmin, DomainManager, DomainReader],
             StatusCode::OK,
         ),
         (

@@ -1763,6 +1763,25 @@ async fn persona(
     (token, user_id)
 }
 
+/// A token for each of [`PERSONAS`] (in `domain` and `project`), and for
+/// a member of `other`, with their labels.
+async fn every_persona(
+    t: &Target,
+    admin: &str,
+    domain: &str,
+    project: &str,
+    other: &str,
+) -> Vec<(String, String)> {
+    let mut callers = Vec::new();
+    for (label, scope, role) in PERSONAS {
+        let (token, _) = persona(t, admin, scope, role, domain, project).await;
+        callers.push((label.to_string(), token));
+    }
+    let (outsider, _) = persona(t, admin, "project", "member", domain, other).await;
+    callers.push(("another project's member".into(), outsider));
+    callers
+}
+
 /// Keystone's RBAC for credentials, EC2 credentials, application
 /// credentials and access rules, persona by persona: what each caller
 /// gets when it acts on another user's (the owner's) items.
@@ -1826,13 +1845,7 @@ async fn persona_routes(t: &Target) -> Vec<(String, String)> {
         .unwrap()
         .to_string();
 
-    let mut callers: Vec<(String, String)> = Vec::new();
-    for (label, scope, role) in PERSONAS {
-        let (token, _) = persona(t, &admin, scope, role, &domain, &project).await;
-        callers.push((label.to_string(), token));
-    }
-    let (outsider, _) = persona(t, &admin, "project", "member", &domain, &other).await;
-    callers.push(("another project's member".into(), outsider));
+    let callers = every_persona(t, &admin, &domain, &project, &other).await;
 
     // What the owner has: a credential, an EC2 credential, an application
     // credential with an access rule.
@@ -2110,13 +2123,7 @@ async fn admin_persona_routes(t: &Target) -> Vec<(String, String)> {
     )
     .await;
     let reader = role_id(t, &admin, "reader").await;
-    let mut callers: Vec<(String, String)> = Vec::new();
-    for (label, scope, role) in PERSONAS {
-        let (token, _) = persona(t, &admin, scope, role, &domain, &project).await;
-        callers.push((label.to_string(), token));
-    }
-    let (outsider, _) = persona(t, &admin, "project", "member", &domain, &other).await;
-    callers.push(("another project's member".into(), outsider));
+    let callers = every_persona(t, &admin, &domain, &project, &other).await;
     let keys = |v: &Value| {
         let mut k: Vec<String> = v
             .as_object()

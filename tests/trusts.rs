@@ -71,6 +71,24 @@ async fn redelegation_and_lifecycle(backend: Backend) {
     let (status, token, body) = trust_token(&s, "heat", root_id).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let heat = token.unwrap();
+    // The token method works too: the trustee's own token, scoped to the trust.
+    let (unscoped, _) = s.password_token("heat", "pw", None).await;
+    let (status, _, rescoped) = s
+        .auth(
+            json!({"auth": {"identity": {"methods": ["token"], "token": {"id": unscoped}},
+            "scope": {"OS-TRUST:trust": {"id": root_id}}}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{rescoped}");
+    assert_eq!(rescoped["token"]["OS-TRUST:trust"]["id"], root_id);
+    let mut methods: Vec<&str> = rescoped["token"]["methods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap())
+        .collect();
+    methods.sort();
+    assert_eq!(methods, ["password", "token"]);
     let expires = body["token"]["expires_at"].as_str().unwrap();
     assert!(
         expires <= expiry.replace('Z', ".000000Z").as_str(),

@@ -77,6 +77,20 @@ fn refuse_limited_catalog(
     Ok(())
 }
 
+/// A service that no registered limit names, with its endpoints.
+pub fn delete_service(conn: &mut Conn, id: &str) -> Result<(), Error> {
+    catalog::store::get_service(conn, id)?.ok_or_else(|| catalog::store::not_found_service(id))?;
+    refuse_limited_catalog(conn, Some(id), None)?;
+    catalog::store::delete_service(conn, id)
+}
+
+/// A region that no registered limit names.
+pub fn delete_region(conn: &mut Conn, id: &str) -> Result<(), Error> {
+    catalog::store::get_region(conn, id)?.ok_or_else(|| catalog::store::not_found_region(id))?;
+    refuse_limited_catalog(conn, None, Some(id))?;
+    catalog::store::delete_region(conn, id)
+}
+
 /// A group, and the assignments it holds.
 pub fn delete_group(conn: &mut Conn, id: &str) -> Result<(), Error> {
     assignment::delete_actor_assignments(conn, id)?;
@@ -202,30 +216,24 @@ impl Cascade {
         self.db.write(move |conn| delete_user(conn, &user.id)).await
     }
 
-    pub async fn delete_service(&self, caller: &Caller, id: Input<String>) -> Result<(), Error> {
+    /// A catalog delete, for admins.
+    async fn catalog_delete(
+        &self,
+        caller: &Caller,
+        id: Input<String>,
+        delete: fn(&mut Conn, &str) -> Result<(), Error>,
+    ) -> Result<(), Error> {
         policy::enforce(policy::MANAGE_CATALOG, caller, Target::default())?;
         let id = id?;
-        self.db
-            .write(move |conn| {
-                catalog::store::get_service(conn, &id)?
-                    .ok_or_else(|| catalog::store::not_found_service(&id))?;
-                refuse_limited_catalog(conn, Some(&id), None)?;
-                catalog::store::delete_service(conn, &id)
-            })
-            .await
+        self.db.write(move |conn| delete(conn, &id)).await
+    }
+
+    pub async fn delete_service(&self, caller: &Caller, id: Input<String>) -> Result<(), Error> {
+        self.catalog_delete(caller, id, delete_service).await
     }
 
     pub async fn delete_region(&self, caller: &Caller, id: Input<String>) -> Result<(), Error> {
-        policy::enforce(policy::MANAGE_CATALOG, caller, Target::default())?;
-        let id = id?;
-        self.db
-            .write(move |conn| {
-                catalog::store::get_region(conn, &id)?
-                    .ok_or_else(|| catalog::store::not_found_region(&id))?;
-                refuse_limited_catalog(conn, None, Some(&id))?;
-                catalog::store::delete_region(conn, &id)
-            })
-            .await
+        self.catalog_delete(caller, id, delete_region).await
     }
 
     pub async fn delete_role(&self, caller: &Caller, id: Input<String>) -> Result<(), Error> {

@@ -140,10 +140,13 @@ pub async fn issue_token(
     issue_and_load(state, payload, Error::unauthorized).await
 }
 
-/// A trust-scoped token for the trustee: the trust's project, the roles it
-/// delegates now, an expiry capped at the trust's, and one use of a
-/// limited trust spent once the token exists (Keystone's
-/// `authenticate_for_token` and `TokenModel.mint`).
+/// A trust-scoped token for the trustee: the trust's project, an expiry
+/// capped at the trust's, and one use of a limited trust spent once the
+/// token exists (Keystone's `authenticate_for_token`). The trustor and
+/// the delegated roles are checked once, by the validation that
+/// `issue_and_load` runs (`validate::live_trust`, Keystone's
+/// `TokenModel.mint`): a disabled trustor or a lost role is its 403, no
+/// role left its 401.
 async fn issue_for_trust(
     state: &Auth,
     auth: &Authenticated,
@@ -169,17 +172,9 @@ async fn issue_for_trust(
             if found.trustee_user_id != user_id {
                 return Err(Error::Forbidden("User is not a trustee.".into()));
             }
-            let trustor = identity::get_user(conn, &found.trustor_user_id)?
-                .ok_or_else(Error::unauthorized)?;
-            if !trustor.enabled {
-                return Err(Error::Forbidden("Trustor is disabled.".into()));
-            }
             let Some(project_id) = found.project_id.clone() else {
                 return Err(Error::unauthorized());
             };
-            if trust::delegated_roles(conn, &found)?.is_empty() {
-                return Err(Error::unauthorized());
-            }
             Ok((project_id, found.expires_at))
         })
         .await?;

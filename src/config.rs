@@ -37,6 +37,7 @@ pub struct Config {
     pub log: Log,
     pub unified_limit: UnifiedLimit,
     pub trust: Trust,
+    pub console: Console,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -321,6 +322,26 @@ impl Default for Trust {
     }
 }
 
+/// The self-service web console for API keys.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Console {
+    /// Serve the console at all.
+    pub enabled: bool,
+    /// Where it is served, e.g. `/console`: one or more path segments,
+    /// outside the API's own (`/v3`, `/v1`, `/identity`).
+    pub path: String,
+}
+
+impl Default for Console {
+    fn default() -> Self {
+        Console {
+            enabled: true,
+            path: "/console".into(),
+        }
+    }
+}
+
 /// Keystone's `[unified_limit]`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -410,8 +431,9 @@ fn string_or_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Err
 }
 
 /// Section names, longest first so `FERNET_TOKENS_` wins over `TOKEN_`.
-const SECTIONS: [&str; 13] = [
+const SECTIONS: [&str; 14] = [
     "unified_limit",
+    "console",
     "trust",
     "fernet_tokens",
     "credential",
@@ -534,6 +556,9 @@ impl Config {
             return Err(Error::Config(
                 "signature.replay_store must be auto, database or local".into(),
             ));
+        }
+        if self.console.enabled {
+            check_console_path(&self.console.path)?;
         }
         for proxy in &self.server.trusted_proxies {
             if crate::credential::parse_cidr(proxy).is_none() {
@@ -683,4 +708,26 @@ mod tests {
         let c = Config::load(None, env(&[("IRONSTONE_BOOTSTRAP_PASSWORD", "hunter2")])).unwrap();
         assert!(!format!("{c:?}").contains("hunter2"));
     }
+}
+
+/// The console's path must be a plain absolute path that no API route
+/// lives under, or the console would shadow it.
+fn check_console_path(path: &str) -> Result<(), Error> {
+    let plain = path.len() > 1
+        && path.starts_with('/')
+        && !path.ends_with('/')
+        && path[1..].split('/').all(|seg| {
+            !seg.is_empty()
+                && seg
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        });
+    let first = path[1.min(path.len())..].split('/').next().unwrap_or("");
+    let taken = ["v3", "v1", "identity", "metrics", "healthz", "readyz"];
+    if !plain || taken.contains(&first) {
+        return Err(Error::Config(format!(
+            "console.path {path:?} must look like /console: path segments of letters, digits, '-', '_' or '.', not under {taken:?}"
+        )));
+    }
+    Ok(())
 }

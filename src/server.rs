@@ -245,9 +245,20 @@ pub fn start(
         n => n,
     };
     let data = web::Data::from(Arc::clone(&state));
+    let console = state
+        .config
+        .console
+        .enabled
+        .then(|| state.config.console.path.clone());
     let mut server = HttpServer::new(move || {
+        let console = console.clone();
         App::new()
             .app_data(data.clone())
+            .configure(move |cfg| {
+                if let Some(path) = console {
+                    cfg.service(api::console::scope(&path));
+                }
+            })
             .configure(api::configure)
             .default_service(web::to(api::error::not_found))
             .wrap(from_fn(keystone_conventions))

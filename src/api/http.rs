@@ -211,11 +211,15 @@ pub fn matches_filters(item: &Value, filters: &[(String, String)]) -> bool {
     })
 }
 
-/// What the caller presented with this request: its `X-Auth-Token`, and
-/// the method and path its access rules (if any) are matched against.
+/// What the caller presented with this request: its `X-Auth-Token` (or
+/// the console's session cookie with its CSRF header), and the method and
+/// path its access rules (if any) are matched against.
 pub fn presented(req: &HttpRequest) -> crate::auth::Presented<'_> {
+    use crate::auth::browser;
     crate::auth::Presented {
-        token: header(req, "X-Auth-Token"),
+        token: header(req, "X-Auth-Token").or_else(|| {
+            browser::session_token(header(req, "cookie"), header(req, browser::CSRF_HEADER))
+        }),
         service_token: header(req, "X-Service-Token"),
         method: req.method().as_str(),
         path: req.path(),

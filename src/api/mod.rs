@@ -8,6 +8,7 @@ pub mod aksk;
 pub mod appcreds;
 pub mod auth;
 pub mod catalog;
+pub mod console;
 pub mod credentials;
 pub mod crud;
 pub mod discovery;

@@ -2,6 +2,7 @@
 //! the identity they carry. Follows `keystone/api/_shared/authentication.py`
 //! and `keystone/token/provider.py`.
 
+pub mod browser;
 pub mod guard;
 mod issue;
 mod oauth2;

@@ -74,6 +74,23 @@ impl Auth {
             .await
     }
 
+    /// Ends a console session: the token, the one it was rescoped from and
+    /// every other token rescoped from that (the whole audit chain).
+    pub async fn end_session(&self, session: &TokenContext) -> Result<(), Error> {
+        let chain = session.chain_root().to_string();
+        self.db
+            .write(move |conn| {
+                revoke::record(
+                    conn,
+                    Revoke {
+                        audit_chain_id: Some(chain),
+                        ..Default::default()
+                    },
+                )
+            })
+            .await
+    }
+
     /// `GET /v3/auth/projects`: enabled projects in enabled domains that
     /// the caller has a role on.
     pub async fn projects_of(&self, caller: &Caller) -> Result<Vec<Project>, Error> {

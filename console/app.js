@@ -658,7 +658,8 @@
     $("secret-extra-label").textContent = extraLabel || "";
     $("secret-extra").value = extra || "";
     openDialog("secret-dialog");
-    $("secret-done").focus();
+    // The first copy button: focusing "Done" would scroll the warning away.
+    $("secret-dialog").querySelector("button.copy").focus();
   }
 
   $("secret-toggle").addEventListener("click", () => {

@@ -625,6 +625,28 @@ fn env_value(raw: &str) -> toml::Value {
     toml::Value::String(raw.to_string())
 }
 
+/// The console's path must be a plain absolute path that no API route
+/// lives under, or the console would shadow it.
+fn check_console_path(path: &str) -> Result<(), Error> {
+    let plain = path.len() > 1
+        && path.starts_with('/')
+        && !path.ends_with('/')
+        && path[1..].split('/').all(|seg| {
+            !seg.is_empty()
+                && seg
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        });
+    let first = path[1.min(path.len())..].split('/').next().unwrap_or("");
+    let taken = ["v3", "v1", "identity", "metrics", "healthz", "readyz"];
+    if !plain || taken.contains(&first) {
+        return Err(Error::Config(format!(
+            "console.path {path:?} must look like /console: path segments of letters, digits, '-', '_' or '.', not under {taken:?}"
+        )));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -708,26 +730,25 @@ mod tests {
         let c = Config::load(None, env(&[("IRONSTONE_BOOTSTRAP_PASSWORD", "hunter2")])).unwrap();
         assert!(!format!("{c:?}").contains("hunter2"));
     }
-}
 
-/// The console's path must be a plain absolute path that no API route
-/// lives under, or the console would shadow it.
-fn check_console_path(path: &str) -> Result<(), Error> {
-    let plain = path.len() > 1
-        && path.starts_with('/')
-        && !path.ends_with('/')
-        && path[1..].split('/').all(|seg| {
-            !seg.is_empty()
-                && seg
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
-        });
-    let first = path[1.min(path.len())..].split('/').next().unwrap_or("");
-    let taken = ["v3", "v1", "identity", "metrics", "healthz", "readyz"];
-    if !plain || taken.contains(&first) {
-        return Err(Error::Config(format!(
-            "console.path {path:?} must look like /console: path segments of letters, digits, '-', '_' or '.', not under {taken:?}"
-        )));
+    #[test]
+    fn console_paths_stay_clear_of_the_api() {
+        for good in ["/console", "/keys", "/ui/api-keys"] {
+            assert!(check_console_path(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "/",
+            "console",
+            "/console/",
+            "/v3",
+            "/v1/x",
+            "/identity",
+            "/a//b",
+            "/a b",
+            "/metrics",
+        ] {
+            assert!(check_console_path(bad).is_err(), "{bad}");
+        }
     }
-    Ok(())
 }

@@ -103,6 +103,7 @@ class Axe:
     def __init__(self):
         self.source = AXE.read_text()
         self.checked = []
+        self.lesser = {}  # moderate and minor findings, reported
 
     def check(self, page, screen):
         page.evaluate(self.source)
@@ -114,6 +115,8 @@ class Axe:
         ]
         assert not bad, f"accessibility violations on {screen}: {json.dumps(bad, indent=1)}"
         self.checked.append(screen)
+        for v in result["violations"]:
+            self.lesser.setdefault(f'{v["id"]} ({v["impact"]})', []).append(screen)
 
 
 def session_cookie(context):
@@ -448,6 +451,7 @@ def main():
         browser.close()
 
     summary["axe_screens"] = axe.checked
+    summary["axe_lesser_findings"] = axe.lesser
     summary["screenshots"] = screens.taken
     print(json.dumps(summary))
 

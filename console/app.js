@@ -415,9 +415,10 @@
   }
 
   // AK/SK secrets are stored encrypted and can be read again by whoever
-  // may read the pair: SODA's GET answers them.
+  // may read the pair, as SODA's API answers them. This reads the JSON
+  // download of the one pair, so no other secret comes along.
   async function secretOf(accessKey) {
-    const pairs = await request("GET", pairsPath());
+    const pairs = await request("GET", pairsPath(`/download?format=json&access_key=${enc(accessKey)}`));
     const found = pairs.find((p) => p.blob.access_key === accessKey);
     if (!found) throw new ApiError(404, "The pair no longer exists.");
     return found.blob.secret_key;

@@ -387,6 +387,21 @@ async fn flush_key_uses(state: &AppState) {
 /// Keystone's conventions on every response: `Vary: X-Auth-Token`, a
 /// request id, `WWW-Authenticate` on 401, and JSON bodies on every error,
 /// plus one log line per request (never with headers or bodies).
+/// Answers that can carry a secret or a token (AK/SK pairs, credential
+/// blobs, application credential secrets, `X-Subject-Token`) must not be
+/// kept by a browser's or a proxy's cache.
+fn may_show_secrets(path: &str) -> bool {
+    let path = path.strip_prefix(api::IDENTITY_PREFIX).unwrap_or(path);
+    path.starts_with("/v1/")
+        || path.starts_with("/v3/auth/tokens")
+        || path.starts_with("/v3/credentials")
+        || path.starts_with("/v3/ec2tokens")
+        || path.starts_with("/v3/s3tokens")
+        || path.starts_with("/v3/OS-OAUTH2")
+        || (path.starts_with("/v3/users/")
+            && (path.contains("/application_credentials") || path.contains("/credentials/OS-EC2")))
+}
+
 async fn keystone_conventions(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -423,6 +438,12 @@ async fn keystone_conventions(
         }
     }
     let headers = res.headers_mut();
+    if may_show_secrets(&path) && !headers.contains_key(actix_web::http::header::CACHE_CONTROL) {
+        headers.insert(
+            actix_web::http::header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        );
+    }
     headers.insert(
         HeaderName::from_static("vary"),
         HeaderValue::from_static("X-Auth-Token"),

@@ -387,6 +387,62 @@ async fn over_tls_the_cookie_is_secure_and_host_only() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_that_show_secrets_are_not_cached() {
+    let s = TestServer::start(Backend::Sqlite).unwrap();
+    let admin = common::admin_member(&s).await;
+    let (p, u) = (&admin.project_id, &admin.user_id);
+    let cache_control = |resp: &reqwest::Response| {
+        resp.headers()
+            .get("cache-control")
+            .map(|v| v.to_str().unwrap().to_string())
+    };
+    let resp = s
+        .request(Method::POST, &format!("/v1/{p}/aksks"))
+        .header("X-Auth-Token", &admin.token)
+        .json(&json!({"credential": {"project_id": p, "user_id": u}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(cache_control(&resp).as_deref(), Some("no-store"));
+    for path in [
+        format!("/v1/{p}/aksks/{u}"),
+        format!("/v3/credentials?user_id={u}"),
+        format!("/identity/v3/credentials?user_id={u}"),
+        format!("/v3/users/{u}/credentials/OS-EC2"),
+        format!("/v3/users/{u}/application_credentials"),
+    ] {
+        let resp = s
+            .request(Method::GET, &path)
+            .header("X-Auth-Token", &admin.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK, "{path}");
+        assert_eq!(cache_control(&resp).as_deref(), Some("no-store"), "{path}");
+    }
+    let resp = s
+        .request(Method::POST, "/v3/auth/tokens")
+        .json(
+            &json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
+            "name": "admin", "domain": {"id": "default"}, "password": ADMIN_PASSWORD}}}}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    assert_eq!(cache_control(&resp).as_deref(), Some("no-store"));
+    // Answers without secrets keep the default.
+    let resp = s
+        .request(Method::GET, "/v3/projects")
+        .header("X-Auth-Token", &admin.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cache_control(&resp), None);
+}
+
 /// Whether the browser test can run here; the reason when it cannot.
 fn browser_prerequisites(python: &std::path::Path) -> Result<(), String> {
     let chromium = std::env::var("IRONSTONE_TEST_CHROMIUM").unwrap_or("/usr/bin/chromium".into());

@@ -31,6 +31,7 @@ fn openapi_describes_exactly_the_routes_that_exist() {
     }
     let routed: BTreeSet<(String, String)> = ironstone::api::ROUTES
         .iter()
+        .chain(ironstone::api::console::ROUTES)
         .map(|(m, p)| (m.to_string(), p.to_string()))
         .collect();
     let missing: Vec<_> = routed.difference(&documented).collect();

@@ -29,6 +29,16 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
      style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; \
      frame-ancestors 'none'; base-uri 'none'";
 
+/// The console's documented routes at the default path (the OpenAPI
+/// contract test reads them beside `api::ROUTES`).
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/console"),
+    ("GET", "/console/session"),
+    ("POST", "/console/session"),
+    ("DELETE", "/console/session"),
+    ("POST", "/console/session/project"),
+];
+
 /// The page, with the console's path filled in.
 struct Page(String);
 

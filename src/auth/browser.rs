@@ -39,14 +39,19 @@ pub fn session_token<'a>(cookie_header: Option<&'a str>, csrf: Option<&str>) -> 
     bool::from(expected.as_bytes().ct_eq(csrf.as_bytes())).then_some(token)
 }
 
-/// The session cookie's token in a `Cookie` header, CSRF unchecked.
+/// The session cookie's token in a `Cookie` header, CSRF unchecked. The
+/// `__Host-` cookie wins: over plain HTTP a host of the same site can
+/// plant a plain cookie (cookie tossing), but never a `__Host-` one.
 pub fn cookie_token(cookie_header: &str) -> Option<&str> {
-    cookie_header
-        .split(';')
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE || *name == SECURE_COOKIE)
-        .map(|(_, value)| value.trim().trim_matches('"'))
-        .filter(|value| !value.is_empty())
+    let named = |wanted: &str| {
+        cookie_header
+            .split(';')
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(name, _)| *name == wanted)
+            .map(|(_, value)| value.trim().trim_matches('"'))
+            .filter(|value| !value.is_empty())
+    };
+    named(SECURE_COOKIE).or_else(|| named(COOKIE))
 }
 
 /// The `Set-Cookie` value that stores `token` for `max_age` seconds
@@ -87,6 +92,9 @@ mod tests {
             session_token(Some(&secure), Some(&csrf)),
             Some("gAAAAB-token==")
         );
+        // A planted plain cookie does not displace the secure one.
+        let both = format!("{COOKIE}=planted; {SECURE_COOKIE}=gAAAAB-token==");
+        assert_eq!(cookie_token(&both), Some("gAAAAB-token=="));
         // Another cookie whose name merely ends like ours does not count.
         let lookalike = format!("x{COOKIE}=gAAAAB-token==");
         assert_eq!(session_token(Some(&lookalike), Some(&csrf)), None);

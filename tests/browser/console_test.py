@@ -186,8 +186,15 @@ def main():
         axe.check(page, "sign-in")
         screens.take(page, "01-sign-in")
 
-        # A wrong password: an error, and no token anywhere.
-        sign_in(page, "alice", "not-her-password")
+        # A wrong password, typed and sent by keyboard alone: an error, and
+        # no token anywhere.
+        expect(page.get_by_label("User name")).to_be_focused()
+        page.keyboard.type("alice")
+        page.keyboard.press("Tab")
+        page.keyboard.press("Tab")
+        expect(page.get_by_label("Password")).to_be_focused()
+        page.keyboard.type("not-her-password")
+        page.keyboard.press("Enter")
         expect(page.locator("#sign-in-error")).to_contain_text("wrong")
         assert session_cookie(context) is None
         assert page.get_by_label("Password").input_value() == ""
@@ -342,8 +349,11 @@ def main():
         expect(pair_row(page, new_access)).to_have_count(1)
         assert api.ec2tokens(ec2_v4(access, secret)).status_code == 401
 
-        # --- an application credential ------------------------------------
-        page.get_by_role("tab", name="Application credentials").click()
+        # --- an application credential (the tab reached by arrow key) ------
+        page.get_by_role("tab", name="AK/SK pairs").focus()
+        page.keyboard.press("ArrowRight")
+        expect(page.get_by_role("tab", name="Application credentials")).to_have_attribute("aria-selected", "true")
+        expect(page.get_by_role("tab", name="Application credentials")).to_be_focused()
         expect(page.locator("#appcreds-empty")).to_be_visible()
         page.get_by_role("button", name="Create application credential").click()
         appdialog = page.locator("#appcred-dialog")

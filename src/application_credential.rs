@@ -536,8 +536,16 @@ pub struct Created {
     pub secret: crate::secret::Secret,
 }
 
-/// A new secret as Keystone makes it: 64 random bytes, urlsafe base64.
-fn generate_secret() -> String {
+/// A new secret: scannable (`irac_…`), or as Keystone makes it.
+fn generate_secret(scannable: bool) -> String {
+    if scannable {
+        return crate::scannable::generate(crate::scannable::Kind::AppCredSecret);
+    }
+    keystone_secret()
+}
+
+/// Keystone's: 64 random bytes, urlsafe base64.
+fn keystone_secret() -> String {
     use base64::Engine;
     use rand::RngCore;
     let mut bytes = [0u8; 64];
@@ -551,11 +559,21 @@ fn generate_secret() -> String {
 pub struct AppCreds {
     db: crate::store::Database,
     hasher: crate::identity::Hasher,
+    /// `credential.secret_prefix`: generated secrets are scannable.
+    scannable: bool,
 }
 
 impl AppCreds {
-    pub fn new(db: crate::store::Database, hasher: crate::identity::Hasher) -> Self {
-        AppCreds { db, hasher }
+    pub fn new(
+        db: crate::store::Database,
+        hasher: crate::identity::Hasher,
+        scannable: bool,
+    ) -> Self {
+        AppCreds {
+            db,
+            hasher,
+            scannable,
+        }
     }
 
     /// Creates one for the caller's own project, with a subset of its
@@ -598,8 +616,16 @@ impl AppCreds {
         };
         let rules = new.access_rules?;
         let secret = match new.secret {
+            // A secret that wears our prefix must be one of ours: it would
+            // never authenticate (see `auth::issue`), and scanners would
+            // report it as ours.
+            Some(s) if crate::scannable::classify(&s) == crate::scannable::Shape::Malformed => {
+                return Err(Error::BadRequest(
+                    "Invalid application credential: a secret starting with irac_ or irsk_ must be one Ironstone generated (its checksum does not match).".into(),
+                ))
+            }
             Some(s) if !s.is_empty() => crate::secret::Secret::new(s),
-            _ => crate::secret::Secret::new(generate_secret()),
+            _ => crate::secret::Secret::new(generate_secret(self.scannable)),
         };
         let secret_hash = self
             .hasher

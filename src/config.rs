@@ -154,6 +154,10 @@ pub struct Credential {
     /// Keystone's `[credential] user_limit`: credentials per user, -1 for
     /// no limit. Creating one more answers 403.
     pub user_limit: i64,
+    /// New AK/SK secret keys and application credential secrets carry a
+    /// prefix and a checksum that secret scanners recognise (`irsk_…`,
+    /// `irac_…`); false keeps SODA's and Keystone's plain formats.
+    pub secret_prefix: bool,
 }
 
 impl Default for Credential {
@@ -161,6 +165,7 @@ impl Default for Credential {
         Credential {
             key_repository: None,
             user_limit: -1,
+            secret_prefix: true,
         }
     }
 }

@@ -22,6 +22,7 @@ pub mod limit;
 pub mod policy;
 pub mod resource;
 pub mod revoke;
+pub mod scannable;
 pub mod secret;
 pub mod server;
 pub mod signature;

@@ -65,7 +65,6 @@ pub fn prepare(config: Config) -> Result<AppState, Error> {
     let caches = crate::auth::Caches::new(&config.cache);
     db.spawn_change_listener(Duration::from_millis(config.cache.listener_poll_ms.max(1)))?;
     let default_domain = config.identity.default_domain_id.clone();
-    let user_limit = config.credential.user_limit;
     let users = crate::identity::Users::new(db.clone(), hasher.clone(), default_domain.clone());
     let groups = crate::identity::Groups::new(db.clone(), users.clone(), default_domain.clone());
     let model = config.unified_limit.enforcement_model;
@@ -93,7 +92,7 @@ pub fn prepare(config: Config) -> Result<AppState, Error> {
     };
     Ok(AppState {
         auth,
-        config,
+        config: config.clone(),
         catalog: crate::catalog::Catalog::new(db.clone()),
         roles,
         groups: groups.clone(),
@@ -108,13 +107,17 @@ pub fn prepare(config: Config) -> Result<AppState, Error> {
         ),
         users,
         resources,
-        app_creds: crate::application_credential::AppCreds::new(db.clone(), hasher.clone()),
+        app_creds: crate::application_credential::AppCreds::new(
+            db.clone(),
+            hasher.clone(),
+            config.credential.secret_prefix,
+        ),
         limits,
         trusts,
         credential: crate::credential::Credentials::new(
             db.clone(),
             credentials.clone(),
-            user_limit,
+            config.credential.clone(),
         ),
         db,
         tokens,

@@ -161,7 +161,10 @@ async fn openstack_ec2_credentials_and_credentials() {
         serde_json::from_str(&run(&["ec2", "credentials", "create", "-f", "json"])).unwrap();
     let access = created["access"].as_str().unwrap().to_string();
     assert_eq!(access.len(), 32);
-    assert_eq!(created["secret"].as_str().unwrap().len(), 32);
+    assert_eq!(
+        ironstone::scannable::classify(created["secret"].as_str().unwrap()),
+        ironstone::scannable::Shape::Valid(ironstone::scannable::Kind::PairSecret)
+    );
     assert_eq!(created["project_id"], admin.project_id.as_str());
     assert_eq!(created["user_id"], admin.user_id.as_str());
     let listed: Value =
@@ -677,7 +680,11 @@ async fn openstack_application_credentials() {
         .unwrap_or_else(|| panic!("{created}"))
         .to_string();
     let secret = created["Secret"].as_str().unwrap().to_string();
-    assert_eq!(secret.len(), 86, "64 random bytes, urlsafe base64");
+    assert_eq!(
+        ironstone::scannable::classify(&secret),
+        ironstone::scannable::Shape::Valid(ironstone::scannable::Kind::AppCredSecret),
+        "a scannable secret by default"
+    );
     assert!(
         created["Roles"].to_string().contains("\"member\""),
         "{created}"

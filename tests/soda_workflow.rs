@@ -9,8 +9,10 @@ use common::{Backend, TestServer, ADMIN_PASSWORD};
 #[test]
 fn soda_workflow_script_runs_against_ironstone() {
     let Some(s) = TestServer::start_with(Backend::Sqlite, |c| {
-        // Keystone and the multicloud API on two ports, as in SODA.
+        // Keystone and the multicloud API on two ports, as in SODA, and
+        // SODA's exact 16/32-character keys, which the script checks.
         c.server.listen = vec!["127.0.0.1:0".into(), "127.0.0.1:0".into()];
+        c.credential.secret_prefix = false;
     }) else {
         return;
     };

@@ -304,6 +304,12 @@ async fn by_application_credential(
             identity: Some(json!({})),
         });
     }
+    // A secret in our scannable format with a wrong checksum is a typo, a
+    // truncation or a guess: refused before any lookup or hash. This says
+    // nothing about the store, only about the string presented.
+    if crate::scannable::classify(creds.secret.expose()) == crate::scannable::Shape::Malformed {
+        return Err(Error::unauthorized());
+    }
     let (id, name, user) = (creds.id.clone(), creds.name.clone(), creds.user.clone());
     let found = state
         .db

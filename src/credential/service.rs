@@ -42,8 +42,8 @@ pub struct NewPair {
 pub struct Credentials {
     db: Database,
     cipher: Arc<CredentialCipher>,
-    /// `[credential] user_limit`; negative for none.
-    user_limit: i64,
+    /// `[credential]`: the user limit, the secret format.
+    settings: crate::config::Credential,
 }
 
 /// The user must exist, and the project when one is named.
@@ -100,12 +100,26 @@ fn enabled_meta() -> KeyMeta {
 }
 
 impl Credentials {
-    pub fn new(db: Database, cipher: Arc<CredentialCipher>, user_limit: i64) -> Self {
+    pub fn new(
+        db: Database,
+        cipher: Arc<CredentialCipher>,
+        settings: crate::config::Credential,
+    ) -> Self {
         Credentials {
             db,
             cipher,
-            user_limit,
+            settings,
         }
+    }
+
+    /// A new secret key: scannable (`irsk_…`) unless the deployment keeps
+    /// the plain formats, then `plain()` (SODA's or Keystone's).
+    fn new_secret(&self, plain: impl FnOnce() -> String) -> Secret {
+        Secret::new(if self.settings.secret_prefix {
+            crate::scannable::generate(crate::scannable::Kind::PairSecret)
+        } else {
+            plain()
+        })
     }
 
     /// Stores a new credential after the user limit.
@@ -114,7 +128,7 @@ impl Credentials {
         new: NewCredential,
         check: impl FnOnce(&mut Conn) -> Result<(), Error> + Send + 'static,
     ) -> Result<Credential, Error> {
-        let (cipher, limit) = (self.cipher.clone(), self.user_limit);
+        let (cipher, limit) = (self.cipher.clone(), self.settings.user_limit);
         self.db
             .write(move |conn| {
                 check(conn)?;
@@ -270,7 +284,8 @@ impl Credentials {
     ) -> Result<Credential, Error> {
         Self::enforce_ec2(caller, policy::EC2_CREATE_CREDENTIAL, &user_id)?;
         let tenant_id = tenant_id?;
-        let (access, secret) = (crate::store::new_id(), crate::store::new_id());
+        let access = crate::store::new_id();
+        let secret = self.new_secret(crate::store::new_id);
         let (owner, project) = (user_id.clone(), tenant_id.clone());
         self.store(
             NewCredential {
@@ -278,7 +293,7 @@ impl Credentials {
                 user_id,
                 project_id: Some(tenant_id),
                 credential_type: EC2.into(),
-                blob: Secret::new(super::ec2_blob(&access, &secret)),
+                blob: Secret::new(super::ec2_blob(&access, secret.expose())),
                 meta: enabled_meta(),
             },
             move |conn| check_owner_exists(conn, &owner, Some(&project)),
@@ -365,7 +380,7 @@ impl Credentials {
         policy::enforce_aksk(policy::AKSK_CREATE, caller, &new.project_id, &new.user_id)?;
         let patch = new.meta?;
         let access = super::generate_access_key();
-        let secret = Secret::new(super::generate_secret_key());
+        let secret = self.new_secret(super::generate_secret_key);
         let meta = KeyMeta {
             name: patch.name.flatten(),
             description: patch.description.flatten(),

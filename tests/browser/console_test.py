@@ -232,7 +232,7 @@ def main():
         expect(secret_dialog.locator("#secret-value")).to_have_attribute("type", "password")
         access = secret_dialog.locator("#secret-id").input_value()
         secret = secret_dialog.locator("#secret-value").input_value()
-        assert len(access) == 16 and len(secret) == 32, (access, secret)
+        assert len(access) == 16 and secret.startswith("irsk_") and len(secret) == 43, (access, secret)
         axe.check(page, "secret-dialog")
         screens.take(page, "05-pair-secret")
 

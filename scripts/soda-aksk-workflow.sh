@@ -66,7 +66,9 @@ curl -s -i -X POST "http://$MULTICLOUD_HOST/v1/$PROJECT_ID/aksks" \
 [ "$(status "$work/step3")" = 200 ] || { echo "step 3 failed:"; cat "$work/step3"; exit 1; }
 ACCESS_KEY=$(json_field "$work/step3" access_key)
 SECRET_KEY=$(json_field "$work/step3" secret_key)
-[ ${#ACCESS_KEY} -eq 16 ] && [ ${#SECRET_KEY} -eq 32 ] || { echo "step 3: unexpected key shape"; exit 1; }
+# SODA's 16/32 characters, or a scannable secret key (credential.secret_prefix).
+[ ${#ACCESS_KEY} -eq 16 ] && { [ ${#SECRET_KEY} -eq 32 ] || [[ $SECRET_KEY =~ ^irsk_[0-9A-Za-z]{38}$ ]]; } \
+  || { echo "step 3: unexpected key shape"; exit 1; }
 echo "step 3 ok: access_key=$ACCESS_KEY"
 
 echo "== Step 4: get the AK/SK of the user"

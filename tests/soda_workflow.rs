@@ -8,11 +8,17 @@ use common::{Backend, TestServer, ADMIN_PASSWORD};
 
 #[test]
 fn soda_workflow_script_runs_against_ironstone() {
+    // SODA's exact 16/32-character keys, and the default scannable secret.
+    for secret_prefix in [false, true] {
+        run_workflow(secret_prefix);
+    }
+}
+
+fn run_workflow(secret_prefix: bool) {
     let Some(s) = TestServer::start_with(Backend::Sqlite, |c| {
-        // Keystone and the multicloud API on two ports, as in SODA, and
-        // SODA's exact 16/32-character keys, which the script checks.
+        // Keystone and the multicloud API on two ports, as in SODA.
         c.server.listen = vec!["127.0.0.1:0".into(), "127.0.0.1:0".into()];
-        c.credential.secret_prefix = false;
+        c.credential.secret_prefix = secret_prefix;
     }) else {
         return;
     };
@@ -48,7 +54,8 @@ fn soda_workflow_script_runs_against_ironstone() {
     let pair = &saved[0];
     assert_eq!(pair["type"], "ec2");
     assert_eq!(pair["blob"]["access_key"].as_str().unwrap().len(), 16);
-    assert_eq!(pair["blob"]["secret_key"].as_str().unwrap().len(), 32);
+    let secret = pair["blob"]["secret_key"].as_str().unwrap();
+    assert_eq!(secret.len(), if secret_prefix { 43 } else { 32 });
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -237,6 +237,7 @@ routes! {
         PATCH: aksk::update_key,
         DELETE: aksk::delete_key,
     },
+    "/v1/{project_id}/aksks/{user_id}/keys/{access_key}/rotate" => { POST: aksk::rotate_key },
 }
 
 /// The prefix under which Keystone routes are served a second time, as in

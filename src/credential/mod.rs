@@ -7,7 +7,7 @@
 pub mod keys;
 mod service;
 
-pub use service::{AkskInput, CredentialInput, Credentials, NewPair};
+pub use service::{AkskInput, CredentialInput, Credentials, NewPair, Rotated, MAX_GRACE_SECONDS};
 
 use diesel::prelude::*;
 use serde_json::{Map, Value};
@@ -173,6 +173,16 @@ pub fn check_ec2_blob_update(old: &Ec2Blob, new: &Ec2Blob) -> Result<(), Error> 
 
 /// The blob Ironstone writes for a new pair: `{"access", "secret"}` in
 /// that order, plus `trust_id: null` as Keystone's OS-EC2 API writes.
+/// An ec2 blob with a new access and secret and everything else kept
+/// (the trust or application credential the pair acts through).
+pub fn replace_ec2_keys(blob: &str, access: &str, secret: &str) -> Result<String, Error> {
+    let mut fields: Map<String, Value> = serde_json::from_str(blob)
+        .map_err(|_| Error::Internal("a stored ec2 blob is not a JSON object".into()))?;
+    fields.insert("access".into(), Value::String(access.into()));
+    fields.insert("secret".into(), Value::String(secret.into()));
+    serde_json::to_string(&fields).map_err(|e| Error::Internal(format!("cannot write a blob: {e}")))
+}
+
 pub fn ec2_blob(access: &str, secret: &str) -> String {
     let mut map = Map::new();
     map.insert("access".into(), Value::String(access.into()));

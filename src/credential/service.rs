@@ -38,6 +38,18 @@ pub struct NewPair {
     pub secret: Secret,
 }
 
+/// A rotation's outcome: the replacement (its secret shown once) and the
+/// pair it replaces, now set to expire.
+#[derive(Debug)]
+pub struct Rotated {
+    pub pair: NewPair,
+    pub replacement: Credential,
+    pub previous: Credential,
+}
+
+/// The longest grace period a rotation may give the old pair: a year.
+pub const MAX_GRACE_SECONDS: i64 = 366 * 24 * 3600;
+
 #[derive(Clone)]
 pub struct Credentials {
     db: Database,
@@ -485,6 +497,81 @@ impl Credentials {
                 super::get(conn, &cipher, &id)?.ok_or_else(|| super::not_found(&id))
             })
             .await
+    }
+
+    /// Rotates one pair in one transaction: a replacement with the same
+    /// name, description, allowed hosts, expiry (if still ahead) and
+    /// delegation (the blob's trust or application credential), and the
+    /// old pair set to expire `grace_seconds` from now (sooner if it
+    /// already would). Needs the rights to create and to update.
+    pub async fn aksk_rotate(
+        &self,
+        caller: &Caller,
+        (project_id, user_id, access): (String, String, String),
+        grace_seconds: Input<i64>,
+    ) -> Result<Rotated, Error> {
+        let found = self
+            .aksk_pair(
+                caller,
+                policy::AKSK_UPDATE,
+                project_id.clone(),
+                user_id.clone(),
+                &access,
+            )
+            .await?;
+        policy::enforce_aksk(policy::AKSK_CREATE, caller, &project_id, &user_id)?;
+        let grace = grace_seconds?;
+        if !(0..=MAX_GRACE_SECONDS).contains(&grace) {
+            return Err(Error::BadRequest(format!(
+                "grace_period must be between 0 and {MAX_GRACE_SECONDS} seconds."
+            )));
+        }
+        let now = crate::store::now_micros();
+        let cutoff = now + grace * 1_000_000;
+        let old_expiry = found.meta.expires_at;
+        let new_access = super::generate_access_key();
+        let secret = self.new_secret(super::generate_secret_key);
+        let blob = super::replace_ec2_keys(found.blob.expose(), &new_access, secret.expose())?;
+        let replacement = NewCredential {
+            id: super::ec2_credential_id(&new_access),
+            user_id: found.user_id.clone(),
+            project_id: found.project_id.clone(),
+            credential_type: EC2.into(),
+            blob: Secret::new(blob),
+            meta: KeyMeta {
+                name: found.meta.name.clone(),
+                description: found.meta.description.clone(),
+                enabled: true,
+                expires_at: old_expiry.filter(|t| *t > now),
+                allowed_cidrs: found.meta.allowed_cidrs.clone(),
+                ..Default::default()
+            },
+        };
+        let expire_old = MetaPatch {
+            expires_at: Some(Some(old_expiry.map_or(cutoff, |t| t.min(cutoff)))),
+            ..Default::default()
+        };
+        let (cipher, limit, old_id) = (self.cipher.clone(), self.settings.user_limit, found.id);
+        let (replacement, previous) = self
+            .db
+            .write(move |conn| {
+                check_membership(conn, &project_id, &user_id)?;
+                super::check_user_limit(conn, &user_id, limit)?;
+                let replacement = super::create(conn, &cipher, replacement)?;
+                super::update_meta(conn, &old_id, &expire_old)?;
+                let previous =
+                    super::get(conn, &cipher, &old_id)?.ok_or_else(|| super::not_found(&old_id))?;
+                Ok((replacement, previous))
+            })
+            .await?;
+        Ok(Rotated {
+            pair: NewPair {
+                access: new_access,
+                secret,
+            },
+            replacement,
+            previous,
+        })
     }
 
     /// One pair, for rotation.

@@ -1,0 +1,209 @@
+//! Key lifecycle beyond Keystone: rotation with overlap, for AK/SK pairs
+//! and application credentials, on SQLite and PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::signing::{iso, pair_for, post_ec2, sign, v2, Pair};
+use common::{admin_member, call, create_project, member_of, Backend, Member, TestServer};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+/// Verifies a fresh v2 request signed with `pair` through `/v3/ec2tokens`.
+async fn verifies(s: &TestServer, service: &str, pair: &Pair) -> StatusCode {
+    let nonce = uuid::Uuid::new_v4().simple().to_string();
+    let (body, _) = sign(
+        &pair.access,
+        &pair.secret,
+        &v2(pair, Some(("Timestamp", iso(0))), &nonce),
+    );
+    post_ec2(s, service, body).await.0
+}
+
+async fn rotate(
+    s: &TestServer,
+    caller: &str,
+    owner: &Member,
+    access: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    call(
+        s,
+        Method::POST,
+        &format!(
+            "/v1/{}/aksks/{}/keys/{access}/rotate",
+            owner.project_id, owner.user_id
+        ),
+        Some(caller),
+        body,
+    )
+    .await
+}
+
+/// The replacement pair a rotation answered with.
+fn replacement_of(rotated: &Value) -> Pair {
+    Pair {
+        access: rotated["access_key"].as_str().unwrap().into(),
+        secret: rotated["secret_key"].as_str().unwrap().into(),
+    }
+}
+
+fn seconds_from_now(text: &str) -> i64 {
+    let t = chrono::DateTime::parse_from_rfc3339(text).unwrap();
+    t.timestamp() - chrono::Utc::now().timestamp()
+}
+
+async fn aksk_rotation(backend: Backend) {
+    let Some(s) = TestServer::start(backend) else {
+        return;
+    };
+    let admin = admin_member(&s).await;
+    let project = create_project(&s, "rotation").await;
+    let user = member_of(&s, "rotator", &project, "member").await;
+    let other = member_of(&s, "bystander", &project, "member").await;
+
+    // The replacement keeps the metadata; the old pair expires in 24 h.
+    let expires = iso(90 * 24 * 3600);
+    let old = pair_for(
+        &s,
+        &user,
+        json!({"name": "ci", "description": "nightly", "expires_at": expires, "allowed_cidrs": ["10.0.0.0/8"]}),
+    )
+    .await;
+    let (status, rotated) = rotate(&s, &user.token, &user, &old.access, None).await;
+    assert_eq!(status, StatusCode::CREATED, "{rotated}");
+    let new = replacement_of(&rotated);
+    assert_ne!(new.access, old.access);
+    let key = &rotated["key"];
+    assert_eq!(key["access_key"], new.access.as_str());
+    assert_eq!(key["name"], "ci");
+    assert_eq!(key["description"], "nightly");
+    assert_eq!(key["allowed_cidrs"], json!(["10.0.0.0/8"]));
+    assert_eq!(key["status"], "active");
+    assert!((seconds_from_now(key["expires_at"].as_str().unwrap()) - 90 * 24 * 3600).abs() < 60);
+    let previous = &rotated["previous"];
+    assert_eq!(previous["access_key"], old.access.as_str());
+    let left = seconds_from_now(previous["expires_at"].as_str().unwrap());
+    assert!((left - 24 * 3600).abs() < 60, "{previous}");
+    // The secret is shown once here, and is the pair's.
+    let (_, listed) = call(
+        &s,
+        Method::GET,
+        &format!("/v1/{}/aksks/{}", user.project_id, user.user_id),
+        Some(&user.token),
+        None,
+    )
+    .await;
+    assert!(listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["blob"]["access_key"] == new.access.as_str()
+            && p["blob"]["secret_key"] == new.secret.as_str()));
+
+    // During the overlap both verify; with no grace the old one stops at once.
+    let plain = pair_for(&s, &user, json!({})).await;
+    assert_eq!(verifies(&s, &admin.token, &plain).await, StatusCode::OK);
+    let (status, rotated) = rotate(
+        &s,
+        &user.token,
+        &user,
+        &plain.access,
+        Some(json!({"grace_period": 3600})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let replacement = replacement_of(&rotated);
+    assert_eq!(
+        rotated["key"]["expires_at"],
+        Value::Null,
+        "no expiry stays none"
+    );
+    assert_eq!(verifies(&s, &admin.token, &plain).await, StatusCode::OK);
+    assert_eq!(
+        verifies(&s, &admin.token, &replacement).await,
+        StatusCode::OK
+    );
+    let (status, again) = rotate(
+        &s,
+        &user.token,
+        &user,
+        &replacement.access,
+        Some(json!({"grace_period": 0})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(again["previous"]["status"], "expired");
+    assert_eq!(
+        verifies(&s, &admin.token, &replacement).await,
+        StatusCode::UNAUTHORIZED
+    );
+    let newest = replacement_of(&again);
+    assert_eq!(verifies(&s, &admin.token, &newest).await, StatusCode::OK);
+
+    // A grace period never lengthens a pair's life.
+    let soon = pair_for(&s, &user, json!({"expires_at": iso(600)})).await;
+    let (_, rotated) = rotate(
+        &s,
+        &user.token,
+        &user,
+        &soon.access,
+        Some(json!({"grace_period": 86400})),
+    )
+    .await;
+    assert!(seconds_from_now(rotated["previous"]["expires_at"].as_str().unwrap()) <= 600);
+
+    // Who may: the owner and an admin; another member is refused, and a
+    // pair that is not there is a 404.
+    let (status, _) = rotate(&s, &other.token, &user, &newest.access, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = rotate(&s, &admin.token, &user, &newest.access, None).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _) = rotate(&s, &user.token, &user, "NoSuchAccessKey1", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Bad bodies: a clear 400, and nothing created.
+    let before = listed_count(&s, &user).await;
+    for body in [
+        json!({"grace_period": -1}),
+        json!({"grace_period": 40_000_000}),
+        json!({"grace_period": "a day"}),
+        json!({"grace_period": 1.5}),
+        json!({"grace": 10}),
+        json!([1]),
+    ] {
+        let (status, error) =
+            rotate(&s, &user.token, &user, &newest.access, Some(body.clone())).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {error}");
+        assert_eq!(error["error"]["code"], 400);
+    }
+    assert_eq!(listed_count(&s, &user).await, before);
+}
+
+async fn listed_count(s: &TestServer, m: &Member) -> usize {
+    let (_, keys) = call(
+        s,
+        Method::GET,
+        &format!("/v1/{}/aksks/{}/keys", m.project_id, m.user_id),
+        Some(&m.token),
+        None,
+    )
+    .await;
+    keys["keys"].as_array().unwrap().len()
+}
+
+/// The user limit counts the replacement: rotation cannot be used to hold
+/// more keys than allowed, even for the overlap.
+async fn rotation_respects_the_user_limit(backend: Backend) {
+    let Some(s) = TestServer::start_with(backend, |c| c.credential.user_limit = 1) else {
+        return;
+    };
+    let project = create_project(&s, "limited").await;
+    let user = member_of(&s, "limited-user", &project, "member").await;
+    let pair = pair_for(&s, &user, json!({})).await;
+    let (status, body) = rotate(&s, &user.token, &user, &pair.access, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(listed_count(&s, &user).await, 1);
+}
+
+on_both_backends!(aksk_rotation, rotation_respects_the_user_limit);

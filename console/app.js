@@ -580,33 +580,17 @@
       error.textContent = "Enter between 0 and 8760 hours.";
       return;
     }
-    const credential = {
-      project_id: project().id, user_id: state.owner.id,
-      name: old.name || "", description: old.description || "", allowed_cidrs: old.allowed_cidrs || [],
-    };
-    if (old.expires_at && new Date(old.expires_at) > new Date()) credential.expires_at = old.expires_at;
-    let created;
+    // One call, one transaction: the replacement and the old pair's expiry.
+    let rotated;
     try {
-      created = await request("POST", `/v1/${enc(project().id)}/aksks`, { credential });
+      rotated = await request("POST", pairsPath(`/keys/${enc(old.access_key)}/rotate`), { grace_period: Math.round(hours * 3600) });
     } catch (e) {
       error.textContent = e.message;
       return;
     }
-    // The old pair: disabled now when no overlap is wanted, else it expires
-    // after the overlap (or sooner, if it already expired sooner).
-    let note = "";
-    try {
-      const cutoff = new Date(Date.now() + hours * 3600 * 1000);
-      const change = hours === 0 ? { enabled: false }
-        : { expires_at: old.expires_at && new Date(old.expires_at) < cutoff ? old.expires_at : cutoff.toISOString() };
-      await request("PATCH", pairsPath(`/keys/${enc(old.access_key)}`), { key: change });
-    } catch (e) {
-      note = ` The old pair could not be set to expire (${e.message}): do it from the list.`;
-    }
     $("rotate-dialog").close();
     await loadPairs();
-    showPairSecret(created.access_key, created.secret_key, old.name, "rotated");
-    if (note) say(note.trim());
+    showPairSecret(rotated.access_key, rotated.secret_key, old.name, "rotated");
   });
 
   function deletePair(pair) {

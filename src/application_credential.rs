@@ -337,6 +337,18 @@ pub fn create(conn: &mut Conn, new: NewAppCred) -> Result<AppCred, Error> {
     get(conn, &id)?.ok_or_else(|| not_found(&id))
 }
 
+/// Renames an application credential and sets its expiry (a rotation's
+/// old credential: the name goes to the replacement).
+pub fn retire(conn: &mut Conn, id: &str, name: &str, expires_at: i64) -> Result<(), Error> {
+    diesel::update(application_credentials::table.find(id))
+        .set((
+            application_credentials::name.eq(name),
+            application_credentials::expires_at.eq(Some(expires_at)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
 pub fn delete(conn: &mut Conn, id: &str) -> Result<(), Error> {
     diesel::delete(
         application_credential_roles::table
@@ -536,6 +548,27 @@ pub struct Created {
     pub secret: crate::secret::Secret,
 }
 
+/// A rotation's outcome: the replacement (its secret shown once) and the
+/// credential it replaces, renamed and set to expire.
+#[derive(Debug)]
+pub struct Rotated {
+    pub replacement: Created,
+    pub previous: AppCred,
+}
+
+/// The name a rotated-out credential takes, so its replacement can keep
+/// the name clients and operators know: `<name> (rotated <time>)`, within
+/// Keystone's 255 characters.
+fn retired_name(name: &str, now_micros: i64) -> String {
+    let when = chrono::DateTime::from_timestamp_micros(now_micros)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string())
+        .unwrap_or_default();
+    let suffix = format!(" (rotated {when})");
+    let keep = 255usize.saturating_sub(suffix.chars().count());
+    let head: String = name.chars().take(keep).collect();
+    format!("{head}{suffix}")
+}
+
 /// A new secret: scannable (`irac_…`), or as Keystone makes it.
 fn generate_secret(scannable: bool) -> String {
     if scannable {
@@ -702,6 +735,73 @@ impl AppCreds {
         policy::refuse_trust_delegation(caller)?;
         let found = self.load(user_id, id).await?;
         self.db.write(move |conn| delete(conn, &found.id)).await
+    }
+
+    /// Rotates one: a replacement with the same name, description, roles,
+    /// access rules, unrestricted flag and expiry (if still ahead), and
+    /// the old one renamed and set to expire `grace_seconds` from now
+    /// (sooner if it already would), in one transaction. As a create, only
+    /// the owner may, with a token scoped to the credential's project and
+    /// still holding all of its roles.
+    pub async fn rotate(
+        &self,
+        caller: &Caller,
+        user_id: String,
+        id: Input<String>,
+        grace_seconds: Input<i64>,
+    ) -> Result<Rotated, Error> {
+        policy::refuse_restricted_delegation(caller)?;
+        policy::enforce(policy::CREATE_APP_CRED, caller, Target::owned_by(&user_id))?;
+        policy::refuse_trust_delegation(caller)?;
+        let old = self.load(user_id.clone(), id).await?;
+        if caller.project_id() != Some(old.project_id.as_str()) {
+            return Err(Error::forbidden_action(policy::CREATE_APP_CRED.action));
+        }
+        if !old
+            .roles
+            .iter()
+            .all(|r| caller.roles.iter().any(|held| held.id == r.id))
+        {
+            return Err(Error::BadRequest(
+                "Invalid application credential: Cannot create an application credential with unassigned role".into(),
+            ));
+        }
+        let now = now_micros();
+        let old_expiry = crate::credential::retired_expiry(now, old.expires_at, grace_seconds?)?;
+        let secret = crate::secret::Secret::new(generate_secret(self.scannable));
+        let secret_hash = self
+            .hasher
+            .hash(crate::secret::Secret::new(secret.expose().to_string()).into_zeroizing())
+            .await?;
+        let new = NewAppCred {
+            name: old.name.clone(),
+            description: old.description.clone(),
+            user_id,
+            project_id: old.project_id.clone(),
+            expires_at: old.expires_at.filter(|t| *t > now),
+            unrestricted: old.unrestricted,
+            secret_hash,
+            role_ids: old.roles.iter().map(|r| r.id.clone()).collect(),
+            access_rules: old
+                .access_rules
+                .iter()
+                .map(|r| (r.id.clone(), String::new(), String::new()))
+                .collect(),
+        };
+        let (old_id, retired) = (old.id.clone(), retired_name(&old.name, now));
+        let (credential, previous) = self
+            .db
+            .write(move |conn| {
+                retire(conn, &old_id, &retired, old_expiry)?;
+                let credential = create(conn, new)?;
+                let previous = get(conn, &old_id)?.ok_or_else(|| not_found(&old_id))?;
+                Ok((credential, previous))
+            })
+            .await?;
+        Ok(Rotated {
+            replacement: Created { credential, secret },
+            previous,
+        })
     }
 
     pub async fn access_rules(

@@ -117,7 +117,10 @@ pub fn prepare(config: Config) -> Result<AppState, Error> {
         credential: crate::credential::Credentials::new(
             db.clone(),
             credentials.clone(),
-            config.credential.clone(),
+            crate::credential::Settings {
+                user_limit: config.credential.user_limit,
+                secret_prefix: config.credential.secret_prefix,
+            },
         ),
         db,
         tokens,

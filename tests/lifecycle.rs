@@ -48,9 +48,17 @@ fn replacement_of(rotated: &Value) -> Pair {
     }
 }
 
+/// Seconds until a time as the APIs write it: RFC 3339, or Keystone's
+/// naive UTC (`2026-12-02T10:00:00.000000`).
 fn seconds_from_now(text: &str) -> i64 {
-    let t = chrono::DateTime::parse_from_rfc3339(text).unwrap();
-    t.timestamp() - chrono::Utc::now().timestamp()
+    let t = chrono::DateTime::parse_from_rfc3339(text)
+        .map(|t| t.timestamp())
+        .or_else(|_| {
+            chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
+                .map(|t| t.and_utc().timestamp())
+        })
+        .unwrap();
+    t - chrono::Utc::now().timestamp()
 }
 
 async fn aksk_rotation(backend: Backend) {
@@ -206,4 +214,194 @@ async fn rotation_respects_the_user_limit(backend: Backend) {
     assert_eq!(listed_count(&s, &user).await, 1);
 }
 
-on_both_backends!(aksk_rotation, rotation_respects_the_user_limit);
+/// Grants `role` (by name) on `project` through the API.
+async fn grant(s: &TestServer, admin: &str, project: &str, user_id: &str, role: &str) {
+    let (_, roles) = call(
+        s,
+        Method::GET,
+        &format!("/v3/roles?name={role}"),
+        Some(admin),
+        None,
+    )
+    .await;
+    let role_id = roles["roles"][0]["id"].as_str().unwrap();
+    let (status, _) = call(
+        s,
+        Method::PUT,
+        &format!("/v3/projects/{project}/users/{user_id}/roles/{role_id}"),
+        Some(admin),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+}
+
+/// `GET /v3/auth/tokens` as a service that enforces access rules (as
+/// keystonemiddleware does; tokens with rules validate only for those).
+async fn validates(s: &TestServer, service: &str, token: &str) -> StatusCode {
+    s.request(Method::GET, "/v3/auth/tokens")
+        .header("X-Auth-Token", service)
+        .header("X-Subject-Token", token)
+        .header("OpenStack-Identity-Access-Rules", "1")
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+async fn app_cred_token(s: &TestServer, auth: Value) -> (StatusCode, Option<String>) {
+    let (status, token, _) = s
+        .auth(
+            json!({"auth": {"identity": {"methods": ["application_credential"],
+            "application_credential": auth}}}),
+        )
+        .await;
+    (status, token)
+}
+
+async fn rotate_app_cred(
+    s: &TestServer,
+    caller: &str,
+    user_id: &str,
+    id: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    call(
+        s,
+        Method::POST,
+        &format!("/v3/users/{user_id}/application_credentials/{id}/rotate"),
+        Some(caller),
+        body,
+    )
+    .await
+}
+
+async fn app_cred_rotation(backend: Backend) {
+    let Some(s) = TestServer::start(backend) else {
+        return;
+    };
+    let admin = admin_member(&s).await;
+    let project = create_project(&s, "ac-rotation").await;
+    let user = member_of(&s, "deployer-owner", &project, "member").await;
+    let (status, created) = call(
+        &s,
+        Method::POST,
+        &format!("/v3/users/{}/application_credentials", user.user_id),
+        Some(&user.token),
+        Some(json!({"application_credential": {
+            "name": "deployer", "description": "CI deploys", "expires_at": iso(30 * 24 * 3600),
+            "access_rules": [{"service": "identity", "method": "GET", "path": "/v3/auth/projects"}],
+        }})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let old = &created["application_credential"];
+    let (old_id, old_secret) = (old["id"].as_str().unwrap(), old["secret"].as_str().unwrap());
+    let (status, old_token) = app_cred_token(&s, json!({"id": old_id, "secret": old_secret})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let old_token = old_token.unwrap();
+
+    // Only the owner rotates, from the credential's project.
+    let (status, _) = rotate_app_cred(&s, &admin.token, &user.user_id, old_id, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let elsewhere = create_project(&s, "ac-elsewhere").await;
+    grant(&s, &admin.token, &elsewhere, &user.user_id, "member").await;
+    let (elsewhere_token, _) = s
+        .password_token(
+            "deployer-owner",
+            "pw",
+            Some(json!({"project": {"id": elsewhere}})),
+        )
+        .await;
+    let (status, _) = rotate_app_cred(&s, &elsewhere_token, &user.user_id, old_id, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    for body in [
+        json!({"grace_period": -5}),
+        json!({"grace_period": "soon"}),
+        json!({"other": 1}),
+    ] {
+        let (status, _) = rotate_app_cred(&s, &user.token, &user.user_id, old_id, Some(body)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+    }
+
+    let (status, rotated) = rotate_app_cred(
+        &s,
+        &user.token,
+        &user.user_id,
+        old_id,
+        Some(json!({"grace_period": 3600})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{rotated}");
+    let new = &rotated["application_credential"];
+    let (new_id, new_secret) = (new["id"].as_str().unwrap(), new["secret"].as_str().unwrap());
+    assert_ne!(new_id, old_id);
+    assert_eq!(new["name"], "deployer");
+    assert_eq!(new["description"], "CI deploys");
+    assert_eq!(new["roles"], old["roles"]);
+    assert_eq!(
+        new["access_rules"], old["access_rules"],
+        "the same rules, by id"
+    );
+    assert_eq!(new["expires_at"], old["expires_at"]);
+    assert!(new_secret.starts_with("irac_"));
+    let previous = &rotated["previous"];
+    assert_eq!(previous["id"], old_id);
+    assert!(
+        previous["name"]
+            .as_str()
+            .unwrap()
+            .starts_with("deployer (rotated "),
+        "{previous}"
+    );
+    assert!((seconds_from_now(previous["expires_at"].as_str().unwrap()) - 3600).abs() < 60);
+
+    // During the overlap: the old secret and its tokens still work; the
+    // name now finds the replacement.
+    assert_eq!(
+        app_cred_token(&s, json!({"id": old_id, "secret": old_secret}))
+            .await
+            .0,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        validates(&s, &admin.token, &old_token).await,
+        StatusCode::OK
+    );
+    let by_name = json!({"name": "deployer", "secret": new_secret,
+        "user": {"name": "deployer-owner", "domain": {"id": "default"}}});
+    let (status, new_token) = app_cred_token(&s, by_name).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let new_token = new_token.unwrap();
+    assert_eq!(
+        validates(&s, &admin.token, &new_token).await,
+        StatusCode::OK
+    );
+
+    // No grace: the replaced credential and its tokens stop at once.
+    let (status, _) = rotate_app_cred(
+        &s,
+        &user.token,
+        &user.user_id,
+        new_id,
+        Some(json!({"grace_period": 0})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(
+        app_cred_token(&s, json!({"id": new_id, "secret": new_secret}))
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        validates(&s, &admin.token, &new_token).await,
+        StatusCode::NOT_FOUND
+    );
+}
+
+on_both_backends!(
+    aksk_rotation,
+    rotation_respects_the_user_limit,
+    app_cred_rotation
+);

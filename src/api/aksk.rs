@@ -399,39 +399,6 @@ pub async fn update_key(
         .json(json!({"key": key_json(&updated, chrono::Utc::now().timestamp_micros())?})))
 }
 
-/// The grace period of a rotation: `{"grace_period": seconds}`, 24 hours
-/// when absent (or when the body is empty).
-fn grace_period(body: &Value) -> Result<i64, Error> {
-    let fields = match body {
-        Value::Null => return Ok(DEFAULT_GRACE_SECONDS),
-        Value::Object(top) => top,
-        _ => return Err(Error::expecting("grace_period", "request body")),
-    };
-    if let Some(unknown) = fields.keys().find(|k| k.as_str() != "grace_period") {
-        return Err(Error::invalid(
-            "rotation",
-            &format!("Additional properties are not allowed ('{unknown}' was unexpected)"),
-        ));
-    }
-    match fields.get("grace_period") {
-        None | Some(Value::Null) => Ok(DEFAULT_GRACE_SECONDS),
-        Some(Value::Number(n)) => n.as_i64().ok_or_else(|| {
-            Error::invalid(
-                "grace_period",
-                &format!("{n} is not a whole number of seconds"),
-            )
-        }),
-        Some(other) => Err(Error::invalid(
-            "grace_period",
-            &format!("{other} is not of type 'integer'"),
-        )),
-    }
-}
-
-/// How long a rotated key keeps working by default, as AWS and IBM
-/// suggest for moving clients over.
-const DEFAULT_GRACE_SECONDS: i64 = 24 * 3600;
-
 /// `POST /v1/{project_id}/aksks/{user_id}/keys/{access_key}/rotate`: a
 /// replacement pair (its secret shown once) and the old pair set to
 /// expire after the grace period, in one transaction.
@@ -442,7 +409,7 @@ pub async fn rotate_key(
     body: JsonBody,
 ) -> Result<HttpResponse, Error> {
     let path = key_path(path.into_inner())?;
-    let grace = grace_period(&body.0);
+    let grace = super::input::grace_period(&body.0);
     let caller = caller(&state, &req).await?;
     let rotated = state.credential.aksk_rotate(&caller, path, grace).await?;
     let now = chrono::Utc::now().timestamp_micros();

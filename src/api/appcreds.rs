@@ -160,6 +160,28 @@ pub async fn delete(
     state.app_creds.delete(&caller, user_id, id).await.map(gone)
 }
 
+/// `POST /v3/users/{user_id}/application_credentials/{id}/rotate`
+/// (Ironstone's): the replacement, its secret shown once, and the old
+/// credential, renamed and set to expire after the grace period.
+pub async fn rotate(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: JsonBody,
+) -> Resp {
+    let (user_id, id) = user_and_id(path, "application credential id")?;
+    let grace = super::input::grace_period(&body.0);
+    let caller = caller(&state, &req).await?;
+    let rotated = state.app_creds.rotate(&caller, user_id, id, grace).await?;
+    let base = base_url(&req, &state);
+    let mut item = render::app_cred(&rotated.replacement.credential, &base);
+    item["secret"] = json!(rotated.replacement.secret.expose());
+    Ok(HttpResponse::Created().json(json!({
+        "application_credential": item,
+        "previous": render::app_cred(&rotated.previous, &base),
+    })))
+}
+
 pub async fn list_access_rules(
     state: web::Data<AppState>,
     req: HttpRequest,

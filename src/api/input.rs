@@ -220,3 +220,36 @@ pub fn format_time(micros: Option<i64>) -> Value {
         None => Value::Null,
     }
 }
+
+/// The grace period of a rotation: `{"grace_period": seconds}`, 24 hours
+/// when absent (or when the body is empty).
+pub fn grace_period(body: &Value) -> Result<i64, Error> {
+    let fields = match body {
+        Value::Null => return Ok(DEFAULT_GRACE_SECONDS),
+        Value::Object(top) => top,
+        _ => return Err(Error::expecting("grace_period", "request body")),
+    };
+    if let Some(unknown) = fields.keys().find(|k| k.as_str() != "grace_period") {
+        return Err(Error::invalid(
+            "rotation",
+            &format!("Additional properties are not allowed ('{unknown}' was unexpected)"),
+        ));
+    }
+    match fields.get("grace_period") {
+        None | Some(Value::Null) => Ok(DEFAULT_GRACE_SECONDS),
+        Some(Value::Number(n)) => n.as_i64().ok_or_else(|| {
+            Error::invalid(
+                "grace_period",
+                &format!("{n} is not a whole number of seconds"),
+            )
+        }),
+        Some(other) => Err(Error::invalid(
+            "grace_period",
+            &format!("{other} is not of type 'integer'"),
+        )),
+    }
+}
+
+/// How long a rotated key keeps working by default, as AWS and IBM
+/// suggest for moving clients over.
+const DEFAULT_GRACE_SECONDS: i64 = 24 * 3600;

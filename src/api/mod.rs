@@ -174,6 +174,9 @@ routes! {
         GET: appcreds::get,
         DELETE: appcreds::delete,
     },
+    "/v3/users/{user_id}/application_credentials/{application_credential_id}/rotate" => {
+        POST: appcreds::rotate,
+    },
     "/v3/users/{user_id}/access_rules" => { GET: appcreds::list_access_rules },
     "/v3/users/{user_id}/access_rules/{access_rule_id}" => {
         GET: appcreds::get_access_rule,

@@ -7,7 +7,10 @@
 pub mod keys;
 mod service;
 
-pub use service::{AkskInput, CredentialInput, Credentials, NewPair, Rotated, MAX_GRACE_SECONDS};
+pub use service::{
+    retired_expiry, AkskInput, CredentialInput, Credentials, NewPair, Rotated, Settings,
+    MAX_GRACE_SECONDS,
+};
 
 use diesel::prelude::*;
 use serde_json::{Map, Value};

@@ -47,15 +47,35 @@ pub struct Rotated {
     pub previous: Credential,
 }
 
-/// The longest grace period a rotation may give the old pair: a year.
+/// The longest grace period a rotation may give the old key: a year.
 pub const MAX_GRACE_SECONDS: i64 = 366 * 24 * 3600;
+
+/// When a rotated-out key stops working: `grace` seconds from `now`, or
+/// its own expiry if sooner (a rotation never lengthens a key's life).
+pub fn retired_expiry(now: i64, expires_at: Option<i64>, grace: i64) -> Result<i64, Error> {
+    if !(0..=MAX_GRACE_SECONDS).contains(&grace) {
+        return Err(Error::BadRequest(format!(
+            "grace_period must be between 0 and {MAX_GRACE_SECONDS} seconds."
+        )));
+    }
+    let cutoff = now + grace * 1_000_000;
+    Ok(expires_at.map_or(cutoff, |t| t.min(cutoff)))
+}
 
 #[derive(Clone)]
 pub struct Credentials {
     db: Database,
     cipher: Arc<CredentialCipher>,
-    /// `[credential]`: the user limit, the secret format.
-    settings: crate::config::Credential,
+    settings: Settings,
+}
+
+/// What the deployment decides about keys (`[credential]`).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Credentials per user; negative for no limit.
+    pub user_limit: i64,
+    /// New secret keys are scannable (`irsk_…`).
+    pub secret_prefix: bool,
 }
 
 /// The user must exist, and the project when one is named.
@@ -112,11 +132,7 @@ fn enabled_meta() -> KeyMeta {
 }
 
 impl Credentials {
-    pub fn new(
-        db: Database,
-        cipher: Arc<CredentialCipher>,
-        settings: crate::config::Credential,
-    ) -> Self {
+    pub fn new(db: Database, cipher: Arc<CredentialCipher>, settings: Settings) -> Self {
         Credentials {
             db,
             cipher,
@@ -520,15 +536,9 @@ impl Credentials {
             )
             .await?;
         policy::enforce_aksk(policy::AKSK_CREATE, caller, &project_id, &user_id)?;
-        let grace = grace_seconds?;
-        if !(0..=MAX_GRACE_SECONDS).contains(&grace) {
-            return Err(Error::BadRequest(format!(
-                "grace_period must be between 0 and {MAX_GRACE_SECONDS} seconds."
-            )));
-        }
         let now = crate::store::now_micros();
-        let cutoff = now + grace * 1_000_000;
         let old_expiry = found.meta.expires_at;
+        let retired_expiry = retired_expiry(now, old_expiry, grace_seconds?)?;
         let new_access = super::generate_access_key();
         let secret = self.new_secret(super::generate_secret_key);
         let blob = super::replace_ec2_keys(found.blob.expose(), &new_access, secret.expose())?;
@@ -548,7 +558,7 @@ impl Credentials {
             },
         };
         let expire_old = MetaPatch {
-            expires_at: Some(Some(old_expiry.map_or(cutoff, |t| t.min(cutoff)))),
+            expires_at: Some(Some(retired_expiry)),
             ..Default::default()
         };
         let (cipher, limit, old_id) = (self.cipher.clone(), self.settings.user_limit, found.id);

@@ -438,6 +438,8 @@
         cell("Unrestricted", c.unrestricted ? "Yes" : "No"),
         cell("Actions", el("div", { class: "row-actions" },
           el("button", { type: "button", class: "small", "aria-label": `Copy ID of ${label}`, text: "Copy ID", onclick: () => copy(c.id, "ID") }),
+          // Rotation creates a credential: only its owner may (as in Keystone).
+          isSelf() ? el("button", { type: "button", class: "small", "aria-label": `Rotate ${label}`, text: "Rotate", onclick: () => rotateAppcred(c) }) : null,
           el("button", { type: "button", class: "small", "aria-label": `Delete ${label}`, text: "Delete", onclick: () => deleteAppcred(c) }),
         )),
       );
@@ -560,37 +562,55 @@
     } catch (e) { say(`Cannot change ${pairLabel(pair)}: ${e.message}`); }
   }
 
+  // The key being rotated: { pair } or { appcred }.
   let rotating = null;
-  function rotatePair(pair) {
-    rotating = pair;
-    $("rotate-text").textContent =
-      `A new pair replaces ${pairLabel(pair)}, with the same name, description and allowed hosts. ` +
-      "The old pair keeps working for the hours below, so clients can move over, and then expires.";
+  function openRotate(target, title, text) {
+    rotating = target;
+    $("rotate-dialog-title").textContent = title;
+    $("rotate-text").textContent = text;
     $("rotate-hours").value = "24";
     openDialog("rotate-dialog");
     $("rotate-hours").focus();
   }
 
+  function rotatePair(pair) {
+    openRotate({ pair }, "Rotate AK/SK pair",
+      `A new pair replaces ${pairLabel(pair)}, with the same name, description, allowed hosts and expiry. ` +
+      "The old pair keeps working for the hours below, so clients can move over, and then expires.");
+  }
+
+  function rotateAppcred(cred) {
+    openRotate({ appcred: cred }, "Rotate application credential",
+      `A new application credential named ${cred.name} replaces this one, with the same roles, access rules and expiry. ` +
+      "The old one is renamed and keeps working for the hours below, then expires with its tokens.");
+  }
+
   $("rotate-form").addEventListener("submit", async (event) => {
     event.preventDefault();
-    const old = rotating;
     const error = $("rotate-error");
     const hours = Number($("rotate-hours").value);
     if (!Number.isFinite(hours) || hours < 0 || hours > 8760) {
       error.textContent = "Enter between 0 and 8760 hours.";
       return;
     }
-    // One call, one transaction: the replacement and the old pair's expiry.
-    let rotated;
+    // One call, one transaction: the replacement and the old key's expiry.
+    const body = { grace_period: Math.round(hours * 3600) };
+    const { pair, appcred } = rotating;
     try {
-      rotated = await request("POST", pairsPath(`/keys/${enc(old.access_key)}/rotate`), { grace_period: Math.round(hours * 3600) });
+      if (pair) {
+        const rotated = await request("POST", pairsPath(`/keys/${enc(pair.access_key)}/rotate`), body);
+        $("rotate-dialog").close();
+        await loadPairs();
+        showPairSecret(rotated.access_key, rotated.secret_key, pair.name, "rotated");
+      } else {
+        const rotated = await request("POST", appcredsPath(`/${enc(appcred.id)}/rotate`), body);
+        $("rotate-dialog").close();
+        await loadAppcreds();
+        showAppcredSecret(rotated.application_credential, "rotated");
+      }
     } catch (e) {
       error.textContent = e.message;
-      return;
     }
-    $("rotate-dialog").close();
-    await loadPairs();
-    showPairSecret(rotated.access_key, rotated.secret_key, old.name, "rotated");
   });
 
   function deletePair(pair) {
@@ -758,7 +778,7 @@
     }
   });
 
-  function showAppcredSecret(cred) {
+  function showAppcredSecret(cred, how = "created") {
     const authUrl = state.endpoints.identity;
     const clouds = `clouds:\n  ${cloudName(cred.name)}:\n    auth_type: v3applicationcredential\n    auth:\n` +
       `      auth_url: ${authUrl}\n      application_credential_id: ${cred.id}\n` +
@@ -771,7 +791,7 @@
       onclick: () => { saveFile(name, new Blob([text], { type })); say(`Downloaded ${name}.`); },
     });
     secretDialog({
-      title: "Application credential created",
+      title: how === "rotated" ? "Application credential rotated" : "Application credential created",
       warning: "This secret cannot be shown again: Ironstone keeps only its hash. Copy it or download it now.",
       idLabel: "Application credential ID", id: cred.id, secretLabel: "Secret", secret: cred.secret,
       downloads: [

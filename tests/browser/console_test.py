@@ -320,7 +320,7 @@ def main():
         # --- rotate: a replacement, and the old pair expires ----------------
         row.get_by_role("button", name="Rotate ci-pair-2").click()
         rotate = page.locator("#rotate-dialog")
-        rotate.get_by_label("Hours the old pair keeps working").fill("12")
+        rotate.get_by_label("Hours the old key keeps working").fill("12")
         screens.take(page, "08-rotate")
         rotate.get_by_role("button", name="Rotate").click()
         expect(secret_dialog).to_be_visible()
@@ -377,6 +377,22 @@ def main():
         assert r.status_code == 201, r.text
         assert r.json()["token"]["project"]["id"] == project_id
         summary["appcred_token"] = r.status_code
+        # Rotate it: a replacement with the same name, the old one renamed.
+        page.locator(f'#appcreds tbody tr[data-id="{cred_id}"]').get_by_role("button", name="Rotate ci-deployer").click()
+        rotate = page.locator("#rotate-dialog")
+        expect(rotate.locator("#rotate-dialog-title")).to_have_text("Rotate application credential")
+        rotate.get_by_label("Hours the old key keeps working").fill("1")
+        rotate.get_by_role("button", name="Rotate").click()
+        expect(secret_dialog.locator("#secret-title")).to_have_text("Application credential rotated")
+        new_cred_id = secret_dialog.locator("#secret-id").input_value()
+        new_cred_secret = secret_dialog.locator("#secret-value").input_value()
+        secret_dialog.get_by_role("button", name="Done").click()
+        expect(page.locator(f'#appcreds tbody tr[data-id="{cred_id}"]')).to_contain_text("ci-deployer (rotated ")
+        expect(page.locator(f'#appcreds tbody tr[data-id="{new_cred_id}"]')).to_contain_text("ci-deployer")
+        for cid, csecret in [(cred_id, cred_secret), (new_cred_id, new_cred_secret)]:
+            r = requests.post(f"{base}/v3/auth/tokens", json={"auth": {"identity": {"methods": ["application_credential"], "application_credential": {"id": cid, "secret": csecret}}}})
+            assert r.status_code == 201, r.text
+        summary["appcred_rotation"] = "both work during the overlap"
         axe.check(page, "appcreds")
         screens.take(page, "12-appcreds")
 

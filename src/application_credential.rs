@@ -130,6 +130,10 @@ pub struct AppCred {
     pub secret_hash: String,
     pub roles: Vec<Role>,
     pub access_rules: Vec<AccessRule>,
+    /// When it last authenticated (Ironstone's).
+    pub last_used_at: Option<i64>,
+    /// Within the deployment's expiry warning window, as listed.
+    pub expires_soon: bool,
 }
 
 impl AppCred {
@@ -142,19 +146,22 @@ pub fn not_found(id: &str) -> Error {
     Error::NotFound(format!("Could not find Application Credential: {id}."))
 }
 
-type Row = (
-    String,
-    String,
-    String,
-    Option<String>,
-    String,
-    Option<String>,
-    Option<i64>,
-    bool,
-);
+/// A stored row, in `columns()` order.
+#[derive(Queryable)]
+struct Row {
+    id: String,
+    name: String,
+    secret_hash: String,
+    description: Option<String>,
+    user_id: String,
+    project_id: Option<String>,
+    expires_at: Option<i64>,
+    unrestricted: bool,
+    last_used_at: Option<i64>,
+}
 
 fn load(conn: &mut Conn, row: Row) -> Result<AppCred, Error> {
-    let (id, name, secret_hash, description, user_id, project_id, expires_at, unrestricted) = row;
+    let id = row.id;
     let role_ids: BTreeSet<String> = application_credential_roles::table
         .filter(application_credential_roles::application_credential_id.eq(&id))
         .select(application_credential_roles::role_id)
@@ -177,15 +184,17 @@ fn load(conn: &mut Conn, row: Row) -> Result<AppCred, Error> {
     )?;
     Ok(AppCred {
         id,
-        name,
-        description,
-        user_id,
-        project_id: project_id.unwrap_or_default(),
-        expires_at,
-        unrestricted,
-        secret_hash,
+        name: row.name,
+        description: row.description,
+        user_id: row.user_id,
+        project_id: row.project_id.unwrap_or_default(),
+        expires_at: row.expires_at,
+        unrestricted: row.unrestricted,
+        secret_hash: row.secret_hash,
         roles,
         access_rules: rules,
+        last_used_at: row.last_used_at,
+        expires_soon: false,
     })
 }
 
@@ -198,6 +207,7 @@ fn columns() -> (
     application_credentials::project_id,
     application_credentials::expires_at,
     application_credentials::unrestricted,
+    application_credentials::last_used_at,
 ) {
     use application_credentials::*;
     (
@@ -209,7 +219,36 @@ fn columns() -> (
         project_id,
         expires_at,
         unrestricted,
+        last_used_at,
     )
+}
+
+/// Records a successful authentication.
+pub fn touch(conn: &mut Conn, id: &str, now: i64) -> Result<(), Error> {
+    diesel::update(application_credentials::table.find(id))
+        .set(application_credentials::last_used_at.eq(Some(now)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Ends the application credentials last used (or, never used, created)
+/// before `before`: they expire `now`, and their tokens with them.
+/// Keystone's credentials have no enabled flag; rotating one gives its
+/// owner a working replacement. How many.
+pub fn expire_unused(conn: &mut Conn, before: i64, now: i64) -> Result<usize, Error> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::{BigInt, Bool};
+    Ok(diesel::update(
+        application_credentials::table
+            .filter(
+                application_credentials::expires_at
+                    .is_null()
+                    .or(application_credentials::expires_at.gt(now)),
+            )
+            .filter(sql::<Bool>("COALESCE(last_used_at, created_at) < ").bind::<BigInt, _>(before)),
+    )
+    .set(application_credentials::expires_at.eq(Some(now)))
+    .execute(conn)?)
 }
 
 pub fn get(conn: &mut Conn, id: &str) -> Result<Option<AppCred>, Error> {
@@ -594,6 +633,7 @@ pub struct AppCreds {
     hasher: crate::identity::Hasher,
     /// `credential.secret_prefix`: generated secrets are scannable.
     scannable: bool,
+    lifetime: crate::lifecycle::Lifetime,
 }
 
 impl AppCreds {
@@ -601,12 +641,32 @@ impl AppCreds {
         db: crate::store::Database,
         hasher: crate::identity::Hasher,
         scannable: bool,
+        lifetime: crate::lifecycle::Lifetime,
     ) -> Self {
         AppCreds {
             db,
             hasher,
             scannable,
+            lifetime,
         }
+    }
+
+    /// Ends the credentials unused for `credential.disable_unused_after`
+    /// (upkeep); how many.
+    pub async fn expire_unused(&self) -> Result<usize, Error> {
+        let now = now_micros();
+        let Some(before) = self.lifetime.unused_before(now) else {
+            return Ok(0);
+        };
+        self.db
+            .write(move |conn| expire_unused(conn, before, now))
+            .await
+    }
+
+    /// The credential as listed: marked when it expires soon.
+    fn as_listed(&self, mut found: AppCred) -> AppCred {
+        found.expires_soon = self.lifetime.expires_soon(now_micros(), found.expires_at);
+        found
     }
 
     /// Creates one for the caller's own project, with a subset of its
@@ -664,8 +724,8 @@ impl AppCreds {
             .hasher
             .hash(crate::secret::Secret::new(secret.expose().to_string()).into_zeroizing())
             .await?;
-        let (name, description, expires_at, unrestricted) =
-            (new.name, new.description, new.expires_at, new.unrestricted);
+        let expires_at = self.lifetime.for_new_key(now_micros(), new.expires_at)?;
+        let (name, description, unrestricted) = (new.name, new.description, new.unrestricted);
         let credential = self
             .db
             .write(move |conn| {
@@ -686,7 +746,10 @@ impl AppCreds {
                 )
             })
             .await?;
-        Ok(Created { credential, secret })
+        Ok(Created {
+            credential: self.as_listed(credential),
+            secret,
+        })
     }
 
     pub async fn list(
@@ -697,9 +760,11 @@ impl AppCreds {
     ) -> Result<Vec<AppCred>, Error> {
         policy::enforce(policy::READ_APP_CREDS, caller, Target::owned_by(&user_id))?;
         policy::refuse_trust_delegation(caller)?;
-        self.db
+        let found = self
+            .db
             .read(move |conn| list_for_user(conn, &user_id, name.as_deref()))
-            .await
+            .await?;
+        Ok(found.into_iter().map(|a| self.as_listed(a)).collect())
     }
 
     async fn load(&self, user_id: String, id: Input<String>) -> Result<AppCred, Error> {
@@ -721,7 +786,7 @@ impl AppCreds {
     ) -> Result<AppCred, Error> {
         policy::enforce(policy::READ_APP_CREDS, caller, Target::owned_by(&user_id))?;
         policy::refuse_trust_delegation(caller)?;
-        self.load(user_id, id).await
+        Ok(self.as_listed(self.load(user_id, id).await?))
     }
 
     pub async fn delete(
@@ -767,7 +832,7 @@ impl AppCreds {
             ));
         }
         let now = now_micros();
-        let old_expiry = crate::credential::retired_expiry(now, old.expires_at, grace_seconds?)?;
+        let old_expiry = crate::lifecycle::retired_expiry(now, old.expires_at, grace_seconds?)?;
         let secret = crate::secret::Secret::new(generate_secret(self.scannable));
         let secret_hash = self
             .hasher
@@ -778,7 +843,7 @@ impl AppCreds {
             description: old.description.clone(),
             user_id,
             project_id: old.project_id.clone(),
-            expires_at: old.expires_at.filter(|t| *t > now),
+            expires_at: self.lifetime.for_replacement(now, old.expires_at),
             unrestricted: old.unrestricted,
             secret_hash,
             role_ids: old.roles.iter().map(|r| r.id.clone()).collect(),
@@ -799,8 +864,11 @@ impl AppCreds {
             })
             .await?;
         Ok(Rotated {
-            replacement: Created { credential, secret },
-            previous,
+            replacement: Created {
+                credential: self.as_listed(credential),
+                secret,
+            },
+            previous: self.as_listed(previous),
         })
     }
 

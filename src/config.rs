@@ -158,6 +158,14 @@ pub struct Credential {
     /// prefix and a checksum that secret scanners recognise (`irsk_…`,
     /// `irac_…`); false keeps SODA's and Keystone's plain formats.
     pub secret_prefix: bool,
+    /// Seconds a new key may live at most (AK/SK pairs and application
+    /// credentials): an expiry is then required and capped. 0: no cap.
+    pub max_key_lifetime: i64,
+    /// Keys expiring within this many seconds are listed `expires_soon`.
+    pub expiry_warning: i64,
+    /// Keys unused for this many seconds (counted from creation when never
+    /// used) are disabled. 0: never.
+    pub disable_unused_after: i64,
 }
 
 impl Default for Credential {
@@ -166,6 +174,20 @@ impl Default for Credential {
             key_repository: None,
             user_limit: -1,
             secret_prefix: true,
+            max_key_lifetime: 0,
+            expiry_warning: 14 * 24 * 3600,
+            disable_unused_after: 0,
+        }
+    }
+}
+
+impl Credential {
+    /// The lifetime rules of keys.
+    pub fn lifetime(&self) -> crate::lifecycle::Lifetime {
+        crate::lifecycle::Lifetime {
+            max_seconds: self.max_key_lifetime,
+            warning_seconds: self.expiry_warning,
+            disable_unused_seconds: self.disable_unused_after,
         }
     }
 }
@@ -561,6 +583,21 @@ impl Config {
             return Err(Error::Config(
                 "signature.replay_store must be auto, database or local".into(),
             ));
+        }
+        let credential = &self.credential;
+        for (name, value) in [
+            ("credential.max_key_lifetime", credential.max_key_lifetime),
+            ("credential.expiry_warning", credential.expiry_warning),
+            (
+                "credential.disable_unused_after",
+                credential.disable_unused_after,
+            ),
+        ] {
+            if value < 0 {
+                return Err(Error::Config(format!(
+                    "{name} must be 0 (off) or a number of seconds"
+                )));
+            }
         }
         if self.console.enabled {
             check_console_path(&self.console.path)?;

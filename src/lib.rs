@@ -18,6 +18,7 @@ pub mod credential;
 pub mod error;
 pub mod identity;
 pub mod import;
+pub mod lifecycle;
 pub mod limit;
 pub mod policy;
 pub mod resource;

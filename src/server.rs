@@ -111,6 +111,7 @@ pub fn prepare(config: Config) -> Result<AppState, Error> {
             db.clone(),
             hasher.clone(),
             config.credential.secret_prefix,
+            config.credential.lifetime(),
         ),
         limits,
         trusts,
@@ -120,6 +121,7 @@ pub fn prepare(config: Config) -> Result<AppState, Error> {
             crate::credential::Settings {
                 user_limit: config.credential.user_limit,
                 secret_prefix: config.credential.secret_prefix,
+                lifetime: config.credential.lifetime(),
             },
         ),
         db,
@@ -313,6 +315,32 @@ pub fn spawn(config: Config) -> Result<RunningServer, Error> {
 }
 
 /// Picks up key rotations and prunes revocation events no token can match.
+/// Disables AK/SK pairs and ends application credentials that nobody has
+/// used for `credential.disable_unused_after`, checking a few times per
+/// period (at least every 10 minutes). Every replica may sweep: the
+/// updates are idempotent.
+fn spawn_unused_key_sweep(state: Arc<AppState>) {
+    let period = state.config.credential.disable_unused_after;
+    let every = Duration::from_secs((period / 4).clamp(1, 600) as u64);
+    actix_web::rt::spawn(async move {
+        let mut tick = actix_web::rt::time::interval(every);
+        loop {
+            tick.tick().await;
+            let pairs = state.credential.disable_unused().await;
+            let app_creds = state.app_creds.expire_unused().await;
+            match (pairs, app_creds) {
+                (Ok(0), Ok(0)) => {}
+                (Ok(pairs), Ok(app_creds)) => {
+                    tracing::info!(pairs, app_creds, "disabled keys unused for too long")
+                }
+                (Err(e), _) | (_, Err(e)) => {
+                    tracing::warn!(error = %e, "cannot disable unused keys; will retry")
+                }
+            }
+        }
+    });
+}
+
 fn spawn_upkeep(state: Arc<AppState>) {
     let reload_every = Duration::from_secs(state.config.fernet_tokens.reload_interval.max(1));
     let keys_state = Arc::clone(&state);
@@ -338,6 +366,9 @@ fn spawn_upkeep(state: Arc<AppState>) {
             }
         }
     });
+    if state.config.credential.disable_unused_after > 0 {
+        spawn_unused_key_sweep(Arc::clone(&state));
+    }
     let uses_state = Arc::clone(&state);
     actix_web::rt::spawn(async move {
         let every =

@@ -5,7 +5,9 @@
 mod common;
 
 use common::signing::{iso, pair_for, post_ec2, sign, v2, Pair};
-use common::{admin_member, call, create_project, member_of, Backend, Member, TestServer};
+use common::{
+    admin_member, call, create_app_cred, create_project, member_of, Backend, Member, TestServer,
+};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -400,8 +402,240 @@ async fn app_cred_rotation(backend: Backend) {
     );
 }
 
+async fn keys_of(s: &TestServer, m: &Member) -> Vec<Value> {
+    let (status, keys) = call(
+        s,
+        Method::GET,
+        &format!("/v1/{}/aksks/{}/keys", m.project_id, m.user_id),
+        Some(&m.token),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{keys}");
+    keys["keys"].as_array().unwrap().clone()
+}
+
+fn key_of<'a>(keys: &'a [Value], access: &str) -> &'a Value {
+    keys.iter().find(|k| k["access_key"] == access).unwrap()
+}
+
+/// `POST /v1/{project}/aksks` for `m` with `extra` fields.
+async fn create_with(s: &TestServer, m: &Member, extra: Value) -> (StatusCode, Value) {
+    let mut body = json!({"project_id": m.project_id, "user_id": m.user_id});
+    body.as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    call(
+        s,
+        Method::POST,
+        &format!("/v1/{}/aksks", m.project_id),
+        Some(&m.token),
+        Some(json!({ "credential": body })),
+    )
+    .await
+}
+
+async fn patch_key(s: &TestServer, m: &Member, access: &str, body: Value) -> (StatusCode, Value) {
+    call(
+        s,
+        Method::PATCH,
+        &format!("/v1/{}/aksks/{}/keys/{access}", m.project_id, m.user_id),
+        Some(&m.token),
+        Some(body),
+    )
+    .await
+}
+
+/// `credential.max_key_lifetime`: every way a key is made or changed
+/// must give it an expiry within the maximum, counted from creation.
+async fn a_maximum_lifetime(backend: Backend) {
+    const DAY: i64 = 24 * 3600;
+    let Some(s) = TestServer::start_with(backend, |c| c.credential.max_key_lifetime = 30 * DAY)
+    else {
+        return;
+    };
+    let project = create_project(&s, "capped").await;
+    let user = member_of(&s, "capped-user", &project, "member").await;
+    let (status, error) = create_with(&s, &user, json!({})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("expires_at"),
+        "{error}"
+    );
+    let (status, _) = create_with(&s, &user, json!({"expires_at": iso(31 * DAY)})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, pair) = create_with(&s, &user, json!({"expires_at": iso(10 * DAY)})).await;
+    assert_eq!(status, StatusCode::OK);
+    let access = pair["access_key"].as_str().unwrap();
+    // Changes count from creation: no clearing, no extending past it.
+    assert_eq!(
+        patch_key(&s, &user, access, json!({"expires_at": null}))
+            .await
+            .0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        patch_key(&s, &user, access, json!({"expires_at": iso(31 * DAY)}))
+            .await
+            .0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        patch_key(&s, &user, access, json!({"expires_at": iso(20 * DAY)}))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        patch_key(&s, &user, access, json!({"name": "still fine"}))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    // Keystone's OS-EC2 cannot ask for an expiry: it gets the longest.
+    let (status, ec2) = call(
+        &s,
+        Method::POST,
+        &format!("/v3/users/{}/credentials/OS-EC2", user.user_id),
+        Some(&user.token),
+        Some(json!({"tenant_id": user.project_id})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{ec2}");
+    let keys = keys_of(&s, &user).await;
+    let implied = key_of(&keys, ec2["credential"]["access"].as_str().unwrap());
+    assert!((seconds_from_now(implied["expires_at"].as_str().unwrap()) - 30 * DAY).abs() < 60);
+    // A rotation keeps the old expiry.
+    let (_, rotated) = rotate(&s, &user.token, &user, access, None).await;
+    assert!(
+        (seconds_from_now(rotated["key"]["expires_at"].as_str().unwrap()) - 20 * DAY).abs() < 60
+    );
+    // Application credentials alike.
+    let (status, _) = create_app_cred(&s, &user, json!({"name": "no-expiry"})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = create_app_cred(
+        &s,
+        &user,
+        json!({"name": "far", "expires_at": iso(31 * DAY)}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = create_app_cred(
+        &s,
+        &user,
+        json!({"name": "near", "expires_at": iso(29 * DAY)}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+}
+
+/// `expires_soon` in the listings, within `credential.expiry_warning`
+/// (14 days by default).
+async fn expiring_keys_are_flagged(backend: Backend) {
+    const DAY: i64 = 24 * 3600;
+    let Some(s) = TestServer::start(backend) else {
+        return;
+    };
+    let project = create_project(&s, "warned").await;
+    let user = member_of(&s, "warned-user", &project, "member").await;
+    let soon = pair_for(&s, &user, json!({"expires_at": iso(7 * DAY)})).await;
+    let later = pair_for(&s, &user, json!({"expires_at": iso(20 * DAY)})).await;
+    let never = pair_for(&s, &user, json!({})).await;
+    let keys = keys_of(&s, &user).await;
+    assert_eq!(key_of(&keys, &soon.access)["expires_soon"], true);
+    assert_eq!(key_of(&keys, &later.access)["expires_soon"], false);
+    assert_eq!(key_of(&keys, &never.access)["expires_soon"], false);
+    let (_, created) =
+        create_app_cred(&s, &user, json!({"name": "soon", "expires_at": iso(DAY)})).await;
+    assert_eq!(created["application_credential"]["expires_soon"], true);
+    let (_, listed) = call(
+        &s,
+        Method::GET,
+        &format!("/v3/users/{}/application_credentials", user.user_id),
+        Some(&user.token),
+        None,
+    )
+    .await;
+    assert_eq!(listed["application_credentials"][0]["expires_soon"], true);
+}
+
+/// `credential.disable_unused_after`: keys nobody uses are disabled (AK/SK
+/// pairs) or ended (application credentials); keys in use stay.
+async fn unused_keys_are_disabled(backend: Backend) {
+    let Some(s) = TestServer::start_with(backend, |c| {
+        c.credential.disable_unused_after = 3;
+        c.signature.use_flush_interval_ms = 200;
+    }) else {
+        return;
+    };
+    let admin = admin_member(&s).await;
+    let project = create_project(&s, "sweep").await;
+    let user = member_of(&s, "sweep-user", &project, "member").await;
+    let idle = pair_for(&s, &user, json!({})).await;
+    let busy = pair_for(&s, &user, json!({})).await;
+    let (_, idle_cred) = create_app_cred(&s, &user, json!({"name": "idle"})).await;
+    let (_, busy_cred) = create_app_cred(&s, &user, json!({"name": "busy"})).await;
+    let secret_of = |c: &Value| json!({"id": c["application_credential"]["id"], "secret": c["application_credential"]["secret"]});
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(6);
+    while std::time::Instant::now() < deadline {
+        assert_eq!(verifies(&s, &admin.token, &busy).await, StatusCode::OK);
+        assert_eq!(
+            app_cred_token(&s, secret_of(&busy_cred)).await.0,
+            StatusCode::CREATED
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    }
+    let keys = keys_of(&s, &user).await;
+    assert_eq!(key_of(&keys, &idle.access)["status"], "disabled");
+    assert_eq!(key_of(&keys, &busy.access)["status"], "active");
+    assert_eq!(
+        verifies(&s, &admin.token, &idle).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app_cred_token(&s, secret_of(&idle_cred)).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let (status, busy_listed) = call(
+        &s,
+        Method::GET,
+        &format!(
+            "/v3/users/{}/application_credentials/{}",
+            user.user_id,
+            busy_cred["application_credential"]["id"].as_str().unwrap()
+        ),
+        Some(&user.token),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        busy_listed["application_credential"]["last_used_at"].is_string(),
+        "{busy_listed}"
+    );
+    // The owner re-enables a pair (and it counts as new again).
+    let (status, _) = call(
+        &s,
+        Method::PATCH,
+        &format!(
+            "/v1/{}/aksks/{}/keys/{}",
+            user.project_id, user.user_id, idle.access
+        ),
+        Some(&user.token),
+        Some(json!({"enabled": true})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
 on_both_backends!(
     aksk_rotation,
     rotation_respects_the_user_limit,
-    app_cred_rotation
+    app_cred_rotation,
+    a_maximum_lifetime,
+    expiring_keys_are_flagged,
+    unused_keys_are_disabled
 );

@@ -5,22 +5,11 @@
 
 mod common;
 
-use common::{admin_member, call, interop_python, Backend, TestServer};
+use common::{admin_member, call, create_app_cred, interop_python, Backend, TestServer};
 use ironstone::scannable::{self, Kind, Shape};
 use rand::distributions::{Alphanumeric, DistString};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-
-async fn app_cred(s: &TestServer, m: &common::Member, body: Value) -> (StatusCode, Value) {
-    call(
-        s,
-        Method::POST,
-        &format!("/v3/users/{}/application_credentials", m.user_id),
-        Some(&m.token),
-        Some(json!({ "application_credential": body })),
-    )
-    .await
-}
 
 async fn app_cred_token(s: &TestServer, id: &str, secret: &str) -> StatusCode {
     let (status, _, _) = s
@@ -59,7 +48,7 @@ async fn secrets_from_the_apis(s: &TestServer) -> Vec<String> {
     assert_eq!(status, StatusCode::CREATED);
     secrets.push(ec2["credential"]["secret"].as_str().unwrap().to_string());
     for name in ["scan-a", "scan-b"] {
-        let (status, created) = app_cred(s, &admin, json!({"name": name})).await;
+        let (status, created) = create_app_cred(s, &admin, json!({"name": name})).await;
         assert_eq!(status, StatusCode::CREATED, "{created}");
         secrets.push(
             created["application_credential"]["secret"]
@@ -158,7 +147,7 @@ async fn a_scanner_written_from_the_readme_finds_every_secret_and_nothing_else()
 async fn a_malformed_checksum_is_refused_before_any_lookup() {
     let s = TestServer::start(Backend::Sqlite).unwrap();
     let admin = admin_member(&s).await;
-    let (_, created) = app_cred(&s, &admin, json!({"name": "right"})).await;
+    let (_, created) = create_app_cred(&s, &admin, json!({"name": "right"})).await;
     let id = created["application_credential"]["id"].as_str().unwrap();
     let secret = created["application_credential"]["secret"]
         .as_str()
@@ -168,7 +157,8 @@ async fn a_malformed_checksum_is_refused_before_any_lookup() {
     // one of ours.
     let forged = format!("irac_{}", "A".repeat(49));
     assert_eq!(scannable::classify(&forged), Shape::Malformed);
-    let (status, body) = app_cred(&s, &admin, json!({"name": "forged", "secret": forged})).await;
+    let (status, body) =
+        create_app_cred(&s, &admin, json!({"name": "forged", "secret": forged})).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     // Were such a secret stored anyway (written before this rule, or by
     // hand), it still never authenticates: the checksum is checked before
@@ -201,7 +191,7 @@ async fn a_malformed_checksum_is_refused_before_any_lookup() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     // A secret in Keystone's own format (chosen by the client) still works.
-    let (status, created) = app_cred(
+    let (status, created) = create_app_cred(
         &s,
         &admin,
         json!({"name": "keystone-style", "secret": "a-secret-the-client-chose"}),

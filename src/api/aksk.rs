@@ -11,6 +11,7 @@ use super::input::{
 };
 use crate::credential::{self, AkskInput, Credential, MetaPatch};
 use crate::error::Error;
+use crate::lifecycle::Lifetime;
 use crate::policy;
 use crate::AppState;
 
@@ -313,7 +314,7 @@ pub async fn download(
 }
 
 /// A pair as consoles list it: everything but the secret.
-fn key_json(c: &Credential, now: i64) -> Result<Value, Error> {
+fn key_json(c: &Credential, now: i64, lifetime: &Lifetime) -> Result<Value, Error> {
     let blob = c.ec2()?;
     let status = if !c.meta.enabled {
         "disabled"
@@ -332,6 +333,7 @@ fn key_json(c: &Credential, now: i64) -> Result<Value, Error> {
         "enabled": c.meta.enabled,
         "status": status,
         "expires_at": format_time(c.meta.expires_at),
+        "expires_soon": lifetime.expires_soon(now, c.meta.expires_at),
         "allowed_cidrs": c.meta.allowed_cidrs,
         "created_at": format_time(Some(c.meta.created_at)),
         "last_used_at": format_time(c.meta.last_used_at),
@@ -351,7 +353,7 @@ pub async fn list_keys(
     let now = chrono::Utc::now().timestamp_micros();
     let keys = found
         .iter()
-        .map(|c| key_json(c, now))
+        .map(|c| key_json(c, now, &state.credential.lifetime()))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(HttpResponse::Ok().json(json!({"keys": keys})))
 }
@@ -396,7 +398,7 @@ pub async fn update_key(
     let caller = caller(&state, &req).await?;
     let updated = state.credential.aksk_update(&caller, path, patch).await?;
     Ok(HttpResponse::Ok()
-        .json(json!({"key": key_json(&updated, chrono::Utc::now().timestamp_micros())?})))
+        .json(json!({"key": key_json(&updated, chrono::Utc::now().timestamp_micros(), &state.credential.lifetime())?})))
 }
 
 /// `POST /v1/{project_id}/aksks/{user_id}/keys/{access_key}/rotate`: a
@@ -416,8 +418,8 @@ pub async fn rotate_key(
     Ok(HttpResponse::Created().json(json!({
         "access_key": rotated.pair.access,
         "secret_key": rotated.pair.secret.expose(),
-        "key": key_json(&rotated.replacement, now)?,
-        "previous": key_json(&rotated.previous, now)?,
+        "key": key_json(&rotated.replacement, now, &state.credential.lifetime())?,
+        "previous": key_json(&rotated.previous, now, &state.credential.lifetime())?,
     })))
 }
 

@@ -276,6 +276,8 @@ pub fn app_cred(a: &application_credential::AppCred, base_url: &str) -> Value {
         "system": null,
         "expires_at": a.expires_at.and_then(chrono::DateTime::from_timestamp_micros).map(|t| t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()),
         "unrestricted": a.unrestricted,
+        "last_used_at": a.last_used_at.and_then(chrono::DateTime::from_timestamp_micros).map(|t| t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()),
+        "expires_soon": a.expires_soon,
         "roles": a.roles.iter().map(|r| json!({"id": r.id, "name": r.name, "domain_id": r.domain_id, "description": r.description, "options": serde_json::from_str::<Value>(&r.options).unwrap_or_else(|_| json!({}))})).collect::<Vec<_>>(),
         "links": {"self": format!("{base_url}/application_credentials/{}", a.id)},
     });

@@ -342,9 +342,16 @@ async fn by_application_credential(
     let (Some(ac), Some(owner)) = (ac, owner) else {
         return Err(Error::unauthorized());
     };
-    if !matched || !owner.enabled || ac.is_expired(crate::store::now_micros()) {
+    let now = crate::store::now_micros();
+    if !matched || !owner.enabled || ac.is_expired(now) {
         return Err(Error::unauthorized());
     }
+    // The last use, for the console and the unused-key rule.
+    let used = ac.id.clone();
+    state
+        .db
+        .write(move |conn| crate::application_credential::touch(conn, &used, now))
+        .await?;
     Ok(Authenticated {
         user_id: owner.id,
         expires_at: ac.expires_at.map(|t| (t / 1_000_000) as f64),

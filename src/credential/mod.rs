@@ -7,10 +7,7 @@
 pub mod keys;
 mod service;
 
-pub use service::{
-    retired_expiry, AkskInput, CredentialInput, Credentials, NewPair, Rotated, Settings,
-    MAX_GRACE_SECONDS,
-};
+pub use service::{AkskInput, CredentialInput, Credentials, NewPair, Rotated, Settings};
 
 use diesel::prelude::*;
 use serde_json::{Map, Value};
@@ -450,6 +447,24 @@ pub struct MetaPatch {
     pub enabled: Option<bool>,
     pub expires_at: Option<Option<i64>>,
     pub allowed_cidrs: Option<Vec<String>>,
+}
+
+/// Disables the enabled ec2 pairs last used (or, never used, created)
+/// before `before`; how many.
+pub fn disable_unused(conn: &mut Conn, before: i64) -> Result<usize, Error> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::Bool;
+    Ok(diesel::update(
+        credentials::table
+            .filter(credentials::credential_type.eq(EC2))
+            .filter(credentials::enabled.eq(true))
+            .filter(
+                sql::<Bool>("COALESCE(last_used_at, created_at) < ")
+                    .bind::<diesel::sql_types::BigInt, _>(before),
+            ),
+    )
+    .set(credentials::enabled.eq(false))
+    .execute(conn)?)
 }
 
 pub fn update_meta(conn: &mut Conn, id: &str, patch: &MetaPatch) -> Result<(), Error> {

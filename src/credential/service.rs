@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use crate::error::Error;
+use crate::lifecycle::Lifetime;
 use crate::policy::{self, Caller, Input, Policy, Target};
 use crate::secret::Secret;
 use crate::store::{Conn, Database};
@@ -47,21 +48,6 @@ pub struct Rotated {
     pub previous: Credential,
 }
 
-/// The longest grace period a rotation may give the old key: a year.
-pub const MAX_GRACE_SECONDS: i64 = 366 * 24 * 3600;
-
-/// When a rotated-out key stops working: `grace` seconds from `now`, or
-/// its own expiry if sooner (a rotation never lengthens a key's life).
-pub fn retired_expiry(now: i64, expires_at: Option<i64>, grace: i64) -> Result<i64, Error> {
-    if !(0..=MAX_GRACE_SECONDS).contains(&grace) {
-        return Err(Error::BadRequest(format!(
-            "grace_period must be between 0 and {MAX_GRACE_SECONDS} seconds."
-        )));
-    }
-    let cutoff = now + grace * 1_000_000;
-    Ok(expires_at.map_or(cutoff, |t| t.min(cutoff)))
-}
-
 #[derive(Clone)]
 pub struct Credentials {
     db: Database,
@@ -76,6 +62,8 @@ pub struct Settings {
     pub user_limit: i64,
     /// New secret keys are scannable (`irsk_…`).
     pub secret_prefix: bool,
+    /// How long keys may live, and when they count as expiring or unused.
+    pub lifetime: Lifetime,
 }
 
 /// The user must exist, and the project when one is named.
@@ -137,6 +125,37 @@ impl Credentials {
             db,
             cipher,
             settings,
+        }
+    }
+
+    /// How long keys may live, and when they count as expiring or unused.
+    pub fn lifetime(&self) -> Lifetime {
+        self.settings.lifetime
+    }
+
+    /// Disables the pairs unused for `credential.disable_unused_after`
+    /// (upkeep); how many.
+    pub async fn disable_unused(&self) -> Result<usize, Error> {
+        let Some(before) = self
+            .settings
+            .lifetime
+            .unused_before(crate::store::now_micros())
+        else {
+            return Ok(0);
+        };
+        self.db
+            .write(move |conn| super::disable_unused(conn, before))
+            .await
+    }
+
+    /// The metadata of a credential made through Keystone's APIs, which
+    /// cannot ask for an expiry: ec2 pairs get the longest allowed.
+    fn implied_meta(&self, credential_type: &str) -> KeyMeta {
+        KeyMeta {
+            expires_at: (credential_type == EC2)
+                .then(|| self.settings.lifetime.implied(crate::store::now_micros()))
+                .flatten(),
+            ..enabled_meta()
         }
     }
 
@@ -208,9 +227,9 @@ impl Credentials {
                 id,
                 user_id: new.user_id,
                 project_id: new.project_id,
+                meta: self.implied_meta(&new.credential_type.to_ascii_lowercase()),
                 credential_type: new.credential_type.to_ascii_lowercase(),
                 blob: Secret::new(new.blob),
-                meta: enabled_meta(),
             },
             move |conn| check_owner_exists(conn, &user_id, project_id.as_deref()),
         )
@@ -322,7 +341,7 @@ impl Credentials {
                 project_id: Some(tenant_id),
                 credential_type: EC2.into(),
                 blob: Secret::new(super::ec2_blob(&access, secret.expose())),
-                meta: enabled_meta(),
+                meta: self.implied_meta(EC2),
             },
             move |conn| check_owner_exists(conn, &owner, Some(&project)),
         )
@@ -409,11 +428,15 @@ impl Credentials {
         let patch = new.meta?;
         let access = super::generate_access_key();
         let secret = self.new_secret(super::generate_secret_key);
+        let expires_at = self
+            .settings
+            .lifetime
+            .for_new_key(crate::store::now_micros(), patch.expires_at.flatten())?;
         let meta = KeyMeta {
             name: patch.name.flatten(),
             description: patch.description.flatten(),
             enabled: patch.enabled.unwrap_or(true),
-            expires_at: patch.expires_at.flatten(),
+            expires_at,
             allowed_cidrs: patch.allowed_cidrs.unwrap_or_default(),
             ..Default::default()
         };
@@ -495,8 +518,8 @@ impl Credentials {
         Ok(())
     }
 
-    /// Name, description, enabled, expiry (null clears) and CIDRs of one
-    /// pair.
+    /// Name, description, enabled, expiry (null clears, unless keys must
+    /// expire) and CIDRs of one pair.
     pub async fn aksk_update(
         &self,
         caller: &Caller,
@@ -506,6 +529,14 @@ impl Credentials {
         let found = self
             .aksk_pair(caller, policy::AKSK_UPDATE, project_id, user_id, &access)
             .await?;
+        let mut patch = patch;
+        if let Some(asked) = patch.expires_at {
+            patch.expires_at = Some(
+                self.settings
+                    .lifetime
+                    .for_change(found.meta.created_at, asked)?,
+            );
+        }
         let (cipher, id) = (self.cipher.clone(), found.id);
         self.db
             .write(move |conn| {
@@ -538,7 +569,7 @@ impl Credentials {
         policy::enforce_aksk(policy::AKSK_CREATE, caller, &project_id, &user_id)?;
         let now = crate::store::now_micros();
         let old_expiry = found.meta.expires_at;
-        let retired_expiry = retired_expiry(now, old_expiry, grace_seconds?)?;
+        let retired_expiry = crate::lifecycle::retired_expiry(now, old_expiry, grace_seconds?)?;
         let new_access = super::generate_access_key();
         let secret = self.new_secret(super::generate_secret_key);
         let blob = super::replace_ec2_keys(found.blob.expose(), &new_access, secret.expose())?;
@@ -552,7 +583,7 @@ impl Credentials {
                 name: found.meta.name.clone(),
                 description: found.meta.description.clone(),
                 enabled: true,
-                expires_at: old_expiry.filter(|t| *t > now),
+                expires_at: self.settings.lifetime.for_replacement(now, old_expiry),
                 allowed_cidrs: found.meta.allowed_cidrs.clone(),
                 ..Default::default()
             },

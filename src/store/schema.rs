@@ -200,6 +200,7 @@ diesel::table! {
         expires_at -> Nullable<BigInt>,
         unrestricted -> Bool,
         created_at -> BigInt,
+        last_used_at -> Nullable<BigInt>,
     }
 }
 

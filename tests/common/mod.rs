@@ -410,6 +410,18 @@ pub async fn call(
     (status, resp.json::<Value>().await.unwrap_or(Value::Null))
 }
 
+/// `POST /v3/users/{id}/application_credentials` as `m`; status and body.
+pub async fn create_app_cred(server: &TestServer, m: &Member, body: Value) -> (StatusCode, Value) {
+    call(
+        server,
+        Method::POST,
+        &format!("/v3/users/{}/application_credentials", m.user_id),
+        Some(&m.token),
+        Some(json!({ "application_credential": body })),
+    )
+    .await
+}
+
 /// A free loopback port (for a server started as a process).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

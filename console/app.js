@@ -94,7 +94,8 @@
 
   function when(value) {
     if (!value) return "";
-    const d = new Date(value);
+    // Keystone writes UTC without a zone; JavaScript would read it as local.
+    const d = new Date(/[Zz]|[+-]\d\d:?\d\d$/.test(value) ? value : `${value}Z`);
     if (Number.isNaN(d.getTime())) return value;
     return d.toISOString().slice(0, 16).replace("T", " ") + " UTC";
   }
@@ -341,7 +342,7 @@
 
   async function loadAppcreds() {
     try {
-      const data = await request("GET", appcredsPath());
+      const data = await request("GET", appcredsPath("?lifecycle"));
       state.appcreds = data.application_credentials.filter((c) => c.project_id === project().id);
     } catch (e) {
       state.appcreds = [];
@@ -390,6 +391,7 @@
       },
     });
     const status = el("span", { class: `badge ${pair.status}`, text: pair.status });
+    const soon = pair.expires_soon ? el("span", { class: "badge soon", text: "expires soon" }) : null;
     const actions = el("div", { class: "row-actions" },
       el("button", { type: "button", class: "small", "aria-label": `Edit ${label}`, text: "Edit", onclick: () => editPair(pair) }),
       el("button", {
@@ -404,7 +406,7 @@
       cell("Name", pair.name || "(no name)", pair.description ? el("span", { class: "sub", text: pair.description }) : null),
       cell("Access key", el("span", { class: "mono", text: pair.access_key })),
       cell("Secret key", el("div", { class: "secret-cell" }, secret, reveal, copySecret)),
-      cell("Status", status),
+      cell("Status", status, soon ? " " : null, soon),
       cell("Expires", pair.expires_at ? when(pair.expires_at) : "Never"),
       cell("Allowed hosts", (pair.allowed_cidrs || []).length ? pair.allowed_cidrs.join(", ") : "Any"),
       cell("Created", when(pair.created_at)),
@@ -433,7 +435,9 @@
         cell("Name", c.name, c.description ? el("span", { class: "sub", text: c.description }) : null),
         cell("ID", el("span", { class: "mono", text: c.id })),
         cell("Roles", (c.roles || []).map((r) => r.name).join(", ")),
-        cell("Expires", c.expires_at ? when(c.expires_at) : "Never"),
+        cell("Expires", c.expires_at ? when(c.expires_at) : "Never",
+          c.expires_soon ? el("span", { class: "badge soon", text: "expires soon" }) : null),
+        cell("Last used", c.last_used_at ? when(c.last_used_at) : "Never"),
         cell("Access rules", rules.length ? rules.join("; ") : "All"),
         cell("Unrestricted", c.unrestricted ? "Yes" : "No"),
         cell("Actions", el("div", { class: "row-actions" },

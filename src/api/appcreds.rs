@@ -89,6 +89,17 @@ fn new_app_cred(body: &Value) -> Result<AppCredInput, Error> {
     })
 }
 
+/// Keystone's shape, or with `?lifecycle` Ironstone's additions.
+fn app_cred_renderer(
+    req: &HttpRequest,
+) -> fn(&crate::application_credential::AppCred, &str) -> Value {
+    if query(req, "lifecycle").is_some() {
+        render::app_cred_with_lifecycle
+    } else {
+        render::app_cred
+    }
+}
+
 fn user_and_id(
     path: web::Path<(String, String)>,
     what: &str,
@@ -124,7 +135,8 @@ pub async fn list(state: web::Data<AppState>, req: HttpRequest, path: web::Path<
         .list(&caller, user_id.clone(), query(&req, "name"))
         .await?;
     let base = base_url(&req, &state);
-    let items = found.iter().map(|a| render::app_cred(a, &base)).collect();
+    let render = app_cred_renderer(&req);
+    let items = found.iter().map(|a| render(a, &base)).collect();
     let path = format!("/users/{user_id}/application_credentials");
     Ok(HttpResponse::Ok().json(collection(
         "application_credentials",
@@ -146,7 +158,7 @@ pub async fn get(
     Ok(one(
         false,
         "application_credential",
-        render::app_cred(&found, &base_url(&req, &state)),
+        app_cred_renderer(&req)(&found, &base_url(&req, &state)),
     ))
 }
 
@@ -174,11 +186,11 @@ pub async fn rotate(
     let caller = caller(&state, &req).await?;
     let rotated = state.app_creds.rotate(&caller, user_id, id, grace).await?;
     let base = base_url(&req, &state);
-    let mut item = render::app_cred(&rotated.replacement.credential, &base);
+    let mut item = render::app_cred_with_lifecycle(&rotated.replacement.credential, &base);
     item["secret"] = json!(rotated.replacement.secret.expose());
     Ok(HttpResponse::Created().json(json!({
         "application_credential": item,
-        "previous": render::app_cred(&rotated.previous, &base),
+        "previous": render::app_cred_with_lifecycle(&rotated.previous, &base),
     })))
 }
 

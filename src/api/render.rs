@@ -276,14 +276,26 @@ pub fn app_cred(a: &application_credential::AppCred, base_url: &str) -> Value {
         "system": null,
         "expires_at": a.expires_at.and_then(chrono::DateTime::from_timestamp_micros).map(|t| t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()),
         "unrestricted": a.unrestricted,
-        "last_used_at": a.last_used_at.and_then(chrono::DateTime::from_timestamp_micros).map(|t| t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()),
-        "expires_soon": a.expires_soon,
         "roles": a.roles.iter().map(|r| json!({"id": r.id, "name": r.name, "domain_id": r.domain_id, "description": r.description, "options": serde_json::from_str::<Value>(&r.options).unwrap_or_else(|_| json!({}))})).collect::<Vec<_>>(),
         "links": {"self": format!("{base_url}/application_credentials/{}", a.id)},
     });
     if !a.access_rules.is_empty() {
         v["access_rules"] = Value::Array(a.access_rules.iter().map(access_rule).collect());
     }
+    v
+}
+
+/// Keystone's application credential plus what Ironstone knows of its
+/// life (`last_used_at`, `expires_soon`): answered by Ironstone's own
+/// routes, and by Keystone's when asked with `?lifecycle`, so that
+/// Keystone's shape stays exactly Keystone's by default.
+pub fn app_cred_with_lifecycle(a: &application_credential::AppCred, base_url: &str) -> Value {
+    let mut v = app_cred(a, base_url);
+    v["last_used_at"] = json!(a
+        .last_used_at
+        .and_then(chrono::DateTime::from_timestamp_micros)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()));
+    v["expires_soon"] = json!(a.expires_soon);
     v
 }
 

@@ -548,8 +548,9 @@ async fn expiring_keys_are_flagged(backend: Backend) {
     assert_eq!(key_of(&keys, &soon.access)["expires_soon"], true);
     assert_eq!(key_of(&keys, &later.access)["expires_soon"], false);
     assert_eq!(key_of(&keys, &never.access)["expires_soon"], false);
-    let (_, created) =
+    let (status, _) =
         create_app_cred(&s, &user, json!({"name": "soon", "expires_at": iso(DAY)})).await;
+    assert_eq!(status, StatusCode::CREATED);
     let (_, listed) = call(
         &s,
         Method::GET,

@@ -134,6 +134,10 @@ pub struct AppCred {
     pub last_used_at: Option<i64>,
     /// Within the deployment's expiry warning window, as listed.
     pub expires_soon: bool,
+    /// `None`: the deployment's default.
+    pub action_when_leaked: Option<crate::lifecycle::LeakAction>,
+    /// When it was reported leaked.
+    pub leaked_at: Option<i64>,
 }
 
 impl AppCred {
@@ -158,6 +162,8 @@ struct Row {
     expires_at: Option<i64>,
     unrestricted: bool,
     last_used_at: Option<i64>,
+    action_when_leaked: Option<String>,
+    leaked_at: Option<i64>,
 }
 
 fn load(conn: &mut Conn, row: Row) -> Result<AppCred, Error> {
@@ -195,6 +201,11 @@ fn load(conn: &mut Conn, row: Row) -> Result<AppCred, Error> {
         access_rules: rules,
         last_used_at: row.last_used_at,
         expires_soon: false,
+        action_when_leaked: row
+            .action_when_leaked
+            .as_deref()
+            .and_then(crate::lifecycle::LeakAction::parse),
+        leaked_at: row.leaked_at,
     })
 }
 
@@ -208,6 +219,8 @@ fn columns() -> (
     application_credentials::expires_at,
     application_credentials::unrestricted,
     application_credentials::last_used_at,
+    application_credentials::action_when_leaked,
+    application_credentials::leaked_at,
 ) {
     use application_credentials::*;
     (
@@ -220,6 +233,8 @@ fn columns() -> (
         expires_at,
         unrestricted,
         last_used_at,
+        action_when_leaked,
+        leaked_at,
     )
 }
 
@@ -296,6 +311,10 @@ pub struct NewAppCred {
     pub expires_at: Option<i64>,
     pub unrestricted: bool,
     pub secret_hash: String,
+    /// The lookup digest of a generated secret (see
+    /// `credential::secret_digest`); `None` for one the client chose.
+    pub secret_digest: Option<String>,
+    pub action_when_leaked: Option<crate::lifecycle::LeakAction>,
     pub role_ids: Vec<String>,
     /// (service, path, method), or an existing rule's id in `service`
     /// with empty path and method.
@@ -321,6 +340,10 @@ pub fn create(conn: &mut Conn, new: NewAppCred) -> Result<AppCred, Error> {
             application_credentials::expires_at.eq(new.expires_at),
             application_credentials::unrestricted.eq(new.unrestricted),
             application_credentials::created_at.eq(now_micros()),
+            application_credentials::secret_digest.eq(&new.secret_digest),
+            application_credentials::action_when_leaked.eq(new
+                .action_when_leaked
+                .map(crate::lifecycle::LeakAction::as_str)),
         ))
         .execute(conn)?;
     for role_id in &new.role_ids {
@@ -578,6 +601,8 @@ pub struct AppCredInput {
     pub unrestricted: bool,
     pub roles: Option<Vec<RoleRef>>,
     pub access_rules: Input<Vec<RuleInput>>,
+    /// Ironstone's: what happens when it is reported leaked.
+    pub action_when_leaked: Option<crate::lifecycle::LeakAction>,
 }
 
 /// A new application credential: the only time its secret is shown.
@@ -708,6 +733,7 @@ impl AppCreds {
             }
         };
         let rules = new.access_rules?;
+        let generated = new.secret.as_deref().is_none_or(str::is_empty);
         let secret = match new.secret {
             // A secret that wears our prefix must be one of ours: it would
             // never authenticate (see `auth::issue`), and scanners would
@@ -720,6 +746,9 @@ impl AppCreds {
             Some(s) if !s.is_empty() => crate::secret::Secret::new(s),
             _ => crate::secret::Secret::new(generate_secret(self.scannable)),
         };
+        // Only a secret Ironstone generated gets a lookup digest.
+        let secret_digest = generated.then(|| crate::credential::secret_digest(secret.expose()));
+        let action_when_leaked = new.action_when_leaked;
         let secret_hash = self
             .hasher
             .hash(crate::secret::Secret::new(secret.expose().to_string()).into_zeroizing())
@@ -740,6 +769,8 @@ impl AppCreds {
                         expires_at,
                         unrestricted,
                         secret_hash,
+                        secret_digest,
+                        action_when_leaked,
                         role_ids: implied.into_iter().collect(),
                         access_rules: rules,
                     },
@@ -846,6 +877,8 @@ impl AppCreds {
             expires_at: self.lifetime.for_replacement(now, old.expires_at),
             unrestricted: old.unrestricted,
             secret_hash,
+            secret_digest: Some(crate::credential::secret_digest(secret.expose())),
+            action_when_leaked: old.action_when_leaked,
             role_ids: old.roles.iter().map(|r| r.id.clone()).collect(),
             access_rules: old
                 .access_rules

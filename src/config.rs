@@ -166,6 +166,9 @@ pub struct Credential {
     /// Keys unused for this many seconds (counted from creation when never
     /// used) are disabled. 0: never.
     pub disable_unused_after: i64,
+    /// What happens to a key reported leaked unless the key says:
+    /// `none`, `disable` or `delete`.
+    pub action_when_leaked: String,
 }
 
 impl Default for Credential {
@@ -177,11 +180,18 @@ impl Default for Credential {
             max_key_lifetime: 0,
             expiry_warning: 14 * 24 * 3600,
             disable_unused_after: 0,
+            action_when_leaked: "disable".into(),
         }
     }
 }
 
 impl Credential {
+    /// The default action on a leaked key (checked by `validate`).
+    pub fn leak_action(&self) -> crate::lifecycle::LeakAction {
+        crate::lifecycle::LeakAction::parse(&self.action_when_leaked)
+            .unwrap_or(crate::lifecycle::LeakAction::Disable)
+    }
+
     /// The lifetime rules of keys.
     pub fn lifetime(&self) -> crate::lifecycle::Lifetime {
         crate::lifecycle::Lifetime {
@@ -598,6 +608,12 @@ impl Config {
                     "{name} must be 0 (off) or a number of seconds"
                 )));
             }
+        }
+        if crate::lifecycle::LeakAction::parse(&credential.action_when_leaked).is_none() {
+            return Err(Error::Config(format!(
+                "credential.action_when_leaked must be {}",
+                crate::lifecycle::LeakAction::NAMES
+            )));
         }
         if self.console.enabled {
             check_console_path(&self.console.path)?;

@@ -18,6 +18,7 @@ pub mod credential;
 pub mod error;
 pub mod identity;
 pub mod import;
+pub mod leak;
 pub mod lifecycle;
 pub mod limit;
 pub mod policy;
@@ -52,6 +53,7 @@ pub struct AppState {
     pub app_creds: application_credential::AppCreds,
     pub limits: limit::Limits,
     pub trusts: trust::Trusts,
+    pub leaks: leak::Leaks,
 }
 
 /// What `/readyz` checks: the database answers and the key repositories

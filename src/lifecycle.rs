@@ -22,6 +22,40 @@ pub fn retired_expiry(now: i64, expires_at: Option<i64>, grace: i64) -> Result<i
     Ok(expires_at.map_or(cutoff, |t| t.min(cutoff)))
 }
 
+/// What happens to a key reported leaked (IBM Cloud's
+/// `action_when_leaked`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeakAction {
+    /// Only marked leaked; it keeps working.
+    None,
+    /// Stops working at once (an application credential, which has no
+    /// enabled flag, expires now); its owner sees it marked leaked.
+    Disable,
+    /// Deleted, with its tokens.
+    Delete,
+}
+
+impl LeakAction {
+    pub const NAMES: &'static str = "none, disable or delete";
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "none" => Some(LeakAction::None),
+            "disable" => Some(LeakAction::Disable),
+            "delete" => Some(LeakAction::Delete),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LeakAction::None => "none",
+            LeakAction::Disable => "disable",
+            LeakAction::Delete => "delete",
+        }
+    }
+}
+
 /// `[credential]` lifetime settings, in seconds; 0 turns a rule off.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Lifetime {

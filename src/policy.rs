@@ -155,6 +155,8 @@ pub enum Check {
     /// `user_id:%(target.trust.trustee_user_id)s`: the second user of the
     /// target (a trust's trustee).
     Delegate,
+    /// `role:leak_reporter`: a secret scanner's account (Ironstone's).
+    LeakReporter,
 }
 
 /// A use case's input as the handler parsed it. A parse error waits
@@ -618,6 +620,12 @@ pub const DELETE_APP_CRED: Policy = Policy {
 };
 /// SODA's AK/SK API: a user manages their own pairs, admin anyone's. The
 /// handlers add the project checks (scope and role on the project).
+/// Reporting exposed secrets or access keys (`POST /v1/leaked-keys`).
+pub const REPORT_LEAKED_KEYS: Policy = Policy {
+    action: "credential:report_leaked",
+    any_of: &[Check::Admin, Check::LeakReporter],
+    scope_types: ANY_SCOPE,
+};
 pub const AKSK_CREATE: Policy = Policy {
     action: "aksk:create",
     any_of: &[Check::Admin, Check::Owner],
@@ -641,6 +649,7 @@ pub const AKSK_DELETE: Policy = Policy {
 
 /// Every action, for documentation and the authorisation matrix tests.
 pub const ALL: &[Policy] = &[
+    REPORT_LEAKED_KEYS,
     CREATE_CREDENTIAL,
     GET_CREDENTIAL,
     LIST_CREDENTIALS,
@@ -754,6 +763,7 @@ fn passes(check: Check, caller: &Caller, target: &Target<'_>) -> bool {
         Check::SystemReader => caller.is_system_scoped() && caller.has_role("reader"),
         Check::SystemAdmin => caller.is_system_scoped() && caller.has_role("admin"),
         Check::Service => caller.has_role("service"),
+        Check::LeakReporter => caller.has_role("leak_reporter"),
         Check::TokenSubject | Check::Owner => target.user_id == Some(caller.user_id()),
         Check::MemberOwner => caller.has_role("member") && target.user_id == Some(caller.user_id()),
         Check::DomainReader => {

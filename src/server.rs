@@ -115,6 +115,7 @@ pub fn prepare(config: Config) -> Result<AppState, Error> {
         ),
         limits,
         trusts,
+        leaks: crate::leak::Leaks::new(db.clone(), config.credential.leak_action()),
         credential: crate::credential::Credentials::new(
             db.clone(),
             credentials.clone(),
@@ -363,6 +364,17 @@ fn spawn_upkeep(state: Arc<AppState>) {
                     tracing::warn!(error = %e, "cannot reload token keys; keeping the old ones")
                 }
                 Err(e) => tracing::warn!(error = %e, "key reload task failed"),
+            }
+        }
+    });
+    let leaks = state.leaks.clone();
+    actix_web::rt::spawn(async move {
+        // Reports a crash left unprocessed (each is processed as it comes).
+        let mut tick = actix_web::rt::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            if let Err(e) = leaks.process_pending().await {
+                tracing::warn!(error = %e, "cannot process leak reports; will retry");
             }
         }
     });

@@ -274,6 +274,7 @@ fn credential_rotate_waits_for_migrate() {
                         enabled: true,
                         ..Default::default()
                     },
+                    secret_digest: None,
                 },
             )
         })

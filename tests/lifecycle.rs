@@ -646,7 +646,217 @@ async fn unused_keys_are_disabled(backend: Backend) {
     assert_eq!(status, StatusCode::OK);
 }
 
+/// Waits until `done` holds (leak reports are processed after the answer).
+async fn eventually<F, Fut>(mut done: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..50 {
+        if done().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("not processed in 5 s");
+}
+
+async fn report_leaks(s: &TestServer, token: Option<&str>, body: Value) -> (StatusCode, Value) {
+    call(s, Method::POST, "/v1/leaked-keys", token, Some(body)).await
+}
+
+/// A scanner reports exposed keys: each matching key gets its
+/// `action_when_leaked`, its owner sees it leaked, and the reporter learns
+/// nothing about what matched.
+async fn leak_response(backend: Backend) {
+    let Some(s) = TestServer::start(backend) else {
+        return;
+    };
+    let admin = admin_member(&s).await;
+    let (status, _) = call(
+        &s,
+        Method::POST,
+        "/v3/roles",
+        Some(&admin.token),
+        Some(json!({"role": {"name": "leak_reporter"}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let project = create_project(&s, "leaky").await;
+    let owner = member_of(&s, "leaky-owner", &project, "member").await;
+    let scanner = member_of(&s, "scanner", &project, "leak_reporter").await;
+    let marked = pair_for(
+        &s,
+        &owner,
+        json!({"name": "marked", "action_when_leaked": "none"}),
+    )
+    .await;
+    let disabled = pair_for(&s, &owner, json!({"name": "disabled"})).await;
+    let deleted = pair_for(
+        &s,
+        &owner,
+        json!({"name": "deleted", "action_when_leaked": "delete"}),
+    )
+    .await;
+    let untouched = pair_for(&s, &owner, json!({"name": "untouched"})).await;
+    let app = |name: &str, extra: Value| {
+        let mut body = json!({ "name": name });
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        body
+    };
+    let (_, ended) = create_app_cred(&s, &owner, app("ended", json!({}))).await;
+    let (_, gone) = create_app_cred(
+        &s,
+        &owner,
+        app("gone", json!({"action_when_leaked": "delete"})),
+    )
+    .await;
+    let (_, chosen) = create_app_cred(
+        &s,
+        &owner,
+        app("chosen", json!({"secret": "a-secret-the-client-chose"})),
+    )
+    .await;
+    let id_secret = |c: &Value| {
+        (
+            c["application_credential"]["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+            c["application_credential"]["secret"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        )
+    };
+    let (ended_id, ended_secret) = id_secret(&ended);
+    let (gone_id, gone_secret) = id_secret(&gone);
+    let (chosen_id, chosen_secret) = id_secret(&chosen);
+
+    // Only a reporter (or an admin) may report; bad bodies are 400s that
+    // never echo a value.
+    let one = json!({"keys": [disabled.secret]});
+    assert_eq!(
+        report_leaks(&s, None, one.clone()).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        report_leaks(&s, Some(&owner.token), one).await.0,
+        StatusCode::FORBIDDEN
+    );
+    for body in [
+        json!([]),
+        json!({"keys": []}),
+        json!({"keys": vec!["x"; 1001]}),
+        json!({"keys": [12345678]}),
+        json!({"keys": ["y".repeat(2000)]}),
+        json!("irsk_whatever"),
+    ] {
+        let (status, error) = report_leaks(&s, Some(&scanner.token), body.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(!error.to_string().contains("12345678") && !error.to_string().contains("yyyy"));
+    }
+
+    // The answer says nothing about matches: a report of random values and
+    // a report of live keys look alike.
+    let (status, nothing) = report_leaks(
+        &s,
+        Some(&scanner.token),
+        json!({"keys": ["not-a-key", "irsk_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA29aTWH"]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    // GitHub's alert format, as its secret scanning posts it.
+    let alert: Vec<Value> = [
+        marked.secret.as_str(),
+        disabled.access.as_str(),
+        deleted.secret.as_str(),
+        ended_secret.as_str(),
+        gone_secret.as_str(),
+        chosen_secret.as_str(),
+    ]
+    .iter()
+    .map(|t| json!({"token": t, "type": "ironstone", "url": "https://github.com/x/y/blob/main/.env", "source": "content"}))
+    .collect();
+    let (status, received) = report_leaks(&s, Some(&scanner.token), Value::Array(alert)).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let shape = |v: &Value| {
+        let mut keys: Vec<String> = v["report"].as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        keys
+    };
+    assert_eq!(shape(&nothing), shape(&received));
+    assert_eq!(received["report"]["received"], 6);
+
+    eventually(|| async {
+        keys_of(&s, &owner)
+            .await
+            .iter()
+            .any(|k| k["access_key"] == disabled.access.as_str() && k["status"] == "leaked")
+    })
+    .await;
+    let keys = keys_of(&s, &owner).await;
+    let marked_key = key_of(&keys, &marked.access);
+    assert_eq!(marked_key["status"], "leaked");
+    assert!(marked_key["leaked_at"].is_string());
+    assert_eq!(marked_key["enabled"], true, "action none: still works");
+    assert_eq!(verifies(&s, &admin.token, &marked).await, StatusCode::OK);
+    let disabled_key = key_of(&keys, &disabled.access);
+    assert_eq!(disabled_key["enabled"], false);
+    assert_eq!(
+        verifies(&s, &admin.token, &disabled).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert!(
+        keys.iter()
+            .all(|k| k["access_key"] != deleted.access.as_str()),
+        "deleted"
+    );
+    assert_eq!(key_of(&keys, &untouched.access)["status"], "active");
+    assert_eq!(
+        app_cred_token(&s, json!({"id": ended_id, "secret": ended_secret}))
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+    let (status, ended_now) = call(
+        &s,
+        Method::GET,
+        &format!(
+            "/v3/users/{}/application_credentials/{ended_id}?lifecycle",
+            owner.user_id
+        ),
+        Some(&owner.token),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(ended_now["application_credential"]["leaked_at"].is_string());
+    let (status, _) = call(
+        &s,
+        Method::GET,
+        &format!(
+            "/v3/users/{}/application_credentials/{gone_id}",
+            owner.user_id
+        ),
+        Some(&owner.token),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // A secret the client chose has no lookup digest: not matched.
+    assert_eq!(
+        app_cred_token(&s, json!({"id": chosen_id, "secret": chosen_secret}))
+            .await
+            .0,
+        StatusCode::CREATED
+    );
+}
+
 on_both_backends!(
+    leak_response,
     aksk_rotation,
     rotation_respects_the_user_limit,
     app_cred_rotation,

@@ -11,7 +11,7 @@ use super::input::{
 };
 use crate::credential::{self, AkskInput, Credential, MetaPatch};
 use crate::error::Error;
-use crate::lifecycle::Lifetime;
+use crate::lifecycle::{LeakAction, Lifetime};
 use crate::policy;
 use crate::AppState;
 
@@ -29,15 +29,40 @@ fn meta_patch(fields: &Map<String, Value>) -> Result<MetaPatch, Error> {
         enabled: opt_bool(fields, "enabled")?,
         expires_at: opt_future_time(fields, "expires_at")?,
         allowed_cidrs: opt_cidrs(fields, "allowed_cidrs")?,
+        action_when_leaked: leak_action(fields)?,
     })
 }
 
-const META_FIELDS: [&str; 5] = [
+/// `action_when_leaked`: `none`, `disable`, `delete`, or null for the
+/// deployment's default.
+fn leak_action(fields: &Map<String, Value>) -> Result<Option<Option<LeakAction>>, Error> {
+    match fields.get("action_when_leaked") {
+        None => Ok(None),
+        Some(Value::Null) => Ok(Some(None)),
+        Some(Value::String(text)) => {
+            LeakAction::parse(text)
+                .map(|a| Some(Some(a)))
+                .ok_or_else(|| {
+                    Error::invalid(
+                        "action_when_leaked",
+                        &format!("must be {} (or null for the default)", LeakAction::NAMES),
+                    )
+                })
+        }
+        Some(other) => Err(Error::invalid(
+            "action_when_leaked",
+            &format!("{other} is not of type 'string'"),
+        )),
+    }
+}
+
+const META_FIELDS: [&str; 6] = [
     "name",
     "description",
     "enabled",
     "expires_at",
     "allowed_cidrs",
+    "action_when_leaked",
 ];
 
 /// `POST /v1/{project_id}/aksks`: the documented `{"credential": {...}}`
@@ -316,7 +341,9 @@ pub async fn download(
 /// A pair as consoles list it: everything but the secret.
 fn key_json(c: &Credential, now: i64, lifetime: &Lifetime) -> Result<Value, Error> {
     let blob = c.ec2()?;
-    let status = if !c.meta.enabled {
+    let status = if c.meta.leaked_at.is_some() {
+        "leaked"
+    } else if !c.meta.enabled {
         "disabled"
     } else if c.meta.expires_at.is_some_and(|t| t <= now) {
         "expired"
@@ -338,6 +365,8 @@ fn key_json(c: &Credential, now: i64, lifetime: &Lifetime) -> Result<Value, Erro
         "created_at": format_time(Some(c.meta.created_at)),
         "last_used_at": format_time(c.meta.last_used_at),
         "use_count": c.meta.use_count,
+        "action_when_leaked": c.meta.action_when_leaked.map(LeakAction::as_str),
+        "leaked_at": format_time(c.meta.leaked_at),
     }))
 }
 

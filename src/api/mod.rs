@@ -17,6 +17,7 @@ pub mod grants;
 pub mod health;
 pub mod http;
 pub mod input;
+pub mod leaks;
 pub mod limits;
 pub mod metrics;
 pub mod oauth2;
@@ -233,6 +234,7 @@ routes! {
         DELETE: credentials::ec2_delete,
     },
     "/v1/{project_id}/aksks" => { POST: aksk::create },
+    "/v1/leaked-keys" => { POST: leaks::report },
     "/v1/{project_id}/aksks/{user_id}" => { GET: aksk::get, DELETE: aksk::delete_all },
     "/v1/{project_id}/aksks/{user_id}/download" => { GET: aksk::download },
     "/v1/{project_id}/aksks/{user_id}/keys" => { GET: aksk::list_keys },

@@ -296,6 +296,11 @@ pub fn app_cred_with_lifecycle(a: &application_credential::AppCred, base_url: &s
         .and_then(chrono::DateTime::from_timestamp_micros)
         .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()));
     v["expires_soon"] = json!(a.expires_soon);
+    v["action_when_leaked"] = json!(a.action_when_leaked.map(|l| l.as_str()));
+    v["leaked_at"] = json!(a
+        .leaked_at
+        .and_then(chrono::DateTime::from_timestamp_micros)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()));
     v
 }
 

@@ -14,6 +14,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::error::Error;
+use crate::lifecycle::LeakAction;
 use crate::secret::Secret;
 use crate::store::rows::CredentialRow;
 use crate::store::schema::credentials;
@@ -71,6 +72,10 @@ pub struct KeyMeta {
     pub created_at: i64,
     pub last_used_at: Option<i64>,
     pub use_count: i64,
+    /// `None`: the deployment's default.
+    pub action_when_leaked: Option<LeakAction>,
+    /// When it was reported leaked.
+    pub leaked_at: Option<i64>,
 }
 
 /// A decrypted credential.
@@ -221,6 +226,11 @@ fn from_row(cipher: &CredentialCipher, row: CredentialRow) -> Result<Credential,
             created_at: row.created_at,
             last_used_at: row.last_used_at,
             use_count: row.use_count,
+            action_when_leaked: row
+                .action_when_leaked
+                .as_deref()
+                .and_then(LeakAction::parse),
+            leaked_at: row.leaked_at,
         },
     })
 }
@@ -237,6 +247,16 @@ pub struct NewCredential {
     pub credential_type: String,
     pub blob: Secret,
     pub meta: KeyMeta,
+    /// [`secret_digest`] of a secret Ironstone generated; `None` for one a
+    /// client chose (it may be weak: no fast digest of it is kept).
+    pub secret_digest: Option<String>,
+}
+
+/// The lookup digest of a generated secret (SHA-256 hex), by which a leak
+/// report finds its key. Safe to keep: generated secrets carry at least
+/// 122 random bits, beyond any search.
+pub fn secret_digest(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
 /// The lookup key of a pair: the digest of its access key, for ec2
@@ -307,6 +327,8 @@ pub fn create(
             credentials::created_at.eq(created_at),
             credentials::use_count.eq(0i64),
             credentials::access_digest.eq(digest),
+            credentials::secret_digest.eq(&new.secret_digest),
+            credentials::action_when_leaked.eq(new.meta.action_when_leaked.map(LeakAction::as_str)),
         ))
         .execute(conn)?;
     Ok(Credential {
@@ -431,6 +453,8 @@ pub fn update_blob(
             credentials::encrypted_blob.eq(encrypted),
             credentials::key_hash.eq(key_hash),
             credentials::access_digest.eq(digest),
+            // The client wrote this secret: no digest of it is kept.
+            credentials::secret_digest.eq(None::<String>),
         ))
         .execute(conn)?;
     if n == 0 {
@@ -447,6 +471,8 @@ pub struct MetaPatch {
     pub enabled: Option<bool>,
     pub expires_at: Option<Option<i64>>,
     pub allowed_cidrs: Option<Vec<String>>,
+    /// `Some(None)` returns to the deployment's default.
+    pub action_when_leaked: Option<Option<LeakAction>>,
 }
 
 /// Disables the enabled ec2 pairs last used (or, never used, created)
@@ -496,6 +522,11 @@ pub fn update_meta(conn: &mut Conn, id: &str, patch: &MetaPatch) -> Result<(), E
         let text = serde_json::to_string(cidrs).unwrap_or_else(|_| "[]".into());
         diesel::update(target)
             .set(credentials::allowed_cidrs.eq(text))
+            .execute(conn)?;
+    }
+    if let Some(action) = patch.action_when_leaked {
+        diesel::update(target)
+            .set(credentials::action_when_leaked.eq(action.map(LeakAction::as_str)))
             .execute(conn)?;
     }
     Ok(())

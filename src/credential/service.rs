@@ -230,6 +230,7 @@ impl Credentials {
                 meta: self.implied_meta(&new.credential_type.to_ascii_lowercase()),
                 credential_type: new.credential_type.to_ascii_lowercase(),
                 blob: Secret::new(new.blob),
+                secret_digest: None,
             },
             move |conn| check_owner_exists(conn, &user_id, project_id.as_deref()),
         )
@@ -342,6 +343,7 @@ impl Credentials {
                 credential_type: EC2.into(),
                 blob: Secret::new(super::ec2_blob(&access, secret.expose())),
                 meta: self.implied_meta(EC2),
+                secret_digest: Some(super::secret_digest(secret.expose())),
             },
             move |conn| check_owner_exists(conn, &owner, Some(&project)),
         )
@@ -438,6 +440,7 @@ impl Credentials {
             enabled: patch.enabled.unwrap_or(true),
             expires_at,
             allowed_cidrs: patch.allowed_cidrs.unwrap_or_default(),
+            action_when_leaked: patch.action_when_leaked.flatten(),
             ..Default::default()
         };
         let (project, user) = (new.project_id.clone(), new.user_id.clone());
@@ -449,6 +452,7 @@ impl Credentials {
                 credential_type: EC2.into(),
                 blob: Secret::new(super::ec2_blob(&access, secret.expose())),
                 meta,
+                secret_digest: Some(super::secret_digest(secret.expose())),
             },
             move |conn| check_membership(conn, &project, &user),
         )
@@ -585,8 +589,10 @@ impl Credentials {
                 enabled: true,
                 expires_at: self.settings.lifetime.for_replacement(now, old_expiry),
                 allowed_cidrs: found.meta.allowed_cidrs.clone(),
+                action_when_leaked: found.meta.action_when_leaked,
                 ..Default::default()
             },
+            secret_digest: Some(super::secret_digest(secret.expose())),
         };
         let expire_old = MetaPatch {
             expires_at: Some(Some(retired_expiry)),

@@ -154,6 +154,8 @@ pub struct CredentialRow {
     pub created_at: i64,
     pub last_used_at: Option<i64>,
     pub use_count: i64,
+    pub action_when_leaked: Option<String>,
+    pub leaked_at: Option<i64>,
 }
 
 /// An application credential as stored (the secret only as its hash).

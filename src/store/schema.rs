@@ -175,6 +175,9 @@ diesel::table! {
         last_used_at -> Nullable<BigInt>,
         use_count -> BigInt,
         access_digest -> Nullable<Text>,
+        secret_digest -> Nullable<Text>,
+        action_when_leaked -> Nullable<Text>,
+        leaked_at -> Nullable<BigInt>,
     }
 }
 
@@ -201,6 +204,28 @@ diesel::table! {
         unrestricted -> Bool,
         created_at -> BigInt,
         last_used_at -> Nullable<BigInt>,
+        secret_digest -> Nullable<Text>,
+        action_when_leaked -> Nullable<Text>,
+        leaked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    leak_reports (id) {
+        id -> Text,
+        reporter_id -> Text,
+        source -> Nullable<Text>,
+        received_at -> BigInt,
+        items -> Integer,
+        processed_at -> Nullable<BigInt>,
+        matched -> Nullable<Integer>,
+    }
+}
+
+diesel::table! {
+    leak_report_items (report_id, digest) {
+        report_id -> Text,
+        digest -> Text,
     }
 }
 
@@ -289,4 +314,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     application_credentials,
     application_credential_roles,
     application_credential_access_rules,
+    leak_reports,
+    leak_report_items,
 );

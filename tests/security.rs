@@ -570,6 +570,7 @@ async fn restricted_ec2_credentials_stay_restricted(backend: Backend) {
                         enabled: true,
                         ..Default::default()
                     },
+                    secret_digest: None,
                 },
             )
             .map(|_| ())
@@ -741,6 +742,7 @@ async fn unknown_and_known_keys_take_the_same_time() {
                         enabled: true,
                         ..Default::default()
                     },
+                    secret_digest: None,
                 },
             )?;
         }

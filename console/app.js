@@ -504,6 +504,7 @@
     $("pair-name").value = "";
     $("pair-description").value = "";
     $("pair-cidrs").value = "";
+    $("pair-leak").value = "";
     pairExpiry.set(null);
     openDialog("pair-dialog");
     $("pair-name").focus();
@@ -516,6 +517,7 @@
     $("pair-name").value = pair.name || "";
     $("pair-description").value = pair.description || "";
     $("pair-cidrs").value = (pair.allowed_cidrs || []).join(", ");
+    $("pair-leak").value = pair.action_when_leaked || "";
     pairExpiry.set(pair.expires_at);
     openDialog("pair-dialog");
     $("pair-name").focus();
@@ -531,12 +533,15 @@
       description: $("pair-description").value.trim(),
       allowed_cidrs: cidrs($("pair-cidrs").value),
     };
+    // Empty means the deployment's default (null to the API).
+    const leak = $("pair-leak").value || null;
     try {
       if (editing) {
         const change = {};
         if (fields.name !== (editing.name || "")) change.name = fields.name;
         if (fields.description !== (editing.description || "")) change.description = fields.description;
         if (fields.allowed_cidrs.join(",") !== (editing.allowed_cidrs || []).join(",")) change.allowed_cidrs = fields.allowed_cidrs;
+        if (leak !== (editing.action_when_leaked || null)) change.action_when_leaked = leak;
         const before = editing.expires_at ? endOfDay(editing.expires_at.slice(0, 10)) : null;
         if (expires !== before && !(expires && editing.expires_at && expires.slice(0, 10) === editing.expires_at.slice(0, 10))) {
           change.expires_at = expires;
@@ -548,6 +553,7 @@
       } else {
         const credential = { project_id: project().id, user_id: state.owner.id, ...fields };
         if (expires) credential.expires_at = expires;
+        if (leak) credential.action_when_leaked = leak;
         const created = await request("POST", `/v1/${enc(project().id)}/aksks`, { credential });
         $("pair-dialog").close();
         await loadPairs();
@@ -734,6 +740,7 @@
     $("appcred-description").value = "";
     $("appcred-rules").value = "";
     $("appcred-unrestricted").checked = false;
+    $("appcred-leak").value = "";
     appcredExpiry.set(null);
     const box = $("appcred-roles");
     box.querySelectorAll("label").forEach((l) => l.remove());
@@ -772,6 +779,7 @@
       unrestricted: $("appcred-unrestricted").checked, expires_at: expires,
     };
     if (rules.length) body.access_rules = rules;
+    if ($("appcred-leak").value) body.action_when_leaked = $("appcred-leak").value;
     try {
       const data = await request("POST", appcredsPath(), { application_credential: body });
       $("appcred-dialog").close();

@@ -224,6 +224,7 @@ def main():
         dialog.get_by_label("Description").fill("Used by the nightly build")
         dialog.get_by_label("Never").uncheck()
         dialog.get_by_label("Expiry date (end of the day, UTC)").fill("2031-06-30")
+        dialog.get_by_label("If it leaks").select_option("delete")
         axe.check(page, "create-pair-dialog")
         screens.take(page, "04-create-pair")
         dialog.get_by_role("button", name="Create").click()
@@ -295,6 +296,7 @@ def main():
         expect(row).to_contain_text("10.0.0.0/8, 192.0.2.7/32")
         keys = api.call("GET", f"/v1/{project_id}/aksks/{alice}/keys", expect_status=200).json()["keys"]
         assert keys[0]["allowed_cidrs"] == ["10.0.0.0/8", "192.0.2.7/32"], keys
+        assert keys[0]["action_when_leaked"] == "delete", keys
         # A bad CIDR: the API's error in the dialog, nothing changed.
         row.get_by_role("button", name="Edit ci-pair-2").click()
         dialog.get_by_label("Allowed hosts").fill("10.0.0.0/33")

@@ -203,15 +203,7 @@ async fn sign_in(state: web::Data<AppState>, req: HttpRequest, body: JsonBody) -
             "password": fields.get("password").cloned().unwrap_or(Value::Null),
         }},
     }}});
-    let request = AuthRequest::parse(&request, &state.config.auth.methods)?;
-    let (token, context) = auth::issue_token(&state.auth, request).await?;
-    Ok(with_cookie(
-        &req,
-        &state,
-        &token,
-        &context,
-        HttpResponse::Created(),
-    ))
+    start_session(&state, &req, &request, HttpResponse::Created()).await
 }
 
 /// `POST {console}/session/project` `{"project_id"}`: rescopes the
@@ -228,15 +220,20 @@ async fn choose_project(state: web::Data<AppState>, req: HttpRequest, body: Json
         "identity": {"methods": ["token"], "token": {"id": current.token.expose()}},
         "scope": {"project": {"id": project_id}},
     }});
-    let request = AuthRequest::parse(&request, &state.config.auth.methods)?;
+    start_session(&state, &req, &request, HttpResponse::Ok()).await
+}
+
+/// Issues a token for `request` (a Keystone auth body) and answers with
+/// the session, the token kept in the cookie.
+async fn start_session(
+    state: &AppState,
+    req: &HttpRequest,
+    request: &Value,
+    answer: actix_web::HttpResponseBuilder,
+) -> Resp {
+    let request = AuthRequest::parse(request, &state.config.auth.methods)?;
     let (token, context) = auth::issue_token(&state.auth, request).await?;
-    Ok(with_cookie(
-        &req,
-        &state,
-        &token,
-        &context,
-        HttpResponse::Ok(),
-    ))
+    Ok(with_cookie(req, state, &token, &context, answer))
 }
 
 /// `DELETE {console}/session`: revokes the session's tokens (the one in

@@ -250,20 +250,44 @@ pub fn touch(conn: &mut Conn, id: &str, now: i64) -> Result<(), Error> {
 /// before `before`: they expire `now`, and their tokens with them.
 /// Keystone's credentials have no enabled flag; rotating one gives its
 /// owner a working replacement. How many.
-pub fn expire_unused(conn: &mut Conn, before: i64, now: i64) -> Result<usize, Error> {
+pub fn expire_unused(conn: &mut Conn, before: i64, now: i64) -> Result<Vec<AppCred>, Error> {
     use diesel::dsl::sql;
     use diesel::sql_types::{BigInt, Bool};
-    Ok(diesel::update(
-        application_credentials::table
-            .filter(
-                application_credentials::expires_at
-                    .is_null()
-                    .or(application_credentials::expires_at.gt(now)),
-            )
-            .filter(sql::<Bool>("COALESCE(last_used_at, created_at) < ").bind::<BigInt, _>(before)),
-    )
-    .set(application_credentials::expires_at.eq(Some(now)))
-    .execute(conn)?)
+    let ids: Vec<String> = application_credentials::table
+        .filter(
+            application_credentials::expires_at
+                .is_null()
+                .or(application_credentials::expires_at.gt(now)),
+        )
+        .filter(sql::<Bool>("COALESCE(last_used_at, created_at) < ").bind::<BigInt, _>(before))
+        .select(application_credentials::id)
+        .load(conn)?;
+    diesel::update(application_credentials::table.filter(application_credentials::id.eq_any(&ids)))
+        .set(application_credentials::expires_at.eq(Some(now)))
+        .execute(conn)?;
+    let mut ended = Vec::with_capacity(ids.len());
+    for id in &ids {
+        ended.extend(get(conn, id)?);
+    }
+    Ok(ended)
+}
+
+/// The audit event of an application credential.
+pub fn event(
+    action: &'static str,
+    a: &AppCred,
+    initiator: crate::audit::Initiator,
+    reason: Option<String>,
+) -> crate::audit::KeyEvent {
+    crate::audit::KeyEvent {
+        action,
+        kind: crate::audit::KeyKind::AppCred,
+        key_id: a.id.clone(),
+        user_id: a.user_id.clone(),
+        project_id: Some(a.project_id.clone()),
+        initiator,
+        reason,
+    }
 }
 
 pub fn get(conn: &mut Conn, id: &str) -> Result<Option<AppCred>, Error> {
@@ -684,7 +708,17 @@ impl AppCreds {
             return Ok(0);
         };
         self.db
-            .write(move |conn| expire_unused(conn, before, now))
+            .write(move |conn| {
+                let ended = expire_unused(conn, before, now)?;
+                for a in &ended {
+                    let why = Some("unused".to_string());
+                    crate::audit::record(
+                        conn,
+                        &event("expired", a, crate::audit::Initiator::Service, why),
+                    )?;
+                }
+                Ok(ended.len())
+            })
             .await
     }
 
@@ -755,11 +789,12 @@ impl AppCreds {
             .await?;
         let expires_at = self.lifetime.for_new_key(now_micros(), new.expires_at)?;
         let (name, description, unrestricted) = (new.name, new.description, new.unrestricted);
+        let initiator = crate::audit::Initiator::of(caller);
         let credential = self
             .db
             .write(move |conn| {
                 let implied = assignment::expand_implied(conn, role_ids)?;
-                create(
+                let created = create(
                     conn,
                     NewAppCred {
                         name,
@@ -774,7 +809,9 @@ impl AppCreds {
                         role_ids: implied.into_iter().collect(),
                         access_rules: rules,
                     },
-                )
+                )?;
+                crate::audit::record(conn, &event("created", &created, initiator, None))?;
+                Ok(created)
             })
             .await?;
         Ok(Created {
@@ -830,7 +867,13 @@ impl AppCreds {
         policy::enforce(policy::DELETE_APP_CRED, caller, Target::owned_by(&user_id))?;
         policy::refuse_trust_delegation(caller)?;
         let found = self.load(user_id, id).await?;
-        self.db.write(move |conn| delete(conn, &found.id)).await
+        let initiator = crate::audit::Initiator::of(caller);
+        self.db
+            .write(move |conn| {
+                delete(conn, &found.id)?;
+                crate::audit::record(conn, &event("deleted", &found, initiator, None))
+            })
+            .await
     }
 
     /// Rotates one: a replacement with the same name, description, roles,
@@ -887,12 +930,25 @@ impl AppCreds {
                 .collect(),
         };
         let (old_id, retired) = (old.id.clone(), retired_name(&old.name, now));
+        let initiator = crate::audit::Initiator::of(caller);
         let (credential, previous) = self
             .db
             .write(move |conn| {
                 retire(conn, &old_id, &retired, old_expiry)?;
                 let credential = create(conn, new)?;
                 let previous = get(conn, &old_id)?.ok_or_else(|| not_found(&old_id))?;
+                let (why_old, why_new) = (
+                    format!("replaced by {}", credential.id),
+                    format!("rotation of {}", previous.id),
+                );
+                crate::audit::record(
+                    conn,
+                    &event("rotated", &previous, initiator.clone(), Some(why_old)),
+                )?;
+                crate::audit::record(
+                    conn,
+                    &event("created", &credential, initiator, Some(why_new)),
+                )?;
                 Ok((credential, previous))
             })
             .await?;

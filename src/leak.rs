@@ -13,6 +13,7 @@ use std::collections::BTreeSet;
 
 use diesel::prelude::*;
 
+use crate::audit::Initiator;
 use crate::error::Error;
 use crate::lifecycle::LeakAction;
 use crate::policy::{self, Caller, Input, Target};
@@ -35,11 +36,21 @@ pub struct Report {
 pub struct Leaks {
     db: Database,
     default_action: LeakAction,
+    /// To name a leaked pair by its access key in the audit trail.
+    cipher: std::sync::Arc<crate::credential::CredentialCipher>,
 }
 
 impl Leaks {
-    pub fn new(db: Database, default_action: LeakAction) -> Self {
-        Leaks { db, default_action }
+    pub fn new(
+        db: Database,
+        default_action: LeakAction,
+        cipher: std::sync::Arc<crate::credential::CredentialCipher>,
+    ) -> Self {
+        Leaks {
+            db,
+            default_action,
+            cipher,
+        }
     }
 
     /// Records a report and starts processing it; the report's id. The
@@ -91,7 +102,7 @@ impl Leaks {
 
     /// Applies every report not yet processed; how many keys matched.
     pub async fn process_pending(&self) -> Result<usize, Error> {
-        let default = self.default_action;
+        let (default, cipher) = (self.default_action, self.cipher.clone());
         self.db
             .write(move |conn| {
                 let pending: Vec<String> = leak_reports::table
@@ -101,7 +112,7 @@ impl Leaks {
                     .load(conn)?;
                 let mut matched = 0;
                 for report in pending {
-                    matched += process(conn, &report, default)?;
+                    matched += process(conn, &cipher, &report, default)?;
                 }
                 Ok(matched)
             })
@@ -110,7 +121,13 @@ impl Leaks {
 }
 
 /// Applies one report, in the caller's transaction.
-fn process(conn: &mut Conn, report: &str, default: LeakAction) -> Result<usize, Error> {
+fn process(
+    conn: &mut Conn,
+    cipher: &crate::credential::CredentialCipher,
+    report: &str,
+    default: LeakAction,
+) -> Result<usize, Error> {
+    let why = || Some(format!("leak report {report}"));
     let digests: Vec<String> = leak_report_items::table
         .filter(leak_report_items::report_id.eq(report))
         .select(leak_report_items::digest)
@@ -139,6 +156,11 @@ fn process(conn: &mut Conn, report: &str, default: LeakAction) -> Result<usize, 
     };
     for (id, own) in &pairs {
         let target = credentials::table.find(id);
+        let leaked = crate::credential::get(conn, cipher, id)?
+            .and_then(|p| crate::credential::pair_event("leaked", &p, Initiator::Service, why()));
+        if let Some(event) = leaked {
+            crate::audit::record(conn, &event)?;
+        }
         match action(own) {
             LeakAction::Delete => {
                 crate::credential::delete(conn, id)?;
@@ -160,6 +182,11 @@ fn process(conn: &mut Conn, report: &str, default: LeakAction) -> Result<usize, 
     }
     for (id, own) in &app_creds {
         let target = application_credentials::table.find(id);
+        if let Some(a) = crate::application_credential::get(conn, id)? {
+            let event =
+                crate::application_credential::event("leaked", &a, Initiator::Service, why());
+            crate::audit::record(conn, &event)?;
+        }
         match action(own) {
             LeakAction::Delete => crate::application_credential::delete(conn, id)?,
             LeakAction::Disable => {

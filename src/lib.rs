@@ -8,6 +8,7 @@
 pub mod api;
 pub mod application_credential;
 pub mod assignment;
+pub mod audit;
 pub mod auth;
 pub mod bootstrap;
 pub mod cache;
@@ -54,6 +55,7 @@ pub struct AppState {
     pub limits: limit::Limits,
     pub trusts: trust::Trusts,
     pub leaks: leak::Leaks,
+    pub audit: audit::Audit,
 }
 
 /// What `/readyz` checks: the database answers and the key repositories

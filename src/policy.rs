@@ -620,6 +620,13 @@ pub const DELETE_APP_CRED: Policy = Policy {
 };
 /// SODA's AK/SK API: a user manages their own pairs, admin anyone's. The
 /// handlers add the project checks (scope and role on the project).
+/// Reading the audit trail of keys (`GET /v1/audit-events`): anyone
+/// authenticated, narrowed by `audit::Audit::list` to what they may see.
+pub const READ_AUDIT_EVENTS: Policy = Policy {
+    action: "audit:list_events",
+    any_of: &[Check::Authenticated],
+    scope_types: ANY_SCOPE,
+};
 /// Reporting exposed secrets or access keys (`POST /v1/leaked-keys`).
 pub const REPORT_LEAKED_KEYS: Policy = Policy {
     action: "credential:report_leaked",
@@ -649,6 +656,7 @@ pub const AKSK_DELETE: Policy = Policy {
 
 /// Every action, for documentation and the authorisation matrix tests.
 pub const ALL: &[Policy] = &[
+    READ_AUDIT_EVENTS,
     REPORT_LEAKED_KEYS,
     CREATE_CREDENTIAL,
     GET_CREDENTIAL,

@@ -115,7 +115,12 @@ pub fn prepare(config: Config) -> Result<AppState, Error> {
         ),
         limits,
         trusts,
-        leaks: crate::leak::Leaks::new(db.clone(), config.credential.leak_action()),
+        leaks: crate::leak::Leaks::new(
+            db.clone(),
+            config.credential.leak_action(),
+            credentials.clone(),
+        ),
+        audit: crate::audit::Audit::new(db.clone()),
         credential: crate::credential::Credentials::new(
             db.clone(),
             credentials.clone(),

@@ -846,6 +846,11 @@ async fn leak_response(backend: Backend) {
     )
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    // The owner sees the leak in the audit trail, done by Ironstone.
+    let (_, trail) = events(&s, &owner.token, "?action=leaked").await;
+    let leaked = trail["events"].as_array().unwrap();
+    assert_eq!(leaked.len(), 5, "{trail}");
+    assert!(leaked.iter().all(|e| e["initiator"]["id"] == "ironstone"));
     // A secret the client chose has no lookup digest: not matched.
     assert_eq!(
         app_cred_token(&s, json!({"id": chosen_id, "secret": chosen_secret}))
@@ -855,7 +860,175 @@ async fn leak_response(backend: Backend) {
     );
 }
 
+async fn events(s: &TestServer, token: &str, query: &str) -> (StatusCode, Value) {
+    call(
+        s,
+        Method::GET,
+        &format!("/v1/audit-events{query}"),
+        Some(token),
+        None,
+    )
+    .await
+}
+
+fn actions(page: &Value) -> Vec<String> {
+    page["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Every lifecycle event of a key lands in the audit trail, as CADF, in
+/// the change's transaction; each caller reads only what they may.
+async fn audit_trail(backend: Backend) {
+    let Some(s) = TestServer::start(backend) else {
+        return;
+    };
+    let admin = admin_member(&s).await;
+    let project = create_project(&s, "audited").await;
+    let owner = member_of(&s, "audited-owner", &project, "member").await;
+    let other = member_of(&s, "audited-other", &project, "member").await;
+    let auditor = member_of(&s, "audited-admin", &project, "admin").await;
+
+    let pair = pair_for(&s, &owner, json!({"name": "traced"})).await;
+    assert_eq!(
+        patch_key(&s, &owner, &pair.access, json!({"name": "renamed"}))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        patch_key(&s, &owner, &pair.access, json!({"enabled": false}))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    let (_, rotated) = rotate(&s, &owner.token, &owner, &pair.access, None).await;
+    let replacement = replacement_of(&rotated);
+    let (status, _) = call(
+        &s,
+        Method::DELETE,
+        &format!(
+            "/v1/{}/aksks/{}/keys/{}",
+            owner.project_id, owner.user_id, replacement.access
+        ),
+        Some(&owner.token),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, cred) = create_app_cred(&s, &owner, json!({"name": "traced-app"})).await;
+    let cred_id = cred["application_credential"]["id"].as_str().unwrap();
+    let (status, _) = call(
+        &s,
+        Method::DELETE,
+        &format!(
+            "/v3/users/{}/application_credentials/{cred_id}",
+            owner.user_id
+        ),
+        Some(&owner.token),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+
+    // The owner's trail, newest first, in CADF.
+    let (status, page) = events(&s, &owner.token, "").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(
+        actions(&page),
+        [
+            "deleted.application_credential",
+            "created.application_credential",
+            "deleted.aksk",
+            "created.aksk",
+            "rotated.aksk",
+            "disabled.aksk",
+            "updated.aksk",
+            "created.aksk",
+        ]
+    );
+    let first = &page["events"][7];
+    assert_eq!(
+        first["typeURI"],
+        "http://schemas.dmtf.org/cloud/audit/1.0/event"
+    );
+    assert_eq!(first["target"]["id"], pair.access.as_str());
+    assert_eq!(first["initiator"]["id"], owner.user_id.as_str());
+    assert_eq!(
+        page["events"][4]["reason"]["reasonCode"],
+        format!("replaced by {}", replacement.access)
+    );
+    let text = page.to_string();
+    assert!(
+        !text.contains(&pair.secret) && !text.contains(&replacement.secret),
+        "a secret in the trail"
+    );
+    assert!(!text.contains(cred["application_credential"]["secret"].as_str().unwrap()));
+
+    // Filters and pages.
+    let (_, one_key) = events(&s, &owner.token, &format!("?access_key={}", pair.access)).await;
+    assert_eq!(
+        actions(&one_key),
+        [
+            "rotated.aksk",
+            "disabled.aksk",
+            "updated.aksk",
+            "created.aksk"
+        ]
+    );
+    let (_, created) = events(&s, &owner.token, "?action=created").await;
+    assert_eq!(created["events"].as_array().unwrap().len(), 3);
+    let (_, future) = events(&s, &owner.token, "?since=2999-01-01T00:00:00Z").await;
+    assert!(future["events"].as_array().unwrap().is_empty());
+    let (_, first_page) = events(&s, &owner.token, "?limit=3").await;
+    let next = first_page["links"]["next"].as_str().unwrap().to_string();
+    let (_, second_page) = events(&s, &owner.token, &next[next.find('?').unwrap()..]).await;
+    assert_eq!(
+        [actions(&first_page), actions(&second_page)].concat(),
+        actions(&page)[..6].to_vec()
+    );
+
+    // Who sees what: another member sees nothing of the owner's, a
+    // project admin sees the project's, the admin of another project none.
+    let (_, theirs) = events(&s, &other.token, "").await;
+    assert!(theirs["events"].as_array().unwrap().is_empty());
+    let (_, asked) = events(&s, &other.token, &format!("?user_id={}", owner.user_id)).await;
+    assert!(asked["events"].as_array().unwrap().is_empty());
+    let (_, project_view) = events(&s, &auditor.token, "").await;
+    assert_eq!(actions(&project_view), actions(&page));
+    let (_, elsewhere) = events(&s, &admin.token, "").await;
+    assert!(
+        elsewhere["events"].as_array().unwrap().is_empty(),
+        "{elsewhere}"
+    );
+
+    // Bad queries are 400s; no token is a 401.
+    for query in [
+        "?limit=0",
+        "?limit=x",
+        "?since=yesterday",
+        "?secret=1",
+        "?marker=nope",
+    ] {
+        assert_eq!(
+            events(&s, &owner.token, query).await.0,
+            StatusCode::BAD_REQUEST,
+            "{query}"
+        );
+    }
+    assert_eq!(
+        call(&s, Method::GET, "/v1/audit-events", None, None)
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
 on_both_backends!(
+    audit_trail,
     leak_response,
     aksk_rotation,
     rotation_respects_the_user_limit,

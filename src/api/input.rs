@@ -148,7 +148,7 @@ pub fn opt_future_time(map: &Map<String, Value>, key: &str) -> Result<Option<Opt
     Ok(Some(Some(micros)))
 }
 
-fn parse_time(text: &str) -> Option<i64> {
+pub fn parse_time(text: &str) -> Option<i64> {
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
         return Some(t.timestamp_micros());
     }

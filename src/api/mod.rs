@@ -6,6 +6,7 @@
 pub mod admin;
 pub mod aksk;
 pub mod appcreds;
+pub mod audit;
 pub mod auth;
 pub mod catalog;
 pub mod console;
@@ -235,6 +236,7 @@ routes! {
     },
     "/v1/{project_id}/aksks" => { POST: aksk::create },
     "/v1/leaked-keys" => { POST: leaks::report },
+    "/v1/audit-events" => { GET: audit::list },
     "/v1/{project_id}/aksks/{user_id}" => { GET: aksk::get, DELETE: aksk::delete_all },
     "/v1/{project_id}/aksks/{user_id}/download" => { GET: aksk::download },
     "/v1/{project_id}/aksks/{user_id}/keys" => { GET: aksk::list_keys },

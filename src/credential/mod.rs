@@ -114,6 +114,25 @@ impl Credential {
     }
 }
 
+/// The audit event of a pair (`None` for other credential types).
+pub fn pair_event(
+    action: &'static str,
+    pair: &Credential,
+    initiator: crate::audit::Initiator,
+    reason: Option<String>,
+) -> Option<crate::audit::KeyEvent> {
+    let blob = pair.ec2().ok().filter(|_| pair.credential_type == EC2)?;
+    Some(crate::audit::KeyEvent {
+        action,
+        kind: crate::audit::KeyKind::Pair,
+        key_id: blob.access,
+        user_id: pair.user_id.clone(),
+        project_id: pair.project_id.clone(),
+        initiator,
+        reason,
+    })
+}
+
 /// Keystone's id for an ec2 credential: sha256 hex of the access key.
 pub fn ec2_credential_id(access: &str) -> String {
     hex::encode(Sha256::digest(access.as_bytes()))
@@ -464,7 +483,7 @@ pub fn update_blob(
 }
 
 /// Changes to key metadata; `None` leaves a field alone.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct MetaPatch {
     pub name: Option<Option<String>>,
     pub description: Option<Option<String>>,
@@ -476,21 +495,20 @@ pub struct MetaPatch {
 }
 
 /// Disables the enabled ec2 pairs last used (or, never used, created)
-/// before `before`; how many.
-pub fn disable_unused(conn: &mut Conn, before: i64) -> Result<usize, Error> {
+/// before `before`; their ids.
+pub fn disable_unused(conn: &mut Conn, before: i64) -> Result<Vec<String>, Error> {
     use diesel::dsl::sql;
-    use diesel::sql_types::Bool;
-    Ok(diesel::update(
-        credentials::table
-            .filter(credentials::credential_type.eq(EC2))
-            .filter(credentials::enabled.eq(true))
-            .filter(
-                sql::<Bool>("COALESCE(last_used_at, created_at) < ")
-                    .bind::<diesel::sql_types::BigInt, _>(before),
-            ),
-    )
-    .set(credentials::enabled.eq(false))
-    .execute(conn)?)
+    use diesel::sql_types::{BigInt, Bool};
+    let ids: Vec<String> = credentials::table
+        .filter(credentials::credential_type.eq(EC2))
+        .filter(credentials::enabled.eq(true))
+        .filter(sql::<Bool>("COALESCE(last_used_at, created_at) < ").bind::<BigInt, _>(before))
+        .select(credentials::id)
+        .load(conn)?;
+    diesel::update(credentials::table.filter(credentials::id.eq_any(&ids)))
+        .set(credentials::enabled.eq(false))
+        .execute(conn)?;
+    Ok(ids)
 }
 
 pub fn update_meta(conn: &mut Conn, id: &str, patch: &MetaPatch) -> Result<(), Error> {

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use crate::audit::{self, Initiator};
 use crate::error::Error;
 use crate::lifecycle::Lifetime;
 use crate::policy::{self, Caller, Input, Policy, Target};
@@ -143,8 +144,21 @@ impl Credentials {
         else {
             return Ok(0);
         };
+        let cipher = self.cipher.clone();
         self.db
-            .write(move |conn| super::disable_unused(conn, before))
+            .write(move |conn| {
+                let ids = super::disable_unused(conn, before)?;
+                for id in &ids {
+                    let pair = super::get(conn, &cipher, id)?;
+                    let event = pair.and_then(|p| {
+                        super::pair_event("disabled", &p, Initiator::Service, Some("unused".into()))
+                    });
+                    if let Some(event) = event {
+                        audit::record(conn, &event)?;
+                    }
+                }
+                Ok(ids.len())
+            })
             .await
     }
 
@@ -169,10 +183,12 @@ impl Credentials {
         })
     }
 
-    /// Stores a new credential after the user limit.
+    /// Stores a new credential after the user limit; a pair's creation is
+    /// audited in the same transaction.
     async fn store(
         &self,
         new: NewCredential,
+        initiator: Initiator,
         check: impl FnOnce(&mut Conn) -> Result<(), Error> + Send + 'static,
     ) -> Result<Credential, Error> {
         let (cipher, limit) = (self.cipher.clone(), self.settings.user_limit);
@@ -180,7 +196,11 @@ impl Credentials {
             .write(move |conn| {
                 check(conn)?;
                 super::check_user_limit(conn, &new.user_id, limit)?;
-                super::create(conn, &cipher, new)
+                let created = super::create(conn, &cipher, new)?;
+                if let Some(event) = super::pair_event("created", &created, initiator, None) {
+                    audit::record(conn, &event)?;
+                }
+                Ok(created)
             })
             .await
     }
@@ -192,9 +212,17 @@ impl Credentials {
             .await
     }
 
-    async fn delete_by_id(&self, id: String) -> Result<(), Error> {
-        self.db.write(move |conn| super::delete(conn, &id)).await?;
-        Ok(())
+    /// Deletes one credential; a pair's deletion is audited with it.
+    async fn delete_key(&self, found: Credential, initiator: Initiator) -> Result<(), Error> {
+        self.db
+            .write(move |conn| {
+                super::delete(conn, &found.id)?;
+                if let Some(event) = super::pair_event("deleted", &found, initiator, None) {
+                    audit::record(conn, &event)?;
+                }
+                Ok(())
+            })
+            .await
     }
 
     /// `POST /v3/credentials`.
@@ -232,6 +260,7 @@ impl Credentials {
                 blob: Secret::new(new.blob),
                 secret_digest: None,
             },
+            Initiator::of(caller),
             move |conn| check_owner_exists(conn, &user_id, project_id.as_deref()),
         )
         .await
@@ -314,7 +343,7 @@ impl Credentials {
     pub async fn delete(&self, caller: &Caller, id: Input<String>) -> Result<(), Error> {
         policy::refuse_delegated_credentials(caller)?;
         let found = self.load_for(caller, policy::DELETE_CREDENTIAL, id).await?;
-        self.delete_by_id(found.id).await
+        self.delete_key(found, Initiator::of(caller)).await
     }
 
     fn enforce_ec2(caller: &Caller, rule: Policy, user_id: &str) -> Result<(), Error> {
@@ -345,6 +374,7 @@ impl Credentials {
                 meta: self.implied_meta(EC2),
                 secret_digest: Some(super::secret_digest(secret.expose())),
             },
+            Initiator::of(caller),
             move |conn| check_owner_exists(conn, &owner, Some(&project)),
         )
         .await
@@ -412,7 +442,7 @@ impl Credentials {
         let found = self
             .load_ec2(caller, policy::EC2_DELETE_CREDENTIAL, &user_id, &access)
             .await?;
-        self.delete_by_id(found.id).await
+        self.delete_key(found, Initiator::of(caller)).await
     }
 
     /// `POST /v1/{project_id}/aksks`. The body's project must be the
@@ -454,6 +484,7 @@ impl Credentials {
                 meta,
                 secret_digest: Some(super::secret_digest(secret.expose())),
             },
+            Initiator::of(caller),
             move |conn| check_membership(conn, &project, &user),
         )
         .await?;
@@ -513,13 +544,29 @@ impl Credentials {
     ) -> Result<(), Error> {
         policy::refuse_delegated_credentials(caller)?;
         policy::enforce_aksk(policy::AKSK_DELETE, caller, &project_id, &user_id)?;
+        let (cipher, initiator) = (self.cipher.clone(), Initiator::of(caller));
         self.db
             .write(move |conn| {
                 check_path_owner(conn, &project_id, &user_id)?;
-                super::delete_ec2_of_user(conn, &user_id, Some(&project_id))
+                let pairs = super::list(
+                    conn,
+                    &cipher,
+                    &Filter {
+                        user_id: Some(user_id.clone()),
+                        project_id: Some(project_id.clone()),
+                        credential_type: Some(EC2.into()),
+                    },
+                )?;
+                super::delete_ec2_of_user(conn, &user_id, Some(&project_id))?;
+                for pair in &pairs {
+                    if let Some(event) = super::pair_event("deleted", pair, initiator.clone(), None)
+                    {
+                        audit::record(conn, &event)?;
+                    }
+                }
+                Ok(())
             })
-            .await?;
-        Ok(())
+            .await
     }
 
     /// Name, description, enabled, expiry (null clears, unless keys must
@@ -541,11 +588,35 @@ impl Credentials {
                     .for_change(found.meta.created_at, asked)?,
             );
         }
-        let (cipher, id) = (self.cipher.clone(), found.id);
+        let (cipher, id, initiator) = (self.cipher.clone(), found.id, Initiator::of(caller));
         self.db
             .write(move |conn| {
                 super::update_meta(conn, &id, &patch)?;
-                super::get(conn, &cipher, &id)?.ok_or_else(|| super::not_found(&id))
+                let updated =
+                    super::get(conn, &cipher, &id)?.ok_or_else(|| super::not_found(&id))?;
+                // Enabling and disabling are events of their own; any
+                // other change is an update.
+                let others = MetaPatch {
+                    enabled: None,
+                    ..patch.clone()
+                };
+                let mut actions = Vec::new();
+                match patch.enabled {
+                    Some(true) => actions.push("enabled"),
+                    Some(false) => actions.push("disabled"),
+                    None => {}
+                }
+                if others != MetaPatch::default() {
+                    actions.push("updated");
+                }
+                for action in actions {
+                    if let Some(event) =
+                        super::pair_event(action, &updated, initiator.clone(), None)
+                    {
+                        audit::record(conn, &event)?;
+                    }
+                }
+                Ok(updated)
             })
             .await
     }
@@ -599,6 +670,7 @@ impl Credentials {
             ..Default::default()
         };
         let (cipher, limit, old_id) = (self.cipher.clone(), self.settings.user_limit, found.id);
+        let initiator = Initiator::of(caller);
         let (replacement, previous) = self
             .db
             .write(move |conn| {
@@ -608,6 +680,16 @@ impl Credentials {
                 super::update_meta(conn, &old_id, &expire_old)?;
                 let previous =
                     super::get(conn, &cipher, &old_id)?.ok_or_else(|| super::not_found(&old_id))?;
+                let (old_access, new_access) = (
+                    super::pair_event("rotated", &previous, initiator.clone(), None),
+                    super::pair_event("created", &replacement, initiator.clone(), None),
+                );
+                if let (Some(mut old), Some(mut new)) = (old_access, new_access) {
+                    old.reason = Some(format!("replaced by {}", new.key_id));
+                    new.reason = Some(format!("rotation of {}", old.key_id));
+                    audit::record(conn, &old)?;
+                    audit::record(conn, &new)?;
+                }
                 Ok((replacement, previous))
             })
             .await?;
@@ -630,6 +712,6 @@ impl Credentials {
         let found = self
             .aksk_pair(caller, policy::AKSK_DELETE, project_id, user_id, &access)
             .await?;
-        self.delete_by_id(found.id).await
+        self.delete_key(found, Initiator::of(caller)).await
     }
 }

@@ -211,6 +211,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    audit_events (id) {
+        id -> Text,
+        at -> BigInt,
+        action -> Text,
+        outcome -> Text,
+        key_kind -> Nullable<Text>,
+        key_id -> Nullable<Text>,
+        user_id -> Nullable<Text>,
+        project_id -> Nullable<Text>,
+        initiator_id -> Nullable<Text>,
+        event -> Text,
+    }
+}
+
+diesel::table! {
     leak_reports (id) {
         id -> Text,
         reporter_id -> Text,
@@ -316,4 +331,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     application_credential_access_rules,
     leak_reports,
     leak_report_items,
+    audit_events,
 );

@@ -122,6 +122,70 @@ pub fn record(conn: &mut Conn, event: &KeyEvent) -> Result<(), Error> {
     Ok(())
 }
 
+/// One authentication through `POST /v3/auth/tokens` (every method, the
+/// console's sign-in and OAuth 2.0 included): who, when known, how, and
+/// with which key.
+#[derive(Debug, Clone)]
+pub struct Authentication {
+    pub succeeded: bool,
+    pub methods: Vec<String>,
+    /// The authenticated user; on failure, the user the request named by
+    /// id, if it did.
+    pub user_id: Option<String>,
+    pub project_id: Option<String>,
+    /// The application credential used, if any.
+    pub app_cred_id: Option<String>,
+}
+
+/// The CADF event of an authentication (Keystone's `authenticate`).
+pub fn authentication_cadf(a: &Authentication, id: &str, at_micros: i64) -> Value {
+    let time = chrono::DateTime::from_timestamp_micros(at_micros)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.6f+0000").to_string())
+        .unwrap_or_default();
+    let user = a.user_id.as_deref().unwrap_or("unknown");
+    let mut value = json!({
+        "typeURI": "http://schemas.dmtf.org/cloud/audit/1.0/event",
+        "id": id,
+        "eventType": "activity",
+        "eventTime": time,
+        "action": "authenticate",
+        "outcome": if a.succeeded { "success" } else { "failure" },
+        "initiator": {"typeURI": "service/security/account/user", "id": user},
+        "target": {"typeURI": "service/security/account/user", "id": user},
+        "observer": {"typeURI": "service/security", "id": "ironstone"},
+        "methods": a.methods,
+    });
+    if let Some(ac) = &a.app_cred_id {
+        value["credential"] =
+            json!({"typeURI": "data/security/credential/application_credential", "id": ac});
+    }
+    if !a.succeeded {
+        value["reason"] = json!({"reasonType": "HTTP", "reasonCode": "401"});
+    }
+    value
+}
+
+/// Records an authentication in its own small transaction.
+pub fn record_authentication(conn: &mut Conn, a: &Authentication) -> Result<(), Error> {
+    let (id, at) = (new_id(), now_micros());
+    let body = authentication_cadf(a, &id, at).to_string();
+    diesel::insert_into(audit_events::table)
+        .values((
+            audit_events::id.eq(&id),
+            audit_events::at.eq(at),
+            audit_events::action.eq("authenticate"),
+            audit_events::outcome.eq(if a.succeeded { "success" } else { "failure" }),
+            audit_events::key_kind.eq(a.app_cred_id.as_ref().map(|_| KeyKind::AppCred.name())),
+            audit_events::key_id.eq(&a.app_cred_id),
+            audit_events::user_id.eq(&a.user_id),
+            audit_events::project_id.eq(&a.project_id),
+            audit_events::initiator_id.eq(a.user_id.as_deref().unwrap_or("unknown")),
+            audit_events::event.eq(body),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// The filters of a listing; all optional.
 #[derive(Debug, Default, Clone)]
 pub struct Filter {

@@ -847,7 +847,7 @@ async fn leak_response(backend: Backend) {
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     // The owner sees the leak in the audit trail, done by Ironstone.
-    let (_, trail) = events(&s, &owner.token, "?action=leaked").await;
+    let (_, trail) = events(&s, &owner.token, "?action=leaked&limit=50").await;
     let leaked = trail["events"].as_array().unwrap();
     assert_eq!(leaked.len(), 5, "{trail}");
     assert!(leaked.iter().all(|e| e["initiator"]["id"] == "ironstone"));
@@ -877,6 +877,14 @@ fn actions(page: &Value) -> Vec<String> {
         .unwrap()
         .iter()
         .map(|e| e["action"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The key events of a page, without the authentications around them.
+fn key_actions(page: &Value) -> Vec<String> {
+    actions(page)
+        .into_iter()
+        .filter(|a| a != "authenticate")
         .collect()
 }
 
@@ -938,7 +946,7 @@ async fn audit_trail(backend: Backend) {
     let (status, page) = events(&s, &owner.token, "").await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert_eq!(
-        actions(&page),
+        key_actions(&page),
         [
             "deleted.application_credential",
             "created.application_credential",
@@ -990,16 +998,39 @@ async fn audit_trail(backend: Backend) {
         [actions(&first_page), actions(&second_page)].concat(),
         actions(&page)[..6].to_vec()
     );
+    // Logins are in the trail too: the owner's own, and a failed one that
+    // named the owner by id.
+    let (status, _, _) = s
+        .auth(json!({"auth": {"identity": {"methods": ["password"],
+            "password": {"user": {"id": owner.user_id, "password": "wrong"}}}}}))
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (_, logins) = events(&s, &owner.token, "?action=authenticate").await;
+    let outcomes: Vec<&str> = logins["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["failure", "success"], "{logins}");
+    assert_eq!(logins["events"][0]["reason"]["reasonCode"], "401");
+    assert!(
+        !logins.to_string().contains("wrong"),
+        "a password in the trail"
+    );
+    let (_, failures) = events(&s, &owner.token, "?outcome=failure").await;
+    assert_eq!(failures["events"].as_array().unwrap().len(), 1);
 
     // Who sees what: another member sees nothing of the owner's, a
     // project admin sees the project's, the admin of another project none.
     let (_, theirs) = events(&s, &other.token, "").await;
-    assert!(theirs["events"].as_array().unwrap().is_empty());
+    assert!(key_actions(&theirs).is_empty());
+    assert!(theirs.to_string().find(&owner.user_id).is_none());
     let (_, asked) = events(&s, &other.token, &format!("?user_id={}", owner.user_id)).await;
     assert!(asked["events"].as_array().unwrap().is_empty());
     let (_, project_view) = events(&s, &auditor.token, "").await;
-    assert_eq!(actions(&project_view), actions(&page));
-    let (_, elsewhere) = events(&s, &admin.token, "").await;
+    assert_eq!(key_actions(&project_view), key_actions(&page));
+    let (_, elsewhere) = events(&s, &admin.token, &format!("?project_id={project}")).await;
     assert!(
         elsewhere["events"].as_array().unwrap().is_empty(),
         "{elsewhere}"

@@ -13,7 +13,7 @@ use crate::token::payload::new_audit_id;
 use crate::token::{Payload, Scope};
 use crate::trust;
 
-use super::request::{AuthRequest, ScopeRequest, UserRef};
+use super::request::{AuthRequest, PasswordCredentials, ScopeRequest, UserRef};
 use super::scope::{resolve_domain, resolve_scope};
 use super::validate::{issue_and_load, validate};
 use super::{now_seconds, Auth, ResolvedScope, TokenContext};
@@ -50,8 +50,59 @@ struct Authenticated {
 }
 
 /// `POST /v3/auth/tokens`: runs the methods, resolves the scope and issues.
-/// Returns the token string and its context.
+/// Returns the token string and its context. Every success and every
+/// refusal (401) is written to the audit trail.
 pub async fn issue_token(
+    state: &Auth,
+    request: AuthRequest,
+) -> Result<(String, TokenContext), Error> {
+    let methods = request.methods.clone();
+    let named_user = match &request.password {
+        Some(PasswordCredentials {
+            user: UserRef::Id(id),
+            ..
+        }) => Some(id.clone()),
+        _ => None,
+    };
+    let named_app_cred = request
+        .application_credential
+        .as_ref()
+        .and_then(|a| a.id.clone());
+    let outcome = issue_token_unaudited(state, request).await;
+    let record = match &outcome {
+        Ok((_, context)) => Some(crate::audit::Authentication {
+            succeeded: true,
+            methods,
+            user_id: Some(context.user_id().to_string()),
+            project_id: context.project_id().map(str::to_string),
+            app_cred_id: context
+                .application_credential
+                .as_ref()
+                .map(|a| a.id.clone()),
+        }),
+        Err(Error::Unauthorized { .. }) => Some(crate::audit::Authentication {
+            succeeded: false,
+            methods,
+            user_id: named_user,
+            project_id: None,
+            app_cred_id: named_app_cred,
+        }),
+        Err(_) => None,
+    };
+    if let Some(record) = record {
+        // The trail must not decide whether a login works.
+        if let Err(e) = state
+            .db
+            .write(move |conn| crate::audit::record_authentication(conn, &record))
+            .await
+        {
+            tracing::warn!(error = %e, "cannot write an authentication to the audit trail");
+        }
+    }
+    outcome
+}
+
+async fn issue_token_unaudited(
     state: &Auth,
     request: AuthRequest,
 ) -> Result<(String, TokenContext), Error> {

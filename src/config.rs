@@ -38,6 +38,7 @@ pub struct Config {
     pub unified_limit: UnifiedLimit,
     pub trust: Trust,
     pub console: Console,
+    pub audit: Audit,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -359,6 +360,36 @@ impl Default for Trust {
     }
 }
 
+/// The audit trail.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Audit {
+    /// Which signed-request verifications are kept: `all`, `failures` or
+    /// `none` (key lifecycle events and logins are always kept).
+    pub signed_requests: String,
+    /// Seconds events are kept; 0 keeps them forever.
+    pub retention: i64,
+}
+
+impl Default for Audit {
+    fn default() -> Self {
+        Audit {
+            signed_requests: "all".into(),
+            retention: 90 * 24 * 3600,
+        }
+    }
+}
+
+impl Audit {
+    pub fn signed_policy(&self) -> crate::audit::SignedPolicy {
+        match self.signed_requests.as_str() {
+            "failures" => crate::audit::SignedPolicy::Failures,
+            "none" => crate::audit::SignedPolicy::None,
+            _ => crate::audit::SignedPolicy::All,
+        }
+    }
+}
+
 /// The self-service web console for API keys.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -468,9 +499,10 @@ fn string_or_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Err
 }
 
 /// Section names, longest first so `FERNET_TOKENS_` wins over `TOKEN_`.
-const SECTIONS: [&str; 14] = [
+const SECTIONS: [&str; 15] = [
     "unified_limit",
     "console",
+    "audit",
     "trust",
     "fernet_tokens",
     "credential",
@@ -608,6 +640,19 @@ impl Config {
                     "{name} must be 0 (off) or a number of seconds"
                 )));
             }
+        }
+        if !matches!(
+            self.audit.signed_requests.as_str(),
+            "all" | "failures" | "none"
+        ) {
+            return Err(Error::Config(
+                "audit.signed_requests must be all, failures or none".into(),
+            ));
+        }
+        if self.audit.retention < 0 {
+            return Err(Error::Config(
+                "audit.retention must be 0 (forever) or a number of seconds".into(),
+            ));
         }
         if crate::lifecycle::LeakAction::parse(&credential.action_when_leaked).is_none() {
             return Err(Error::Config(format!(

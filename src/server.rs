@@ -89,6 +89,7 @@ pub fn prepare(config: Config) -> Result<AppState, Error> {
         hasher: hasher.clone(),
         guards,
         caches,
+        audit: Arc::new(crate::audit::Sink::new(config.audit.signed_policy())),
     };
     Ok(AppState {
         auth,
@@ -321,6 +322,47 @@ pub fn spawn(config: Config) -> Result<RunningServer, Error> {
 }
 
 /// Picks up key rotations and prunes revocation events no token can match.
+/// Writes buffered signed-request events every 250 ms, and prunes the
+/// trail past `audit.retention` every hour.
+fn spawn_audit_writer(state: Arc<AppState>) {
+    let writer = Arc::clone(&state);
+    actix_web::rt::spawn(async move {
+        let mut tick = actix_web::rt::time::interval(Duration::from_millis(250));
+        loop {
+            tick.tick().await;
+            let batch = writer.auth.audit.take();
+            if batch.is_empty() {
+                continue;
+            }
+            let count = batch.len();
+            let written = writer
+                .db
+                .write(move |conn| crate::audit::write_signed(conn, &batch))
+                .await;
+            if let Err(e) = written {
+                tracing::warn!(error = %e, events = count, "cannot write signed-request events to the audit trail; they are lost");
+            }
+        }
+    });
+    let retention = state.config.audit.retention;
+    if retention > 0 {
+        actix_web::rt::spawn(async move {
+            let mut tick = actix_web::rt::time::interval(Duration::from_secs(3600));
+            loop {
+                tick.tick().await;
+                let before = crate::store::now_micros() - retention.saturating_mul(1_000_000);
+                if let Err(e) = state
+                    .db
+                    .write(move |conn| crate::audit::prune(conn, before))
+                    .await
+                {
+                    tracing::warn!(error = %e, "cannot prune the audit trail; will retry");
+                }
+            }
+        });
+    }
+}
+
 /// Disables AK/SK pairs and ends application credentials that nobody has
 /// used for `credential.disable_unused_after`, checking a few times per
 /// period (at least every 10 minutes). Every replica may sweep: the
@@ -372,6 +414,7 @@ fn spawn_upkeep(state: Arc<AppState>) {
             }
         }
     });
+    spawn_audit_writer(Arc::clone(&state));
     let leaks = state.leaks.clone();
     actix_web::rt::spawn(async move {
         // Reports a crash left unprocessed (each is processed as it comes).

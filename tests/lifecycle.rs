@@ -1020,6 +1020,32 @@ async fn audit_trail(backend: Backend) {
     );
     let (_, failures) = events(&s, &owner.token, "?outcome=failure").await;
     assert_eq!(failures["events"].as_array().unwrap().len(), 1);
+    // Signed requests too (written in batches, a moment later): a
+    // verification, a wrong signature, each against the pair's access key.
+    let live = pair_for(&s, &owner, json!({"name": "signing"})).await;
+    assert_eq!(verifies(&s, &admin.token, &live).await, StatusCode::OK);
+    let forged = Pair {
+        access: live.access.clone(),
+        secret: "not-the-secret".into(),
+    };
+    assert_eq!(
+        verifies(&s, &admin.token, &forged).await,
+        StatusCode::UNAUTHORIZED
+    );
+    let query = format!("?access_key={}&action=authenticate", live.access);
+    eventually(|| async {
+        events(&s, &owner.token, &query).await.1["events"]
+            .as_array()
+            .unwrap()
+            .len()
+            == 2
+    })
+    .await;
+    let (_, signed) = events(&s, &owner.token, &query).await;
+    assert_eq!(signed["events"][0]["outcome"], "failure");
+    assert_eq!(signed["events"][1]["outcome"], "success");
+    assert_eq!(signed["events"][1]["methods"], json!(["ec2tokens"]));
+    assert_eq!(signed["events"][1]["target"]["id"], live.access.as_str());
 
     // Who sees what: another member sees nothing of the owner's, a
     // project admin sees the project's, the admin of another project none.
@@ -1029,7 +1055,8 @@ async fn audit_trail(backend: Backend) {
     let (_, asked) = events(&s, &other.token, &format!("?user_id={}", owner.user_id)).await;
     assert!(asked["events"].as_array().unwrap().is_empty());
     let (_, project_view) = events(&s, &auditor.token, "").await;
-    assert_eq!(key_actions(&project_view), key_actions(&page));
+    let (_, owner_now) = events(&s, &owner.token, "").await;
+    assert_eq!(key_actions(&project_view), key_actions(&owner_now));
     let (_, elsewhere) = events(&s, &admin.token, &format!("?project_id={project}")).await;
     assert!(
         elsewhere["events"].as_array().unwrap().is_empty(),

@@ -39,6 +39,8 @@ pub struct Auth {
     pub hasher: identity::Hasher,
     pub guards: signed::Guards,
     pub caches: Caches,
+    /// Signed-request verifications waiting to be written to the trail.
+    pub audit: std::sync::Arc<crate::audit::Sink>,
 }
 
 /// What a validated token is scoped to, with the live objects.

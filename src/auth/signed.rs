@@ -535,7 +535,37 @@ impl Auth {
         verification: crate::policy::Input<Verification>,
     ) -> Result<SignedAnswer, Error> {
         authorize(self, caller, rule, reports_client)?;
-        let (token, context) = verify_and_issue(self, verification?).await?;
+        let verification = verification?;
+        let presented = (
+            verification.access.chars().take(128).collect::<String>(),
+            verification.client_ip,
+        );
+        let outcome = verify_and_issue(self, verification).await;
+        // Refusals of the key or signature (401) and throttling (429) are
+        // authentications that failed; a malformed request is not one.
+        let refused = match &outcome {
+            Ok(_) => Some(None),
+            Err(Error::Unauthorized { .. }) => Some(Some(401)),
+            Err(Error::TooManyRequests { .. }) => Some(Some(429)),
+            Err(_) => None,
+        };
+        if let Some(refused) = refused {
+            let context = outcome.as_ref().ok().map(|(_, c)| c);
+            self.audit.push(crate::audit::SignedAuthentication {
+                at: crate::store::now_micros(),
+                route: if rule.action.contains("s3") {
+                    "s3tokens"
+                } else {
+                    "ec2tokens"
+                },
+                access: presented.0,
+                refused,
+                user_id: context.map(|c| c.user_id().to_string()),
+                project_id: context.and_then(|c| c.project_id()).map(str::to_string),
+                client: presented.1,
+            });
+        }
+        let (token, context) = outcome?;
         let catalog = super::catalog_for(self, &context).await?;
         Ok((token, context, catalog))
     }

@@ -891,7 +891,9 @@ fn key_actions(page: &Value) -> Vec<String> {
 /// Every lifecycle event of a key lands in the audit trail, as CADF, in
 /// the change's transaction; each caller reads only what they may.
 async fn audit_trail(backend: Backend) {
-    let Some(s) = TestServer::start(backend) else {
+    // Every signed-request verification, not only refusals (the default).
+    let Some(s) = TestServer::start_with(backend, |c| c.audit.signed_requests = "all".into())
+    else {
         return;
     };
     let admin = admin_member(&s).await;

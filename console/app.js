@@ -326,7 +326,37 @@
     $("appcreds-caption").textContent = `${whose} application credentials in ${project().name}`;
     // Application credentials are created only by their owner.
     $("create-appcred").hidden = !isSelf();
-    await Promise.all([loadPairs(), loadAppcreds()]);
+    $("activity-caption").textContent = `${isSelf() ? "Your" : `${state.owner.name}'s`} activity`;
+    await Promise.all([loadPairs(), loadAppcreds(), loadActivity()]);
+  }
+
+  // The audit trail (GET /v1/audit-events): what the API lets this user see.
+  async function loadActivity() {
+    let events = [];
+    try {
+      const data = await request("GET", `/v1/audit-events?user_id=${enc(state.owner.id)}&limit=50`);
+      events = data.events;
+    } catch (e) {
+      if (e.status !== 401) say(`Activity cannot be listed: ${e.message}`);
+    }
+    if (!state.token) return; // the session ended meanwhile
+    const me = state.token.user.id;
+    $("activity").tBodies[0].replaceChildren(...events.map((e) => {
+      const by = e.initiator.id === me ? "You" : e.initiator.id === "ironstone" ? "Ironstone" : e.initiator.id;
+      const reason = e.reason ? e.reason.reasonCode : "";
+      return el("tr", {},
+        cell("When", when(e.eventTime.replace("+0000", "Z"))),
+        cell("Event", e.action.replace(/[._]/g, " ")),
+        cell("Key", el("span", {
+          class: "mono",
+          text: e.target.typeURI.startsWith("data/") ? e.target.id : (e.credential ? e.credential.id : ""),
+        })),
+        cell("Outcome", el("span", { class: `badge ${e.outcome === "success" ? "active" : "expired"}`, text: e.outcome })),
+        cell("By", by),
+        cell("Why", reason === "401" ? "refused" : reason === "429" ? "throttled" : reason),
+      );
+    }));
+    $("activity-empty").hidden = events.length > 0;
   }
 
   async function loadPairs() {

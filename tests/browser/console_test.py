@@ -398,6 +398,17 @@ def main():
         axe.check(page, "appcreds")
         screens.take(page, "12-appcreds")
 
+        # --- activity: the audit trail of these keys ----------------------
+        page.reload()
+        page.get_by_role("tab", name="Activity").click()
+        activity = page.locator("#activity tbody")
+        expect(activity).to_contain_text("rotated aksk")
+        expect(activity).to_contain_text("created application credential")
+        expect(activity).to_contain_text("authenticate")
+        expect(activity).not_to_contain_text(secret)
+        axe.check(page, "activity")
+        screens.take(page, "16-activity")
+
         # --- endpoints ------------------------------------------------------
         page.get_by_role("tab", name="Endpoints").click()
         expect(page.locator("#endpoint-list")).to_contain_text(f"{base}/v3/ec2tokens")

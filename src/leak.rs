@@ -133,14 +133,18 @@ fn process(
         .select(leak_report_items::digest)
         .load(conn)?;
     let now = now_micros();
-    let pairs: Vec<(String, Option<String>)> = credentials::table
+    let pairs: Vec<(String, Option<String>, Option<String>)> = credentials::table
         .filter(credentials::credential_type.eq(crate::credential::EC2))
         .filter(
             credentials::access_digest
                 .eq_any(&digests)
                 .or(credentials::secret_digest.eq_any(&digests)),
         )
-        .select((credentials::id, credentials::action_when_leaked))
+        .select((
+            credentials::id,
+            credentials::action_when_leaked,
+            credentials::secret_digest,
+        ))
         .load(conn)?;
     let app_creds: Vec<(String, Option<String>)> = application_credentials::table
         .filter(application_credentials::secret_digest.eq_any(&digests))
@@ -154,7 +158,17 @@ fn process(
             .and_then(LeakAction::parse)
             .unwrap_or(default)
     };
-    for (id, own) in &pairs {
+    for (id, own, secret) in &pairs {
+        // An access key is no secret (it travels in every signed request
+        // and sits in logs and the audit trail): naming one only marks the
+        // pair leaked. Acting on it would let a reporter disable any key
+        // it has merely seen; the pair's action needs its secret.
+        let own = if secret.as_ref().is_some_and(|d| digests.contains(d)) {
+            own.clone()
+        } else {
+            Some(LeakAction::None.as_str().to_string())
+        };
+        let own = &own;
         let target = credentials::table.find(id);
         let leaked = crate::credential::get(conn, cipher, id)?
             .and_then(|p| crate::credential::pair_event("leaked", &p, Initiator::Service, why()));

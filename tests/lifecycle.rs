@@ -771,7 +771,8 @@ async fn leak_response(backend: Backend) {
     // GitHub's alert format, as its secret scanning posts it.
     let alert: Vec<Value> = [
         marked.secret.as_str(),
-        disabled.access.as_str(),
+        disabled.secret.as_str(),
+        untouched.access.as_str(),
         deleted.secret.as_str(),
         ended_secret.as_str(),
         gone_secret.as_str(),
@@ -788,7 +789,7 @@ async fn leak_response(backend: Backend) {
         keys
     };
     assert_eq!(shape(&nothing), shape(&received));
-    assert_eq!(received["report"]["received"], 6);
+    assert_eq!(received["report"]["received"], 7);
 
     eventually(|| async {
         keys_of(&s, &owner)
@@ -814,7 +815,11 @@ async fn leak_response(backend: Backend) {
             .all(|k| k["access_key"] != deleted.access.as_str()),
         "deleted"
     );
-    assert_eq!(key_of(&keys, &untouched.access)["status"], "active");
+    // Named by its access key only (no secret in hand): marked, not acted on.
+    let only_named = key_of(&keys, &untouched.access);
+    assert_eq!(only_named["status"], "leaked");
+    assert_eq!(only_named["enabled"], true);
+    assert_eq!(verifies(&s, &admin.token, &untouched).await, StatusCode::OK);
     assert_eq!(
         app_cred_token(&s, json!({"id": ended_id, "secret": ended_secret}))
             .await
@@ -849,7 +854,7 @@ async fn leak_response(backend: Backend) {
     // The owner sees the leak in the audit trail, done by Ironstone.
     let (_, trail) = events(&s, &owner.token, "?action=leaked&limit=50").await;
     let leaked = trail["events"].as_array().unwrap();
-    assert_eq!(leaked.len(), 5, "{trail}");
+    assert_eq!(leaked.len(), 6, "{trail}");
     assert!(leaked.iter().all(|e| e["initiator"]["id"] == "ironstone"));
     // A secret the client chose has no lookup digest: not matched.
     assert_eq!(

@@ -7,7 +7,8 @@ use serde_json::{json, Map, Value};
 
 use super::http::{caller, query_pairs, JsonBody};
 use super::input::{
-    change_string, format_time, opt_bool, opt_cidrs, opt_future_time, path_id, req_string,
+    change_string, format_time, opt_bool, opt_cidrs, opt_future_time, opt_leak_action, path_id,
+    req_string,
 };
 use crate::credential::{self, AkskInput, Credential, MetaPatch};
 use crate::error::Error;
@@ -29,31 +30,8 @@ fn meta_patch(fields: &Map<String, Value>) -> Result<MetaPatch, Error> {
         enabled: opt_bool(fields, "enabled")?,
         expires_at: opt_future_time(fields, "expires_at")?,
         allowed_cidrs: opt_cidrs(fields, "allowed_cidrs")?,
-        action_when_leaked: leak_action(fields)?,
+        action_when_leaked: opt_leak_action(fields)?,
     })
-}
-
-/// `action_when_leaked`: `none`, `disable`, `delete`, or null for the
-/// deployment's default.
-fn leak_action(fields: &Map<String, Value>) -> Result<Option<Option<LeakAction>>, Error> {
-    match fields.get("action_when_leaked") {
-        None => Ok(None),
-        Some(Value::Null) => Ok(Some(None)),
-        Some(Value::String(text)) => {
-            LeakAction::parse(text)
-                .map(|a| Some(Some(a)))
-                .ok_or_else(|| {
-                    Error::invalid(
-                        "action_when_leaked",
-                        &format!("must be {} (or null for the default)", LeakAction::NAMES),
-                    )
-                })
-        }
-        Some(other) => Err(Error::invalid(
-            "action_when_leaked",
-            &format!("{other} is not of type 'string'"),
-        )),
-    }
 }
 
 const META_FIELDS: [&str; 6] = [

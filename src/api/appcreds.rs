@@ -7,11 +7,12 @@ use serde_json::{json, Map, Value};
 use super::http::{
     base_url, caller, collection, gone, id_of, one, query, user_and, JsonBody, Resp,
 };
-use super::input::{member, opt_bool, opt_future_time, opt_string, path_id, req_string};
+use super::input::{
+    member, opt_bool, opt_future_time, opt_leak_action, opt_string, path_id, req_string,
+};
 use super::render;
 use crate::application_credential::{AppCredInput, RoleRef, RuleInput};
 use crate::error::Error;
-use crate::lifecycle::LeakAction;
 use crate::AppState;
 
 const METHODS: [&str; 6] = ["DELETE", "GET", "HEAD", "PATCH", "POST", "PUT"];
@@ -87,21 +88,7 @@ fn new_app_cred(body: &Value) -> Result<AppCredInput, Error> {
         unrestricted: opt_bool(a, "unrestricted")?.unwrap_or(false),
         roles: roles_field(a)?,
         access_rules: access_rules_field(a),
-        action_when_leaked: match a.get("action_when_leaked") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(text)) => Some(LeakAction::parse(text).ok_or_else(|| {
-                Error::invalid(
-                    "action_when_leaked",
-                    &format!("must be {}", LeakAction::NAMES),
-                )
-            })?),
-            Some(other) => {
-                return Err(Error::invalid(
-                    "action_when_leaked",
-                    &format!("{other} is not of type 'string'"),
-                ))
-            }
-        },
+        action_when_leaked: opt_leak_action(a)?.flatten(),
     })
 }
 

@@ -86,7 +86,5 @@ pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> Resp {
             }
             format!("{}?{query}marker={last}", req.path())
         });
-    Ok(HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
-        .json(json!({"events": events, "links": {"next": next}})))
+    Ok(HttpResponse::Ok().json(json!({"events": events, "links": {"next": next}})))
 }

@@ -253,3 +253,29 @@ pub fn grace_period(body: &Value) -> Result<i64, Error> {
 /// How long a rotated key keeps working by default, as AWS and IBM
 /// suggest for moving clients over.
 const DEFAULT_GRACE_SECONDS: i64 = 24 * 3600;
+
+/// `action_when_leaked`: `none`, `disable`, `delete`, or null for the
+/// deployment's default.
+pub fn opt_leak_action(
+    fields: &Map<String, Value>,
+) -> Result<Option<Option<crate::lifecycle::LeakAction>>, Error> {
+    match fields.get("action_when_leaked") {
+        None => Ok(None),
+        Some(Value::Null) => Ok(Some(None)),
+        Some(Value::String(text)) => crate::lifecycle::LeakAction::parse(text)
+            .map(|a| Some(Some(a)))
+            .ok_or_else(|| {
+                Error::invalid(
+                    "action_when_leaked",
+                    &format!(
+                        "must be {} (or null for the default)",
+                        crate::lifecycle::LeakAction::NAMES
+                    ),
+                )
+            }),
+        Some(other) => Err(Error::invalid(
+            "action_when_leaked",
+            &format!("{other} is not of type 'string'"),
+        )),
+    }
+}

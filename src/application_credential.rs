@@ -453,26 +453,48 @@ pub fn delete(conn: &mut Conn, id: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// Deletes one application credential as part of a cascade, and records
+/// it with `cause`.
+fn delete_for_cause(conn: &mut Conn, id: &str, cause: &crate::audit::Cause) -> Result<(), Error> {
+    let Some(found) = get(conn, id)? else {
+        return Ok(());
+    };
+    delete(conn, id)?;
+    let reason = Some(cause.reason.clone());
+    crate::audit::record(
+        conn,
+        &event("deleted", &found, cause.initiator.clone(), reason),
+    )
+}
+
 /// Deletes every application credential of a user.
-pub fn delete_for_user(conn: &mut Conn, user_id: &str) -> Result<(), Error> {
+pub fn delete_for_user(
+    conn: &mut Conn,
+    user_id: &str,
+    cause: &crate::audit::Cause,
+) -> Result<(), Error> {
     let ids: Vec<String> = application_credentials::table
         .filter(application_credentials::user_id.eq(user_id))
         .select(application_credentials::id)
         .load(conn)?;
     for id in ids {
-        delete(conn, &id)?;
+        delete_for_cause(conn, &id, cause)?;
     }
     Ok(())
 }
 
 /// Deletes every application credential that holds `role_id`.
-pub fn delete_holding_role(conn: &mut Conn, role_id: &str) -> Result<(), Error> {
+pub fn delete_holding_role(
+    conn: &mut Conn,
+    role_id: &str,
+    cause: &crate::audit::Cause,
+) -> Result<(), Error> {
     let holders: Vec<String> = application_credential_roles::table
         .filter(application_credential_roles::role_id.eq(role_id))
         .select(application_credential_roles::application_credential_id)
         .load(conn)?;
     for id in holders {
-        delete(conn, &id)?;
+        delete_for_cause(conn, &id, cause)?;
     }
     Ok(())
 }
@@ -480,7 +502,11 @@ pub fn delete_holding_role(conn: &mut Conn, role_id: &str) -> Result<(), Error> 
 /// Deletes the user's application credentials that hold a role the user
 /// no longer has on the credential's project (Keystone does the same when
 /// an assignment goes away).
-pub fn prune_for_user(conn: &mut Conn, user_id: &str) -> Result<usize, Error> {
+pub fn prune_for_user(
+    conn: &mut Conn,
+    user_id: &str,
+    initiator: &crate::audit::Initiator,
+) -> Result<usize, Error> {
     let mut removed = 0;
     for ac in list_for_user(conn, user_id, None)? {
         let held: BTreeSet<String> = match crate::resource::get_project(conn, &ac.project_id)? {
@@ -490,8 +516,18 @@ pub fn prune_for_user(conn: &mut Conn, user_id: &str) -> Result<usize, Error> {
                 .collect(),
             None => BTreeSet::new(),
         };
-        if ac.roles.iter().any(|r| !held.contains(&r.id)) {
-            delete(conn, &ac.id)?;
+        let lost: Vec<&str> = ac
+            .roles
+            .iter()
+            .filter(|r| !held.contains(&r.id))
+            .map(|r| r.id.as_str())
+            .collect();
+        if !lost.is_empty() {
+            let cause = crate::audit::Cause {
+                initiator: initiator.clone(),
+                reason: format!("roles no longer held: {}", lost.join(", ")),
+            };
+            delete_for_cause(conn, &ac.id, &cause)?;
             removed += 1;
         }
     }

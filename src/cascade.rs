@@ -5,6 +5,10 @@
 //! function runs inside the caller's transaction: a refusal half-way
 //! leaves nothing deleted.
 
+use std::sync::Arc;
+
+use crate::audit::{Cause, Initiator};
+use crate::credential::CredentialCipher;
 use crate::error::Error;
 use crate::limit::{self, LimitOwner};
 use crate::policy::{self, Caller, Input, Target};
@@ -14,14 +18,20 @@ use crate::{application_credential, assignment, catalog, credential, identity, r
 /// A disabled, non-default domain and everything in it: its projects
 /// (children first), users, groups, domain roles and the assignments on
 /// it.
-pub fn delete_domain(conn: &mut Conn, id: &str, default_domain_id: &str) -> Result<(), Error> {
+pub fn delete_domain(
+    conn: &mut Conn,
+    cipher: &CredentialCipher,
+    id: &str,
+    default_domain_id: &str,
+    by: &Initiator,
+) -> Result<(), Error> {
     resource::deletable_domain(conn, id, default_domain_id)?;
     for project_id in resource::projects_leaves_first(conn, id)? {
-        delete_project(conn, &project_id)?;
+        delete_project(conn, cipher, &project_id, by)?;
     }
     let (user_ids, group_ids) = identity::members_of_domain(conn, id)?;
     for user_id in user_ids {
-        delete_user(conn, &user_id)?;
+        delete_user(conn, cipher, &user_id, by)?;
     }
     for group_id in group_ids {
         delete_group(conn, &group_id)?;
@@ -35,9 +45,18 @@ pub fn delete_domain(conn: &mut Conn, id: &str, default_domain_id: &str) -> Resu
 /// A project without children, the assignments on it, the credentials
 /// bound to it (Keystone's `delete_credentials_for_project`) and its limits
 /// (`delete_limits_for_project`).
-pub fn delete_project(conn: &mut Conn, id: &str) -> Result<(), Error> {
+pub fn delete_project(
+    conn: &mut Conn,
+    cipher: &CredentialCipher,
+    id: &str,
+    by: &Initiator,
+) -> Result<(), Error> {
     assignment::delete_target_assignments(conn, id)?;
-    credential::delete_for_project(conn, id)?;
+    let cause = Cause {
+        initiator: by.clone(),
+        reason: format!("project {id} deleted"),
+    };
+    credential::delete_for_project(conn, cipher, id, &cause)?;
     limit::store::delete_limits_of(conn, LimitOwner::Project(id))?;
     for trust_id in trust::store::ids_of_project(conn, id)? {
         trust::delete_with_redelegations(conn, &trust_id)?;
@@ -48,10 +67,19 @@ pub fn delete_project(conn: &mut Conn, id: &str) -> Result<(), Error> {
 /// A user, the assignments it holds, its credentials (AK/SK pairs
 /// included), its application credentials and the trusts it gave or
 /// received, as Keystone deletes them.
-pub fn delete_user(conn: &mut Conn, id: &str) -> Result<(), Error> {
+pub fn delete_user(
+    conn: &mut Conn,
+    cipher: &CredentialCipher,
+    id: &str,
+    by: &Initiator,
+) -> Result<(), Error> {
     assignment::delete_actor_assignments(conn, id)?;
-    credential::delete_for_user(conn, id)?;
-    application_credential::delete_for_user(conn, id)?;
+    let cause = Cause {
+        initiator: by.clone(),
+        reason: format!("user {id} deleted"),
+    };
+    credential::delete_for_user(conn, cipher, id, &cause)?;
+    application_credential::delete_for_user(conn, id, &cause)?;
     for trust_id in trust::store::ids_of_user(conn, id)? {
         trust::delete_with_redelegations(conn, &trust_id)?;
     }
@@ -99,17 +127,26 @@ pub fn delete_group(conn: &mut Conn, id: &str) -> Result<(), Error> {
 
 /// A mutable role, the application credentials holding it, its
 /// assignments and implication rules.
-pub fn delete_role(conn: &mut Conn, id: &str) -> Result<(), Error> {
+pub fn delete_role(conn: &mut Conn, id: &str, by: &Initiator) -> Result<(), Error> {
     assignment::check_role_deletable(conn, id)?;
-    application_credential::delete_holding_role(conn, id)?;
+    let cause = Cause {
+        initiator: by.clone(),
+        reason: format!("role {id} deleted"),
+    };
+    application_credential::delete_holding_role(conn, id, &cause)?;
     assignment::delete_role(conn, id)
 }
 
 /// The membership of a user in a group ends: application credentials that
 /// relied on a role held through it go, and the user's tokens are revoked.
-pub fn remove_member(conn: &mut Conn, user_id: &str, group_id: &str) -> Result<(), Error> {
+pub fn remove_member(
+    conn: &mut Conn,
+    user_id: &str,
+    group_id: &str,
+    by: &Initiator,
+) -> Result<(), Error> {
     identity::remove_member(conn, user_id, group_id)?;
-    application_credential::prune_for_user(conn, user_id)?;
+    application_credential::prune_for_user(conn, user_id, by)?;
     crate::revoke::record(
         conn,
         crate::revoke::Revoke {
@@ -121,7 +158,12 @@ pub fn remove_member(conn: &mut Conn, user_id: &str, group_id: &str) -> Result<(
 
 /// A grant ends: application credentials built on a role the user (or a
 /// member of the group) lost go too.
-pub fn revoke_grant(conn: &mut Conn, grant: &assignment::Grant, role: &str) -> Result<(), Error> {
+pub fn revoke_grant(
+    conn: &mut Conn,
+    grant: &assignment::Grant,
+    role: &str,
+    by: &Initiator,
+) -> Result<(), Error> {
     assignment::revoke_grant(
         conn,
         grant.kind,
@@ -139,7 +181,7 @@ pub fn revoke_grant(conn: &mut Conn, grant: &assignment::Grant, role: &str) -> R
         vec![grant.actor.clone()]
     };
     for user in users {
-        application_credential::prune_for_user(conn, &user)?;
+        application_credential::prune_for_user(conn, &user, by)?;
     }
     Ok(())
 }
@@ -154,6 +196,7 @@ pub struct Cascade {
     resources: resource::Resources,
     assignments: assignment::Assignments,
     default_domain_id: String,
+    cipher: Arc<CredentialCipher>,
 }
 
 impl Cascade {
@@ -164,6 +207,7 @@ impl Cascade {
         resources: resource::Resources,
         assignments: assignment::Assignments,
         default_domain_id: String,
+        cipher: Arc<CredentialCipher>,
     ) -> Self {
         Cascade {
             db,
@@ -172,6 +216,7 @@ impl Cascade {
             resources,
             assignments,
             default_domain_id,
+            cipher,
         }
     }
 
@@ -184,8 +229,9 @@ impl Cascade {
         self.assignments
             .authorize_grant(caller, &grant, Some(&role), true)
             .await?;
+        let by = Initiator::of(caller);
         self.db
-            .write(move |conn| revoke_grant(conn, &grant, &role))
+            .write(move |conn| revoke_grant(conn, &grant, &role, &by))
             .await
     }
 
@@ -193,8 +239,9 @@ impl Cascade {
         policy::enforce(policy::DELETE_DOMAIN, caller, Target::default())?;
         let id = id?;
         let default_domain = self.default_domain_id.clone();
+        let (cipher, by) = (Arc::clone(&self.cipher), Initiator::of(caller));
         self.db
-            .write(move |conn| delete_domain(conn, &id, &default_domain))
+            .write(move |conn| delete_domain(conn, &cipher, &id, &default_domain, &by))
             .await
     }
 
@@ -203,8 +250,9 @@ impl Cascade {
             .resources
             .authorized_project(caller, policy::DELETE_PROJECT, id)
             .await?;
+        let (cipher, by) = (Arc::clone(&self.cipher), Initiator::of(caller));
         self.db
-            .write(move |conn| delete_project(conn, &project.id))
+            .write(move |conn| delete_project(conn, &cipher, &project.id, &by))
             .await
     }
 
@@ -213,7 +261,10 @@ impl Cascade {
             .users
             .authorized(caller, policy::DELETE_USER, id)
             .await?;
-        self.db.write(move |conn| delete_user(conn, &user.id)).await
+        let (cipher, by) = (Arc::clone(&self.cipher), Initiator::of(caller));
+        self.db
+            .write(move |conn| delete_user(conn, &cipher, &user.id, &by))
+            .await
     }
 
     /// A catalog delete, for admins.
@@ -239,7 +290,8 @@ impl Cascade {
     pub async fn delete_role(&self, caller: &Caller, id: Input<String>) -> Result<(), Error> {
         policy::enforce(policy::MANAGE_ROLES, caller, Target::default())?;
         let id = id?;
-        self.db.write(move |conn| delete_role(conn, &id)).await
+        let by = Initiator::of(caller);
+        self.db.write(move |conn| delete_role(conn, &id, &by)).await
     }
 
     pub async fn delete_group(&self, caller: &Caller, id: Input<String>) -> Result<(), Error> {
@@ -262,8 +314,9 @@ impl Cascade {
             .groups
             .membership(caller, group_id, user_id, true)
             .await?;
+        let by = Initiator::of(caller);
         self.db
-            .write(move |conn| remove_member(conn, &user.id, &group.id))
+            .write(move |conn| remove_member(conn, &user.id, &group.id, &by))
             .await
     }
 }

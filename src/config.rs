@@ -364,21 +364,32 @@ impl Default for Trust {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Audit {
-    /// Which signed-request verifications are kept: `failures` (refusals
-    /// and throttling), `all`, or `none`. Key lifecycle events and logins
-    /// are always kept. `all` writes one row per verification: on 2 cores
-    /// and SQLite it cost a fifth of `/v3/ec2tokens` throughput, and
-    /// successes are already counted per key (`use_count`, `last_used_at`).
+    /// Which signed-request verifications are kept: `all` (the default),
+    /// `failures` (refusals and throttling), or `none`. Key lifecycle
+    /// events and logins are always kept. Verifications are tallied per
+    /// key, route and outcome, and each tally is one event with a count.
     pub signed_requests: String,
+    /// Seconds over which successful verifications of a key are tallied
+    /// into one event. Refusals are written every 250 ms.
+    pub signed_window: u64,
     /// Seconds events are kept; 0 keeps them forever.
     pub retention: i64,
+    /// A file to append every event to as a JSON line (owner-only;
+    /// reopened after logrotate moves it). Empty: none.
+    pub file: String,
+    /// A syslog socket (usually `/dev/log`) to send every event to as a
+    /// JSON line, facility authpriv. Empty: none.
+    pub syslog: String,
 }
 
 impl Default for Audit {
     fn default() -> Self {
         Audit {
-            signed_requests: "failures".into(),
+            signed_requests: "all".into(),
+            signed_window: 60,
             retention: 90 * 24 * 3600,
+            file: String::new(),
+            syslog: String::new(),
         }
     }
 }
@@ -655,6 +666,11 @@ impl Config {
         if self.audit.retention < 0 {
             return Err(Error::Config(
                 "audit.retention must be 0 (forever) or a number of seconds".into(),
+            ));
+        }
+        if !(1..=3600).contains(&self.audit.signed_window) {
+            return Err(Error::Config(
+                "audit.signed_window must be 1 to 3600 seconds".into(),
             ));
         }
         if crate::lifecycle::LeakAction::parse(&credential.action_when_leaked).is_none() {

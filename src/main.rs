@@ -189,10 +189,10 @@ fn run(cli: Cli) -> Result<(), Error> {
     init_logging(&config);
     match cli.command {
         Command::Serve { .. } => actix_web::rt::System::new().block_on(async move {
-            let (server, _, _) = ironstone::server::start(config)?;
-            server
-                .await
-                .map_err(|e| Error::Internal(format!("server failed: {e}")))
+            let (server, _, state) = ironstone::server::start(config)?;
+            let served = server.await;
+            ironstone::server::flush_audit(&state).await;
+            served.map_err(|e| Error::Internal(format!("server failed: {e}")))
         }),
         Command::Db {
             action: DbAction::Sync,

@@ -42,6 +42,13 @@ pub fn prepare(config: Config) -> Result<AppState, Error> {
         config.database.max_connections,
         Duration::from_millis(config.database.acquire_timeout_ms),
     )?;
+    let db = match crate::audit::export::start(
+        non_empty_path(&config.audit.file),
+        non_empty_path(&config.audit.syslog),
+    )? {
+        Some(delivery) => db.with_outbox(delivery),
+        None => db,
+    };
     let hasher = Hasher::new(
         config.server.hash_threads,
         config.identity.password_hash_rounds,
@@ -105,6 +112,7 @@ pub fn prepare(config: Config) -> Result<AppState, Error> {
             resources.clone(),
             assignments,
             default_domain,
+            credentials.clone(),
         ),
         users,
         resources,
@@ -191,6 +199,10 @@ pub fn bootstrap_if_empty(state: &AppState, first_listen: Option<SocketAddr>) ->
     )?;
     tracing::info!(created = ?report.created, "bootstrapped an empty database");
     Ok(())
+}
+
+fn non_empty_path(setting: &str) -> Option<std::path::PathBuf> {
+    (!setting.is_empty()).then(|| setting.into())
 }
 
 /// A running server, for tests, benchmarks and the binary.
@@ -301,8 +313,9 @@ pub fn spawn(config: Config) -> Result<RunningServer, Error> {
         actix_web::rt::System::new().block_on(async move {
             match start(config) {
                 Ok((server, addrs, state)) => {
-                    let _ = tx.send(Ok((server.handle(), addrs, state)));
+                    let _ = tx.send(Ok((server.handle(), addrs, Arc::clone(&state))));
                     let _ = server.await;
+                    flush_audit(&state).await;
                 }
                 Err(e) => {
                     let _ = tx.send(Err(e));
@@ -321,27 +334,19 @@ pub fn spawn(config: Config) -> Result<RunningServer, Error> {
     })
 }
 
-/// Picks up key rotations and prunes revocation events no token can match.
-/// Writes buffered signed-request events every 250 ms, and prunes the
-/// trail past `audit.retention` every hour.
+/// Writes the tallies of signed-request verifications: refusals every
+/// 250 ms, successes every `audit.signed_window`; prunes the trail past
+/// `audit.retention` every hour.
 fn spawn_audit_writer(state: Arc<AppState>) {
     let writer = Arc::clone(&state);
+    let window = state.config.audit.signed_window.max(1) * 4;
     actix_web::rt::spawn(async move {
         let mut tick = actix_web::rt::time::interval(Duration::from_millis(250));
+        let mut ticks: u64 = 0;
         loop {
             tick.tick().await;
-            let batch = writer.auth.audit.take();
-            if batch.is_empty() {
-                continue;
-            }
-            let count = batch.len();
-            let written = writer
-                .db
-                .write(move |conn| crate::audit::write_signed(conn, &batch))
-                .await;
-            if let Err(e) = written {
-                tracing::warn!(error = %e, events = count, "cannot write signed-request events to the audit trail; they are lost");
-            }
+            ticks += 1;
+            write_signed(&writer, ticks % window == 0).await;
         }
     });
     let retention = state.config.audit.retention;
@@ -361,6 +366,32 @@ fn spawn_audit_writer(state: Arc<AppState>) {
             }
         });
     }
+}
+
+/// Writes what the audit sink has tallied: the refusals, and the successes
+/// too when `successes` (their window is over, or the server stops).
+async fn write_signed(state: &AppState, successes: bool) {
+    let mut tallies = state.auth.audit.take_failures();
+    if successes {
+        tallies.extend(state.auth.audit.take_successes());
+    }
+    if tallies.is_empty() {
+        return;
+    }
+    let count = tallies.len();
+    let written = state
+        .db
+        .write_quiet(move |conn| crate::audit::write_signed(conn, tallies))
+        .await;
+    if let Err(e) = written {
+        tracing::warn!(error = %e, events = count, "cannot write signed-request events to the audit trail; they are lost");
+    }
+}
+
+/// Writes what the audit sink still holds; called once the server has
+/// stopped taking requests.
+pub async fn flush_audit(state: &AppState) {
+    write_signed(state, true).await;
 }
 
 /// Disables AK/SK pairs and ends application credentials that nobody has

@@ -168,15 +168,7 @@ async fn application_credentials(backend: Backend) {
     .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     // Losing the role deletes the credential.
-    let (_, member_role) = call(
-        &s,
-        Method::GET,
-        "/v3/roles?name=member",
-        Some(&admin.token),
-        None,
-    )
-    .await;
-    let member_role = member_role["roles"][0]["id"].as_str().unwrap().to_string();
+    let member_role = common::role_id(&s, &admin.token, "member").await;
     let (status, _) = call(
         &s,
         Method::DELETE,

@@ -6,8 +6,10 @@ mod common;
 
 use common::signing::{iso, pair_for, post_ec2, sign, v2, Pair};
 use common::{
-    admin_member, call, create_app_cred, create_project, member_of, Backend, Member, TestServer,
+    admin_member, call, create_app_cred, create_project, member_of, role_id, Backend, Member,
+    TestServer,
 };
+use futures_util::StreamExt;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -218,15 +220,7 @@ async fn rotation_respects_the_user_limit(backend: Backend) {
 
 /// Grants `role` (by name) on `project` through the API.
 async fn grant(s: &TestServer, admin: &str, project: &str, user_id: &str, role: &str) {
-    let (_, roles) = call(
-        s,
-        Method::GET,
-        &format!("/v3/roles?name={role}"),
-        Some(admin),
-        None,
-    )
-    .await;
-    let role_id = roles["roles"][0]["id"].as_str().unwrap();
+    let role_id = role_id(s, admin, role).await;
     let (status, _) = call(
         s,
         Method::PUT,
@@ -646,6 +640,14 @@ async fn unused_keys_are_disabled(backend: Backend) {
     assert_eq!(status, StatusCode::OK);
 }
 
+/// How many events `token` reads with `query`.
+async fn event_count(s: &TestServer, token: &str, query: &str) -> usize {
+    events(s, token, query).await.1["events"]
+        .as_array()
+        .unwrap()
+        .len()
+}
+
 /// Waits until `done` holds (leak reports are processed after the answer).
 async fn eventually<F, Fut>(mut done: F)
 where
@@ -896,9 +898,8 @@ fn key_actions(page: &Value) -> Vec<String> {
 /// Every lifecycle event of a key lands in the audit trail, as CADF, in
 /// the change's transaction; each caller reads only what they may.
 async fn audit_trail(backend: Backend) {
-    // Every signed-request verification, not only refusals (the default).
-    let Some(s) = TestServer::start_with(backend, |c| c.audit.signed_requests = "all".into())
-    else {
+    // Successes tallied over a second, not a minute.
+    let Some(s) = TestServer::start_with(backend, |c| c.audit.signed_window = 1) else {
         return;
     };
     let admin = admin_member(&s).await;
@@ -1040,19 +1041,13 @@ async fn audit_trail(backend: Backend) {
         StatusCode::UNAUTHORIZED
     );
     let query = format!("?access_key={}&action=authenticate", live.access);
-    eventually(|| async {
-        events(&s, &owner.token, &query).await.1["events"]
-            .as_array()
-            .unwrap()
-            .len()
-            == 2
-    })
-    .await;
+    eventually(|| async { event_count(&s, &owner.token, &query).await == 2 }).await;
     let (_, signed) = events(&s, &owner.token, &query).await;
     assert_eq!(signed["events"][0]["outcome"], "failure");
     assert_eq!(signed["events"][1]["outcome"], "success");
     assert_eq!(signed["events"][1]["methods"], json!(["ec2tokens"]));
     assert_eq!(signed["events"][1]["target"]["id"], live.access.as_str());
+    assert_eq!(signed["events"][1]["attachments"][0]["content"]["count"], 1);
 
     // Who sees what: another member sees nothing of the owner's, a
     // project admin sees the project's, the admin of another project none.
@@ -1092,7 +1087,283 @@ async fn audit_trail(backend: Backend) {
     );
 }
 
+/// Tries `access` with a wrong signature (a 401, or a 429 once throttled).
+async fn refused(s: &TestServer, service: &str, access: &str) {
+    let forged = Pair {
+        access: access.to_string(),
+        secret: "not-the-secret".into(),
+    };
+    let status = verifies(s, service, &forged).await;
+    assert!(
+        status == StatusCode::UNAUTHORIZED || status == StatusCode::TOO_MANY_REQUESTS,
+        "{status}"
+    );
+}
+
+fn tally_count(event: &Value) -> u64 {
+    event["attachments"][0]["content"]["count"]
+        .as_u64()
+        .unwrap()
+}
+
+/// Refusals are tallied: a key tried a hundred times is one event with
+/// its count, seen by its owner; a thousand invented keys are one event
+/// per flush, seen by system readers only, naming a few of them. The
+/// attacker fills neither the table nor memory.
+async fn refusals_are_tallied(backend: Backend) {
+    let Some(s) = TestServer::start(backend) else {
+        return;
+    };
+    let admin = admin_member(&s).await;
+    let project = create_project(&s, "tallied").await;
+    let owner = member_of(&s, "tallied-owner", &project, "member").await;
+    let pair = pair_for(&s, &owner, json!({"name": "attacked"})).await;
+    let (system, _) = s
+        .password_token(
+            "admin",
+            common::ADMIN_PASSWORD,
+            Some(json!({"system": {"all": true}})),
+        )
+        .await;
+    let (tried, invented) = (100, 1000);
+    let attacks = (0..tried)
+        .map(|_| pair.access.clone())
+        .chain((0..invented).map(|i| format!("INVENTED{i:0>8}")));
+    futures_util::stream::iter(attacks)
+        .for_each_concurrent(16, |access| {
+            let (s, token) = (&s, &admin.token);
+            async move { refused(s, token, &access).await }
+        })
+        .await;
+    let query = format!("?access_key={}", pair.access);
+    eventually(|| async {
+        let page = events(&s, &owner.token, &query).await.1;
+        page["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["action"] == "authenticate")
+            .map(tally_count)
+            .sum::<u64>()
+            == tried
+    })
+    .await;
+    let (_, theirs) = events(&s, &owner.token, "?action=authenticate").await;
+    let theirs: Vec<&Value> = theirs["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["methods"] == json!(["ec2tokens"]))
+        .collect();
+    assert!(theirs.len() < 20, "{} events for one key", theirs.len());
+    assert!(theirs
+        .iter()
+        .all(|e| e["target"]["id"] == pair.access.as_str()));
+    assert!(!theirs.iter().any(|e| e.to_string().contains("INVENTED")));
+
+    let unknown = || async {
+        let page = events(
+            &s,
+            &system,
+            "?action=authenticate&outcome=failure&limit=1000",
+        )
+        .await
+        .1;
+        page["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["target"]["id"] == "unknown")
+            .cloned()
+            .collect::<Vec<Value>>()
+    };
+    eventually(|| async { unknown().await.iter().map(tally_count).sum::<u64>() == invented }).await;
+    let folded = unknown().await;
+    assert!(
+        folded.len() < 40,
+        "{} events for invented keys",
+        folded.len()
+    );
+    let named = folded[0]["attachments"][0]["content"]["access_keys"]
+        .as_array()
+        .unwrap();
+    assert!(!named.is_empty() && named.len() <= 8);
+    assert!(named[0].as_str().unwrap().starts_with("INVENTED"));
+    // Project admins and the keys' owners never see them.
+    let (_, mine) = events(&s, &owner.token, "?outcome=failure&limit=1000").await;
+    assert!(!mine.to_string().contains("INVENTED"));
+}
+
+/// `audit.file` and `audit.syslog` receive every event the table does, as
+/// JSON lines, once committed; the file is reopened after logrotate moves
+/// it.
+async fn audit_export(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("audit.jsonl");
+    let socket_path = dir.path().join("syslog.sock");
+    let syslog = std::os::unix::net::UnixDatagram::bind(&socket_path).unwrap();
+    syslog
+        .set_read_timeout(Some(std::time::Duration::from_millis(200)))
+        .unwrap();
+    let (file_setting, socket_setting) = (file.clone(), socket_path.clone());
+    let Some(s) = TestServer::start_with(backend, move |c| {
+        c.audit.file = file_setting.display().to_string();
+        c.audit.syslog = socket_setting.display().to_string();
+    }) else {
+        return;
+    };
+    let admin = admin_member(&s).await;
+    let project = create_project(&s, "exported").await;
+    let owner = member_of(&s, "exported-owner", &project, "member").await;
+    let pair = pair_for(&s, &owner, json!({"name": "exported"})).await;
+    refused(&s, &admin.token, &pair.access).await;
+    let query = format!("?access_key={}", pair.access);
+    eventually(|| async { event_count(&s, &owner.token, &query).await == 2 }).await;
+    let lines = |path: &std::path::Path| -> Vec<Value> {
+        std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let (_, page) = events(&s, &owner.token, &query).await;
+    let exported = lines(&file);
+    for event in page["events"].as_array().unwrap() {
+        assert!(exported.contains(event), "{event} not in the file");
+    }
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(!text.contains(&pair.secret), "a secret in the file");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let mut datagrams = Vec::new();
+    let mut buf = vec![0u8; 65536];
+    while let Ok(n) = syslog.recv(&mut buf) {
+        datagrams.push(String::from_utf8_lossy(&buf[..n]).to_string());
+    }
+    // authpriv.info: <86>
+    assert!(
+        datagrams.iter().all(|d| d.starts_with("<86>")),
+        "{datagrams:?}"
+    );
+    for event in page["events"].as_array().unwrap() {
+        let id = event["id"].as_str().unwrap();
+        let sent = datagrams.iter().find(|d| d.contains(id)).unwrap();
+        let json: Value = serde_json::from_str(&sent[sent.find('{').unwrap()..]).unwrap();
+        assert_eq!(&json, event);
+    }
+
+    // logrotate moves the file away; the next events go to a new one.
+    std::fs::rename(&file, dir.path().join("audit.jsonl.1")).unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (status, _) = patch_key(&s, &owner, &pair.access, json!({"name": "renamed"})).await;
+    assert_eq!(status, StatusCode::OK);
+    eventually(|| async { lines(&file).iter().any(|e| e["action"] == "updated.aksk") }).await;
+    assert!(lines(&dir.path().join("audit.jsonl.1"))
+        .iter()
+        .all(|e| e["action"] != "updated.aksk"));
+}
+
+/// The one `deleted` event of `key_id`, read by a system reader.
+async fn deletion_of(s: &TestServer, system: &str, key_id: &str) -> Value {
+    let (_, page) = events(s, system, &format!("?key_id={key_id}&action=deleted")).await;
+    let found = page["events"].as_array().unwrap();
+    assert_eq!(found.len(), 1, "{page}");
+    found[0].clone()
+}
+
+/// Keys that go with their user, their project or a role their owner lost
+/// are in the trail, with who caused it and why.
+async fn cascades_are_recorded(backend: Backend) {
+    let Some(s) = TestServer::start(backend) else {
+        return;
+    };
+    let admin = admin_member(&s).await;
+    let (system, _) = s
+        .password_token(
+            "admin",
+            common::ADMIN_PASSWORD,
+            Some(json!({"system": {"all": true}})),
+        )
+        .await;
+    let project = create_project(&s, "cascaded").await;
+    let leaving = member_of(&s, "cascade-leaving", &project, "member").await;
+    let demoted = member_of(&s, "cascade-demoted", &project, "member").await;
+    let staying = member_of(&s, "cascade-staying", &project, "member").await;
+    let pair = pair_for(&s, &leaving, json!({"name": "goes-with-user"})).await;
+    let (_, cred) = create_app_cred(&s, &leaving, json!({"name": "goes-with-user"})).await;
+    let cred_id = cred["application_credential"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, demoted_cred) = create_app_cred(&s, &demoted, json!({"name": "goes-with-role"})).await;
+    let demoted_cred_id = demoted_cred["application_credential"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let project_pair = pair_for(&s, &staying, json!({"name": "goes-with-project"})).await;
+
+    // A role taken away.
+    let member_role = role_id(&s, &admin.token, "member").await;
+    let grant = format!(
+        "/v3/projects/{project}/users/{}/roles/{member_role}",
+        demoted.user_id
+    );
+    let (status, _) = call(&s, Method::DELETE, &grant, Some(&admin.token), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let event = deletion_of(&s, &system, &demoted_cred_id).await;
+    assert_eq!(event["initiator"]["id"], admin.user_id.as_str());
+    let reason = event["reason"]["reasonCode"].as_str().unwrap();
+    assert!(
+        reason.starts_with("roles no longer held: ") && reason.contains(&member_role),
+        "{reason}"
+    );
+
+    // A user deleted: their pair and application credential.
+    let (status, _) = call(
+        &s,
+        Method::DELETE,
+        &format!("/v3/users/{}", leaving.user_id),
+        Some(&admin.token),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    for key in [pair.access.as_str(), cred_id.as_str()] {
+        let event = deletion_of(&s, &system, key).await;
+        assert_eq!(event["initiator"]["id"], admin.user_id.as_str());
+        assert_eq!(
+            event["reason"]["reasonCode"],
+            format!("user {} deleted", leaving.user_id)
+        );
+        assert_eq!(event["target"]["owner"], leaving.user_id.as_str());
+    }
+
+    // A project deleted: the pairs bound to it.
+    let (status, _) = call(
+        &s,
+        Method::DELETE,
+        &format!("/v3/projects/{project}"),
+        Some(&admin.token),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let event = deletion_of(&s, &system, &project_pair.access).await;
+    assert_eq!(
+        event["reason"]["reasonCode"],
+        format!("project {project} deleted")
+    );
+    let text = events(&s, &system, "?limit=1000").await.1.to_string();
+    assert!(!text.contains(&pair.secret) && !text.contains(&project_pair.secret));
+}
+
 on_both_backends!(
+    cascades_are_recorded,
+    refusals_are_tallied,
+    audit_export,
     audit_trail,
     leak_response,
     aksk_rotation,

@@ -10,25 +10,12 @@ use common::signing::{
     sign, v2, Pair,
 };
 use common::{
-    admin_member, call, create_project, create_user, expect_error, member_of, Backend, Member,
-    TestServer,
+    admin_member, call, create_project, create_user, expect_error, member_of, role_id, Backend,
+    Member, TestServer,
 };
 use ironstone::signature::ec2::Ec2Request;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-
-async fn role_id(s: &TestServer, token: &str, name: &str) -> String {
-    let (_, body) = call(s, Method::GET, "/v3/roles", Some(token), None).await;
-    body["roles"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["name"] == name)
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
 
 /// An application credential of `user` with `access_rules`, and a token
 /// from it.

@@ -546,16 +546,18 @@ async fn revoked_by_user_and_project_changes(backend: Backend) {
         .await;
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let (token, _) = s.password_token("carol", "carol-pw2", scope.clone()).await;
-    let p = project.clone();
-    s.db(move |conn| ironstone::cascade::delete_project(conn, &p))
+    let (p, cipher) = (project.clone(), s.state().credentials.clone());
+    let by = ironstone::audit::Initiator::Service;
+    s.db(move |conn| ironstone::cascade::delete_project(conn, &cipher, &p, &by))
         .await;
     assert_eq!(
         s.validate(&admin, &token, "").await.0,
         StatusCode::NOT_FOUND
     );
     let (token, _) = s.password_token("carol", "carol-pw2", None).await;
-    let u = user.clone();
-    s.db(move |conn| ironstone::cascade::delete_user(conn, &u))
+    let (u, cipher) = (user.clone(), s.state().credentials.clone());
+    let by = ironstone::audit::Initiator::Service;
+    s.db(move |conn| ironstone::cascade::delete_user(conn, &cipher, &u, &by))
         .await;
     assert_eq!(
         s.validate(&admin, &token, "").await.0,

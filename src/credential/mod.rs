@@ -568,20 +568,56 @@ pub fn delete(conn: &mut Conn, id: &str) -> Result<bool, Error> {
 
 /// Deletes every credential of a user (of any type), as Keystone does when
 /// the user is deleted.
-pub fn delete_for_user(conn: &mut Conn, user_id: &str) -> Result<usize, Error> {
-    Ok(
-        diesel::delete(credentials::table.filter(credentials::user_id.eq(user_id)))
-            .execute(conn)?,
-    )
+pub fn delete_for_user(
+    conn: &mut Conn,
+    cipher: &CredentialCipher,
+    user_id: &str,
+    cause: &crate::audit::Cause,
+) -> Result<usize, Error> {
+    let filter = Filter {
+        user_id: Some(user_id.to_string()),
+        ..Filter::default()
+    };
+    delete_listed(conn, cipher, &filter, cause)
 }
 
 /// Deletes every credential bound to a project, as Keystone does when the
 /// project is deleted.
-pub fn delete_for_project(conn: &mut Conn, project_id: &str) -> Result<usize, Error> {
-    Ok(
-        diesel::delete(credentials::table.filter(credentials::project_id.eq(project_id)))
-            .execute(conn)?,
-    )
+pub fn delete_for_project(
+    conn: &mut Conn,
+    cipher: &CredentialCipher,
+    project_id: &str,
+    cause: &crate::audit::Cause,
+) -> Result<usize, Error> {
+    let filter = Filter {
+        project_id: Some(project_id.to_string()),
+        ..Filter::default()
+    };
+    delete_listed(conn, cipher, &filter, cause)
+}
+
+/// Deletes what `filter` lists; each pair's deletion goes to the audit
+/// trail with `cause`.
+fn delete_listed(
+    conn: &mut Conn,
+    cipher: &CredentialCipher,
+    filter: &Filter,
+    cause: &crate::audit::Cause,
+) -> Result<usize, Error> {
+    let doomed = list(conn, cipher, filter)?;
+    for credential in &doomed {
+        delete(conn, &credential.id)?;
+        let event = pair_event(
+            "deleted",
+            credential,
+            cause.initiator.clone(),
+            Some(cause.reason.clone()),
+        );
+        if let Some(event) = event {
+            crate::audit::record(conn, &event)?;
+        }
+    }
+    Ok(doomed.len())
 }
 
 /// Deletes a user's ec2 pairs (in one project, when given) and only those.

@@ -2,6 +2,7 @@
 //! pool, embedded migrations, and the one way request code reaches the
 //! database ([`Database::read`] / [`Database::write`]).
 
+pub mod outbox;
 pub mod replays;
 pub mod rows;
 pub mod schema;
@@ -240,6 +241,8 @@ pub struct Database {
     /// SQLITE_BUSY on lock upgrades. PostgreSQL does not take it.
     sqlite_writer: Arc<Mutex<()>>,
     acquire_timeout: Duration,
+    /// Where lines staged by committed transactions go (the audit export).
+    outbox: Option<outbox::Delivery>,
 }
 
 impl Database {
@@ -281,7 +284,15 @@ impl Database {
             permits: Arc::new(Semaphore::new(size as usize)),
             sqlite_writer: Arc::new(Mutex::new(())),
             acquire_timeout,
+            outbox: None,
         })
+    }
+
+    /// Sends the lines committed transactions stage (see [`outbox`]) to
+    /// `delivery`.
+    pub fn with_outbox(mut self, delivery: outbox::Delivery) -> Self {
+        self.outbox = Some(delivery);
+        self
     }
 
     pub fn backend(&self) -> Backend {
@@ -388,6 +399,7 @@ impl Database {
                 .map_err(|_| Error::Unavailable("the service is saturated; try again".into()))?
                 .map_err(|_| Error::Unavailable("the service is shutting down".into()))?;
         let pool = self.pool.clone();
+        let outbox = self.outbox.clone();
         let span = tracing::Span::current();
         let result = tokio::task::spawn_blocking(move || {
             let _enter = span.enter();
@@ -395,7 +407,7 @@ impl Database {
             let mut conn = pool
                 .get()
                 .map_err(|e| Error::Unavailable(format!("no database connection: {e}")))?;
-            conn.transaction(|c| f(c))
+            outbox::around(outbox.as_ref(), || conn.transaction(|c| f(c)))
         })
         .await
         .map_err(|e| Error::Internal(format!("database task failed: {e}")))?;
@@ -411,7 +423,7 @@ impl Database {
             .get()
             .map_err(|e| Error::Unavailable(format!("no database connection: {e}")))?;
         let f = with_notify(f);
-        let result = conn.transaction(|c| f(c));
+        let result = outbox::around(self.outbox.as_ref(), || conn.transaction(|c| f(c)));
         if result.is_ok() {
             self.changes.bump();
         }

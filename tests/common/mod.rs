@@ -390,6 +390,19 @@ pub async fn admin_member(server: &TestServer) -> Member {
     }
 }
 
+/// The id of the role named `name`.
+pub async fn role_id(s: &TestServer, token: &str, name: &str) -> String {
+    let (_, roles) = call(
+        s,
+        reqwest::Method::GET,
+        &format!("/v3/roles?name={name}"),
+        Some(token),
+        None,
+    )
+    .await;
+    roles["roles"][0]["id"].as_str().unwrap().to_string()
+}
+
 /// Sends a request with an optional token and JSON body; returns status and body.
 pub async fn call(
     server: &TestServer,

@@ -9,9 +9,12 @@ use serde_json::{json, Value};
 
 use crate::error::Error;
 use crate::policy::{self, Caller, Target};
-use crate::store::schema::{audit_events, credentials};
+use crate::store::schema::audit_events;
 use crate::store::{new_id, now_micros, Conn, Database};
-use sha2::Digest;
+
+pub mod export;
+mod signed;
+pub use signed::{write_signed, SignedAuthentication, SignedPolicy, Sink, Tally};
 
 /// What kind of key an event is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,7 +24,7 @@ pub enum KeyKind {
 }
 
 impl KeyKind {
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             KeyKind::Pair => "aksk",
             KeyKind::AppCred => "application_credential",
@@ -43,6 +46,16 @@ impl Initiator {
     }
 }
 
+/// Why keys go with something else (a cascade): who deleted what. Each
+/// key is recorded as `deleted` with this initiator and reason.
+#[derive(Debug, Clone)]
+pub struct Cause {
+    pub initiator: Initiator,
+    /// `user <id> deleted`, `project <id> deleted`, `role <id> deleted`,
+    /// `roles no longer held: <ids>`.
+    pub reason: String,
+}
+
 /// One lifecycle event of one key.
 #[derive(Debug, Clone)]
 pub struct KeyEvent {
@@ -61,17 +74,21 @@ pub struct KeyEvent {
     pub reason: Option<String>,
 }
 
+/// A time as pycadf writes it.
+pub(crate) fn cadf_time(at_micros: i64) -> String {
+    chrono::DateTime::from_timestamp_micros(at_micros)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.6f+0000").to_string())
+        .unwrap_or_default()
+}
+
 /// The parts every CADF event shares (pycadf's shape, as Keystone's
 /// notifications carry it); the caller adds initiator, target and reason.
-fn envelope(id: &str, at_micros: i64, action: &str, succeeded: bool) -> Value {
-    let time = chrono::DateTime::from_timestamp_micros(at_micros)
-        .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.6f+0000").to_string())
-        .unwrap_or_default();
+pub(crate) fn envelope(id: &str, at_micros: i64, action: &str, succeeded: bool) -> Value {
     json!({
         "typeURI": "http://schemas.dmtf.org/cloud/audit/1.0/event",
         "id": id,
         "eventType": "activity",
-        "eventTime": time,
+        "eventTime": cadf_time(at_micros),
         "action": action,
         "outcome": if succeeded { "success" } else { "failure" },
         "observer": {"typeURI": "service/security", "id": "ironstone"},
@@ -124,9 +141,10 @@ pub fn record(conn: &mut Conn, event: &KeyEvent) -> Result<(), Error> {
             audit_events::user_id.eq(&event.user_id),
             audit_events::project_id.eq(&event.project_id),
             audit_events::initiator_id.eq(initiator),
-            audit_events::event.eq(body),
+            audit_events::event.eq(&body),
         ))
         .execute(conn)?;
+    export::stage(&body);
     Ok(())
 }
 
@@ -177,151 +195,10 @@ pub fn record_authentication(conn: &mut Conn, a: &Authentication) -> Result<(), 
             audit_events::user_id.eq(&a.user_id),
             audit_events::project_id.eq(&a.project_id),
             audit_events::initiator_id.eq(a.user_id.as_deref().unwrap_or("unknown")),
-            audit_events::event.eq(body),
+            audit_events::event.eq(&body),
         ))
         .execute(conn)?;
-    Ok(())
-}
-
-/// One verification of a signed request (`/v3/ec2tokens`,
-/// `/v3/s3tokens`). These come by the tens of thousands a second, so they
-/// are buffered and written in batches (see [`Sink`]).
-#[derive(Debug, Clone)]
-pub struct SignedAuthentication {
-    pub at: i64,
-    pub route: &'static str,
-    /// The access key as presented (at most 128 characters kept).
-    pub access: String,
-    /// `None` on success; `401` or `429` (throttled) on failure.
-    pub refused: Option<u16>,
-    pub user_id: Option<String>,
-    pub project_id: Option<String>,
-    /// The end client, as the calling service reported it.
-    pub client: Option<std::net::IpAddr>,
-}
-
-/// Which signed-request verifications the trail keeps (`[audit]
-/// signed_requests`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SignedPolicy {
-    All,
-    Failures,
-    None,
-}
-
-/// The buffer of signed-request events. Pushing costs a short lock; the
-/// upkeep task takes the batch every 250 ms and writes it in one
-/// transaction. Past `MAX_PENDING` events (the database far behind) new
-/// ones are counted and dropped rather than grow memory without bound.
-pub struct Sink {
-    policy: SignedPolicy,
-    pending: std::sync::Mutex<Vec<SignedAuthentication>>,
-    pub dropped: std::sync::atomic::AtomicU64,
-}
-
-const MAX_PENDING: usize = 200_000;
-
-impl Sink {
-    pub fn new(policy: SignedPolicy) -> Self {
-        Sink {
-            policy,
-            pending: std::sync::Mutex::new(Vec::new()),
-            dropped: std::sync::atomic::AtomicU64::new(0),
-        }
-    }
-
-    pub fn push(&self, event: SignedAuthentication) {
-        let keep = match self.policy {
-            SignedPolicy::All => true,
-            SignedPolicy::Failures => event.refused.is_some(),
-            SignedPolicy::None => false,
-        };
-        if !keep {
-            return;
-        }
-        let Ok(mut pending) = self.pending.lock() else {
-            return;
-        };
-        if pending.len() >= MAX_PENDING {
-            self.dropped
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            return;
-        }
-        pending.push(event);
-    }
-
-    pub fn take(&self) -> Vec<SignedAuthentication> {
-        self.pending
-            .lock()
-            .map(|mut p| std::mem::take(&mut *p))
-            .unwrap_or_default()
-    }
-}
-
-/// The CADF event of a signed-request verification.
-pub fn signed_cadf(e: &SignedAuthentication, id: &str) -> Value {
-    let mut initiator = json!({
-        "typeURI": "service/security/account/user",
-        "id": e.user_id.as_deref().unwrap_or("unknown"),
-    });
-    if let Some(client) = e.client {
-        initiator["host"] = json!({"address": client.to_string()});
-    }
-    let mut value = envelope(id, e.at, "authenticate", e.refused.is_none());
-    value["initiator"] = initiator;
-    value["target"] = json!({"typeURI": "data/security/credential/aksk", "id": e.access});
-    value["methods"] = json!([e.route]);
-    if let Some(code) = e.refused {
-        value["reason"] = json!({
-            "reasonType": "HTTP",
-            "reasonCode": code.to_string(),
-        });
-    }
-    value
-}
-
-/// Writes a batch of signed-request events in the caller's transaction
-/// (row by row: the connection type spans SQLite and PostgreSQL, where
-/// Diesel has no common multi-row insert; in one transaction this is
-/// cheap).
-pub fn write_signed(conn: &mut Conn, events: &[SignedAuthentication]) -> Result<(), Error> {
-    for e in events {
-        let mut e = e.clone();
-        if e.user_id.is_none() {
-            // A refusal does not say whose key it was (that would cost the
-            // request path); the trail does, so owners see failed attempts.
-            let digest = hex::encode(sha2::Sha256::digest(e.access.as_bytes()));
-            let owner: Option<(String, Option<String>)> = credentials::table
-                .filter(credentials::access_digest.eq(digest))
-                .select((credentials::user_id, credentials::project_id))
-                .first(conn)
-                .optional()?;
-            if let Some((user, project)) = owner {
-                e.user_id = Some(user);
-                e.project_id = project;
-            }
-        }
-        let id = new_id();
-        let body = signed_cadf(&e, &id).to_string();
-        diesel::insert_into(audit_events::table)
-            .values((
-                audit_events::id.eq(&id),
-                audit_events::at.eq(e.at),
-                audit_events::action.eq("authenticate"),
-                audit_events::outcome.eq(if e.refused.is_none() {
-                    "success"
-                } else {
-                    "failure"
-                }),
-                audit_events::key_kind.eq(KeyKind::Pair.name()),
-                audit_events::key_id.eq(&e.access),
-                audit_events::user_id.eq(&e.user_id),
-                audit_events::project_id.eq(&e.project_id),
-                audit_events::initiator_id.eq(&e.user_id),
-                audit_events::event.eq(body),
-            ))
-            .execute(conn)?;
-    }
+    export::stage(&body);
     Ok(())
 }
 

@@ -439,6 +439,7 @@
       cell("Status", status, soon ? " " : null, soon),
       cell("Expires", pair.expires_at ? when(pair.expires_at) : "Never"),
       cell("Allowed hosts", (pair.allowed_cidrs || []).length ? pair.allowed_cidrs.join(", ") : "Any"),
+      cell("Rate limit", pair.rate_limit ? `${pair.rate_limit.per_second}/s, burst ${pair.rate_limit.burst}` : "None"),
       cell("Created", when(pair.created_at)),
       cell("Last used", pair.last_used_at ? when(pair.last_used_at) : "Never"),
       cell("Uses", String(pair.use_count)),
@@ -535,6 +536,8 @@
     $("pair-description").value = "";
     $("pair-cidrs").value = "";
     $("pair-leak").value = "";
+    $("pair-rate").value = "";
+    $("pair-burst").value = "";
     pairExpiry.set(null);
     openDialog("pair-dialog");
     $("pair-name").focus();
@@ -548,6 +551,8 @@
     $("pair-description").value = pair.description || "";
     $("pair-cidrs").value = (pair.allowed_cidrs || []).join(", ");
     $("pair-leak").value = pair.action_when_leaked || "";
+    $("pair-rate").value = pair.rate_limit ? String(pair.rate_limit.per_second) : "";
+    $("pair-burst").value = pair.rate_limit ? String(pair.rate_limit.burst) : "";
     pairExpiry.set(pair.expires_at);
     openDialog("pair-dialog");
     $("pair-name").focus();
@@ -565,6 +570,8 @@
     };
     // Empty means the deployment's default (null to the API).
     const leak = $("pair-leak").value || null;
+    const rate = rateLimit($("pair-rate").value, $("pair-burst").value);
+    if (rate instanceof Error) { error.textContent = rate.message; return; }
     try {
       if (editing) {
         const change = {};
@@ -572,6 +579,7 @@
         if (fields.description !== (editing.description || "")) change.description = fields.description;
         if (fields.allowed_cidrs.join(",") !== (editing.allowed_cidrs || []).join(",")) change.allowed_cidrs = fields.allowed_cidrs;
         if (leak !== (editing.action_when_leaked || null)) change.action_when_leaked = leak;
+        if (JSON.stringify(rate) !== JSON.stringify(editing.rate_limit || null)) change.rate_limit = rate;
         const before = editing.expires_at ? endOfDay(editing.expires_at.slice(0, 10)) : null;
         if (expires !== before && !(expires && editing.expires_at && expires.slice(0, 10) === editing.expires_at.slice(0, 10))) {
           change.expires_at = expires;
@@ -584,6 +592,7 @@
         const credential = { project_id: project().id, user_id: state.owner.id, ...fields };
         if (expires) credential.expires_at = expires;
         if (leak) credential.action_when_leaked = leak;
+        if (rate) credential.rate_limit = rate;
         const created = await request("POST", `/v1/${enc(project().id)}/aksks`, { credential });
         $("pair-dialog").close();
         await loadPairs();
@@ -593,6 +602,18 @@
       error.textContent = e.message;
     }
   });
+
+  // The rate limit the two fields describe: null (none), or an Error to
+  // show; the server checks the bounds again.
+  function rateLimit(rateText, burstText) {
+    if (!rateText.trim() && !burstText.trim()) return null;
+    const perSecond = Number(rateText);
+    if (!rateText.trim() || !(perSecond >= 0.001)) return new Error("The rate limit must be a number of requests per second, at least 0.001.");
+    if (!burstText.trim()) return { per_second: perSecond, burst: Math.ceil(perSecond) };
+    const burst = Number(burstText);
+    if (!Number.isInteger(burst) || burst < 1) return new Error("The burst must be a whole number, at least 1.");
+    return { per_second: perSecond, burst };
+  }
 
   async function setEnabled(pair, enabled) {
     try {

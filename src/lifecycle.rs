@@ -137,7 +137,79 @@ fn format_micros(micros: i64) -> String {
         .unwrap_or_default()
 }
 
+/// A key's own limit on successful verifications: `per_second` on
+/// average, with bursts of up to `burst` at once. Enforced as GCRA (the
+/// generic cell rate algorithm): one number per key, its theoretical
+/// arrival time (TAT), which makes the limit cheap to share through a
+/// database row.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateLimit {
+    pub per_second: f64,
+    pub burst: u32,
+}
+
+/// The bounds a rate limit must keep.
+pub const MIN_RATE: f64 = 0.001;
+pub const MAX_RATE: f64 = 1_000_000.0;
+pub const MAX_BURST: u32 = 1_000_000;
+
+impl RateLimit {
+    /// `{"per_second": r, "burst": b}` (`burst` defaults to `ceil(r)`).
+    pub fn parse(value: &serde_json::Value) -> Result<Self, String> {
+        let object = value
+            .as_object()
+            .ok_or_else(|| format!("{value} is not of type 'object'"))?;
+        if let Some(unknown) = object.keys().find(|k| *k != "per_second" && *k != "burst") {
+            return Err(format!(
+                "Additional properties are not allowed ('{unknown}' was unexpected)"
+            ));
+        }
+        let per_second = object
+            .get("per_second")
+            .and_then(serde_json::Value::as_f64)
+            .filter(|r| r.is_finite() && (MIN_RATE..=MAX_RATE).contains(r))
+            .ok_or_else(|| format!("per_second must be a number from {MIN_RATE} to {MAX_RATE}"))?;
+        let burst = match object.get("burst") {
+            None => per_second.ceil() as u32,
+            Some(b) => b
+                .as_u64()
+                .filter(|b| (1..=u64::from(MAX_BURST)).contains(b))
+                .map(|b| b as u32)
+                .ok_or_else(|| format!("burst must be an integer from 1 to {MAX_BURST}"))?,
+        };
+        Ok(RateLimit { per_second, burst })
+    }
+
+    pub fn to_json(self) -> serde_json::Value {
+        serde_json::json!({"per_second": self.per_second, "burst": self.burst})
+    }
+
+    /// Microseconds between two requests at the average rate.
+    pub fn interval(self) -> i64 {
+        ((1_000_000.0 / self.per_second).round() as i64).max(1)
+    }
+
+    /// How far ahead of now the TAT may run: a whole burst.
+    pub fn tolerance(self) -> i64 {
+        self.interval().saturating_mul(i64::from(self.burst))
+    }
+
+    /// Admits a request at `now` given the key's TAT (`None`: never used
+    /// or long idle): the new TAT, or the microseconds until a request
+    /// would be admitted.
+    pub fn admit(self, tat: Option<i64>, now: i64) -> Result<i64, i64> {
+        let next = tat.unwrap_or(now).max(now).saturating_add(self.interval());
+        let ahead = next - now;
+        if ahead <= self.tolerance() {
+            Ok(next)
+        } else {
+            Err(ahead - self.tolerance())
+        }
+    }
+}
+
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -196,5 +268,42 @@ mod tests {
         assert_eq!(retired_expiry(0, Some(MICROS), 60).ok(), Some(MICROS));
         assert!(retired_expiry(0, None, -1).is_err());
         assert!(retired_expiry(0, None, MAX_GRACE_SECONDS + 1).is_err());
+    }
+
+    #[test]
+    fn a_rate_limit_admits_a_burst_then_the_rate() {
+        let limit = RateLimit::parse(&serde_json::json!({"per_second": 10, "burst": 3})).unwrap();
+        let (mut tat, now) = (None, 1_000_000_000);
+        for _ in 0..3 {
+            tat = Some(limit.admit(tat, now).unwrap());
+        }
+        let wait = limit.admit(tat, now).unwrap_err();
+        assert_eq!(wait, 100_000, "one interval until the next");
+        assert!(limit.admit(tat, now + wait).is_ok());
+        // Idle time refills the burst, no more.
+        let later = now + 60_000_000;
+        for _ in 0..3 {
+            tat = Some(limit.admit(tat, later).unwrap());
+        }
+        assert!(limit.admit(tat, later).is_err());
+    }
+
+    #[test]
+    fn rate_limits_are_checked() {
+        for bad in [
+            serde_json::json!({"per_second": 0}),
+            serde_json::json!({"per_second": -1}),
+            serde_json::json!({"per_second": "10"}),
+            serde_json::json!({"burst": 10}),
+            serde_json::json!({"per_second": 10, "burst": 0}),
+            serde_json::json!({"per_second": 10, "burst": 1.5}),
+            serde_json::json!({"per_second": 10, "extra": 1}),
+            serde_json::json!(10),
+        ] {
+            assert!(RateLimit::parse(&bad).is_err(), "{bad}");
+        }
+        let default_burst = RateLimit::parse(&serde_json::json!({"per_second": 2.5})).unwrap();
+        assert_eq!(default_burst.burst, 3);
+        assert_eq!(default_burst.interval(), 400_000);
     }
 }

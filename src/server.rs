@@ -97,6 +97,7 @@ pub fn prepare(config: Config) -> Result<AppState, Error> {
         guards,
         caches,
         audit: Arc::new(crate::audit::Sink::new(config.audit.signed_policy())),
+        rates: crate::auth::rate::KeyRates::new(&db),
     };
     Ok(AppState {
         auth,
@@ -336,7 +337,7 @@ pub fn spawn(config: Config) -> Result<RunningServer, Error> {
 
 /// Writes the tallies of signed-request verifications: refusals every
 /// 250 ms, successes every `audit.signed_window`; prunes the trail past
-/// `audit.retention` every hour.
+/// `audit.retention` and idle shared rate-limit rows every hour.
 fn spawn_audit_writer(state: Arc<AppState>) {
     let writer = Arc::clone(&state);
     let window = state.config.audit.signed_window.max(1) * 4;
@@ -349,6 +350,19 @@ fn spawn_audit_writer(state: Arc<AppState>) {
             write_signed(&writer, ticks % window == 0).await;
         }
     });
+    if state.db.backend() == crate::store::Backend::Postgres {
+        let rates = Arc::clone(&state);
+        actix_web::rt::spawn(async move {
+            let mut tick = actix_web::rt::time::interval(Duration::from_secs(3600));
+            loop {
+                tick.tick().await;
+                let pruned = rates.db.write_quiet(crate::store::rates::prune).await;
+                if let Err(e) = pruned {
+                    tracing::warn!(error = %e, "cannot prune idle key rate limits; will retry");
+                }
+            }
+        });
+    }
     let retention = state.config.audit.retention;
     if retention > 0 {
         actix_web::rt::spawn(async move {

@@ -1360,7 +1360,86 @@ async fn cascades_are_recorded(backend: Backend) {
     assert!(!text.contains(&pair.secret) && !text.contains(&project_pair.secret));
 }
 
+/// A pair's own rate limit: a burst, then 429 with `Retry-After` until
+/// the rate allows; forgeries and replays spend nothing; the limit is
+/// shown, changed, removed and kept by rotation; bad limits are 400s.
+async fn per_key_rate_limits(backend: Backend) {
+    let Some(s) = TestServer::start(backend) else {
+        return;
+    };
+    let admin = admin_member(&s).await;
+    let project = create_project(&s, "limited").await;
+    let owner = member_of(&s, "limited-owner", &project, "member").await;
+    let limited = json!({"name": "limited", "rate_limit": {"per_second": 1, "burst": 3}});
+    let pair = pair_for(&s, &owner, limited).await;
+    assert_eq!(
+        key_of(&keys_of(&s, &owner).await, &pair.access)["rate_limit"],
+        json!({"per_second": 1.0, "burst": 3})
+    );
+    // Forgeries first: they are refused and spend nothing.
+    for _ in 0..5 {
+        refused(&s, &admin.token, &pair.access).await;
+    }
+    for _ in 0..3 {
+        assert_eq!(verifies(&s, &admin.token, &pair).await, StatusCode::OK);
+    }
+    let nonce = uuid::Uuid::new_v4().simple().to_string();
+    let (body, _) = sign(
+        &pair.access,
+        &pair.secret,
+        &v2(&pair, Some(("Timestamp", iso(0))), &nonce),
+    );
+    let resp = s.post_as("/v3/ec2tokens", &admin.token, &body).await;
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(common::retry_after(&resp), 1);
+    let error: Value = resp.json().await.unwrap();
+    assert_eq!(error["error"]["code"], 429);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(verifies(&s, &admin.token, &pair).await, StatusCode::OK);
+    assert_eq!(
+        verifies(&s, &admin.token, &pair).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+
+    // Rotation keeps the limit; PATCH changes or removes it.
+    let (_, rotated) = rotate(&s, &owner.token, &owner, &pair.access, None).await;
+    let replacement = replacement_of(&rotated);
+    assert_eq!(
+        key_of(&keys_of(&s, &owner).await, &replacement.access)["rate_limit"]["burst"],
+        3
+    );
+    let (status, body) = patch_key(&s, &owner, &pair.access, json!({"rate_limit": null})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["key"]["rate_limit"], Value::Null);
+    for _ in 0..10 {
+        assert_eq!(verifies(&s, &admin.token, &pair).await, StatusCode::OK);
+    }
+    for bad in [
+        json!({"per_second": 0}),
+        json!({"per_second": 5, "burst": 0}),
+        json!({"per_second": "5"}),
+        json!({"burst": 5}),
+        json!([5]),
+    ] {
+        let (status, body) = patch_key(&s, &owner, &pair.access, json!({"rate_limit": bad})).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+        let (status, _) = create_with(&s, &owner, json!({"rate_limit": bad})).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+    }
+    // The trail has the throttled verifications, under the owner.
+    let query = format!("?access_key={}&outcome=failure", pair.access);
+    eventually(|| async {
+        events(&s, &owner.token, &query).await.1["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["reason"]["reasonCode"] == "429")
+    })
+    .await;
+}
+
 on_both_backends!(
+    per_key_rate_limits,
     cascades_are_recorded,
     refusals_are_tallied,
     audit_export,

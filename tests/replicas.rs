@@ -175,32 +175,130 @@ async fn a_signature_verifies_once_across_replicas() {
     let admin = admin_member(&a).await;
     let pair = common::signing::pair_for(&a, &admin, json!({})).await;
     let (access, secret) = (pair.access.as_str(), pair.secret.as_str());
-    async fn post(
-        node: &TestServer,
-        token: &str,
-        body: serde_json::Value,
-    ) -> (StatusCode, serde_json::Value) {
-        call(node, Method::POST, "/v3/ec2tokens", Some(token), Some(body)).await
-    }
     let token = admin.token.clone();
     let once = signed_ec2_body(access, secret);
-    assert_eq!(post(&a, &token, once.clone()).await.0, StatusCode::OK);
-    let (status, body) = post(&b, &token, once.clone()).await;
+    assert_eq!(
+        post_ec2_to(&a, &token, once.clone()).await.0,
+        StatusCode::OK
+    );
+    let (status, body) = post_ec2_to(&b, &token, once.clone()).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     assert_eq!(
         body["error"]["message"],
         "This signed request was already used."
     );
-    assert_eq!(post(&a, &token, once).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        post_ec2_to(&a, &token, once).await.0,
+        StatusCode::UNAUTHORIZED
+    );
     for round in 0..20 {
         let body = signed_ec2_body(access, secret);
-        let (on_a, on_b) = tokio::join!(post(&a, &token, body.clone()), post(&b, &token, body));
+        let (on_a, on_b) = tokio::join!(
+            post_ec2_to(&a, &token, body.clone()),
+            post_ec2_to(&b, &token, body)
+        );
         let passed = [on_a.0, on_b.0]
             .iter()
             .filter(|s| **s == StatusCode::OK)
             .count();
         assert_eq!(passed, 1, "round {round}: {} and {}", on_a.0, on_b.0);
     }
+}
+
+async fn post_ec2_to(
+    node: &TestServer,
+    token: &str,
+    body: serde_json::Value,
+) -> (StatusCode, serde_json::Value) {
+    call(node, Method::POST, "/v3/ec2tokens", Some(token), Some(body)).await
+}
+
+/// A key's rate limit is one limit across the cluster: requests spread
+/// over two replicas, all at once, are admitted exactly up to the burst,
+/// and the rest get 429 with `Retry-After`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limit_holds_across_replicas() {
+    let Some(a) = TestServer::start(Backend::Postgres) else {
+        return;
+    };
+    let b = replica_of(&a, |_| {});
+    let admin = admin_member(&a).await;
+    let limited = json!({"rate_limit": {"per_second": 0.2, "burst": 4}});
+    let pair = common::signing::pair_for(&a, &admin, limited).await;
+    let token = admin.token.clone();
+    let attempts = (0..12).map(|i| {
+        let node = if i % 2 == 0 { &a } else { &b };
+        let body = signed_ec2_body(&pair.access, &pair.secret);
+        let token = token.clone();
+        async move { post_ec2_to(node, &token, body).await }
+    });
+    let answers = futures_util::future::join_all(attempts).await;
+    let admitted = answers.iter().filter(|(s, _)| *s == StatusCode::OK).count();
+    assert_eq!(admitted, 4, "{answers:?}");
+    for (status, body) in &answers {
+        assert!(
+            *status == StatusCode::OK || *status == StatusCode::TOO_MANY_REQUESTS,
+            "{status} {body}"
+        );
+    }
+    // A replica that learned the wait refuses without asking, and says
+    // how long: one interval at 0.2/s is 5 s.
+    let body = signed_ec2_body(&pair.access, &pair.secret);
+    let resp = b.post_as("/v3/ec2tokens", &token, &body).await;
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait = common::retry_after(&resp);
+    assert!((1..=5).contains(&wait), "{wait}");
+}
+
+/// A leak reported to one replica disables the key on the other within
+/// the stated bound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leak_reported_to_one_replica_stops_the_key_on_the_other() {
+    let Some(a) = TestServer::start(Backend::Postgres) else {
+        return;
+    };
+    let b = replica_of(&a, |_| {});
+    let admin = admin_member(&a).await;
+    let pair = common::signing::pair_for(&a, &admin, json!({})).await;
+    let token = admin.token.clone();
+    let body = signed_ec2_body(&pair.access, &pair.secret);
+    assert_eq!(post_ec2_to(&a, &token, body).await.0, StatusCode::OK);
+    let (status, _) = call(
+        &b,
+        Method::POST,
+        "/v1/leaked-keys",
+        Some(&token),
+        Some(json!({"keys": [pair.secret], "source": "replica test"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let started = Instant::now();
+    loop {
+        let body = signed_ec2_body(&pair.access, &pair.secret);
+        if post_ec2_to(&a, &token, body).await.0 == StatusCode::UNAUTHORIZED {
+            break;
+        }
+        assert!(
+            started.elapsed() < BOUND * 5,
+            "the leaked key still verifies on the other replica"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (_, keys) = call(
+        &a,
+        Method::GET,
+        &format!("/v1/{}/aksks/{}/keys", admin.project_id, admin.user_id),
+        Some(&token),
+        None,
+    )
+    .await;
+    let key = keys["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["access_key"] == pair.access.as_str())
+        .unwrap();
+    assert_eq!(key["status"], "leaked", "{key}");
 }
 
 /// The bound the README states for changes made on one node to reach

@@ -618,19 +618,9 @@ async fn throttling(backend: Backend) {
         );
     }
     // Past the budget, failures answer 429 with Retry-After...
-    let resp = s
-        .request(Method::POST, "/v3/ec2tokens")
-        .header("X-Auth-Token", &admin.token)
-        .json(&bad(3))
-        .send()
-        .await
-        .unwrap();
+    let resp = s.post_as("/v3/ec2tokens", &admin.token, &bad(3)).await;
     assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
-    let wait: u64 = resp.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let wait = common::retry_after(&resp);
     assert!((1..=60).contains(&wait));
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["error"]["code"], 429);

@@ -7,12 +7,12 @@ use serde_json::{json, Map, Value};
 
 use super::http::{caller, query_pairs, JsonBody};
 use super::input::{
-    change_string, format_time, opt_bool, opt_cidrs, opt_future_time, opt_leak_action, path_id,
-    req_string,
+    change_string, format_time, opt_bool, opt_cidrs, opt_future_time, opt_leak_action,
+    opt_rate_limit, path_id, req_string,
 };
 use crate::credential::{self, AkskInput, Credential, MetaPatch};
 use crate::error::Error;
-use crate::lifecycle::{LeakAction, Lifetime};
+use crate::lifecycle::{LeakAction, Lifetime, RateLimit};
 use crate::policy;
 use crate::AppState;
 
@@ -31,16 +31,18 @@ fn meta_patch(fields: &Map<String, Value>) -> Result<MetaPatch, Error> {
         expires_at: opt_future_time(fields, "expires_at")?,
         allowed_cidrs: opt_cidrs(fields, "allowed_cidrs")?,
         action_when_leaked: opt_leak_action(fields)?,
+        rate_limit: opt_rate_limit(fields)?,
     })
 }
 
-const META_FIELDS: [&str; 6] = [
+const META_FIELDS: [&str; 7] = [
     "name",
     "description",
     "enabled",
     "expires_at",
     "allowed_cidrs",
     "action_when_leaked",
+    "rate_limit",
 ];
 
 /// `POST /v1/{project_id}/aksks`: the documented `{"credential": {...}}`
@@ -344,6 +346,7 @@ fn key_json(c: &Credential, now: i64, lifetime: &Lifetime) -> Result<Value, Erro
         "last_used_at": format_time(c.meta.last_used_at),
         "use_count": c.meta.use_count,
         "action_when_leaked": c.meta.action_when_leaked.map(LeakAction::as_str),
+        "rate_limit": c.meta.rate_limit.map(RateLimit::to_json),
         "leaked_at": format_time(c.meta.leaked_at),
     }))
 }

@@ -256,6 +256,20 @@ const DEFAULT_GRACE_SECONDS: i64 = 24 * 3600;
 
 /// `action_when_leaked`: `none`, `disable`, `delete`, or null for the
 /// deployment's default.
+/// `rate_limit`: absent leaves it, `null` removes it, else
+/// `{"per_second", "burst"}`.
+pub fn opt_rate_limit(
+    fields: &Map<String, Value>,
+) -> Result<Option<Option<crate::lifecycle::RateLimit>>, Error> {
+    match fields.get("rate_limit") {
+        None => Ok(None),
+        Some(Value::Null) => Ok(Some(None)),
+        Some(value) => crate::lifecycle::RateLimit::parse(value)
+            .map(|limit| Some(Some(limit)))
+            .map_err(|message| Error::invalid("rate_limit", &message)),
+    }
+}
+
 pub fn opt_leak_action(
     fields: &Map<String, Value>,
 ) -> Result<Option<Option<crate::lifecycle::LeakAction>>, Error> {

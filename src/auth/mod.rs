@@ -6,6 +6,7 @@ pub mod browser;
 pub mod guard;
 mod issue;
 mod oauth2;
+pub mod rate;
 pub mod request;
 mod scope;
 pub mod signed;
@@ -41,6 +42,8 @@ pub struct Auth {
     pub caches: Caches,
     /// Signed-request verifications waiting to be written to the trail.
     pub audit: std::sync::Arc<crate::audit::Sink>,
+    /// Keys' own limits on successful verifications.
+    pub rates: rate::KeyRates,
 }
 
 /// What a validated token is scoped to, with the live objects.

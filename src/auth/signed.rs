@@ -497,6 +497,11 @@ async fn verify_and_issue(state: &Auth, v: Verification) -> Result<(String, Toke
             Error::Unauthorized { .. } => failed(state, &v, e),
             other => other,
         })?;
+    // The key's own limit counts verified, fresh requests only: a replay
+    // or a forgery never spends its owner's allowance.
+    if let Some(limit) = credential.meta.rate_limit {
+        state.rates.admit(&credential.id, limit).await?;
+    }
     let default_expiry = now + state.config.token.expiration as i64;
     let methods = state.tokens.methods();
     let payload = Payload {

@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::error::Error;
-use crate::lifecycle::LeakAction;
+use crate::lifecycle::{LeakAction, RateLimit};
 use crate::secret::Secret;
 use crate::store::rows::CredentialRow;
 use crate::store::schema::credentials;
@@ -76,6 +76,8 @@ pub struct KeyMeta {
     pub action_when_leaked: Option<LeakAction>,
     /// When it was reported leaked.
     pub leaked_at: Option<i64>,
+    /// Its own limit on successful verifications, if any.
+    pub rate_limit: Option<RateLimit>,
 }
 
 /// A decrypted credential.
@@ -250,6 +252,11 @@ fn from_row(cipher: &CredentialCipher, row: CredentialRow) -> Result<Credential,
                 .as_deref()
                 .and_then(LeakAction::parse),
             leaked_at: row.leaked_at,
+            rate_limit: row
+                .rate_limit
+                .as_deref()
+                .and_then(|text| serde_json::from_str(text).ok())
+                .and_then(|v| RateLimit::parse(&v).ok()),
         },
     })
 }
@@ -348,6 +355,7 @@ pub fn create(
             credentials::access_digest.eq(digest),
             credentials::secret_digest.eq(&new.secret_digest),
             credentials::action_when_leaked.eq(new.meta.action_when_leaked.map(LeakAction::as_str)),
+            credentials::rate_limit.eq(rate_limit_text(new.meta.rate_limit)),
         ))
         .execute(conn)?;
     Ok(Credential {
@@ -492,6 +500,13 @@ pub struct MetaPatch {
     pub allowed_cidrs: Option<Vec<String>>,
     /// `Some(None)` returns to the deployment's default.
     pub action_when_leaked: Option<Option<LeakAction>>,
+    /// `Some(None)` removes the limit.
+    pub rate_limit: Option<Option<RateLimit>>,
+}
+
+/// How a rate limit is stored: its JSON, or NULL.
+fn rate_limit_text(limit: Option<RateLimit>) -> Option<String> {
+    limit.map(|l| l.to_json().to_string())
 }
 
 /// Disables the enabled ec2 pairs last used (or, never used, created)
@@ -540,6 +555,11 @@ pub fn update_meta(conn: &mut Conn, id: &str, patch: &MetaPatch) -> Result<(), E
         let text = serde_json::to_string(cidrs).unwrap_or_else(|_| "[]".into());
         diesel::update(target)
             .set(credentials::allowed_cidrs.eq(text))
+            .execute(conn)?;
+    }
+    if let Some(limit) = patch.rate_limit {
+        diesel::update(target)
+            .set(credentials::rate_limit.eq(rate_limit_text(limit)))
             .execute(conn)?;
     }
     if let Some(action) = patch.action_when_leaked {

@@ -471,6 +471,7 @@ impl Credentials {
             expires_at,
             allowed_cidrs: patch.allowed_cidrs.unwrap_or_default(),
             action_when_leaked: patch.action_when_leaked.flatten(),
+            rate_limit: patch.rate_limit.flatten(),
             ..Default::default()
         };
         let (project, user) = (new.project_id.clone(), new.user_id.clone());
@@ -661,6 +662,7 @@ impl Credentials {
                 expires_at: self.settings.lifetime.for_replacement(now, old_expiry),
                 allowed_cidrs: found.meta.allowed_cidrs.clone(),
                 action_when_leaked: found.meta.action_when_leaked,
+                rate_limit: found.meta.rate_limit,
                 ..Default::default()
             },
             secret_digest: Some(super::secret_digest(secret.expose())),

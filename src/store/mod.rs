@@ -3,6 +3,7 @@
 //! database ([`Database::read`] / [`Database::write`]).
 
 pub mod outbox;
+pub mod rates;
 pub mod replays;
 pub mod rows;
 pub mod schema;

@@ -156,6 +156,7 @@ pub struct CredentialRow {
     pub use_count: i64,
     pub action_when_leaked: Option<String>,
     pub leaked_at: Option<i64>,
+    pub rate_limit: Option<String>,
 }
 
 /// An application credential as stored (the secret only as its hash).

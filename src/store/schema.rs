@@ -178,6 +178,14 @@ diesel::table! {
         secret_digest -> Nullable<Text>,
         action_when_leaked -> Nullable<Text>,
         leaked_at -> Nullable<BigInt>,
+        rate_limit -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    key_rates (key_id) {
+        key_id -> Text,
+        tat -> BigInt,
     }
 }
 

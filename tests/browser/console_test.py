@@ -289,6 +289,7 @@ def main():
         pair_row(page, access).get_by_role("button", name="Edit ci-pair").click()
         dialog.get_by_label("Name").fill("ci-pair-2")
         dialog.get_by_label("Allowed hosts").fill("10.0.0.0/8, 192.0.2.7")
+        dialog.get_by_label("Rate limit (requests per second)").fill("2.5")
         screens.take(page, "07-edit-pair")
         dialog.get_by_role("button", name="Save").click()
         row = pair_row(page, access)
@@ -297,6 +298,8 @@ def main():
         keys = api.call("GET", f"/v1/{project_id}/aksks/{alice}/keys", expect_status=200).json()["keys"]
         assert keys[0]["allowed_cidrs"] == ["10.0.0.0/8", "192.0.2.7/32"], keys
         assert keys[0]["action_when_leaked"] == "delete", keys
+        assert keys[0]["rate_limit"] == {"per_second": 2.5, "burst": 3}, keys
+        expect(row.locator('td[data-label="Rate limit"]')).to_have_text("2.5/s, burst 3")
         # A bad CIDR: the API's error in the dialog, nothing changed.
         row.get_by_role("button", name="Edit ci-pair-2").click()
         dialog.get_by_label("Allowed hosts").fill("10.0.0.0/33")
@@ -308,8 +311,11 @@ def main():
         # Open the pair to every host again, so it verifies from here.
         row.get_by_role("button", name="Edit ci-pair-2").click()
         dialog.get_by_label("Allowed hosts").fill("")
+        dialog.get_by_label("Rate limit (requests per second)").fill("")
+        dialog.get_by_label("Burst").fill("")
         dialog.get_by_role("button", name="Save").click()
         expect(row.locator('td[data-label="Allowed hosts"]')).to_have_text("Any")
+        expect(row.locator('td[data-label="Rate limit"]')).to_have_text("None")
 
         row.get_by_role("button", name="Disable ci-pair-2").click()
         expect(row.locator(".badge")).to_have_text("disabled")

@@ -139,6 +139,16 @@ impl TestServer {
         self.client.request(method, format!("{}{}", self.url, path))
     }
 
+    /// POSTs `body` to `path` with `token`; the whole response.
+    pub async fn post_as(&self, path: &str, token: &str, body: &Value) -> reqwest::Response {
+        self.request(Method::POST, path)
+            .header("X-Auth-Token", token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// POST /v3/auth/tokens with a body; returns (status, token, body).
     pub async fn auth(&self, body: Value) -> (StatusCode, Option<String>, Value) {
         self.auth_at("/v3/auth/tokens", body).await
@@ -388,6 +398,15 @@ pub async fn admin_member(server: &TestServer) -> Member {
         project_id: body["token"]["project"]["id"].as_str().unwrap().to_string(),
         user_id: body["token"]["user"]["id"].as_str().unwrap().to_string(),
     }
+}
+
+/// The seconds a 429 says to wait.
+pub fn retry_after(resp: &reqwest::Response) -> u64 {
+    resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
 }
 
 /// The id of the role named `name`.

@@ -1438,7 +1438,47 @@ async fn per_key_rate_limits(backend: Backend) {
     .await;
 }
 
+/// A clean stop writes what is tallied and not yet written: a success
+/// inside a long window reaches the table, and the file copy, on stop.
+async fn stopping_writes_the_tallies(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("audit.jsonl");
+    let setting = file.display().to_string();
+    let Some(s) = TestServer::start_with(backend, move |c| {
+        c.audit.signed_window = 3600;
+        c.audit.file = setting;
+    }) else {
+        return;
+    };
+    let admin = admin_member(&s).await;
+    let pair = pair_for(&s, &admin, json!({"name": "flushed"})).await;
+    assert_eq!(verifies(&s, &admin.token, &pair).await, StatusCode::OK);
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    let query = format!("?access_key={}&action=authenticate", pair.access);
+    assert_eq!(
+        event_count(&s, &admin.token, &query).await,
+        0,
+        "written before the window ended"
+    );
+    drop(s);
+    let written = || {
+        std::fs::read_to_string(&file)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .any(|e| e["action"] == "authenticate" && e["target"]["id"] == pair.access.as_str())
+    };
+    for _ in 0..50 {
+        if written() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the tallied success was not written on stop");
+}
+
 on_both_backends!(
+    stopping_writes_the_tallies,
     per_key_rate_limits,
     cascades_are_recorded,
     refusals_are_tallied,

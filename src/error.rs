@@ -35,6 +35,9 @@ pub enum Error {
     /// 409.
     #[error("{0}")]
     Conflict(String),
+    /// 410: a route Keystone still answers, for an API it removed.
+    #[error("{0}")]
+    Gone(String),
     /// 413.
     #[error("{0}")]
     PayloadTooLarge(String),
@@ -99,6 +102,7 @@ impl Error {
             Error::Forbidden(_) => 403,
             Error::NotFound(_) => 404,
             Error::Conflict(_) => 409,
+            Error::Gone(_) => 410,
             Error::PayloadTooLarge(_) => 413,
             Error::TooManyRequests { .. } => 429,
             Error::Unavailable(_) => 503,

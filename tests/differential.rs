@@ -2484,3 +2484,112 @@ async fn admin_persona_rbac_as_in_keystone() {
     };
     assert!(k.len() > 600, "{}", k.len());
 }
+
+/// Parity II (issue 17), route by route: regions created at a chosen id,
+/// and the legacy PKI routes Keystone still answers.
+async fn parity_two_routes(t: &Target) -> Vec<(String, String)> {
+    let (admin, _, project) = t.admin().await;
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let (member, _) = t
+        .member(&admin, &format!("m{tag}"), &project, "member")
+        .await;
+    let mut out = Vec::new();
+    let mut record = |what: &str, status: u16, body: &Value| {
+        let message = body["error"]["message"].as_str().unwrap_or("");
+        out.push((what.to_string(), format!("{status} {message}")));
+    };
+    let region = format!("r{tag}");
+    let path = format!("/v3/regions/{region}");
+    let (status, body) = t
+        .as_(
+            &admin,
+            Method::PUT,
+            &path,
+            Some(json!({"region": {"description": "chosen"}})),
+        )
+        .await;
+    record("put a region", status, &Value::Null);
+    assert_eq!(body["region"]["id"], region.as_str(), "{}: {body}", t.name);
+    assert_eq!(body["region"]["description"], "chosen", "{}", t.name);
+    let (status, got) = t.as_(&admin, Method::GET, &path, None).await;
+    record("read it", status, &Value::Null);
+    assert_eq!(got["region"]["id"], region.as_str());
+    let again = Some(json!({"region": {"description": "again"}}));
+    let (status, body) = t.as_(&admin, Method::PUT, &path, again).await;
+    record("put it again", status, &Value::Null);
+    assert!(body["error"]["message"].is_string(), "{}: {body}", t.name);
+    let conflicting = Some(json!({"region": {"id": format!("other{tag}")}}));
+    let (status, body) = t
+        .as_(
+            &admin,
+            Method::PUT,
+            &format!("/v3/regions/x{tag}"),
+            conflicting,
+        )
+        .await;
+    record(
+        "put with another id in the body",
+        status,
+        &json!({"error": {"message": body["error"]["message"].as_str().unwrap_or("").replace(&tag, "")}}),
+    );
+    let same = Some(json!({"region": {"id": format!("s{tag}")}}));
+    let (status, _) = t
+        .as_(&admin, Method::PUT, &format!("/v3/regions/s{tag}"), same)
+        .await;
+    record("put with the same id in the body", status, &Value::Null);
+    let orphan = Some(json!({"region": {"parent_region_id": format!("none{tag}")}}));
+    let (status, _) = t
+        .as_(&admin, Method::PUT, &format!("/v3/regions/o{tag}"), orphan)
+        .await;
+    record("put under a missing parent", status, &Value::Null);
+    let (status, _) = t
+        .as_(
+            &admin,
+            Method::PATCH,
+            &path,
+            Some(json!({"region": {"parent_region_id": format!("none{tag}")}})),
+        )
+        .await;
+    record("move under a missing parent", status, &Value::Null);
+    let (status, _) = t
+        .as_(
+            &member,
+            Method::PUT,
+            &format!("/v3/regions/m{tag}"),
+            Some(json!({"region": {}})),
+        )
+        .await;
+    record("put as a member", status, &Value::Null);
+    let (status, _) = t
+        .call(
+            Method::PUT,
+            &format!("/v3/regions/n{tag}"),
+            &[],
+            Some(json!({"region": {}})),
+        )
+        .await;
+    record("put without a token", status, &Value::Null);
+
+    for legacy in [
+        "/v3/OS-SIMPLE-CERT/ca",
+        "/v3/OS-SIMPLE-CERT/certificates",
+        "/v3/auth/tokens/OS-PKI/revoked",
+    ] {
+        let (status, body) = t.as_(&admin, Method::GET, legacy, None).await;
+        record(&format!("GET {legacy}"), status, &body);
+        let (status, body) = t.call(Method::GET, legacy, &[], None).await;
+        record(&format!("GET {legacy} without a token"), status, &body);
+        let (status, _) = t.as_(&admin, Method::HEAD, legacy, None).await;
+        record(&format!("HEAD {legacy}"), status, &Value::Null);
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parity_two_as_in_keystone() {
+    let Some(k) = same_as_keystone!(parity_two_routes) else {
+        return;
+    };
+    let get = |what: &str| k.iter().find(|(w, _)| w == what).map(|(_, o)| o.as_str());
+    assert_eq!(get("put a region"), Some("201 "), "{k:?}");
+}

@@ -4,7 +4,7 @@
 use actix_web::HttpRequest;
 use serde_json::{Map, Value};
 
-use super::crud::{Create, Entity, Names};
+use super::crud::{Create, CreateAt, Entity, Names};
 use super::http::query;
 use super::input::{change_string, matching_id, member, opt_bool, opt_string, path_id, req_string};
 use super::render;
@@ -92,6 +92,25 @@ impl Create for Regions {
 
     async fn create(state: &AppState, caller: &Caller, new: Self::New) -> Result<Region, Error> {
         state.catalog.create_region(caller, new).await
+    }
+}
+
+impl CreateAt for Regions {
+    fn at_id(new: Self::New, id: &str) -> Self::New {
+        let mut new = new?;
+        match &new.id {
+            None => {
+                path_id(id, "region id")?;
+                new.id = Some(id.to_string());
+            }
+            Some(body_id) if body_id != id => {
+                return Err(Error::BadRequest(format!(
+                    "Conflicting region IDs specified: \"{id}\" != \"{body_id}\""
+                )))
+            }
+            Some(_) => {}
+        }
+        Ok(new)
     }
 }
 

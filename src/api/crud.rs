@@ -75,6 +75,14 @@ pub trait Create: Entity {
         -> Result<Self::Item, Error>;
 }
 
+/// An entity that may also be created at an id the caller chooses in the
+/// path (`PUT /things/{id}`), as Keystone's regions.
+pub trait CreateAt: Create {
+    /// The parsed body with the path's id: the body may repeat it, not
+    /// contradict it.
+    fn at_id(new: Self::New, id: &str) -> Self::New;
+}
+
 /// An entity created in batches (`POST /things` with `{"things": […]}`,
 /// answered with the created list and no links), as Keystone's limits.
 #[allow(async_fn_in_trait)]
@@ -100,6 +108,19 @@ pub async fn create<E: Create>(
 ) -> Resp {
     let caller = caller(&state, &req).await?;
     let item = E::create(&state, &caller, E::parse_new(&body.0, &state)).await?;
+    reply::<E>(true, &item, &req, &state)
+}
+
+pub async fn create_at<E: CreateAt>(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: JsonBody,
+) -> Resp {
+    let id = path.into_inner();
+    let caller = caller(&state, &req).await?;
+    let new = E::at_id(E::parse_new(&body.0, &state), &id);
+    let item = E::create(&state, &caller, new).await?;
     reply::<E>(true, &item, &req, &state)
 }
 

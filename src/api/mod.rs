@@ -19,6 +19,7 @@ pub mod health;
 pub mod http;
 pub mod input;
 pub mod leaks;
+pub mod legacy;
 pub mod limits;
 pub mod metrics;
 pub mod oauth2;
@@ -83,6 +84,9 @@ routes! {
     "/v3/auth/domains" => { GET: auth::auth_domains },
     "/v3/auth/system" => { GET: auth::auth_system },
     "/v3/auth/catalog" => { GET: auth::auth_catalog },
+    "/v3/auth/tokens/OS-PKI/revoked" => { GET: legacy::pki_revoked, HEAD: legacy::pki_revoked },
+    "/v3/OS-SIMPLE-CERT/ca" => { GET: legacy::simple_cert, HEAD: legacy::simple_cert },
+    "/v3/OS-SIMPLE-CERT/certificates" => { GET: legacy::simple_cert, HEAD: legacy::simple_cert },
     "/v3/OS-OAUTH2/token" => {
         POST: oauth2::token,
         GET: oauth2::method_not_allowed,
@@ -187,6 +191,7 @@ routes! {
     "/v3/regions" => { POST: crud::create::<catalog::Regions>, GET: crud::list::<catalog::Regions> },
     "/v3/regions/{region_id}" => {
         GET: crud::get::<catalog::Regions>,
+        PUT: crud::create_at::<catalog::Regions>,
         PATCH: crud::update::<catalog::Regions>,
         DELETE: crud::delete::<catalog::Regions>,
     },

@@ -233,9 +233,8 @@ fn check_parent_region(conn: &mut Conn, id: &str, parent: &str) -> Result<(), Er
                 "Region {parent} cannot be the parent of {id}: that would create a loop."
             )));
         }
-        let row = get_region(conn, &current)?.ok_or_else(|| {
-            Error::BadRequest(format!("The parent region {current} does not exist."))
-        })?;
+        // Keystone answers a missing parent with its 404.
+        let row = get_region(conn, &current)?.ok_or_else(|| not_found_region(&current))?;
         cursor = row.parent_region_id;
         steps += 1;
         if steps > 100 {

@@ -211,6 +211,11 @@ pub const REPORT_CLIENT_IP: Policy = Policy {
     scope_types: ANY_SCOPE,
 };
 
+pub const LIST_REVOKE_EVENTS: Policy = Policy {
+    action: "identity:list_revoke_events",
+    any_of: &[Check::Admin, Check::Service],
+    scope_types: SYSTEM_OR_PROJECT,
+};
 pub const VALIDATE_TOKEN: Policy = Policy {
     action: "identity:validate_token",
     any_of: &[

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use crate::error::Error;
 use crate::store::rows::RevocationEventRow;
 use crate::store::schema::revocation_events;
-use crate::store::{new_id, now_micros, Conn};
+use crate::store::{new_id, now_micros, Conn, Database};
 use crate::token::revoke::{RevocationEvent, TokenFacts};
 
 const MICROS: i64 = 1_000_000;
@@ -107,6 +107,73 @@ pub fn load_all(conn: &mut Conn, limit: i64) -> Result<Option<Vec<RevocationEven
         return Ok(None);
     }
     Ok(Some(rows.into_iter().map(to_event).collect()))
+}
+
+/// A stored revocation event as listed: its fields, times in microseconds.
+#[derive(Debug, Clone)]
+pub struct ListedEvent {
+    pub domain_id: Option<String>,
+    pub project_id: Option<String>,
+    pub user_id: Option<String>,
+    pub role_id: Option<String>,
+    pub trust_id: Option<String>,
+    pub consumer_id: Option<String>,
+    pub access_token_id: Option<String>,
+    pub audit_id: Option<String>,
+    pub audit_chain_id: Option<String>,
+    pub issued_before: i64,
+    pub expires_at: Option<i64>,
+    pub revoked_at: i64,
+}
+
+impl From<RevocationEventRow> for ListedEvent {
+    fn from(r: RevocationEventRow) -> Self {
+        ListedEvent {
+            domain_id: r.domain_id,
+            project_id: r.project_id,
+            user_id: r.user_id,
+            role_id: r.role_id,
+            trust_id: r.trust_id,
+            consumer_id: r.consumer_id,
+            access_token_id: r.access_token_id,
+            audit_id: r.audit_id,
+            audit_chain_id: r.audit_chain_id,
+            issued_before: r.issued_before,
+            expires_at: r.expires_at,
+            revoked_at: r.revoked_at,
+        }
+    }
+}
+
+/// `GET /v3/OS-REVOKE/events`: the stored events revoked after `since`
+/// (all without it), oldest first, for admins and services.
+pub async fn list_events(
+    db: &Database,
+    caller: &crate::policy::Caller,
+    since: crate::policy::Input<Option<i64>>,
+) -> Result<Vec<ListedEvent>, Error> {
+    crate::policy::enforce(
+        crate::policy::LIST_REVOKE_EVENTS,
+        caller,
+        crate::policy::Target::default(),
+    )?;
+    let since = since?;
+    db.read(move |conn| {
+        let mut query = revocation_events::table
+            .select(RevocationEventRow::as_select())
+            .into_boxed();
+        if let Some(since) = since {
+            query = query.filter(revocation_events::revoked_at.gt(since));
+        }
+        let rows: Vec<RevocationEventRow> = query
+            .order((
+                revocation_events::revoked_at.asc(),
+                revocation_events::id.asc(),
+            ))
+            .load(conn)?;
+        Ok(rows.into_iter().map(ListedEvent::from).collect())
+    })
+    .await
 }
 
 /// Removes events that can no longer match a token: older than the longest

@@ -122,6 +122,23 @@ pub async fn auth_system(state: web::Data<AppState>, req: HttpRequest) -> Resp {
     })))
 }
 
+/// `GET /v3/OS-REVOKE/events[?since=]`.
+pub async fn revoke_events(state: web::Data<AppState>, req: HttpRequest) -> Resp {
+    let since = match super::http::query(&req, "since") {
+        None => Ok(None),
+        Some(text) => super::input::parse_time(&text)
+            .map(Some)
+            .ok_or_else(|| Error::BadRequest(format!("invalidate date format {text}"))),
+    };
+    let caller = super::http::caller(&state, &req).await?;
+    let events = state.auth.revoke_events(&caller, since).await?;
+    let base = base_url(&req, &state);
+    Ok(HttpResponse::Ok().json(json!({
+        "events": events.iter().map(super::render::revoke_event).collect::<Vec<_>>(),
+        "links": {"next": null, "self": format!("{base}/OS-REVOKE/events"), "previous": null},
+    })))
+}
+
 /// `GET /v3/auth/catalog`.
 pub async fn auth_catalog(state: web::Data<AppState>, req: HttpRequest) -> Resp {
     let context = token_context(&state, &req).await?;

@@ -85,6 +85,7 @@ routes! {
     "/v3/auth/system" => { GET: auth::auth_system },
     "/v3/auth/catalog" => { GET: auth::auth_catalog },
     "/v3/auth/tokens/OS-PKI/revoked" => { GET: legacy::pki_revoked, HEAD: legacy::pki_revoked },
+    "/v3/OS-REVOKE/events" => { GET: auth::revoke_events },
     "/v3/OS-SIMPLE-CERT/ca" => { GET: legacy::simple_cert, HEAD: legacy::simple_cert },
     "/v3/OS-SIMPLE-CERT/certificates" => { GET: legacy::simple_cert, HEAD: legacy::simple_cert },
     "/v3/OS-OAUTH2/token" => {

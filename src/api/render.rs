@@ -446,6 +446,52 @@ pub fn trust(t: &trust::Trust, roles: Option<&[assignment::Role]>, base_url: &st
     body
 }
 
+/// A revocation event as Keystone's `RevokeEvent.to_dict()`: only the
+/// fields it has; a domain id with an expiry is a domain-scoped token's.
+pub fn revoke_event(e: &crate::revoke::ListedEvent) -> Value {
+    let mut event = serde_json::Map::new();
+    let domain_scoped = e.domain_id.is_some() && e.expires_at.is_some();
+    let (domain_id, domain_scope_id) = if domain_scoped {
+        (None, e.domain_id.as_ref())
+    } else {
+        (e.domain_id.as_ref(), None)
+    };
+    for (key, value) in [
+        ("user_id", e.user_id.as_ref()),
+        ("role_id", e.role_id.as_ref()),
+        ("domain_id", domain_id),
+        ("domain_scope_id", domain_scope_id),
+        ("project_id", e.project_id.as_ref()),
+        ("audit_id", e.audit_id.as_ref()),
+        ("audit_chain_id", e.audit_chain_id.as_ref()),
+        ("OS-TRUST:trust_id", e.trust_id.as_ref()),
+        ("OS-OAUTH1:consumer_id", e.consumer_id.as_ref()),
+        ("OS-OAUTH1:access_token_id", e.access_token_id.as_ref()),
+    ] {
+        if let Some(value) = value {
+            event.insert(key.into(), json!(value));
+        }
+    }
+    if let Some(expires) = e
+        .expires_at
+        .and_then(chrono::DateTime::from_timestamp_micros)
+    {
+        event.insert(
+            "expires_at".into(),
+            json!(expires.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+        );
+    }
+    event.insert(
+        "issued_before".into(),
+        json!(format_subsecond_time(e.issued_before)),
+    );
+    event.insert(
+        "revoked_at".into(),
+        json!(format_subsecond_time(e.revoked_at)),
+    );
+    Value::Object(event)
+}
+
 /// A time in microseconds as Keystone's `isotime(subsecond=True)`.
 fn format_subsecond_time(micros: i64) -> String {
     chrono::DateTime::from_timestamp_micros(micros)

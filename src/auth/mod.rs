@@ -46,6 +46,17 @@ pub struct Auth {
     pub rates: rate::KeyRates,
 }
 
+impl Auth {
+    /// `GET /v3/OS-REVOKE/events`: the revocation events after `since`.
+    pub async fn revoke_events(
+        &self,
+        caller: &crate::policy::Caller,
+        since: crate::policy::Input<Option<i64>>,
+    ) -> Result<Vec<crate::revoke::ListedEvent>, Error> {
+        crate::revoke::list_events(&self.db, caller, since).await
+    }
+}
+
 /// What a validated token is scoped to, with the live objects.
 #[derive(Debug, Clone)]
 pub enum ResolvedScope {

@@ -109,40 +109,12 @@ pub fn load_all(conn: &mut Conn, limit: i64) -> Result<Option<Vec<RevocationEven
     Ok(Some(rows.into_iter().map(to_event).collect()))
 }
 
-/// A stored revocation event as listed: its fields, times in microseconds.
+/// A stored revocation event as listed, with when it was recorded
+/// (microseconds).
 #[derive(Debug, Clone)]
 pub struct ListedEvent {
-    pub domain_id: Option<String>,
-    pub project_id: Option<String>,
-    pub user_id: Option<String>,
-    pub role_id: Option<String>,
-    pub trust_id: Option<String>,
-    pub consumer_id: Option<String>,
-    pub access_token_id: Option<String>,
-    pub audit_id: Option<String>,
-    pub audit_chain_id: Option<String>,
-    pub issued_before: i64,
-    pub expires_at: Option<i64>,
+    pub event: RevocationEvent,
     pub revoked_at: i64,
-}
-
-impl From<RevocationEventRow> for ListedEvent {
-    fn from(r: RevocationEventRow) -> Self {
-        ListedEvent {
-            domain_id: r.domain_id,
-            project_id: r.project_id,
-            user_id: r.user_id,
-            role_id: r.role_id,
-            trust_id: r.trust_id,
-            consumer_id: r.consumer_id,
-            access_token_id: r.access_token_id,
-            audit_id: r.audit_id,
-            audit_chain_id: r.audit_chain_id,
-            issued_before: r.issued_before,
-            expires_at: r.expires_at,
-            revoked_at: r.revoked_at,
-        }
-    }
 }
 
 /// `GET /v3/OS-REVOKE/events`: the stored events revoked after `since`
@@ -171,7 +143,13 @@ pub async fn list_events(
                 revocation_events::id.asc(),
             ))
             .load(conn)?;
-        Ok(rows.into_iter().map(ListedEvent::from).collect())
+        Ok(rows
+            .into_iter()
+            .map(|row| ListedEvent {
+                revoked_at: row.revoked_at,
+                event: to_event(row),
+            })
+            .collect())
     })
     .await
 }

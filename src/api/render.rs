@@ -448,7 +448,8 @@ pub fn trust(t: &trust::Trust, roles: Option<&[assignment::Role]>, base_url: &st
 
 /// A revocation event as Keystone's `RevokeEvent.to_dict()`: only the
 /// fields it has; a domain id with an expiry is a domain-scoped token's.
-pub fn revoke_event(e: &crate::revoke::ListedEvent) -> Value {
+pub fn revoke_event(listed: &crate::revoke::ListedEvent) -> Value {
+    let e = &listed.event;
     let mut event = serde_json::Map::new();
     let domain_scoped = e.domain_id.is_some() && e.expires_at.is_some();
     let (domain_id, domain_scope_id) = if domain_scoped {
@@ -474,20 +475,18 @@ pub fn revoke_event(e: &crate::revoke::ListedEvent) -> Value {
     }
     if let Some(expires) = e
         .expires_at
-        .and_then(chrono::DateTime::from_timestamp_micros)
+        .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
     {
         event.insert(
             "expires_at".into(),
             json!(expires.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
         );
     }
-    event.insert(
-        "issued_before".into(),
-        json!(format_subsecond_time(e.issued_before)),
-    );
+    let issued_before = format_subsecond_time(e.issued_before.saturating_mul(1_000_000));
+    event.insert("issued_before".into(), json!(issued_before));
     event.insert(
         "revoked_at".into(),
-        json!(format_subsecond_time(e.revoked_at)),
+        json!(format_subsecond_time(listed.revoked_at)),
     );
     Value::Object(event)
 }

@@ -2673,3 +2673,50 @@ async fn parity_two_as_in_keystone() {
     let get = |what: &str| k.iter().find(|(w, _)| w == what).map(|(_, o)| o.as_str());
     assert_eq!(get("put a region"), Some("201 "), "{k:?}");
 }
+
+/// HEAD wherever GET is answered, with GET's status and no body, and the
+/// methods Keystone refuses on its POST-only and PATCH-only paths.
+async fn head_routes(t: &Target) -> Vec<(String, String)> {
+    let (admin, admin_id, project) = t.admin().await;
+    let mut out = Vec::new();
+    for path in [
+        "/".to_string(),
+        "/v3".to_string(),
+        "/v3/users".to_string(),
+        format!("/v3/users/{admin_id}"),
+        "/v3/users/nobody".to_string(),
+        format!("/v3/projects/{project}"),
+        "/v3/regions".to_string(),
+        "/v3/roles".to_string(),
+        "/v3/auth/projects".to_string(),
+        "/v3/auth/catalog".to_string(),
+        format!("/v3/users/{admin_id}/credentials/OS-EC2"),
+        "/v3/OS-REVOKE/events".to_string(),
+        "/v3/ec2tokens".to_string(),
+        "/v3/s3tokens".to_string(),
+        format!("/v3/users/{admin_id}/password"),
+    ] {
+        let (get, _) = t.as_(&admin, Method::GET, &path, None).await;
+        let (head, body) = t.as_(&admin, Method::HEAD, &path, None).await;
+        let path = path
+            .replace(&admin_id, "{admin}")
+            .replace(&project, "{project}");
+        out.push((
+            path,
+            format!("GET {get}, HEAD {head}, empty {}", body.is_null()),
+        ));
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn head_and_refused_methods_as_in_keystone() {
+    let Some(k) = same_as_keystone!(head_routes) else {
+        return;
+    };
+    assert!(
+        k.iter()
+            .any(|(p, o)| p == "/v3/users" && o.starts_with("GET 200, HEAD 200")),
+        "{k:?}"
+    );
+}

@@ -46,17 +46,29 @@ macro_rules! routes {
         /// Registers every route at `prefix` + path.
         fn register_at(cfg: &mut web::ServiceConfig, prefix: &str) {
             $(
-                let allow = [ $( stringify!($method) ),+ ].join(", ");
+                let methods = [ $( stringify!($method) ),+ ];
+                // Flask answers HEAD wherever it answers GET (the same
+                // status, no body); actix does not, so GET lends its
+                // handler to HEAD where a route has no HEAD of its own.
+                let head_from_get = methods.contains(&"GET") && !methods.contains(&"HEAD");
+                let allow = if head_from_get {
+                    format!("{}, HEAD", methods.join(", "))
+                } else {
+                    methods.join(", ")
+                };
                 // SODA's multicloud API and the operational routes are not part of Keystone's tree.
                 if prefix.is_empty() || !($path.starts_with("/v1/") || matches!($path, "/metrics" | "/healthz" | "/readyz")) {
-                cfg.service(
-                    web::resource(full_path(prefix, $path))
-                        $( .route(web::method(Method::$method).to($handler)) )+
-                        .default_service(web::to(move || {
-                            let allow = allow.clone();
-                            async move { method_not_allowed(&allow) }
-                        })),
-                );
+                let mut resource = web::resource(full_path(prefix, $path));
+                $(
+                    resource = resource.route(web::method(Method::$method).to($handler));
+                    if head_from_get && stringify!($method) == "GET" {
+                        resource = resource.route(web::method(Method::HEAD).to($handler));
+                    }
+                )+
+                cfg.service(resource.default_service(web::to(move || {
+                    let allow = allow.clone();
+                    async move { method_not_allowed(&allow) }
+                })));
                 }
             )+
         }

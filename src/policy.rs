@@ -366,6 +366,31 @@ pub const UPDATE_PROJECT: Policy = Policy {
     any_of: &[Check::Admin, Check::DomainManager],
     scope_types: ANY_SCOPE,
 };
+/// The tag routes: read like the project, written like it.
+pub const LIST_PROJECT_TAGS: Policy = Policy {
+    action: "identity:list_project_tags",
+    ..GET_PROJECT
+};
+pub const GET_PROJECT_TAG: Policy = Policy {
+    action: "identity:get_project_tag",
+    ..GET_PROJECT
+};
+pub const UPDATE_PROJECT_TAGS: Policy = Policy {
+    action: "identity:update_project_tags",
+    ..UPDATE_PROJECT
+};
+pub const CREATE_PROJECT_TAG: Policy = Policy {
+    action: "identity:create_project_tag",
+    ..UPDATE_PROJECT
+};
+pub const DELETE_PROJECT_TAGS: Policy = Policy {
+    action: "identity:delete_project_tags",
+    ..UPDATE_PROJECT
+};
+pub const DELETE_PROJECT_TAG: Policy = Policy {
+    action: "identity:delete_project_tag",
+    ..UPDATE_PROJECT
+};
 pub const DELETE_PROJECT: Policy = Policy {
     action: "identity:delete_project",
     any_of: &[Check::Admin, Check::DomainManager],

@@ -467,8 +467,13 @@ pub fn list_projects(conn: &mut Conn, filter: &ProjectFilter) -> Result<Vec<Proj
     Ok(out)
 }
 
-/// Replaces a project's tags (Keystone: at most 80, each ≤ 255, no `/` or `,`).
-pub fn set_tags(conn: &mut Conn, project_id: &str, tags: &[String]) -> Result<(), Error> {
+fn not_found_tag(tag: &str) -> Error {
+    Error::NotFound(format!("Could not find project tag: {tag}."))
+}
+
+/// Keystone's rules for a project's tags: at most 80, each 1 to 255
+/// characters without `/` or `,`.
+pub fn check_tags(tags: &[String]) -> Result<(), Error> {
     if tags.len() > 80 {
         return Err(Error::BadRequest(
             "A project may have at most 80 tags.".into(),
@@ -481,6 +486,12 @@ pub fn set_tags(conn: &mut Conn, project_id: &str, tags: &[String]) -> Result<()
             )));
         }
     }
+    Ok(())
+}
+
+/// Replaces a project's tags, checked by [`check_tags`].
+pub fn set_tags(conn: &mut Conn, project_id: &str, tags: &[String]) -> Result<(), Error> {
+    check_tags(tags)?;
     diesel::delete(project_tags::table.filter(project_tags::project_id.eq(project_id)))
         .execute(conn)?;
     let mut unique: Vec<&String> = tags.iter().collect();
@@ -765,6 +776,88 @@ impl Resources {
 
     pub async fn get_project(&self, caller: &Caller, id: Input<String>) -> Result<Project, Error> {
         self.authorized_project(caller, policy::GET_PROJECT, id)
+            .await
+    }
+
+    /// `GET /v3/projects/{id}/tags`.
+    pub async fn project_tags(
+        &self,
+        caller: &Caller,
+        id: Input<String>,
+    ) -> Result<Vec<String>, Error> {
+        Ok(self
+            .authorized_project(caller, policy::LIST_PROJECT_TAGS, id)
+            .await?
+            .tags)
+    }
+
+    /// `GET /v3/projects/{id}/tags/{tag}`: Keystone's 404 when absent.
+    pub async fn check_project_tag(
+        &self,
+        caller: &Caller,
+        id: Input<String>,
+        tag: &str,
+    ) -> Result<(), Error> {
+        let project = self
+            .authorized_project(caller, policy::GET_PROJECT_TAG, id)
+            .await?;
+        if project.tags.iter().any(|t| t == tag) {
+            Ok(())
+        } else {
+            Err(not_found_tag(tag))
+        }
+    }
+
+    /// `PUT /v3/projects/{id}/tags` (all of them) and `DELETE` (none):
+    /// the tags now.
+    pub async fn replace_project_tags(
+        &self,
+        caller: &Caller,
+        rule: Policy,
+        id: Input<String>,
+        tags: Input<Vec<String>>,
+    ) -> Result<Vec<String>, Error> {
+        let project = self.authorized_project(caller, rule, id).await?;
+        let tags = tags?;
+        self.db
+            .write(move |conn| {
+                set_tags(conn, &project.id, &tags)?;
+                tags_of(conn, &project.id)
+            })
+            .await
+    }
+
+    /// `PUT /v3/projects/{id}/tags/{tag}` adds one tag (already there is
+    /// Keystone's 400); `DELETE` removes one (absent is Keystone's 404).
+    pub async fn change_project_tag(
+        &self,
+        caller: &Caller,
+        id: Input<String>,
+        tag: String,
+        add: bool,
+    ) -> Result<(), Error> {
+        let rule = if add {
+            policy::CREATE_PROJECT_TAG
+        } else {
+            policy::DELETE_PROJECT_TAG
+        };
+        let project = self.authorized_project(caller, rule, id).await?;
+        let mut tags = project.tags;
+        let present = tags.contains(&tag);
+        match (add, present) {
+            // Keystone appends and validates: a repeated tag breaks the
+            // schema's `uniqueItems`.
+            (true, true) => {
+                return Err(Error::BadRequest(format!(
+                    "Invalid input for field 'tags': the project already has the tag {tag:?}."
+                )))
+            }
+            (true, false) => tags.push(tag),
+            (false, true) => tags.retain(|t| *t != tag),
+            (false, false) => return Err(not_found_tag(&tag)),
+        }
+        self.db
+            .write(move |conn| set_tags(conn, &project.id, &tags))
             .await
     }
 

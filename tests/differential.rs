@@ -2720,3 +2720,167 @@ async fn head_and_refused_methods_as_in_keystone() {
         "{k:?}"
     );
 }
+
+/// Project tags (`/v3/projects/{id}/tags[/{tag}]`): as the admin, a
+/// member of the project and a member elsewhere.
+async fn project_tag_routes(t: &Target) -> Vec<(String, String)> {
+    let (admin, _, _) = t.admin().await;
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let (_, created) = t
+        .as_(
+            &admin,
+            Method::POST,
+            "/v3/projects",
+            Some(json!({"project": {"name": format!("tagged{tag}"), "tags": ["b", "a"]}})),
+        )
+        .await;
+    let project = created["project"]["id"].as_str().unwrap().to_string();
+    let (_, other) = t
+        .as_(
+            &admin,
+            Method::POST,
+            "/v3/projects",
+            Some(json!({"project": {"name": format!("other{tag}")}})),
+        )
+        .await;
+    let other = other["project"]["id"].as_str().unwrap().to_string();
+    let (member, _) = t
+        .member(&admin, &format!("tm{tag}"), &project, "member")
+        .await;
+    let (outsider, _) = t
+        .member(&admin, &format!("to{tag}"), &other, "member")
+        .await;
+    let base = format!("/v3/projects/{project}/tags");
+    let mut out = Vec::new();
+    let steps: Vec<(&str, &str, Method, String, Option<Value>)> = vec![
+        ("list", "admin", Method::GET, base.clone(), None),
+        ("list", "member", Method::GET, base.clone(), None),
+        ("list", "outsider", Method::GET, base.clone(), None),
+        (
+            "list a missing project",
+            "admin",
+            Method::GET,
+            "/v3/projects/nope/tags".into(),
+            None,
+        ),
+        ("check a", "member", Method::GET, format!("{base}/a"), None),
+        ("check z", "member", Method::GET, format!("{base}/z"), None),
+        ("head a", "admin", Method::HEAD, format!("{base}/a"), None),
+        ("add c", "member", Method::PUT, format!("{base}/c"), None),
+        ("add c", "admin", Method::PUT, format!("{base}/c"), None),
+        (
+            "add c again",
+            "admin",
+            Method::PUT,
+            format!("{base}/c"),
+            None,
+        ),
+        ("add a,b", "admin", Method::PUT, format!("{base}/a,b"), None),
+        (
+            "delete z",
+            "admin",
+            Method::DELETE,
+            format!("{base}/z"),
+            None,
+        ),
+        (
+            "delete a",
+            "member",
+            Method::DELETE,
+            format!("{base}/a"),
+            None,
+        ),
+        (
+            "delete a",
+            "admin",
+            Method::DELETE,
+            format!("{base}/a"),
+            None,
+        ),
+        ("list after", "admin", Method::GET, base.clone(), None),
+        (
+            "replace",
+            "member",
+            Method::PUT,
+            base.clone(),
+            Some(json!({"tags": ["x"]})),
+        ),
+        (
+            "replace",
+            "admin",
+            Method::PUT,
+            base.clone(),
+            Some(json!({"tags": ["y", "x"]})),
+        ),
+        (
+            "replace with a bad tag",
+            "admin",
+            Method::PUT,
+            base.clone(),
+            Some(json!({"tags": ["a/b"]})),
+        ),
+        (
+            "replace with 81 tags",
+            "admin",
+            Method::PUT,
+            base.clone(),
+            Some(json!({"tags": (0..81).map(|i| format!("t{i}")).collect::<Vec<_>>()})),
+        ),
+        (
+            "replace without tags",
+            "admin",
+            Method::PUT,
+            base.clone(),
+            Some(json!({})),
+        ),
+        ("delete all", "member", Method::DELETE, base.clone(), None),
+        ("delete all", "admin", Method::DELETE, base.clone(), None),
+        ("list at the end", "admin", Method::GET, base.clone(), None),
+    ];
+    for (what, who, method, path, body) in steps {
+        let token = match who {
+            "admin" => &admin,
+            "member" => &member,
+            _ => &outsider,
+        };
+        let (status, answer) = t.as_(token, method, &path, body).await;
+        let mut tags: Vec<String> = answer["tags"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        tags.sort();
+        out.push((
+            format!("{what} as {who}"),
+            format!("{status} [{}]", tags.join(",")),
+        ));
+    }
+    let (_, shown) = t
+        .as_(
+            &admin,
+            Method::GET,
+            &format!("/v3/projects/{project}"),
+            None,
+        )
+        .await;
+    out.push((
+        "the project shows".into(),
+        format!("{}", shown["project"]["tags"]),
+    ));
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn project_tags_as_in_keystone() {
+    let Some(k) = same_as_keystone!(project_tag_routes) else {
+        return;
+    };
+    assert!(
+        k.iter()
+            .any(|(w, o)| w == "list as admin" && o == "200 [a,b]"),
+        "{k:?}"
+    );
+}

@@ -133,6 +133,93 @@ fn tags_field(map: &Map<String, Value>) -> Result<Option<Vec<String>>, Error> {
     }
 }
 
+/// `GET /v3/projects/{project_id}/tags`.
+pub async fn list_project_tags(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Resp {
+    let caller = caller(&state, &req).await?;
+    let project = id_of(path, "project id");
+    let tags = state.resources.project_tags(&caller, project).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "tags": tags })))
+}
+
+/// `DELETE /v3/projects/{project_id}/tags`: removes them all.
+pub async fn delete_project_tags(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Resp {
+    let caller = caller(&state, &req).await?;
+    let project = id_of(path, "project id");
+    let rule = crate::policy::DELETE_PROJECT_TAGS;
+    let none = Ok(Vec::new());
+    state
+        .resources
+        .replace_project_tags(&caller, rule, project, none)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `PUT /v3/projects/{project_id}/tags`: `{"tags": [...]}` replaces them
+/// all.
+pub async fn replace_project_tags(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: JsonBody,
+) -> Resp {
+    let caller = caller(&state, &req).await?;
+    let project = id_of(path, "project id");
+    let tags = match body.0.as_object().map(tags_field) {
+        Some(Ok(Some(tags))) => Ok(tags),
+        Some(Err(e)) => Err(e),
+        _ => Err(Error::invalid("tags", "{} is not of type 'array'")),
+    };
+    let tags = state
+        .resources
+        .replace_project_tags(&caller, crate::policy::UPDATE_PROJECT_TAGS, project, tags)
+        .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "tags": tags })))
+}
+
+/// `GET`, `PUT` and `DELETE /v3/projects/{project_id}/tags/{tag}`.
+pub async fn project_tag(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Resp {
+    let caller = caller(&state, &req).await?;
+    let (project_id, tag) = path.into_inner();
+    let project = path_id(&project_id, "project id").map(|_| project_id.clone());
+    let resources = &state.resources;
+    match *req.method() {
+        actix_web::http::Method::PUT => {
+            resources
+                .change_project_tag(&caller, project, tag.clone(), true)
+                .await?;
+            let location = format!(
+                "{}/projects/{project_id}/tags/{tag}",
+                base_url(&req, &state)
+            );
+            Ok(HttpResponse::Created()
+                .insert_header(("Location", location))
+                .finish())
+        }
+        actix_web::http::Method::DELETE => {
+            resources
+                .change_project_tag(&caller, project, tag, false)
+                .await?;
+            Ok(HttpResponse::NoContent().finish())
+        }
+        _ => {
+            resources.check_project_tag(&caller, project, &tag).await?;
+            Ok(HttpResponse::NoContent().finish())
+        }
+    }
+}
+
 /// `/v3/projects`.
 pub struct Projects;
 

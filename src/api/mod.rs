@@ -120,6 +120,16 @@ routes! {
         PATCH: crud::update::<admin::Projects>,
         DELETE: crud::delete::<admin::Projects>,
     },
+    "/v3/projects/{project_id}/tags" => {
+        GET: admin::list_project_tags,
+        PUT: admin::replace_project_tags,
+        DELETE: admin::delete_project_tags,
+    },
+    "/v3/projects/{project_id}/tags/{tag}" => {
+        GET: admin::project_tag,
+        PUT: admin::project_tag,
+        DELETE: admin::project_tag,
+    },
     "/v3/users" => { POST: crud::create::<admin::Users>, GET: crud::list::<admin::Users> },
     "/v3/users/{user_id}" => {
         GET: crud::get::<admin::Users>,

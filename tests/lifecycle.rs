@@ -1125,6 +1125,9 @@ async fn refusals_are_tallied(backend: Backend) {
             Some(json!({"system": {"all": true}})),
         )
         .await;
+    // A client that pastes its secret into the access-key field: the
+    // trail must not keep it.
+    refused(&s, &admin.token, &pair.secret).await;
     let (tried, invented) = (100, 1000);
     let attacks = (0..tried)
         .map(|_| pair.access.clone())
@@ -1177,7 +1180,8 @@ async fn refusals_are_tallied(backend: Backend) {
             .cloned()
             .collect::<Vec<Value>>()
     };
-    eventually(|| async { unknown().await.iter().map(tally_count).sum::<u64>() == invented }).await;
+    eventually(|| async { unknown().await.iter().map(tally_count).sum::<u64>() == invented + 1 })
+        .await;
     let folded = unknown().await;
     assert!(
         folded.len() < 40,
@@ -1189,6 +1193,11 @@ async fn refusals_are_tallied(backend: Backend) {
         .unwrap();
     assert!(!named.is_empty() && named.len() <= 8);
     assert!(named[0].as_str().unwrap().starts_with("INVENTED"));
+    let everything = events(&s, &system, "?limit=1000").await.1.to_string();
+    assert!(
+        !everything.contains(&pair.secret[..12]),
+        "a pasted secret in the trail"
+    );
     // Project admins and the keys' owners never see them.
     let (_, mine) = events(&s, &owner.token, "?outcome=failure&limit=1000").await;
     assert!(!mine.to_string().contains("INVENTED"));

@@ -50,8 +50,10 @@ pub enum SignedPolicy {
 const MAX_CLIENTS: usize = 8;
 /// Access keys named in an event about keys nobody owns.
 const MAX_SAMPLES: usize = 8;
-/// Characters kept of each of those (they may be anything a caller sent).
-const SAMPLE_CHARS: usize = 32;
+/// Characters kept of each of those: they may be anything a caller sent,
+/// a secret pasted into the access-key field included, so only enough to
+/// tell them apart.
+const SAMPLE_CHARS: usize = 8;
 /// Distinct keys tallied between two writes of refusals, which anyone
 /// with a service token can invent at will: about 2 MB at most.
 const MAX_FAILING_KEYS: usize = 4096;

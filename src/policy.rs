@@ -610,6 +610,32 @@ pub const READ_CATALOG: Policy = Policy {
     any_of: &[Check::Admin, Check::SystemReader],
     scope_types: SYSTEM_OR_PROJECT,
 };
+/// `identity:get_policy`/`list_policies`: admins and system readers.
+pub const READ_POLICIES: Policy = Policy {
+    action: "identity:list_policies",
+    any_of: &[Check::Admin, Check::SystemReader],
+    scope_types: SYSTEM_OR_PROJECT,
+};
+/// `identity:create_policy`/`update_policy`/`delete_policy`: admins.
+pub const MANAGE_POLICIES: Policy = Policy {
+    action: "identity:create_policy",
+    any_of: &[Check::Admin],
+    scope_types: SYSTEM_OR_PROJECT,
+};
+/// OS-ENDPOINT-POLICY's checks and lookups
+/// (`identity:check_policy_association_for_*`, `get_policy_for_endpoint`,
+/// `list_endpoints_for_policy`): admins and system readers.
+pub const READ_POLICY_ASSOCIATIONS: Policy = Policy {
+    action: "identity:check_policy_association_for_endpoint",
+    any_of: &[Check::Admin, Check::SystemReader],
+    scope_types: SYSTEM_OR_PROJECT,
+};
+/// OS-ENDPOINT-POLICY's creates and deletes: admins.
+pub const MANAGE_POLICY_ASSOCIATIONS: Policy = Policy {
+    action: "identity:create_policy_association_for_endpoint",
+    any_of: &[Check::Admin],
+    scope_types: SYSTEM_OR_PROJECT,
+};
 /// `identity:get_region`/`list_regions`: any token.
 pub const READ_REGIONS: Policy = Policy {
     action: "identity:list_regions",
@@ -751,6 +777,10 @@ pub const ALL: &[Policy] = &[
     READ_REGIONS,
     READ_CATALOG,
     MANAGE_CATALOG,
+    READ_POLICIES,
+    MANAGE_POLICIES,
+    READ_POLICY_ASSOCIATIONS,
+    MANAGE_POLICY_ASSOCIATIONS,
     CREATE_APP_CRED,
     READ_APP_CREDS,
     DELETE_APP_CRED,

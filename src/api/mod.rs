@@ -23,6 +23,7 @@ pub mod legacy;
 pub mod limits;
 pub mod metrics;
 pub mod oauth2;
+pub mod policies;
 pub mod render;
 pub mod roles;
 pub mod signed;
@@ -229,6 +230,29 @@ routes! {
         GET: crud::get::<catalog::Endpoints>,
         PATCH: crud::update::<catalog::Endpoints>,
         DELETE: crud::delete::<catalog::Endpoints>,
+    },
+    "/v3/endpoints/{endpoint_id}/OS-ENDPOINT-POLICY/policy" => { GET: policies::endpoint_policy },
+    "/v3/policies" => { POST: crud::create::<policies::Policies>, GET: crud::list::<policies::Policies> },
+    "/v3/policies/{policy_id}" => {
+        GET: crud::get::<policies::Policies>,
+        PATCH: crud::update::<policies::Policies>,
+        DELETE: crud::delete::<policies::Policies>,
+    },
+    "/v3/policies/{policy_id}/OS-ENDPOINT-POLICY/endpoints" => { GET: policies::policy_endpoints },
+    "/v3/policies/{policy_id}/OS-ENDPOINT-POLICY/endpoints/{endpoint_id}" => {
+        GET: policies::endpoint_association,
+        PUT: policies::endpoint_association,
+        DELETE: policies::endpoint_association,
+    },
+    "/v3/policies/{policy_id}/OS-ENDPOINT-POLICY/services/{service_id}" => {
+        GET: policies::service_association,
+        PUT: policies::service_association,
+        DELETE: policies::service_association,
+    },
+    "/v3/policies/{policy_id}/OS-ENDPOINT-POLICY/services/{service_id}/regions/{region_id}" => {
+        GET: policies::service_region_association,
+        PUT: policies::service_region_association,
+        DELETE: policies::service_region_association,
     },
     "/v3/OS-TRUST/trusts" => { POST: trusts::create, GET: trusts::list },
     "/v3/OS-TRUST/trusts/{trust_id}" => { GET: trusts::get, DELETE: trusts::delete },

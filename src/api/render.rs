@@ -36,6 +36,17 @@ pub fn service(s: &catalog::Service, base_url: &str) -> Value {
     v
 }
 
+/// A policy blob: its extra attributes, then the columns over them (as
+/// Keystone's `to_dict`), with `self` at `link`.
+pub fn policy(p: &catalog::policies::PolicyBlob, link: &str) -> Value {
+    let mut body = p.extra.clone();
+    body.insert("id".into(), json!(p.id));
+    body.insert("blob".into(), json!(p.blob));
+    body.insert("type".into(), json!(p.policy_type));
+    body.insert("links".into(), json!({"self": link}));
+    Value::Object(body)
+}
+
 pub fn endpoint(e: &catalog::Endpoint, base_url: &str) -> Value {
     json!({
         "id": e.id,

@@ -3,6 +3,7 @@
 //! Admins write; admins and system readers read services and endpoints;
 //! any token reads regions (Keystone's defaults).
 
+pub mod policies;
 pub mod store;
 
 use crate::error::Error;
@@ -54,6 +55,13 @@ pub struct NewEndpoint {
     pub enabled: bool,
 }
 
+/// The input, once the caller passed `rule` (a malformed input counts
+/// only after the policy check, as in Keystone).
+fn allowed<I>(rule: Policy, caller: &Caller, input: Input<I>) -> Result<I, Error> {
+    policy::enforce(rule, caller, Target::default())?;
+    input
+}
+
 impl Catalog {
     pub fn new(db: Database) -> Self {
         Catalog { db }
@@ -66,19 +74,18 @@ impl Catalog {
         input: Input<I>,
         f: impl FnOnce(&mut Conn, I) -> Result<T, Error> + Send + 'static,
     ) -> Result<T, Error> {
-        policy::enforce(rule, caller, Target::default())?;
-        let input = input?;
+        let input = allowed(rule, caller, input)?;
         self.db.read(move |conn| f(conn, input)).await
     }
 
     async fn write<I: Send + 'static, T: Send + 'static>(
         &self,
         caller: &Caller,
+        rule: Policy,
         input: Input<I>,
         f: impl FnOnce(&mut Conn, I) -> Result<T, Error> + Send + 'static,
     ) -> Result<T, Error> {
-        policy::enforce(policy::MANAGE_CATALOG, caller, Target::default())?;
-        let input = input?;
+        let input = allowed(rule, caller, input)?;
         self.db.write(move |conn| f(conn, input)).await
     }
 
@@ -87,7 +94,7 @@ impl Catalog {
         caller: &Caller,
         new: Input<NewRegion>,
     ) -> Result<Region, Error> {
-        self.write(caller, new, |conn, new| {
+        self.write(caller, policy::MANAGE_CATALOG, new, |conn, new| {
             store::create_region(
                 conn,
                 new.id.as_deref(),
@@ -121,14 +128,19 @@ impl Catalog {
         caller: &Caller,
         change: Input<(String, RegionPatch)>,
     ) -> Result<Region, Error> {
-        self.write(caller, change, |conn, (id, patch)| {
-            store::update_region(
-                conn,
-                &id,
-                patch.description.as_deref(),
-                patch.parent_region_id.as_ref().map(|p| p.as_deref()),
-            )
-        })
+        self.write(
+            caller,
+            policy::MANAGE_CATALOG,
+            change,
+            |conn, (id, patch)| {
+                store::update_region(
+                    conn,
+                    &id,
+                    patch.description.as_deref(),
+                    patch.parent_region_id.as_ref().map(|p| p.as_deref()),
+                )
+            },
+        )
         .await
     }
 
@@ -137,7 +149,7 @@ impl Catalog {
         caller: &Caller,
         new: Input<NewService>,
     ) -> Result<Service, Error> {
-        self.write(caller, new, |conn, new| {
+        self.write(caller, policy::MANAGE_CATALOG, new, |conn, new| {
             store::create_service(
                 conn,
                 &new.service_type,
@@ -176,9 +188,12 @@ impl Catalog {
         caller: &Caller,
         change: Input<(String, ServicePatch)>,
     ) -> Result<Service, Error> {
-        self.write(caller, change, |conn, (id, patch)| {
-            store::update_service(conn, &id, &patch)
-        })
+        self.write(
+            caller,
+            policy::MANAGE_CATALOG,
+            change,
+            |conn, (id, patch)| store::update_service(conn, &id, &patch),
+        )
         .await
     }
 
@@ -191,7 +206,7 @@ impl Catalog {
             check_endpoint(Some(&new.interface), Some(&new.url))?;
             Ok(new)
         });
-        self.write(caller, new, |conn, new| {
+        self.write(caller, policy::MANAGE_CATALOG, new, |conn, new| {
             store::create_endpoint(
                 conn,
                 store::NewEndpoint {
@@ -233,14 +248,19 @@ impl Catalog {
         caller: &Caller,
         change: Input<(String, EndpointPatch)>,
     ) -> Result<Endpoint, Error> {
-        self.write(caller, change, |conn, (id, patch)| {
-            store::update_endpoint(conn, &id, &patch)
-        })
+        self.write(
+            caller,
+            policy::MANAGE_CATALOG,
+            change,
+            |conn, (id, patch)| store::update_endpoint(conn, &id, &patch),
+        )
         .await
     }
 
     pub async fn delete_endpoint(&self, caller: &Caller, id: Input<String>) -> Result<(), Error> {
-        self.write(caller, id, |conn, id| store::delete_endpoint(conn, &id))
-            .await
+        self.write(caller, policy::MANAGE_CATALOG, id, |conn, id| {
+            store::delete_endpoint(conn, &id)
+        })
+        .await
     }
 }

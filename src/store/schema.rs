@@ -313,7 +313,29 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    policies (id) {
+        id -> Text,
+        blob -> Text,
+        #[sql_name = "type"]
+        policy_type -> Text,
+        extra -> Text,
+    }
+}
+
+diesel::table! {
+    policy_associations (id) {
+        id -> Text,
+        policy_id -> Text,
+        endpoint_id -> Nullable<Text>,
+        service_id -> Nullable<Text>,
+        region_id -> Nullable<Text>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    policies,
+    policy_associations,
     trusts,
     trust_roles,
     registered_limits,

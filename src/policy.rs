@@ -636,6 +636,21 @@ pub const MANAGE_POLICY_ASSOCIATIONS: Policy = Policy {
     any_of: &[Check::Admin],
     scope_types: SYSTEM_OR_PROJECT,
 };
+/// OS-EP-FILTER's reads (`identity:list_endpoint_groups`,
+/// `check_endpoint_in_project`, `list_endpoints_for_project`, …): admins
+/// and system readers.
+pub const READ_ENDPOINT_FILTERS: Policy = Policy {
+    action: "identity:list_endpoint_groups",
+    any_of: &[Check::Admin, Check::SystemReader],
+    scope_types: SYSTEM_OR_PROJECT,
+};
+/// OS-EP-FILTER's writes (`identity:create_endpoint_group`,
+/// `add_endpoint_to_project`, …): admins.
+pub const MANAGE_ENDPOINT_FILTERS: Policy = Policy {
+    action: "identity:create_endpoint_group",
+    any_of: &[Check::Admin],
+    scope_types: SYSTEM_OR_PROJECT,
+};
 /// `identity:get_region`/`list_regions`: any token.
 pub const READ_REGIONS: Policy = Policy {
     action: "identity:list_regions",
@@ -779,6 +794,8 @@ pub const ALL: &[Policy] = &[
     MANAGE_CATALOG,
     READ_POLICIES,
     MANAGE_POLICIES,
+    READ_ENDPOINT_FILTERS,
+    MANAGE_ENDPOINT_FILTERS,
     READ_POLICY_ASSOCIATIONS,
     MANAGE_POLICY_ASSOCIATIONS,
     CREATE_APP_CRED,

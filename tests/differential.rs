@@ -70,6 +70,14 @@ impl Target {
         (status, resp.json().await.unwrap_or(Value::Null))
     }
 
+    /// `POST path` as `token`, which must answer 201; the new item's id
+    /// under `key`.
+    async fn create(&self, token: &str, path: &str, body: Value, key: &str) -> String {
+        let (status, created) = self.as_(token, Method::POST, path, Some(body)).await;
+        assert_eq!(status, 201, "{}: {path}: {created}", self.name);
+        created[key]["id"].as_str().unwrap().to_string()
+    }
+
     async fn as_(
         &self,
         token: &str,
@@ -2084,14 +2092,8 @@ async fn persona_rbac_as_in_keystone() {
 async fn admin_persona_routes(t: &Target) -> Vec<(String, String)> {
     let (admin, _, _) = t.admin().await;
     let tag = uuid::Uuid::new_v4().simple().to_string();
-    let create = |path: &'static str, body: Value, key: &'static str| {
-        let admin = admin.clone();
-        async move {
-            let (status, created) = t.as_(&admin, Method::POST, path, Some(body)).await;
-            assert_eq!(status, 201, "{}: {path}: {created}", t.name);
-            created[key]["id"].as_str().unwrap().to_string()
-        }
-    };
+    let create =
+        |path: &'static str, body: Value, key: &'static str| t.create(&admin, path, body, key);
     let domain = create(
         "/v3/domains",
         json!({"domain": {"name": format!("adm{tag}")}}),
@@ -2892,28 +2894,22 @@ async fn policy_routes(t: &Target) -> Vec<(String, String)> {
     let tag = uuid::Uuid::new_v4().simple().to_string();
     let mut ids: Vec<(String, String)> = Vec::new();
     let mut out = Vec::new();
-    let create = |path: String, body: Value, key: &'static str| {
-        let admin = admin.clone();
-        async move {
-            let (status, created) = t.as_(&admin, Method::POST, &path, Some(body)).await;
-            assert_eq!(status, 201, "{}: {path}: {created}", t.name);
-            created[key]["id"].as_str().unwrap().to_string()
-        }
-    };
+    let create =
+        |path: &'static str, body: Value, key: &'static str| t.create(&admin, path, body, key);
     let service = create(
-        "/v3/services".into(),
+        "/v3/services",
         json!({"service": {"type": format!("pol{tag}")}}),
         "service",
     )
     .await;
     let parent = create(
-        "/v3/regions".into(),
+        "/v3/regions",
         json!({"region": {"id": format!("rp{tag}")}}),
         "region",
     )
     .await;
     let child = create(
-        "/v3/regions".into(),
+        "/v3/regions",
         json!({"region": {"id": format!("rc{tag}"), "parent_region_id": parent}}),
         "region",
     )
@@ -2921,7 +2917,7 @@ async fn policy_routes(t: &Target) -> Vec<(String, String)> {
     let endpoint = |region: String| {
         let service = service.clone();
         create(
-            "/v3/endpoints".into(),
+            "/v3/endpoints",
             json!({"endpoint": {"service_id": service, "interface": "public", "url": "http://x/", "region_id": region}}),
             "endpoint",
         )
@@ -3244,13 +3240,13 @@ async fn policy_routes(t: &Target) -> Vec<(String, String)> {
         .await;
     let domain = domain["domain"]["id"].as_str().unwrap().to_string();
     let project = create(
-        "/v3/projects".into(),
+        "/v3/projects",
         json!({"project": {"name": format!("pp{tag}"), "domain_id": domain}}),
         "project",
     )
     .await;
     let other = create(
-        "/v3/projects".into(),
+        "/v3/projects",
         json!({"project": {"name": format!("po{tag}"), "domain_id": domain}}),
         "project",
     )
@@ -3328,4 +3324,510 @@ async fn policies_as_in_keystone() {
     };
     let get = |what: &str| k.iter().find(|(w, _)| w == what).map(|(_, o)| o.as_str());
     assert_eq!(get("check it"), Some("204 null"), "{k:?}");
+}
+
+/// OS-EP-FILTER: endpoint groups, project associations, and the catalog
+/// a project's tokens then carry; who may do what.
+async fn endpoint_filter_routes(t: &Target) -> Vec<(String, String)> {
+    let (admin, _, _) = t.admin().await;
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let create =
+        |path: &'static str, body: Value, key: &'static str| t.create(&admin, path, body, key);
+    let s = create(
+        "/v3/services",
+        json!({"service": {"type": format!("eps{tag}")}}),
+        "service",
+    )
+    .await;
+    let u = create(
+        "/v3/services",
+        json!({"service": {"type": format!("ept{tag}")}}),
+        "service",
+    )
+    .await;
+    let region = create(
+        "/v3/regions",
+        json!({"region": {"id": format!("epr{tag}")}}),
+        "region",
+    )
+    .await;
+    let endpoint = |service: &str, interface: &str, region: Option<&str>| {
+        create(
+            "/v3/endpoints",
+            json!({"endpoint": {"service_id": service, "interface": interface, "url": "http://x/", "region_id": region}}),
+            "endpoint",
+        )
+    };
+    let e1 = endpoint(&s, "public", Some(&region)).await;
+    let e2 = endpoint(&s, "admin", None).await;
+    let e3 = endpoint(&u, "public", None).await;
+    let project = create(
+        "/v3/projects",
+        json!({"project": {"name": format!("epp{tag}")}}),
+        "project",
+    )
+    .await;
+    let other = create(
+        "/v3/projects",
+        json!({"project": {"name": format!("epo{tag}")}}),
+        "project",
+    )
+    .await;
+    let (member, _) = t
+        .member(&admin, &format!("epm{tag}"), &project, "member")
+        .await;
+    let ids: Vec<(String, String)> = vec![
+        (s.clone(), "{s}".into()),
+        (u.clone(), "{u}".into()),
+        (e1.clone(), "{e1}".into()),
+        (e2.clone(), "{e2}".into()),
+        (e3.clone(), "{e3}".into()),
+        (project.clone(), "{project}".into()),
+        (region.clone(), "{region}".into()),
+        (tag.clone(), "{tag}".into()),
+    ];
+    let rename = |text: String, extra: &[(String, String)]| {
+        ids.iter()
+            .chain(extra)
+            .fold(text, |s, (id, name)| s.replace(id, name))
+            .replace(&t.base, "")
+    };
+    // What the member's project-scoped catalog holds: our two services'
+    // endpoints, and whether any other service is left.
+    let catalog = || async {
+        let (status, body) = t.as_(&member, Method::GET, "/v3/auth/catalog", None).await;
+        let mut ours = Vec::new();
+        let mut others = 0;
+        for service in body["catalog"].as_array().cloned().unwrap_or_default() {
+            let id = service["id"].as_str().unwrap_or("").to_string();
+            if id == s || id == u {
+                let mut eps: Vec<String> = service["endpoints"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .map(|e| rename(e["id"].as_str().unwrap_or("").to_string(), &[]))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                eps.sort();
+                ours.push(format!("{}[{}]", rename(id, &[]), eps.join(",")));
+            } else {
+                others += 1;
+            }
+        }
+        ours.sort();
+        format!("{status} {} others {}", ours.join(" "), others > 0)
+    };
+    let mut out = vec![("catalog before".to_string(), rename(catalog().await, &[]))];
+    let groups = "/v3/OS-EP-FILTER/endpoint_groups".to_string();
+    let g = |v: Value| Some(json!({ "endpoint_group": v }));
+    let good =
+        json!({"name": format!("g{tag}"), "filters": {"service_id": s, "interface": "public"}});
+    let bad_bodies: Vec<(&str, Option<Value>)> = vec![
+        ("create without filters", g(json!({"name": "g"}))),
+        (
+            "create with empty filters",
+            g(json!({"name": "g", "filters": {}})),
+        ),
+        (
+            "create filtering on enabled",
+            g(json!({"name": "g", "filters": {"enabled": true}})),
+        ),
+        (
+            "create filtering on url",
+            g(json!({"name": "g", "filters": {"url": "x"}})),
+        ),
+        (
+            "create with a bad interface",
+            g(json!({"name": "g", "filters": {"interface": "bogus"}})),
+        ),
+        (
+            "create with an extra attribute",
+            g(json!({"name": "g", "filters": {"interface": "public"}, "x": 1})),
+        ),
+        (
+            "create with an empty name",
+            g(json!({"name": "", "filters": {"interface": "public"}})),
+        ),
+        (
+            "create with a blank name",
+            g(json!({"name": "  ", "filters": {"interface": "public"}})),
+        ),
+        (
+            "create with a number description",
+            g(json!({"name": "g", "description": 1, "filters": {"interface": "public"}})),
+        ),
+        (
+            "create with another top-level key",
+            Some(json!({"endpoint_group": good, "x": 1})),
+        ),
+        ("create with an empty body", Some(json!({}))),
+    ];
+    for (what, body) in bad_bodies.clone() {
+        let (status, answer) = t.as_(&admin, Method::POST, &groups, body).await;
+        out.push((what.into(), format!("{status} {}", answer["error"]["code"])));
+    }
+    let (status, created) = t.as_(&admin, Method::POST, &groups, g(good.clone())).await;
+    let group = created["endpoint_group"]["id"]
+        .as_str()
+        .unwrap_or("none")
+        .to_string();
+    let gids = vec![(group.clone(), "{group}".to_string())];
+    out.push((
+        "create".into(),
+        format!("{status} {}", rename(created.to_string(), &gids)),
+    ));
+    let one = format!("{groups}/{group}");
+    let pe = |p: &str, e: &str| format!("/v3/OS-EP-FILTER/projects/{p}/endpoints/{e}");
+    let gp = |g: &str, p: &str| format!("/v3/OS-EP-FILTER/endpoint_groups/{g}/projects/{p}");
+    let steps: Vec<(&str, Method, String, Option<Value>)> = vec![
+        ("list", Method::GET, format!("{groups}?name=g{tag}"), None),
+        (
+            "list by another name",
+            Method::GET,
+            format!("{groups}?name=nothing"),
+            None,
+        ),
+        (
+            "list with an empty name",
+            Method::GET,
+            format!("{groups}?name="),
+            None,
+        ),
+        (
+            "list with an inexact filter",
+            Method::GET,
+            format!("{groups}?name__icontains=g"),
+            None,
+        ),
+        ("get", Method::GET, one.clone(), None),
+        (
+            "get a missing one",
+            Method::GET,
+            format!("{groups}/nope"),
+            None,
+        ),
+        (
+            "update the description",
+            Method::PATCH,
+            one.clone(),
+            g(json!({"description": "d"})),
+        ),
+        (
+            "update with nothing",
+            Method::PATCH,
+            one.clone(),
+            g(json!({})),
+        ),
+        (
+            "update with an id",
+            Method::PATCH,
+            one.clone(),
+            g(json!({"id": group})),
+        ),
+        (
+            "update filtering on enabled",
+            Method::PATCH,
+            one.clone(),
+            g(json!({"filters": {"enabled": true}})),
+        ),
+        (
+            "update a missing one",
+            Method::PATCH,
+            format!("{groups}/nope"),
+            g(json!({"name": "x"})),
+        ),
+        ("update without a body", Method::PATCH, one.clone(), None),
+        (
+            "endpoints in the group",
+            Method::GET,
+            format!("{one}/endpoints"),
+            None,
+        ),
+        (
+            "projects of the group",
+            Method::GET,
+            format!("{one}/projects"),
+            None,
+        ),
+        (
+            "check the group in the project",
+            Method::GET,
+            gp(&group, &project),
+            None,
+        ),
+        (
+            "add the group to the project",
+            Method::PUT,
+            gp(&group, &project),
+            None,
+        ),
+        ("add it again", Method::PUT, gp(&group, &project), None),
+        (
+            "check the group in the project after",
+            Method::GET,
+            gp(&group, &project),
+            None,
+        ),
+        (
+            "head the group in the project",
+            Method::HEAD,
+            gp(&group, &project),
+            None,
+        ),
+        (
+            "projects of the group after",
+            Method::GET,
+            format!("{one}/projects"),
+            None,
+        ),
+        (
+            "groups of the project",
+            Method::GET,
+            format!("/v3/OS-EP-FILTER/projects/{project}/endpoint_groups"),
+            None,
+        ),
+        (
+            "endpoints of the project",
+            Method::GET,
+            format!("/v3/OS-EP-FILTER/projects/{project}/endpoints"),
+            None,
+        ),
+        ("CATALOG with the group", Method::GET, String::new(), None),
+        (
+            "check e3 in the project",
+            Method::GET,
+            pe(&project, &e3),
+            None,
+        ),
+        (
+            "add e3 to the project",
+            Method::PUT,
+            pe(&project, &e3),
+            None,
+        ),
+        ("add e3 again", Method::PUT, pe(&project, &e3), None),
+        ("check e3 after", Method::GET, pe(&project, &e3), None),
+        ("head e3", Method::HEAD, pe(&project, &e3), None),
+        (
+            "projects of e3",
+            Method::GET,
+            format!("/v3/OS-EP-FILTER/endpoints/{e3}/projects"),
+            None,
+        ),
+        (
+            "endpoints of the project with e3",
+            Method::GET,
+            format!("/v3/OS-EP-FILTER/projects/{project}/endpoints"),
+            None,
+        ),
+        (
+            "CATALOG with the group and e3",
+            Method::GET,
+            String::new(),
+            None,
+        ),
+        (
+            "remove e2, never added",
+            Method::DELETE,
+            pe(&project, &e2),
+            None,
+        ),
+        ("remove e3", Method::DELETE, pe(&project, &e3), None),
+        (
+            "remove the group from the project",
+            Method::DELETE,
+            gp(&group, &project),
+            None,
+        ),
+        (
+            "remove it again",
+            Method::DELETE,
+            gp(&group, &project),
+            None,
+        ),
+        ("CATALOG after", Method::GET, String::new(), None),
+        (
+            "add e1 to a missing project",
+            Method::PUT,
+            pe("nope", &e1),
+            None,
+        ),
+        (
+            "add a missing endpoint",
+            Method::PUT,
+            pe(&project, "nope"),
+            None,
+        ),
+        (
+            "endpoints of a missing project",
+            Method::GET,
+            "/v3/OS-EP-FILTER/projects/nope/endpoints".into(),
+            None,
+        ),
+        (
+            "groups of a missing project",
+            Method::GET,
+            "/v3/OS-EP-FILTER/projects/nope/endpoint_groups".into(),
+            None,
+        ),
+        (
+            "projects of a missing endpoint",
+            Method::GET,
+            "/v3/OS-EP-FILTER/endpoints/nope/projects".into(),
+            None,
+        ),
+        (
+            "projects of a missing group",
+            Method::GET,
+            format!("{groups}/nope/projects"),
+            None,
+        ),
+        (
+            "endpoints of a missing group",
+            Method::GET,
+            format!("{groups}/nope/endpoints"),
+            None,
+        ),
+        (
+            "add a missing group",
+            Method::PUT,
+            gp("nope", &project),
+            None,
+        ),
+        (
+            "add the group to a missing project",
+            Method::PUT,
+            gp(&group, "nope"),
+            None,
+        ),
+    ];
+    for (what, method, path, body) in steps {
+        if path.is_empty() {
+            out.push((what.into(), rename(catalog().await, &[])));
+            continue;
+        }
+        let (status, answer) = t.as_(&admin, method, &path, body).await;
+        let summary = if let Some(list) = answer
+            .as_object()
+            .and_then(|m| m.iter().find(|(k, _)| *k != "links"))
+            .and_then(|(k, v)| v.as_array().map(|a| (k.clone(), a.clone())))
+        {
+            let mut found: Vec<String> = list
+                .1
+                .iter()
+                .map(|e| rename(e["id"].as_str().unwrap_or("").to_string(), &gids))
+                .collect();
+            found.sort();
+            format!(
+                "{} [{}] {}",
+                list.0,
+                found.join(","),
+                new_ids(
+                    answer["links"]["self"]
+                        .as_str()
+                        .unwrap_or("")
+                        .rsplit("/v3")
+                        .next()
+                        .unwrap_or("")
+                        .to_string()
+                )
+            )
+        } else if answer.get("error").is_some() {
+            answer["error"]["code"].to_string()
+        } else {
+            answer.to_string()
+        };
+        out.push((what.into(), format!("{status} {}", rename(summary, &gids))));
+    }
+    // Who may do what.
+    let (_, domain) = t
+        .as_(
+            &admin,
+            Method::POST,
+            "/v3/domains",
+            Some(json!({"domain": {"name": format!("epd{tag}")}})),
+        )
+        .await;
+    let domain = domain["domain"]["id"].as_str().unwrap().to_string();
+    let (_, p2) = t
+        .as_(
+            &admin,
+            Method::POST,
+            "/v3/projects",
+            Some(json!({"project": {"name": format!("ep2{tag}"), "domain_id": domain}})),
+        )
+        .await;
+    let p2 = p2["project"]["id"].as_str().unwrap().to_string();
+    let callers = every_persona(t, &admin, &domain, &p2, &other).await;
+    for (who, token) in &callers {
+        for (what, method, path, body) in [
+            ("list groups", Method::GET, groups.clone(), None),
+            ("get the group", Method::GET, one.clone(), None),
+            (
+                "create a group",
+                Method::POST,
+                groups.clone(),
+                g(json!({"name": "x", "filters": {"interface": "public"}})),
+            ),
+            (
+                "create a group with a bad body",
+                Method::POST,
+                groups.clone(),
+                g(json!({"name": "x"})),
+            ),
+            (
+                "create a group with empty filters",
+                Method::POST,
+                groups.clone(),
+                g(json!({"name": "x", "filters": {}})),
+            ),
+            (
+                "check e1 in the project",
+                Method::GET,
+                pe(&project, &e1),
+                None,
+            ),
+            ("add e1 to the project", Method::PUT, pe(&other, &e1), None),
+            (
+                "endpoints of the project",
+                Method::GET,
+                format!("/v3/OS-EP-FILTER/projects/{project}/endpoints"),
+                None,
+            ),
+            (
+                "projects of the group",
+                Method::GET,
+                format!("{one}/projects"),
+                None,
+            ),
+            (
+                "remove the group from the project",
+                Method::DELETE,
+                gp(&group, &project),
+                None,
+            ),
+        ] {
+            let (status, _) = t.as_(token, method, &path, body).await;
+            out.push((format!("{what} as {who}"), status.to_string()));
+        }
+    }
+    let (status, _) = t.as_(&admin, Method::DELETE, &one, None).await;
+    out.push(("delete the group".into(), status.to_string()));
+    let (status, _) = t.as_(&admin, Method::DELETE, &one, None).await;
+    out.push(("delete it again".into(), status.to_string()));
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn endpoint_filter_as_in_keystone() {
+    let Some(k) = same_as_keystone!(endpoint_filter_routes) else {
+        return;
+    };
+    let get = |what: &str| k.iter().find(|(w, _)| w == what).map(|(_, o)| o.as_str());
+    assert_eq!(
+        get("CATALOG with the group"),
+        Some("200 {s}[{e1}] others false"),
+        "{k:?}"
+    );
 }

@@ -6,8 +6,8 @@ mod common;
 use std::process::Command;
 
 use common::{Backend, TestServer, ADMIN_PASSWORD};
-use reqwest::StatusCode;
-use serde_json::Value;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
 
 /// Runs `openstack` from the interop venv against the server with a clean
 /// environment plus the given `OS_*` settings.
@@ -1056,6 +1056,152 @@ async fn openstack_trusts_and_keystoneauth() {
         reqwest::Method::GET,
         &format!("/v3/OS-TRUST/trusts/{trust_id}"),
         Some(&trustor.token),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+/// OS-EP-FILTER and policy blobs with the real `openstack` CLI: endpoint
+/// groups and project associations limit the catalog a project's token
+/// carries; `openstack policy` stores and returns a blob.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openstack_endpoint_filters_and_policies() {
+    let Some(python) = common::interop_python() else {
+        return;
+    };
+    let Some(s) = TestServer::start(Backend::Sqlite) else {
+        return;
+    };
+    let run = |args: &[&str]| {
+        let (ok, out, err) = openstack(&python, &s, args);
+        assert!(ok, "openstack {args:?} failed:\n{out}\n{err}");
+        out
+    };
+    let json = |out: String| -> Value { serde_json::from_str(&out).unwrap() };
+    let dir = tempfile::tempdir().unwrap();
+    // Two services, one endpoint each.
+    let mut endpoints = Vec::new();
+    for (kind, url) in [("compute", "http://nova/"), ("image", "http://glance/")] {
+        run(&["service", "create", "--name", kind, kind]);
+        let e = json(run(&[
+            "endpoint", "create", kind, "public", url, "-f", "json",
+        ]));
+        endpoints.push(e["id"].as_str().unwrap().to_string());
+    }
+    let project = common::create_project(&s, "filtered").await;
+    let admin = s.admin_project_token().await;
+    let member = common::member_of(&s, "carol", &project, "member").await;
+    let catalog_types = |token: String| {
+        let s = &s;
+        async move {
+            let (_, body) =
+                common::call(s, Method::GET, "/v3/auth/catalog", Some(&token), None).await;
+            let mut types: Vec<String> = body["catalog"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["type"].as_str().unwrap().to_string())
+                .collect();
+            types.sort();
+            types
+        }
+    };
+    assert!(catalog_types(member.token.clone()).await.len() >= 3);
+
+    // An endpoint group selecting the compute service, for the project.
+    let compute = json(run(&["service", "show", "compute", "-f", "json"]));
+    let filters = dir.path().join("filters.json");
+    std::fs::write(&filters, json!({"service_id": compute["id"]}).to_string()).unwrap();
+    let group = json(run(&[
+        "endpoint",
+        "group",
+        "create",
+        "--description",
+        "compute only",
+        "compute-only",
+        filters.to_str().unwrap(),
+        "-f",
+        "json",
+    ]));
+    assert_eq!(group["name"], "compute-only");
+    run(&[
+        "endpoint",
+        "group",
+        "add",
+        "project",
+        "compute-only",
+        "filtered",
+    ]);
+    let listed = json(run(&[
+        "endpoint",
+        "group",
+        "list",
+        "--project",
+        "filtered",
+        "-f",
+        "json",
+    ]));
+    assert_eq!(listed[0]["Name"], "compute-only", "{listed}");
+    assert_eq!(catalog_types(member.token.clone()).await, vec!["compute"]);
+
+    // A direct association adds the image endpoint.
+    run(&["endpoint", "add", "project", &endpoints[1], "filtered"]);
+    let listed = json(run(&[
+        "endpoint",
+        "list",
+        "--project",
+        "filtered",
+        "-f",
+        "json",
+    ]));
+    assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
+    assert_eq!(
+        catalog_types(member.token.clone()).await,
+        vec!["compute", "image"]
+    );
+
+    // Removing both gives the whole catalog back.
+    run(&["endpoint", "remove", "project", &endpoints[1], "filtered"]);
+    run(&[
+        "endpoint",
+        "group",
+        "remove",
+        "project",
+        "compute-only",
+        "filtered",
+    ]);
+    assert!(catalog_types(member.token.clone()).await.len() >= 3);
+    run(&["endpoint", "group", "delete", "compute-only"]);
+
+    // Policy blobs.
+    let rules = dir.path().join("policy.json");
+    std::fs::write(&rules, r#"{"compute:get": ""}"#).unwrap();
+    let policy = json(run(&[
+        "policy",
+        "create",
+        "--type",
+        "application/json",
+        rules.to_str().unwrap(),
+        "-f",
+        "json",
+    ]));
+    let pid = policy["id"].as_str().unwrap().to_string();
+    run(&["policy", "set", "--type", "text/plain", &pid]);
+    let shown = json(run(&["policy", "show", &pid, "-f", "json"]));
+    assert_eq!(shown["type"], "text/plain");
+    assert!(
+        shown["rules"].as_str().unwrap().contains("compute:get"),
+        "{shown}"
+    );
+    let listed = json(run(&["policy", "list", "-f", "json"]));
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    run(&["policy", "delete", &pid]);
+    let (status, _) = common::call(
+        &s,
+        Method::GET,
+        &format!("/v3/policies/{pid}"),
+        Some(&admin),
         None,
     )
     .await;

@@ -45,6 +45,11 @@ pub trait Entity: 'static {
     /// applied to the rendered items by [`collection`].
     fn filter(req: &HttpRequest) -> Result<Self::Filter, Error>;
     fn render(item: &Self::Item, base: &str) -> Value;
+    /// The collection's path under `/v3` (an extension's sits under its
+    /// prefix, as `/OS-EP-FILTER/endpoint_groups`).
+    fn path() -> String {
+        format!("/{}", Self::NAMES.collection)
+    }
     /// What a PATCH answers; Keystone's drivers add `extra` to some.
     fn render_updated(item: &Self::Item, base: &str) -> Value {
         Self::render(item, base)
@@ -141,9 +146,8 @@ pub async fn list<E: Entity>(state: web::Data<AppState>, req: HttpRequest) -> Re
     let found = E::list(&state, &caller, E::filter(&req)?).await?;
     let base = base_url(&req, &state);
     let items = found.iter().map(|item| E::render(item, &base)).collect();
-    let names = E::NAMES;
-    let path = format!("/{}", names.collection);
-    Ok(HttpResponse::Ok().json(collection(names.collection, items, &req, &base, &path)))
+    let key = E::NAMES.collection;
+    Ok(HttpResponse::Ok().json(collection(key, items, &req, &base, &E::path())))
 }
 
 pub async fn get<E: Entity>(

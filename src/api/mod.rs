@@ -13,6 +13,7 @@ pub mod console;
 pub mod credentials;
 pub mod crud;
 pub mod discovery;
+pub mod endpoint_filter;
 pub mod error;
 pub mod grants;
 pub mod health;
@@ -231,6 +232,30 @@ routes! {
         PATCH: crud::update::<catalog::Endpoints>,
         DELETE: crud::delete::<catalog::Endpoints>,
     },
+    "/v3/OS-EP-FILTER/endpoint_groups" => {
+        POST: crud::create::<endpoint_filter::EndpointGroups>,
+        GET: crud::list::<endpoint_filter::EndpointGroups>,
+    },
+    "/v3/OS-EP-FILTER/endpoint_groups/{endpoint_group_id}" => {
+        GET: crud::get::<endpoint_filter::EndpointGroups>,
+        PATCH: crud::update::<endpoint_filter::EndpointGroups>,
+        DELETE: crud::delete::<endpoint_filter::EndpointGroups>,
+    },
+    "/v3/OS-EP-FILTER/endpoint_groups/{endpoint_group_id}/endpoints" => { GET: endpoint_filter::group_endpoints },
+    "/v3/OS-EP-FILTER/endpoint_groups/{endpoint_group_id}/projects" => { GET: endpoint_filter::group_projects },
+    "/v3/OS-EP-FILTER/endpoint_groups/{endpoint_group_id}/projects/{project_id}" => {
+        GET: endpoint_filter::group_project,
+        PUT: endpoint_filter::group_project,
+        DELETE: endpoint_filter::group_project,
+    },
+    "/v3/OS-EP-FILTER/endpoints/{endpoint_id}/projects" => { GET: endpoint_filter::endpoint_projects },
+    "/v3/OS-EP-FILTER/projects/{project_id}/endpoints" => { GET: endpoint_filter::project_endpoints },
+    "/v3/OS-EP-FILTER/projects/{project_id}/endpoints/{endpoint_id}" => {
+        GET: endpoint_filter::project_endpoint,
+        PUT: endpoint_filter::project_endpoint,
+        DELETE: endpoint_filter::project_endpoint,
+    },
+    "/v3/OS-EP-FILTER/projects/{project_id}/endpoint_groups" => { GET: endpoint_filter::project_groups },
     "/v3/endpoints/{endpoint_id}/OS-ENDPOINT-POLICY/policy" => { GET: policies::endpoint_policy },
     "/v3/policies" => { POST: crud::create::<policies::Policies>, GET: crud::list::<policies::Policies> },
     "/v3/policies/{policy_id}" => {

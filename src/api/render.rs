@@ -36,6 +36,17 @@ pub fn service(s: &catalog::Service, base_url: &str) -> Value {
     v
 }
 
+/// An OS-EP-FILTER endpoint group.
+pub fn endpoint_group(g: &catalog::filter::EndpointGroup, base_url: &str) -> Value {
+    json!({
+        "id": g.id,
+        "name": g.name,
+        "description": g.description,
+        "filters": g.filters,
+        "links": {"self": format!("{base_url}/OS-EP-FILTER/endpoint_groups/{}", g.id)},
+    })
+}
+
 /// A policy blob: its extra attributes, then the columns over them (as
 /// Keystone's `to_dict`), with `self` at `link`.
 pub fn policy(p: &catalog::policies::PolicyBlob, link: &str) -> Value {

@@ -512,7 +512,11 @@ pub async fn catalog_for(state: &Auth, context: &TokenContext) -> Result<Option<
                 project_id: project_id.as_deref(),
                 user_id: Some(&user_id),
             };
-            catalog::store::token_catalog(conn, &values)
+            let only = match values.project_id {
+                Some(project) => catalog::filter::catalog_filter(conn, project)?,
+                None => None,
+            };
+            catalog::store::token_catalog(conn, &values, only.as_ref())
         })
     };
     let catalog = state.caches.catalogs.get_or_load(&key, epoch, load).await?;

@@ -3,6 +3,7 @@
 //! Admins write; admins and system readers read services and endpoints;
 //! any token reads regions (Keystone's defaults).
 
+pub mod filter;
 pub mod policies;
 pub mod store;
 

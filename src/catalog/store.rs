@@ -2,7 +2,7 @@
 //! catalog built from them. Runs inside a transaction `catalog`'s use
 //! cases (or bootstrap, or validation) opened.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use diesel::prelude::*;
 use serde_json::{json, Value};
@@ -122,8 +122,14 @@ pub fn expand_url(template: &str, values: &UrlValues<'_>) -> Option<String> {
 }
 
 /// The catalog as tokens carry it: enabled services (even with no
-/// endpoints) and their enabled endpoints, URLs expanded.
-pub fn token_catalog(conn: &mut Conn, values: &UrlValues<'_>) -> Result<Value, Error> {
+/// endpoints) and their enabled endpoints, URLs expanded. With `only`
+/// (a project's OS-EP-FILTER associations), just those endpoints, and
+/// no service left without one.
+pub fn token_catalog(
+    conn: &mut Conn,
+    values: &UrlValues<'_>,
+    only: Option<&BTreeSet<String>>,
+) -> Result<Value, Error> {
     let services: Vec<ServiceRow> = services::table
         .filter(services::enabled.eq(true))
         .order(services::id.asc())
@@ -136,6 +142,9 @@ pub fn token_catalog(conn: &mut Conn, values: &UrlValues<'_>) -> Result<Value, E
         .load(conn)?;
     let mut by_service: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
     for e in &endpoints {
+        if only.is_some_and(|only| !only.contains(&e.id)) {
+            continue;
+        }
         let Some(url) = expand_url(&e.url, values) else {
             continue;
         };
@@ -153,13 +162,17 @@ pub fn token_catalog(conn: &mut Conn, values: &UrlValues<'_>) -> Result<Value, E
     Ok(Value::Array(
         services
             .iter()
-            .map(|s| {
-                json!({
-                    "endpoints": by_service.remove(s.id.as_str()).unwrap_or_default(),
+            .filter_map(|s| {
+                let endpoints = by_service.remove(s.id.as_str());
+                if only.is_some() && endpoints.is_none() {
+                    return None;
+                }
+                Some(json!({
+                    "endpoints": endpoints.unwrap_or_default(),
                     "id": s.id,
                     "type": s.service_type,
                     "name": s.name,
-                })
+                }))
             })
             .collect(),
     ))

@@ -333,7 +333,33 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    project_endpoints (endpoint_id, project_id) {
+        endpoint_id -> Text,
+        project_id -> Text,
+    }
+}
+
+diesel::table! {
+    endpoint_groups (id) {
+        id -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        filters -> Text,
+    }
+}
+
+diesel::table! {
+    project_endpoint_groups (endpoint_group_id, project_id) {
+        endpoint_group_id -> Text,
+        project_id -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    project_endpoints,
+    endpoint_groups,
+    project_endpoint_groups,
     policies,
     policy_associations,
     trusts,

@@ -16,6 +16,7 @@ pub mod cascade;
 pub mod catalog;
 pub mod config;
 pub mod credential;
+pub mod domain_config;
 pub mod error;
 pub mod identity;
 pub mod import;
@@ -48,6 +49,7 @@ pub struct AppState {
     pub groups: identity::Groups,
     pub users: identity::Users,
     pub resources: resource::Resources,
+    pub domain_configs: domain_config::DomainConfigs,
     pub assignments: assignment::Assignments,
     pub cascade: cascade::Cascade,
     pub credential: credential::Credentials,

@@ -290,7 +290,13 @@ fn run(cli: Cli) -> Result<(), Error> {
                     let db = open_db(&config)?;
                     let keys = repo.load()?;
                     let stale = db.blocking(|conn| {
-                        ironstone::credential::count_not_under_primary(conn, &keys)
+                        let options = match keys.primary_key_hash() {
+                            Some(primary) => {
+                                ironstone::domain_config::count_not_under(conn, &primary)?
+                            }
+                            None => 0,
+                        };
+                        Ok(ironstone::credential::count_not_under_primary(conn, &keys)? + options)
                     })?;
                     if stale > 0 {
                         return Err(Error::Config(format!(
@@ -304,8 +310,10 @@ fn run(cli: Cli) -> Result<(), Error> {
                     let cipher = ironstone::credential::CredentialCipher::new(
                         ironstone::token::KeyRing::new(repo)?,
                     );
-                    let migrated =
-                        db.blocking(|conn| ironstone::credential::migrate(conn, &cipher))?;
+                    let migrated = db.blocking(|conn| {
+                        Ok(ironstone::credential::migrate(conn, &cipher)?
+                            + ironstone::domain_config::migrate(conn, &cipher)?)
+                    })?;
                     tracing::info!(migrated, "credentials re-encrypted with the primary key");
                     Ok(())
                 }

@@ -651,6 +651,30 @@ pub const MANAGE_ENDPOINT_FILTERS: Policy = Policy {
     any_of: &[Check::Admin],
     scope_types: SYSTEM_OR_PROJECT,
 };
+/// `identity:get_domain_config`: admins and system readers.
+pub const GET_DOMAIN_CONFIG: Policy = Policy {
+    action: "identity:get_domain_config",
+    any_of: &[Check::Admin, Check::SystemReader],
+    scope_types: SYSTEM_OR_PROJECT,
+};
+/// `identity:get_domain_config_default`: admins and system readers.
+pub const GET_DOMAIN_CONFIG_DEFAULT: Policy = Policy {
+    action: "identity:get_domain_config_default",
+    any_of: &[Check::Admin, Check::SystemReader],
+    scope_types: SYSTEM_OR_PROJECT,
+};
+/// `identity:create_domain_config`/`update_…`/`delete_…`: admins.
+pub const MANAGE_DOMAIN_CONFIG: Policy = Policy {
+    action: "identity:create_domain_config",
+    any_of: &[Check::Admin],
+    scope_types: SYSTEM_OR_PROJECT,
+};
+/// `identity:get_security_compliance_domain_config`: any token.
+pub const GET_SECURITY_COMPLIANCE: Policy = Policy {
+    action: "identity:get_security_compliance_domain_config",
+    any_of: &[Check::Authenticated],
+    scope_types: ANY_SCOPE,
+};
 /// `identity:get_region`/`list_regions`: any token.
 pub const READ_REGIONS: Policy = Policy {
     action: "identity:list_regions",
@@ -796,6 +820,10 @@ pub const ALL: &[Policy] = &[
     MANAGE_POLICIES,
     READ_ENDPOINT_FILTERS,
     MANAGE_ENDPOINT_FILTERS,
+    GET_DOMAIN_CONFIG,
+    GET_DOMAIN_CONFIG_DEFAULT,
+    MANAGE_DOMAIN_CONFIG,
+    GET_SECURITY_COMPLIANCE,
     READ_POLICY_ASSOCIATIONS,
     MANAGE_POLICY_ASSOCIATIONS,
     CREATE_APP_CRED,

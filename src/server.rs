@@ -81,6 +81,7 @@ pub fn prepare(config: Config) -> Result<AppState, Error> {
             m.min(config.identity.max_project_tree_depth)
         });
     let resources = crate::resource::Resources::new(db.clone(), default_domain.clone(), max_depth);
+    let resources_default_domain = default_domain.clone();
     let limits = crate::limit::Limits::new(db.clone(), model);
     let trusts = crate::trust::Trusts::new(db.clone(), config.trust.max_redelegation_count);
     let assignments = crate::assignment::Assignments::new(db.clone(), users.clone());
@@ -116,6 +117,11 @@ pub fn prepare(config: Config) -> Result<AppState, Error> {
             credentials.clone(),
         ),
         users,
+        domain_configs: crate::domain_config::DomainConfigs::new(
+            db.clone(),
+            credentials.clone(),
+            resources_default_domain,
+        ),
         resources,
         app_creds: crate::application_credential::AppCreds::new(
             db.clone(),

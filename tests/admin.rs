@@ -1063,3 +1063,90 @@ on_both_backends!(
     who_may_manage_the_rest,
     list_filters
 );
+
+/// A domain's sensitive option (the LDAP bind password) is stored only
+/// encrypted, never returned, and goes with its domain; whitelisted
+/// options are returned. On SQLite and PostgreSQL.
+async fn sensitive_domain_options(backend: Backend) {
+    let Some(s) = TestServer::start(backend) else {
+        return;
+    };
+    let admin = admin_member(&s).await;
+    let t = Some(admin.token.as_str());
+    let (_, d) = call(
+        &s,
+        Method::POST,
+        "/v3/domains",
+        t,
+        Some(json!({"domain": {"name": "ldapped"}})),
+    )
+    .await;
+    let did = d["domain"]["id"].as_str().unwrap().to_string();
+    let path = format!("/v3/domains/{did}/config");
+    let secret = "bind-s3cret-value";
+    let (status, body) = call(
+        &s,
+        Method::PUT,
+        &path,
+        t,
+        Some(json!({"config": {"ldap": {"url": "ldap://dir", "password": secret}}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body, json!({"config": {"ldap": {"url": "ldap://dir"}}}));
+    for p in [
+        path.clone(),
+        format!("{path}/ldap"),
+        format!("{path}/ldap/password"),
+    ] {
+        let (_, body) = call(&s, Method::GET, &p, t, None).await;
+        assert!(!body.to_string().contains(secret), "{p}: {body}");
+    }
+    let rows = s
+        .db(|conn| {
+            use diesel::prelude::*;
+            use ironstone::store::schema::domain_config as dc;
+            Ok(dc::table
+                .select((dc::config_option, dc::value, dc::encrypted_value))
+                .load::<(String, Option<String>, Option<String>)>(conn)?)
+        })
+        .await;
+    let (_, plain, encrypted) = rows.iter().find(|(o, _, _)| o == "password").unwrap();
+    assert!(plain.is_none());
+    assert!(!encrypted.as_deref().unwrap().contains(secret));
+    let decrypted = s
+        .state()
+        .credentials
+        .decrypt(encrypted.as_deref().unwrap())
+        .unwrap();
+    assert_eq!(decrypted.expose(), format!("\"{secret}\""));
+    // The configuration goes with its domain.
+    call(
+        &s,
+        Method::PATCH,
+        &format!("/v3/domains/{did}"),
+        t,
+        Some(json!({"domain": {"enabled": false}})),
+    )
+    .await;
+    let (status, _) = call(&s, Method::DELETE, &format!("/v3/domains/{did}"), t, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let left = s
+        .db(|conn| {
+            use diesel::prelude::*;
+            use ironstone::store::schema::domain_config as dc;
+            Ok(dc::table.count().get_result::<i64>(conn)?)
+        })
+        .await;
+    assert_eq!(left, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sensitive_domain_options_sqlite() {
+    sensitive_domain_options(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sensitive_domain_options_postgres() {
+    sensitive_domain_options(Backend::Postgres).await;
+}

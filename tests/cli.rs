@@ -237,10 +237,26 @@ fn configuration_mistakes_fail_clearly() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("invalid configuration"));
 }
 
+/// The database and the credential cipher of a data directory, as the
+/// server opens them.
+fn store_and_cipher(
+    dir: &Path,
+) -> (
+    ironstone::store::Database,
+    ironstone::credential::CredentialCipher,
+) {
+    let db_path = dir.join("ironstone.sqlite");
+    let db = ironstone::store::Database::open(db_path.to_str().unwrap(), 1, Duration::from_secs(5))
+        .unwrap();
+    let repo = ironstone::token::KeyRepository::new(dir.join("credential-keys"), 3);
+    let cipher =
+        ironstone::credential::CredentialCipher::new(ironstone::token::KeyRing::new(repo).unwrap());
+    (db, cipher)
+}
+
 #[test]
 fn credential_rotate_waits_for_migrate() {
     let dir = tempfile::tempdir().unwrap();
-    let db_path = dir.path().join("ironstone.sqlite");
     assert!(ironstone(dir.path())
         .args(["credential", "setup"])
         .status()
@@ -253,13 +269,7 @@ fn credential_rotate_waits_for_migrate() {
         .success());
     // Store one encrypted credential, as the server would.
     {
-        let db =
-            ironstone::store::Database::open(db_path.to_str().unwrap(), 1, Duration::from_secs(5))
-                .unwrap();
-        let repo = ironstone::token::KeyRepository::new(dir.path().join("credential-keys"), 3);
-        let cipher = ironstone::credential::CredentialCipher::new(
-            ironstone::token::KeyRing::new(repo).unwrap(),
-        );
+        let (db, cipher) = store_and_cipher(dir.path());
         db.blocking(|conn| {
             ironstone::credential::create(
                 conn,
@@ -280,6 +290,24 @@ fn credential_rotate_waits_for_migrate() {
         })
         .unwrap();
     }
+    // And one sensitive domain option (the LDAP bind password), which
+    // the same keys encrypt.
+    {
+        use diesel::RunQueryDsl;
+        let (db, cipher) = store_and_cipher(dir.path());
+        let (encrypted, key_hash) = cipher.encrypt("\"bind-secret\"").unwrap();
+        db.blocking(move |conn| {
+            diesel::sql_query("INSERT INTO domains (id, name, created_at) VALUES ('d1', 'd1', 0)")
+                .execute(conn)?;
+            diesel::sql_query(format!(
+                "INSERT INTO domain_config (domain_id, config_group, config_option, encrypted_value, key_hash) \
+                 VALUES ('d1', 'ldap', 'password', '{encrypted}', '{key_hash}')"
+            ))
+            .execute(conn)?;
+            Ok(())
+        })
+        .unwrap();
+    }
     let run = |args: &[&str]| ironstone(dir.path()).args(args).output().unwrap();
     assert!(
         run(&["credential", "rotate"]).status.success(),
@@ -295,14 +323,24 @@ fn credential_rotate_waits_for_migrate() {
     );
     assert!(run(&["credential", "migrate"]).status.success());
     // The blob still decrypts with the current keys.
-    let db = ironstone::store::Database::open(db_path.to_str().unwrap(), 1, Duration::from_secs(5))
-        .unwrap();
-    let repo = ironstone::token::KeyRepository::new(dir.path().join("credential-keys"), 3);
-    let cipher =
-        ironstone::credential::CredentialCipher::new(ironstone::token::KeyRing::new(repo).unwrap());
+    let (db, cipher) = store_and_cipher(dir.path());
     let found = db
         .blocking(|conn| ironstone::credential::get(conn, &cipher, "c1"))
         .unwrap()
         .unwrap();
     assert_eq!(found.blob.expose(), "ABC");
+    let (encrypted, key_hash) = db
+        .blocking(|conn| {
+            use diesel::prelude::*;
+            use ironstone::store::schema::domain_config as dc;
+            Ok(dc::table
+                .select((dc::encrypted_value, dc::key_hash))
+                .first::<(Option<String>, Option<String>)>(conn)?)
+        })
+        .unwrap();
+    assert_eq!(key_hash.unwrap(), cipher.ring().primary_key_hash().unwrap());
+    assert_eq!(
+        cipher.decrypt(&encrypted.unwrap()).unwrap().expose(),
+        "\"bind-secret\""
+    );
 }

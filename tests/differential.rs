@@ -3831,3 +3831,355 @@ async fn endpoint_filter_as_in_keystone() {
         "{k:?}"
     );
 }
+
+/// Domain configuration: whitelisted and sensitive options, group and
+/// option paths, Keystone's defaults, the security-compliance group, and
+/// who may do what.
+async fn domain_config_routes(t: &Target) -> Vec<(String, String)> {
+    let (admin, _, _) = t.admin().await;
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let domain = t
+        .create(
+            &admin,
+            "/v3/domains",
+            json!({"domain": {"name": format!("dc{tag}")}}),
+            "domain",
+        )
+        .await;
+    let base = format!("/v3/domains/{domain}/config");
+    let c = |v: Value| Some(json!({ "config": v }));
+    let steps: Vec<(&str, Method, String, Option<Value>)> = vec![
+        ("get before", Method::GET, base.clone(), None),
+        (
+            "get a group before",
+            Method::GET,
+            format!("{base}/ldap"),
+            None,
+        ),
+        (
+            "create with nothing",
+            Method::PUT,
+            base.clone(),
+            c(json!({})),
+        ),
+        ("create without a body", Method::PUT, base.clone(), None),
+        (
+            "create with an unknown group",
+            Method::PUT,
+            base.clone(),
+            c(json!({"nova": {"x": 1}})),
+        ),
+        (
+            "create with an unknown option",
+            Method::PUT,
+            base.clone(),
+            c(json!({"ldap": {"x": 1}})),
+        ),
+        (
+            "create with an empty group",
+            Method::PUT,
+            base.clone(),
+            c(json!({"ldap": {}})),
+        ),
+        (
+            "create for a missing domain",
+            Method::PUT,
+            "/v3/domains/nope/config".into(),
+            c(json!({"ldap": {"url": "x"}})),
+        ),
+        (
+            "create",
+            Method::PUT,
+            base.clone(),
+            c(
+                json!({"ldap": {"url": "ldap://a", "password": "s3cret", "user_tree_dn": "ou=u"}, "identity": {"driver": "ldap"}}),
+            ),
+        ),
+        ("get", Method::GET, base.clone(), None),
+        ("head", Method::HEAD, base.clone(), None),
+        ("get a group", Method::GET, format!("{base}/ldap"), None),
+        (
+            "get an option",
+            Method::GET,
+            format!("{base}/ldap/url"),
+            None,
+        ),
+        (
+            "get the sensitive option",
+            Method::GET,
+            format!("{base}/ldap/password"),
+            None,
+        ),
+        (
+            "get an unset option",
+            Method::GET,
+            format!("{base}/ldap/suffix"),
+            None,
+        ),
+        (
+            "get an unknown option",
+            Method::GET,
+            format!("{base}/ldap/x"),
+            None,
+        ),
+        (
+            "get an unknown group",
+            Method::GET,
+            format!("{base}/nova"),
+            None,
+        ),
+        (
+            "replace",
+            Method::PUT,
+            base.clone(),
+            c(json!({"ldap": {"url": "ldap://b", "password": "s3cret"}})),
+        ),
+        (
+            "update the whole",
+            Method::PATCH,
+            base.clone(),
+            c(json!({"identity": {"driver": "sql"}})),
+        ),
+        (
+            "update a group",
+            Method::PATCH,
+            format!("{base}/ldap"),
+            c(json!({"ldap": {"url": "ldap://c"}})),
+        ),
+        (
+            "update a group with two groups",
+            Method::PATCH,
+            format!("{base}/ldap"),
+            c(json!({"ldap": {"url": "x"}, "identity": {"driver": "x"}})),
+        ),
+        (
+            "update a group with another group",
+            Method::PATCH,
+            format!("{base}/ldap"),
+            c(json!({"identity": {"driver": "x"}})),
+        ),
+        (
+            "update an unset group",
+            Method::PATCH,
+            format!("{base}/identity"),
+            c(json!({"identity": {"list_limit": 5}})),
+        ),
+        (
+            "update an option",
+            Method::PATCH,
+            format!("{base}/ldap/url"),
+            c(json!({"url": "ldap://d"})),
+        ),
+        (
+            "update an option with another",
+            Method::PATCH,
+            format!("{base}/ldap/url"),
+            c(json!({"suffix": "x"})),
+        ),
+        (
+            "update an unset option",
+            Method::PATCH,
+            format!("{base}/ldap/suffix"),
+            c(json!({"suffix": "x"})),
+        ),
+        (
+            "update the sensitive option",
+            Method::PATCH,
+            format!("{base}/ldap/password"),
+            c(json!({"password": "new"})),
+        ),
+        ("get after updates", Method::GET, base.clone(), None),
+        (
+            "delete an unset option",
+            Method::DELETE,
+            format!("{base}/ldap/suffix"),
+            None,
+        ),
+        (
+            "delete an unset group",
+            Method::DELETE,
+            format!("{base}/identity/driver"),
+            None,
+        ),
+        (
+            "delete the sensitive option",
+            Method::DELETE,
+            format!("{base}/ldap/password"),
+            None,
+        ),
+        (
+            "delete an option",
+            Method::DELETE,
+            format!("{base}/ldap/url"),
+            None,
+        ),
+        ("get after deletes", Method::GET, base.clone(), None),
+        (
+            "delete a group",
+            Method::DELETE,
+            format!("{base}/identity"),
+            None,
+        ),
+        (
+            "delete an unknown group",
+            Method::DELETE,
+            format!("{base}/nova"),
+            None,
+        ),
+        ("delete everything", Method::DELETE, base.clone(), None),
+        (
+            "delete everything again",
+            Method::DELETE,
+            base.clone(),
+            None,
+        ),
+        (
+            "delete for a missing domain",
+            Method::DELETE,
+            "/v3/domains/nope/config".into(),
+            None,
+        ),
+        (
+            "get for a missing domain",
+            Method::GET,
+            "/v3/domains/nope/config".into(),
+            None,
+        ),
+        (
+            "create again",
+            Method::PUT,
+            base.clone(),
+            c(json!({"ldap": {"url": "ldap://e"}})),
+        ),
+        (
+            "defaults",
+            Method::GET,
+            "/v3/domains/config/default".into(),
+            None,
+        ),
+        (
+            "defaults of a group",
+            Method::GET,
+            "/v3/domains/config/ldap/default".into(),
+            None,
+        ),
+        (
+            "default of an option",
+            Method::GET,
+            "/v3/domains/config/ldap/url/default".into(),
+            None,
+        ),
+        (
+            "default of the sensitive option",
+            Method::GET,
+            "/v3/domains/config/ldap/password/default".into(),
+            None,
+        ),
+        (
+            "defaults of an unknown group",
+            Method::GET,
+            "/v3/domains/config/nova/default".into(),
+            None,
+        ),
+        (
+            "security compliance of the default domain",
+            Method::GET,
+            "/v3/domains/default/config/security_compliance".into(),
+            None,
+        ),
+        (
+            "password regex of the default domain",
+            Method::GET,
+            "/v3/domains/default/config/security_compliance/password_regex".into(),
+            None,
+        ),
+        (
+            "lockout of the default domain",
+            Method::GET,
+            "/v3/domains/default/config/security_compliance/lockout_duration".into(),
+            None,
+        ),
+        (
+            "security compliance of another domain",
+            Method::GET,
+            format!("{base}/security_compliance"),
+            None,
+        ),
+    ];
+    let mut out = Vec::new();
+    for (what, method, path, body) in steps {
+        let (status, answer) = t.as_(&admin, method, &path, body).await;
+        let summary = match answer.get("config") {
+            Some(config) => config.to_string(),
+            None => answer["error"]["code"].to_string(),
+        };
+        out.push((what.to_string(), format!("{status} {summary}")));
+    }
+    // Who may do what.
+    let project = t
+        .create(
+            &admin,
+            "/v3/projects",
+            json!({"project": {"name": format!("dcp{tag}"), "domain_id": domain}}),
+            "project",
+        )
+        .await;
+    let other = t
+        .create(
+            &admin,
+            "/v3/projects",
+            json!({"project": {"name": format!("dco{tag}"), "domain_id": domain}}),
+            "project",
+        )
+        .await;
+    let callers = every_persona(t, &admin, &domain, &project, &other).await;
+    for (who, token) in &callers {
+        for (what, method, path, body) in [
+            ("get", Method::GET, base.clone(), None),
+            ("get a group", Method::GET, format!("{base}/ldap"), None),
+            (
+                "update",
+                Method::PATCH,
+                base.clone(),
+                c(json!({"ldap": {"url": "ldap://f"}})),
+            ),
+            (
+                "replace",
+                Method::PUT,
+                base.clone(),
+                c(json!({"ldap": {"url": "ldap://e"}})),
+            ),
+            (
+                "delete an unset option",
+                Method::DELETE,
+                format!("{base}/ldap/suffix"),
+                None,
+            ),
+            (
+                "defaults",
+                Method::GET,
+                "/v3/domains/config/ldap/url/default".into(),
+                None,
+            ),
+            (
+                "security compliance",
+                Method::GET,
+                "/v3/domains/default/config/security_compliance".into(),
+                None,
+            ),
+        ] {
+            let (status, _) = t.as_(token, method, &path, body).await;
+            out.push((format!("{what} as {who}"), status.to_string()));
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn domain_config_as_in_keystone() {
+    let Some(k) = same_as_keystone!(domain_config_routes) else {
+        return;
+    };
+    let get = |what: &str| k.iter().find(|(w, _)| w == what).map(|(_, o)| o.as_str());
+    assert_eq!(get("get the sensitive option"), Some("404 404"), "{k:?}");
+}

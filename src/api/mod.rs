@@ -13,6 +13,7 @@ pub mod console;
 pub mod credentials;
 pub mod crud;
 pub mod discovery;
+pub mod domain_config;
 pub mod endpoint_filter;
 pub mod error;
 pub mod grants;
@@ -109,6 +110,25 @@ routes! {
         PUT: oauth2::method_not_allowed,
         PATCH: oauth2::method_not_allowed,
         DELETE: oauth2::method_not_allowed,
+    },
+    "/v3/domains/config/default" => { GET: domain_config::defaults },
+    "/v3/domains/config/{group}/default" => { GET: domain_config::defaults },
+    "/v3/domains/config/{group}/{option}/default" => { GET: domain_config::defaults },
+    "/v3/domains/{domain_id}/config" => {
+        GET: domain_config::domain_config,
+        PUT: domain_config::domain_config,
+        PATCH: domain_config::domain_config,
+        DELETE: domain_config::domain_config,
+    },
+    "/v3/domains/{domain_id}/config/{group}" => {
+        GET: domain_config::domain_config,
+        PATCH: domain_config::domain_config,
+        DELETE: domain_config::domain_config,
+    },
+    "/v3/domains/{domain_id}/config/{group}/{option}" => {
+        GET: domain_config::domain_config,
+        PATCH: domain_config::domain_config,
+        DELETE: domain_config::domain_config,
     },
     "/v3/domains" => { POST: crud::create::<admin::Domains>, GET: crud::list::<admin::Domains> },
     "/v3/domains/{domain_id}" => {

@@ -356,7 +356,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    domain_config (domain_id, config_group, config_option) {
+        domain_id -> Text,
+        config_group -> Text,
+        config_option -> Text,
+        value -> Nullable<Text>,
+        encrypted_value -> Nullable<Text>,
+        key_hash -> Nullable<Text>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    domain_config,
     project_endpoints,
     endpoint_groups,
     project_endpoint_groups,

@@ -18,6 +18,9 @@ fn v3_document(base: &str) -> Value {
 }
 
 pub async fn versions(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    if super::json_home::wanted(&req) {
+        return super::json_home::answer("/v3");
+    }
     let base = base_url(&req, &state);
     HttpResponse::MultipleChoices()
         .insert_header(("Location", format!("{base}/")))
@@ -25,6 +28,9 @@ pub async fn versions(state: web::Data<AppState>, req: HttpRequest) -> HttpRespo
 }
 
 pub async fn version_v3(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    if super::json_home::wanted(&req) {
+        return super::json_home::answer("");
+    }
     let base = base_url(&req, &state);
     HttpResponse::Ok().json(json!({"version": v3_document(&base)}))
 }

@@ -20,6 +20,7 @@ pub mod grants;
 pub mod health;
 pub mod http;
 pub mod input;
+pub mod json_home;
 pub mod leaks;
 pub mod legacy;
 pub mod limits;

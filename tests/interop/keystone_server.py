@@ -74,6 +74,24 @@ provider = fernet
     return conf
 
 
+def flask_app(top):
+    """Keystone's Flask application over a throwaway deployment in TOP,
+    for scripts that read what it would answer (its URL map, its JSON
+    Home) without serving it."""
+    import gc
+
+    # Keystone's config parser reads sys.argv: leave it only the program.
+    del sys.argv[1:]
+    conf = build(top, f"sqlite:///{top}/keystone.db", "unused", hash_rounds=4)
+    os.environ["OS_KEYSTONE_CONFIG_FILES"] = conf
+    import flask
+    from keystone.server import wsgi
+
+    wsgi.initialize_public_application()
+    # The Flask application sits under Keystone's middleware; find it.
+    return next(o for o in gc.get_objects() if isinstance(o, flask.Flask))
+
+
 def main():
     top, admin_password = sys.argv[1], sys.argv[2]
     # Keystone's config parser reads sys.argv: leave it only the program.

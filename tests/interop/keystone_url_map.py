@@ -13,7 +13,6 @@ for a rule only if it can be called with exactly that rule's variables,
 and only if Keystone does not itself answer it 405 (`GET /v3/ec2tokens`).
 """
 
-import gc
 import inspect
 import os
 import re
@@ -36,16 +35,7 @@ def callable_with(view_class, method, arguments):
 
 def main():
     top, out = sys.argv[1], sys.argv[2]
-    # Keystone's config parser reads sys.argv: leave it only the program.
-    del sys.argv[1:]
-    conf = keystone_server.build(top, f"sqlite:///{top}/keystone.db", "unused", hash_rounds=4)
-    os.environ["OS_KEYSTONE_CONFIG_FILES"] = conf
-    import flask
-    from keystone.server import wsgi
-
-    wsgi.initialize_public_application()
-    # The Flask application sits under Keystone's middleware; find it.
-    app = next(o for o in gc.get_objects() if isinstance(o, flask.Flask))
+    app = keystone_server.flask_app(top)
     client = app.test_client()
     lines = []
     for rule in app.url_map.iter_rules():

@@ -80,6 +80,7 @@ fn apply(
                     parent_id: None,
                     description: Some("Bootstrap project for initializing the cloud."),
                     enabled: true,
+                    extra: &Default::default(),
                 },
             )?
         }

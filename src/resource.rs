@@ -226,6 +226,8 @@ pub struct NewProject<'a> {
     pub parent_id: Option<&'a str>,
     pub description: Option<&'a str>,
     pub enabled: bool,
+    /// Keystone's `extra`: the attributes it keeps beside its columns.
+    pub extra: &'a Map<String, Value>,
 }
 
 pub fn create_project(conn: &mut Conn, new: NewProject<'_>) -> Result<Project, Error> {
@@ -256,7 +258,7 @@ pub fn create_project(conn: &mut Conn, new: NewProject<'_>) -> Result<Project, E
         description: new.description.map(str::to_string),
         enabled: new.enabled,
         is_domain: false,
-        extra: "{}".into(),
+        extra: Value::Object(new.extra.clone()).to_string(),
         created_at: now_micros(),
     };
     diesel::insert_into(projects::table)
@@ -520,6 +522,8 @@ pub struct ProjectPatch {
     pub domain_id: Option<Option<String>>,
     pub parent_id: Option<Option<String>>,
     pub is_domain: Option<bool>,
+    /// Attributes to set in Keystone's `extra` (merged into it).
+    pub extra: Map<String, Value>,
 }
 
 /// Keystone's `_require_matching_domain_id`: an update may repeat the
@@ -576,6 +580,13 @@ pub fn update_project(conn: &mut Conn, id: &str, patch: &ProjectPatch) -> Result
     if let Some(tags) = &patch.tags {
         set_tags(conn, id, tags)?;
     }
+    if !patch.extra.is_empty() {
+        let mut extra = current.extra.clone();
+        extra.extend(patch.extra.clone());
+        diesel::update(projects::table.find(id))
+            .set(projects::extra.eq(Value::Object(extra).to_string()))
+            .execute(conn)?;
+    }
     get_project(conn, id)?.ok_or_else(|| not_found_project(id))
 }
 
@@ -597,6 +608,8 @@ pub struct ProjectInput {
     /// A project, or a domain (meaning "top level in that domain").
     pub parent_id: Option<String>,
     pub domain_id: Option<String>,
+    /// Attributes Keystone keeps in `extra`.
+    pub extra: Map<String, Value>,
 }
 
 /// The resource subsystem's use cases: domains and projects (Keystone's
@@ -731,6 +744,7 @@ impl Resources {
                         parent_id: new.parent_id.as_deref(),
                         description: new.description.as_deref(),
                         enabled: new.enabled,
+                        extra: &new.extra,
                     },
                 )?;
                 set_tags(conn, &project.id, &new.tags)?;

@@ -4183,3 +4183,71 @@ async fn domain_config_as_in_keystone() {
     let get = |what: &str| k.iter().find(|(w, _)| w == what).map(|(_, o)| o.as_str());
     assert_eq!(get("get the sensitive option"), Some("404 404"), "{k:?}");
 }
+
+/// Extra attributes on projects: kept on create (names normalized) and
+/// update (merged), returned by GET, lists and the PATCH answer.
+async fn project_extra_routes(t: &Target) -> Vec<(String, String)> {
+    let (admin, _, _) = t.admin().await;
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let name = format!("px{tag}");
+    let (status, created) = t
+        .as_(
+            &admin,
+            Method::POST,
+            "/v3/projects",
+            Some(json!({"project": {"name": name, "k0": "v0", "owner-team": "ops", "extra": {"x": 1}, "nested": {"a": [1]}}})),
+        )
+        .await;
+    let id = created["project"]["id"].as_str().unwrap_or("").to_string();
+    let strip = |v: &Value| {
+        let mut v = v.clone();
+        for k in ["id", "links", "domain_id", "parent_id", "name"] {
+            if let Some(m) = v.as_object_mut() {
+                m.remove(k);
+            }
+        }
+        v.to_string()
+    };
+    let mut out = vec![(
+        "create".to_string(),
+        format!("{status} {}", strip(&created["project"])),
+    )];
+    let one = format!("/v3/projects/{id}");
+    for (what, method, path, body) in [
+        ("get", Method::GET, one.clone(), None),
+        (
+            "update",
+            Method::PATCH,
+            one.clone(),
+            Some(json!({"project": {"k0": "v1", "k1": 2, "a-b": null}})),
+        ),
+        ("get after", Method::GET, one.clone(), None),
+        (
+            "list",
+            Method::GET,
+            format!("/v3/projects?name={name}"),
+            None,
+        ),
+    ] {
+        let (status, answer) = t.as_(&admin, method, &path, body).await;
+        let item = answer
+            .get("project")
+            .cloned()
+            .or_else(|| answer["projects"].get(0).cloned())
+            .unwrap_or(Value::Null);
+        out.push((what.to_string(), format!("{status} {}", strip(&item))));
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn project_extra_attributes_as_in_keystone() {
+    let Some(k) = same_as_keystone!(project_extra_routes) else {
+        return;
+    };
+    assert!(
+        k.iter()
+            .any(|(w, o)| w == "get after" && o.contains("\"k1\":2")),
+        "{k:?}"
+    );
+}

@@ -259,6 +259,12 @@ async fn openstack_domains_projects_and_users() {
     };
     let json = |out: String| -> Value { serde_json::from_str(&out).unwrap() };
 
+    // A project's extra attributes, as `--property` sets them.
+    run(&["project", "create", "--property", "k0=v0", "propped"]);
+    run(&["project", "set", "--property", "k1=v1", "propped"]);
+    let shown = json(run(&["project", "show", "propped", "-f", "json"]));
+    assert_eq!((&shown["k0"], &shown["k1"]), (&json!("v0"), &json!("v1")), "{shown}");
+
     // Domains.
     let d = json(run(&[
         "domain",

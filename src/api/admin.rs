@@ -8,7 +8,9 @@ use super::crud::{Create, Entity, Names};
 use super::http::{
     base_url, bool_filter, caller, collection, gone, id_of, query_pairs, JsonBody, Resp,
 };
-use super::input::{change_string, matching_id, member, opt_bool, opt_string, path_id, req_string};
+use super::input::{
+    change_string, extra_attributes, matching_id, member, opt_bool, opt_string, path_id, req_string,
+};
 use super::render;
 use crate::error::Error;
 use crate::identity::{User, UserChange, UserDetails, UserFilter, UserInput};
@@ -220,6 +222,23 @@ pub async fn project_tag(
     }
 }
 
+/// The attributes Keystone keeps in a project's columns (or as its
+/// options, links and id); every other one is stored in `extra`
+/// (`openstack project set --property k=v`).
+const PROJECT_FIELDS: [&str; 11] = [
+    "id",
+    "name",
+    "domain_id",
+    "description",
+    "enabled",
+    "parent_id",
+    "is_domain",
+    "tags",
+    "options",
+    "links",
+    "extra",
+];
+
 /// `/v3/projects`.
 pub struct Projects;
 
@@ -245,6 +264,7 @@ impl Entity for Projects {
             description: change_string(p, "description", 65_535)?,
             enabled: opt_bool(p, "enabled")?,
             tags: tags_field(p)?,
+            extra: extra_attributes(p, &PROJECT_FIELDS, false),
         })
     }
 
@@ -320,6 +340,7 @@ impl Create for Projects {
             tags,
             parent_id: opt_string(p, "parent_id", 64)?,
             domain_id: opt_string(p, "domain_id", 64)?,
+            extra: extra_attributes(p, &PROJECT_FIELDS, true),
         })
     }
 

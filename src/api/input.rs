@@ -293,3 +293,24 @@ pub fn opt_leak_action(
         )),
     }
 }
+
+/// The attributes of a body outside `known`: what Keystone keeps in a
+/// resource's `extra`. Its creates (not its updates) turn `:` and `-` in
+/// attribute names into `_` (`_normalize_dict`).
+pub fn extra_attributes(
+    map: &Map<String, Value>,
+    known: &[&str],
+    normalize: bool,
+) -> Map<String, Value> {
+    map.iter()
+        .map(|(k, v)| {
+            let key = if normalize {
+                k.replace([':', '-'], "_")
+            } else {
+                k.clone()
+            };
+            (key, v.clone())
+        })
+        .filter(|(k, _)| !known.contains(&k.as_str()))
+        .collect()
+}

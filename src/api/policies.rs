@@ -6,7 +6,7 @@ use serde_json::{json, Map, Value};
 
 use super::crud::{Create, Entity, Names};
 use super::http::{base_url, caller, query, Resp};
-use super::input::{member, path_id};
+use super::input::{extra_attributes, member, path_id};
 use super::render;
 use crate::catalog::policies::{Association, NewPolicy, PolicyBlob, PolicyPatch, PolicyTarget};
 use crate::error::Error;
@@ -15,7 +15,7 @@ use crate::AppState;
 
 /// The attributes Keystone's policy model keeps in columns; every other
 /// one goes to `extra`.
-const COLUMNS: &[&str] = &["id", "blob", "type"];
+const COLUMNS: &[&str] = &["id", "blob", "type", "links"];
 
 /// A string field under Keystone's JSON schema (`{"type": "string"}`):
 /// `null` is refused, the empty string is not.
@@ -40,23 +40,6 @@ fn schema_string(
 
 fn required(value: Option<String>, key: &str) -> Result<String, Error> {
     value.ok_or_else(|| Error::invalid(key, &format!("'{key}' is a required property")))
-}
-
-/// The attributes outside [`COLUMNS`] (and Keystone's own `links`).
-fn extra(map: &Map<String, Value>, normalize: bool) -> Map<String, Value> {
-    map.iter()
-        .map(|(k, v)| {
-            // Keystone's create (not its update) turns `:` and `-` in
-            // attribute names into `_`.
-            let key = if normalize {
-                k.replace([':', '-'], "_")
-            } else {
-                k.clone()
-            };
-            (key, v.clone())
-        })
-        .filter(|(k, _)| !COLUMNS.contains(&k.as_str()) && k != "links")
-        .collect()
 }
 
 /// `/v3/policies`.
@@ -84,7 +67,7 @@ impl Entity for Policies {
         let patch = PolicyPatch {
             blob: schema_string(p, "blob", None)?,
             policy_type: schema_string(p, "type", Some(255))?,
-            extra: extra(p, false),
+            extra: extra_attributes(p, COLUMNS, false),
         };
         if p.get("id").is_some_and(|id| id.as_str() != Some(path_id)) {
             return Err(Error::BadRequest("Cannot change policy ID".into()));
@@ -139,7 +122,7 @@ impl Create for Policies {
         Ok(NewPolicy {
             blob: required(schema_string(p, "blob", None)?, "blob")?,
             policy_type: required(schema_string(p, "type", Some(255))?, "type")?,
-            extra: extra(p, true),
+            extra: extra_attributes(p, COLUMNS, true),
         })
     }
 

@@ -290,6 +290,7 @@ pub async fn create_project(server: &TestServer, name: &str) -> String {
                     parent_id: None,
                     description: None,
                     enabled: true,
+                    extra: &Default::default(),
                 },
             )?
             .id)

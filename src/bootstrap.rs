@@ -64,6 +64,7 @@ fn apply(
                 name: "Default",
                 description: Some("The default domain"),
                 enabled: true,
+                extra: &Default::default(),
             },
         )?;
         report.created.push(format!("domain {domain_id}"));

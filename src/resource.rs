@@ -16,6 +16,8 @@ pub struct Domain {
     pub name: String,
     pub description: Option<String>,
     pub enabled: bool,
+    /// Keystone's `extra`: the attributes it keeps beside its columns.
+    pub extra: Map<String, Value>,
 }
 
 impl From<DomainRow> for Domain {
@@ -25,6 +27,7 @@ impl From<DomainRow> for Domain {
             name: r.name,
             description: r.description,
             enabled: r.enabled,
+            extra: serde_json::from_str(&r.extra).unwrap_or_default(),
         }
     }
 }
@@ -105,6 +108,7 @@ pub struct NewDomain<'a> {
     pub name: &'a str,
     pub description: Option<&'a str>,
     pub enabled: bool,
+    pub extra: &'a Map<String, Value>,
 }
 
 pub fn create_domain(conn: &mut Conn, new: NewDomain<'_>) -> Result<Domain, Error> {
@@ -122,7 +126,7 @@ pub fn create_domain(conn: &mut Conn, new: NewDomain<'_>) -> Result<Domain, Erro
         name: new.name.to_string(),
         description: new.description.map(str::to_string),
         enabled: new.enabled,
-        extra: "{}".into(),
+        extra: Value::Object(new.extra.clone()).to_string(),
         created_at: now_micros(),
     };
     diesel::insert_into(domains::table)
@@ -349,6 +353,8 @@ pub struct DomainPatch {
     pub name: Option<String>,
     pub description: Option<Option<String>>,
     pub enabled: Option<bool>,
+    /// Attributes to set in Keystone's `extra` (merged into it).
+    pub extra: Map<String, Value>,
 }
 
 pub fn update_domain(conn: &mut Conn, id: &str, patch: &DomainPatch) -> Result<Domain, Error> {
@@ -370,6 +376,13 @@ pub fn update_domain(conn: &mut Conn, id: &str, patch: &DomainPatch) -> Result<D
     }
     if let Some(enabled) = patch.enabled {
         set_domain_enabled(conn, id, enabled)?;
+    }
+    if !patch.extra.is_empty() {
+        let mut extra = current.extra.clone();
+        extra.extend(patch.extra.clone());
+        diesel::update(domains::table.find(id))
+            .set(domains::extra.eq(Value::Object(extra).to_string()))
+            .execute(conn)?;
     }
     get_domain(conn, id)?.ok_or_else(|| not_found_domain(id))
 }
@@ -596,6 +609,8 @@ pub struct DomainInput {
     pub name: String,
     pub description: Option<String>,
     pub enabled: bool,
+    /// Attributes Keystone keeps in `extra`.
+    pub extra: Map<String, Value>,
 }
 
 /// A project to create through the API.
@@ -647,6 +662,7 @@ impl Resources {
                         name: &new.name,
                         description: new.description.as_deref(),
                         enabled: new.enabled,
+                        extra: &new.extra,
                     },
                 )
             })

@@ -4237,6 +4237,36 @@ async fn project_extra_routes(t: &Target) -> Vec<(String, String)> {
             .unwrap_or(Value::Null);
         out.push((what.to_string(), format!("{status} {}", strip(&item))));
     }
+    // Domains keep theirs too (Keystone stores a domain as a project).
+    let (status, created) = t
+        .as_(
+            &admin,
+            Method::POST,
+            "/v3/domains",
+            Some(json!({"domain": {"name": format!("dx{tag}"), "k0": "v0", "owner-team": "ops"}})),
+        )
+        .await;
+    let id = created["domain"]["id"].as_str().unwrap_or("").to_string();
+    out.push((
+        "create a domain".into(),
+        format!("{status} {}", strip(&created["domain"])),
+    ));
+    let one = format!("/v3/domains/{id}");
+    for (what, method, body) in [
+        ("get the domain", Method::GET, None),
+        (
+            "update the domain",
+            Method::PATCH,
+            Some(json!({"domain": {"k0": "v1", "k1": 2}})),
+        ),
+        ("get the domain after", Method::GET, None),
+    ] {
+        let (status, answer) = t.as_(&admin, method, &one, body).await;
+        out.push((
+            what.to_string(),
+            format!("{status} {}", strip(&answer["domain"])),
+        ));
+    }
     out
 }
 

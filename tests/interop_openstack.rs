@@ -263,7 +263,11 @@ async fn openstack_domains_projects_and_users() {
     run(&["project", "create", "--property", "k0=v0", "propped"]);
     run(&["project", "set", "--property", "k1=v1", "propped"]);
     let shown = json(run(&["project", "show", "propped", "-f", "json"]));
-    assert_eq!((&shown["k0"], &shown["k1"]), (&json!("v0"), &json!("v1")), "{shown}");
+    assert_eq!(
+        (&shown["k0"], &shown["k1"]),
+        (&json!("v0"), &json!("v1")),
+        "{shown}"
+    );
 
     // Domains.
     let d = json(run(&[

@@ -51,6 +51,7 @@ impl Entity for Domains {
             name: name_field(d, 64)?,
             description: change_string(d, "description", 65_535)?,
             enabled: opt_bool(d, "enabled")?,
+            extra: extra_attributes(d, &DOMAIN_FIELDS, false),
         })
     }
 
@@ -97,6 +98,20 @@ impl Entity for Domains {
     }
 }
 
+/// The attributes Keystone keeps in a domain's columns (or as its
+/// options, tags, links and id); every other one is stored in `extra`.
+const DOMAIN_FIELDS: [&str; 9] = [
+    "id",
+    "name",
+    "description",
+    "enabled",
+    "tags",
+    "options",
+    "links",
+    "extra",
+    "explicit_domain_id",
+];
+
 impl Create for Domains {
     type New = Input<DomainInput>;
 
@@ -106,6 +121,7 @@ impl Create for Domains {
             name: req_string(d, "name", 64)?,
             description: opt_string(d, "description", 65_535)?,
             enabled: opt_bool(d, "enabled")?.unwrap_or(true),
+            extra: extra_attributes(d, &DOMAIN_FIELDS, true),
         })
     }
 

@@ -113,7 +113,8 @@ pub fn group(g: &identity::Group, base_url: &str) -> Value {
 }
 
 pub fn domain(d: &resource::Domain, base_url: &str) -> Value {
-    json!({
+    let mut body = d.extra.clone();
+    let fields = json!({
         "id": d.id,
         "name": d.name,
         "description": d.description.clone().unwrap_or_default(),
@@ -121,7 +122,11 @@ pub fn domain(d: &resource::Domain, base_url: &str) -> Value {
         "tags": [],
         "options": {},
         "links": {"self": format!("{base_url}/domains/{}", d.id)},
-    })
+    });
+    if let Value::Object(f) = fields {
+        body.extend(f);
+    }
+    Value::Object(body)
 }
 
 pub fn project(p: &resource::Project, base_url: &str) -> Value {

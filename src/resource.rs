@@ -357,6 +357,16 @@ pub struct DomainPatch {
     pub extra: Map<String, Value>,
 }
 
+/// Keystone's update of `extra`: the given attributes over the stored
+/// ones, as stored text; `None` when none are given.
+fn merged_extra(current: &Map<String, Value>, given: &Map<String, Value>) -> Option<String> {
+    (!given.is_empty()).then(|| {
+        let mut extra = current.clone();
+        extra.extend(given.clone());
+        Value::Object(extra).to_string()
+    })
+}
+
 pub fn update_domain(conn: &mut Conn, id: &str, patch: &DomainPatch) -> Result<Domain, Error> {
     let current = get_domain(conn, id)?.ok_or_else(|| not_found_domain(id))?;
     if let Some(name) = &patch.name {
@@ -377,11 +387,9 @@ pub fn update_domain(conn: &mut Conn, id: &str, patch: &DomainPatch) -> Result<D
     if let Some(enabled) = patch.enabled {
         set_domain_enabled(conn, id, enabled)?;
     }
-    if !patch.extra.is_empty() {
-        let mut extra = current.extra.clone();
-        extra.extend(patch.extra.clone());
+    if let Some(extra) = merged_extra(&current.extra, &patch.extra) {
         diesel::update(domains::table.find(id))
-            .set(domains::extra.eq(Value::Object(extra).to_string()))
+            .set(domains::extra.eq(extra))
             .execute(conn)?;
     }
     get_domain(conn, id)?.ok_or_else(|| not_found_domain(id))
@@ -593,11 +601,9 @@ pub fn update_project(conn: &mut Conn, id: &str, patch: &ProjectPatch) -> Result
     if let Some(tags) = &patch.tags {
         set_tags(conn, id, tags)?;
     }
-    if !patch.extra.is_empty() {
-        let mut extra = current.extra.clone();
-        extra.extend(patch.extra.clone());
+    if let Some(extra) = merged_extra(&current.extra, &patch.extra) {
         diesel::update(projects::table.find(id))
-            .set(projects::extra.eq(Value::Object(extra).to_string()))
+            .set(projects::extra.eq(extra))
             .execute(conn)?;
     }
     get_project(conn, id)?.ok_or_else(|| not_found_project(id))

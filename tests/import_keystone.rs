@@ -193,6 +193,12 @@ async fn takeover(source: Backend, target: Backend) {
     assert_eq!(counts(&report, "registered_limits"), (2, 0, 0));
     assert_eq!(counts(&report, "limits"), (2, 0, 0));
     assert_eq!(counts(&report, "trusts"), (1, 0, 0));
+    assert_eq!(counts(&report, "policies"), (1, 0, 0));
+    assert_eq!(counts(&report, "policy associations"), (1, 0, 0));
+    assert_eq!(counts(&report, "endpoint groups"), (1, 0, 0));
+    assert_eq!(counts(&report, "project endpoint groups"), (1, 0, 0));
+    assert_eq!(counts(&report, "project endpoints"), (1, 0, 0));
+    assert_eq!(counts(&report, "domain options"), (2, 0, 0));
     assert!(counts(&report, "revocation events").0 >= 3, "{report}");
     assert!(counts(&report, "role assignments").0 >= 6, "{report}");
     assert_eq!(report["token_keys"]["changed"], true, "{report}");
@@ -273,6 +279,46 @@ async fn takeover(source: Backend, target: Backend) {
         let theirs: Vec<Value> = facts[key].as_array().unwrap().iter().map(strip).collect();
         assert_eq!(ours, theirs, "{key}");
     }
+
+    // Parity II: the policy blob and its service association, the
+    // endpoint group and project endpoint, the domain configuration (its
+    // password kept but never shown) and a project's extra attribute.
+    let get = |path: String| {
+        let s = &s;
+        async move { call(s, Method::GET, &path, Some(admin), None).await }
+    };
+    let policy_id = str_of(facts, "/policy/id");
+    let (_, body) = get(format!("/v3/policies/{policy_id}")).await;
+    assert_eq!(body["policy"]["blob"], facts["policy"]["blob"], "{body}");
+    assert_eq!(body["policy"]["owner"], "ops", "{body}");
+    let endpoint_id = str_of(facts, "/endpoint/id");
+    let (_, body) = get(format!(
+        "/v3/endpoints/{endpoint_id}/OS-ENDPOINT-POLICY/policy"
+    ))
+    .await;
+    assert_eq!(body["policy"]["id"], facts["policy"]["id"], "{body}");
+    let group_id = str_of(facts, "/endpoint_group/id");
+    let dev_id = str_of(facts, "/webapp_dev/id");
+    for (path, expected) in [
+        (
+            format!("/v3/OS-EP-FILTER/endpoint_groups/{group_id}/projects/{webapp_id}"),
+            StatusCode::OK,
+        ),
+        (
+            format!("/v3/OS-EP-FILTER/projects/{dev_id}/endpoints/{endpoint_id}"),
+            StatusCode::NO_CONTENT,
+        ),
+    ] {
+        assert_eq!(get(path.clone()).await.0, expected, "{path}");
+    }
+    let acme_id = str_of(facts, "/domain/id");
+    let (_, body) = get(format!("/v3/domains/{acme_id}/config")).await;
+    assert_eq!(
+        body,
+        json!({"config": {"ldap": {"url": "ldap://dir.acme"}}})
+    );
+    let (_, body) = get(format!("/v3/projects/{webapp_id}")).await;
+    assert_eq!(body["project"]["cost_center"], "42", "{body}");
 
     // Implied roles come along: deployer implies reader.
     let (_, dev) = s.validate(admin, str_of(tokens, "/alice_dev"), "").await;

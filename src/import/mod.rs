@@ -109,6 +109,22 @@ impl ImportReport {
         }
     }
 
+    /// A row left out, counted by reason.
+    fn skip(&mut self, reason: &str) {
+        let suffix = format!(" {reason}");
+        match self.skipped.iter_mut().find(|s| s.ends_with(&suffix)) {
+            Some(entry) => {
+                let n: u64 = entry
+                    .split(' ')
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0);
+                *entry = format!("{}{suffix}", n + 1);
+            }
+            None => self.skipped.push(format!("1{suffix}")),
+        }
+    }
+
     /// True when nothing was created or changed: a repeated import.
     pub fn changed_nothing(&self) -> bool {
         self.counts
@@ -186,6 +202,7 @@ struct KeystoneData {
     app_cred_roles: Vec<KsLink>,
     app_cred_rules: Vec<KsLink>,
     revocations: Vec<KsRevocation>,
+    parity: parity::ParityData,
 }
 
 fn optional<T>(src: &mut Source, table: &str, sql: &str) -> Result<Vec<T>, Error>
@@ -246,6 +263,7 @@ impl KeystoneData {
             app_cred_roles: optional(src, "application_credential_role", APP_CRED_ROLES)?,
             app_cred_rules: optional(src, "application_credential_access_rule", APP_CRED_RULES)?,
             revocations: optional(src, "revocation_event", REVOCATIONS)?,
+            parity: parity::ParityData::read(src)?,
         })
     }
 }
@@ -386,6 +404,8 @@ macro_rules! insert_missing {
     }};
 }
 
+mod parity;
+
 fn write_all(
     conn: &mut Conn,
     ours: &CredentialCipher,
@@ -404,6 +424,7 @@ fn write_all(
     write_trusts(conn, data, &user_ids, &project_ids, &mut report)?;
     write_credentials(conn, ours, data, &user_ids, now, &mut report)?;
     write_application_credentials(conn, data, &user_ids, &project_ids, now, &mut report)?;
+    parity::write(conn, ours, &data.parity, &mut report)?;
     write_revocations(conn, data, &mut report)?;
     Ok(report)
 }

@@ -137,6 +137,18 @@ def main():
         "identity": {"methods": ["password"], "password": {"user": {"name": "admin", "domain": {"name": "Default"}, "password": ADMIN_PASSWORD}}},
         "scope": {"OS-TRUST:trust": {"id": trust["id"]}}}}).headers["X-Subject-Token"]
 
+    # Parity II: a policy blob for the compute service, an endpoint
+    # group limiting webapp's catalog, a direct project endpoint, a domain
+    # configuration with the LDAP password, and extra attributes.
+    endpoint = call("POST", "/endpoints", admin, {"endpoint": {"service_id": compute["id"], "interface": "public", "url": "http://nova.example/v2.1"}}).json()["endpoint"]
+    policy = call("POST", "/policies", admin, {"policy": {"blob": '{"compute:get": ""}', "type": "application/json", "owner": "ops"}}).json()["policy"]
+    call("PUT", f"/policies/{policy['id']}/OS-ENDPOINT-POLICY/services/{compute['id']}", admin)
+    group = call("POST", "/OS-EP-FILTER/endpoint_groups", admin, {"endpoint_group": {"name": "compute", "filters": {"service_id": compute["id"]}}}).json()["endpoint_group"]
+    call("PUT", f"/OS-EP-FILTER/endpoint_groups/{group['id']}/projects/{webapp['id']}", admin)
+    call("PUT", f"/OS-EP-FILTER/projects/{webapp_dev['id']}/endpoints/{endpoint['id']}", admin)
+    call("PUT", f"/domains/{acme['id']}/config", admin, {"config": {"ldap": {"url": "ldap://dir.acme", "password": "bind-secret"}}})
+    call("PATCH", f"/projects/{webapp['id']}", admin, {"project": {"cost_center": "42"}})
+
     call("PATCH", f"/users/{bob['id']}", admin, {"user": {"enabled": False}})
     # Keystone itself refuses the revoked token now.
     r = s.get(base + "/auth/tokens", headers={"X-Auth-Token": admin, "X-Subject-Token": revoked})
@@ -169,6 +181,9 @@ def main():
                 "registered_limits": registered,
                 "limits": limits,
                 "app_cred": {"id": app_cred["id"], "secret": app_cred["secret"]},
+                "policy": policy,
+                "endpoint": endpoint,
+                "endpoint_group": group,
                 "fernet_keys": f"{top}/fernet-keys",
                 "credential_keys": f"{top}/credential-keys",
             },

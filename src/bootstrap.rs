@@ -65,6 +65,7 @@ fn apply(
                 description: Some("The default domain"),
                 enabled: true,
                 extra: &Default::default(),
+                tags: &[],
             },
         )?;
         report.created.push(format!("domain {domain_id}"));

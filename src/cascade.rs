@@ -251,8 +251,14 @@ impl Cascade {
             .authorized_project(caller, policy::DELETE_PROJECT, id)
             .await?;
         let (cipher, by) = (Arc::clone(&self.cipher), Initiator::of(caller));
+        let default_domain = self.default_domain_id.clone();
+        // A project acting as a domain goes as the domain does (Keystone's
+        // `_delete_domain`: disabled first, never the default one).
         self.db
-            .write(move |conn| delete_project(conn, &cipher, &project.id, &by))
+            .write(move |conn| match project.is_domain {
+                true => delete_domain(conn, &cipher, &project.id, &default_domain, &by),
+                false => delete_project(conn, &cipher, &project.id, &by),
+            })
             .await
     }
 

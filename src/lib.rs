@@ -18,6 +18,7 @@ pub mod config;
 pub mod credential;
 pub mod domain_config;
 pub mod error;
+pub mod hierarchy;
 pub mod identity;
 pub mod import;
 pub mod leak;
@@ -49,6 +50,7 @@ pub struct AppState {
     pub groups: identity::Groups,
     pub users: identity::Users,
     pub resources: resource::Resources,
+    pub hierarchy: hierarchy::Hierarchy,
     pub domain_configs: domain_config::DomainConfigs,
     pub assignments: assignment::Assignments,
     pub cascade: cascade::Cascade,

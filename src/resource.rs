@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use crate::error::Error;
 use crate::policy::{self, Caller, Input, Policy, Target};
 use crate::store::rows::{DomainRow, ProjectRow};
-use crate::store::schema::{domains, project_tags, projects};
+use crate::store::schema::{domain_tags, domains, project_tags, projects};
 use crate::store::{now_micros, Conn};
 
 /// A domain as Keystone shows it.
@@ -18,6 +18,9 @@ pub struct Domain {
     pub enabled: bool,
     /// Keystone's `extra`: the attributes it keeps beside its columns.
     pub extra: Map<String, Value>,
+    /// Loaded only where the API shows the domain ([`show_domain`]); the
+    /// token paths read domains often and never need them.
+    pub tags: Vec<String>,
 }
 
 impl From<DomainRow> for Domain {
@@ -28,11 +31,10 @@ impl From<DomainRow> for Domain {
             description: r.description,
             enabled: r.enabled,
             extra: serde_json::from_str(&r.extra).unwrap_or_default(),
+            tags: Vec::new(),
         }
     }
 }
-
-impl Domain {}
 
 /// A project as Keystone shows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,6 +52,30 @@ pub struct Project {
 }
 
 impl Project {
+    /// A domain as Keystone shows it through `/v3/projects`, where every
+    /// domain is a root project acting as a domain: no domain, no parent.
+    /// Its `domain_id` is empty; only rendering and policy targets look at
+    /// it, and both go by `is_domain`.
+    pub fn acting_as_domain(d: Domain) -> Self {
+        Project {
+            id: d.id,
+            name: d.name,
+            domain_id: String::new(),
+            parent_id: None,
+            description: d.description,
+            enabled: d.enabled,
+            is_domain: true,
+            tags: d.tags,
+            extra: d.extra,
+        }
+    }
+
+    /// The domain this project belongs to, for policy targets: none for a
+    /// domain, as in Keystone (so no domain-scoped rule matches it).
+    pub fn owning_domain(&self) -> Option<&str> {
+        (!self.is_domain).then_some(self.domain_id.as_str())
+    }
+
     fn from_row(r: ProjectRow, tags: Vec<String>) -> Self {
         let extra = serde_json::from_str(&r.extra).unwrap_or_default();
         Project {
@@ -109,6 +135,7 @@ pub struct NewDomain<'a> {
     pub description: Option<&'a str>,
     pub enabled: bool,
     pub extra: &'a Map<String, Value>,
+    pub tags: &'a [String],
 }
 
 pub fn create_domain(conn: &mut Conn, new: NewDomain<'_>) -> Result<Domain, Error> {
@@ -132,7 +159,57 @@ pub fn create_domain(conn: &mut Conn, new: NewDomain<'_>) -> Result<Domain, Erro
     diesel::insert_into(domains::table)
         .values(&row)
         .execute(conn)?;
-    Ok(row.into())
+    set_domain_tags(conn, &row.id, new.tags)?;
+    let mut domain = Domain::from(row);
+    domain.tags = domain_tags_of(conn, &domain.id)?;
+    Ok(domain)
+}
+
+/// Replaces the rows of a tag table (`owner`, `name`) for one owner.
+macro_rules! replace_tag_rows {
+    ($conn:expr, $table:ident, $owner:ident, $tags:expr) => {{
+        check_tags($tags)?;
+        diesel::delete($table::table.filter($table::$owner.eq($owner))).execute($conn)?;
+        for tag in unique_tags($tags) {
+            diesel::insert_into($table::table)
+                .values(($table::$owner.eq($owner), $table::name.eq(tag)))
+                .execute($conn)?;
+        }
+        Ok(())
+    }};
+}
+
+fn domain_tags_of(conn: &mut Conn, domain_id: &str) -> Result<Vec<String>, Error> {
+    Ok(domain_tags::table
+        .filter(domain_tags::domain_id.eq(domain_id))
+        .order(domain_tags::name.asc())
+        .select(domain_tags::name)
+        .load(conn)?)
+}
+
+/// Replaces a domain's tags, under the rules of a project's.
+pub fn set_domain_tags(conn: &mut Conn, domain_id: &str, tags: &[String]) -> Result<(), Error> {
+    replace_tag_rows!(conn, domain_tags, domain_id, tags)
+}
+
+/// The domain with its tags, as the API shows it.
+pub fn show_domain(conn: &mut Conn, id: &str) -> Result<Option<Domain>, Error> {
+    match get_domain(conn, id)? {
+        Some(mut domain) => {
+            domain.tags = domain_tags_of(conn, id)?;
+            Ok(Some(domain))
+        }
+        None => Ok(None),
+    }
+}
+
+/// The project, or the domain of that id as the project acting as it:
+/// what `/v3/projects/{id}` finds, as in Keystone.
+pub fn get_project_or_domain(conn: &mut Conn, id: &str) -> Result<Option<Project>, Error> {
+    match get_project(conn, id)? {
+        Some(project) => Ok(Some(project)),
+        None => Ok(show_domain(conn, id)?.map(Project::acting_as_domain)),
+    }
 }
 
 fn tags_of(conn: &mut Conn, project_id: &str) -> Result<Vec<String>, Error> {
@@ -207,6 +284,45 @@ pub fn project_ancestors(conn: &mut Conn, project: &Project) -> Result<Vec<Strin
         chain.push(id);
     }
     Ok(chain)
+}
+
+/// The project's ancestors, nearest first, up to and including its
+/// domain (Keystone's `list_project_parents`, in which a domain is the
+/// root project acting as it).
+pub fn project_parents(conn: &mut Conn, project: &Project) -> Result<Vec<Project>, Error> {
+    let mut parents = Vec::new();
+    if project.is_domain {
+        return Ok(parents);
+    }
+    for id in project_ancestors(conn, project)? {
+        parents.extend(get_project(conn, &id)?);
+    }
+    parents.extend(get_project_or_domain(conn, &project.domain_id)?);
+    Ok(parents)
+}
+
+/// The project's descendants, level by level (Keystone's
+/// `list_projects_in_subtree`); a domain's are all of its projects.
+pub fn project_subtree(conn: &mut Conn, project: &Project) -> Result<Vec<Project>, Error> {
+    let mut subtree: Vec<Project> = Vec::new();
+    let mut level = vec![project.id.clone()];
+    while !level.is_empty() {
+        let mut children = Vec::new();
+        for parent in &level {
+            children.extend(list_projects(
+                conn,
+                &ProjectFilter {
+                    parent_id: Some(parent.clone()),
+                    ..Default::default()
+                },
+            )?);
+        }
+        // A cycle (which Keystone logs and stops at) ends the walk too.
+        children.retain(|c| c.id != project.id && !subtree.iter().any(|s| s.id == c.id));
+        level = children.iter().map(|c| c.id.clone()).collect();
+        subtree.extend(children);
+    }
+    Ok(subtree)
 }
 
 /// Keystone's `_assert_max_hierarchy_depth`: a new project below `parent`
@@ -326,6 +442,28 @@ pub struct DomainFilter {
     pub name: Option<String>,
     pub enabled: Option<bool>,
     pub id: Option<String>,
+    pub tags: TagFilter,
+}
+
+/// Keystone's tag filters on listings (`tags`, `tags-any`, `not-tags`,
+/// `not-tags-any`, each a comma-separated list).
+#[derive(Debug, Default, Clone)]
+pub struct TagFilter {
+    pub all: Option<Vec<String>>,
+    pub any: Option<Vec<String>>,
+    pub not_all: Option<Vec<String>>,
+    pub not_any: Option<Vec<String>>,
+}
+
+impl TagFilter {
+    /// Whether an entity with `tags` passes every filter given.
+    pub fn admits(&self, tags: &[String]) -> bool {
+        let has = |t: &String| tags.contains(t);
+        self.all.as_ref().is_none_or(|w| w.iter().all(has))
+            && self.any.as_ref().is_none_or(|w| w.iter().any(has))
+            && self.not_all.as_ref().is_none_or(|w| !w.iter().all(has))
+            && self.not_any.as_ref().is_none_or(|w| !w.iter().any(has))
+    }
 }
 
 pub fn list_domains(conn: &mut Conn, filter: &DomainFilter) -> Result<Vec<Domain>, Error> {
@@ -339,12 +477,17 @@ pub fn list_domains(conn: &mut Conn, filter: &DomainFilter) -> Result<Vec<Domain
     if let Some(id) = &filter.id {
         query = query.filter(domains::id.eq(id.clone()));
     }
-    Ok(query
+    let mut listed: Vec<Domain> = query
         .order(domains::name.asc())
         .load(conn)?
         .into_iter()
         .map(Domain::from)
-        .collect())
+        .collect();
+    for domain in &mut listed {
+        domain.tags = domain_tags_of(conn, &domain.id)?;
+    }
+    listed.retain(|d| filter.tags.admits(&d.tags));
+    Ok(listed)
 }
 
 /// Changes to a domain; `None` leaves a field alone.
@@ -353,6 +496,7 @@ pub struct DomainPatch {
     pub name: Option<String>,
     pub description: Option<Option<String>>,
     pub enabled: Option<bool>,
+    pub tags: Option<Vec<String>>,
     /// Attributes to set in Keystone's `extra` (merged into it).
     pub extra: Map<String, Value>,
 }
@@ -387,12 +531,15 @@ pub fn update_domain(conn: &mut Conn, id: &str, patch: &DomainPatch) -> Result<D
     if let Some(enabled) = patch.enabled {
         set_domain_enabled(conn, id, enabled)?;
     }
+    if let Some(tags) = &patch.tags {
+        set_domain_tags(conn, id, tags)?;
+    }
     if let Some(extra) = merged_extra(&current.extra, &patch.extra) {
         diesel::update(domains::table.find(id))
             .set(domains::extra.eq(extra))
             .execute(conn)?;
     }
-    get_domain(conn, id)?.ok_or_else(|| not_found_domain(id))
+    show_domain(conn, id)?.ok_or_else(|| not_found_domain(id))
 }
 
 /// The domain, if it may be deleted: not the default one, and disabled
@@ -461,9 +608,37 @@ pub struct ProjectFilter {
     pub domain_id: Option<String>,
     pub enabled: Option<bool>,
     pub parent_id: Option<String>,
+    /// Keystone lists projects acting as domains (the domains) when asked,
+    /// and only then.
+    pub is_domain: bool,
+    pub tags: TagFilter,
+}
+
+/// The domains as the projects acting as them, under a project filter:
+/// they have no domain and no parent, so filtering on either finds none.
+fn list_domains_as_projects(
+    conn: &mut Conn,
+    filter: &ProjectFilter,
+) -> Result<Vec<Project>, Error> {
+    if filter.domain_id.is_some() || filter.parent_id.is_some() {
+        return Ok(Vec::new());
+    }
+    let domains = list_domains(
+        conn,
+        &DomainFilter {
+            name: filter.name.clone(),
+            enabled: filter.enabled,
+            id: None,
+            tags: filter.tags.clone(),
+        },
+    )?;
+    Ok(domains.into_iter().map(Project::acting_as_domain).collect())
 }
 
 pub fn list_projects(conn: &mut Conn, filter: &ProjectFilter) -> Result<Vec<Project>, Error> {
+    if filter.is_domain {
+        return list_domains_as_projects(conn, filter);
+    }
     let mut query = projects::table.select(ProjectRow::as_select()).into_boxed();
     if let Some(n) = &filter.name {
         query = query.filter(projects::name.eq(n.clone()));
@@ -487,6 +662,7 @@ pub fn list_projects(conn: &mut Conn, filter: &ProjectFilter) -> Result<Vec<Proj
     for row in rows {
         out.extend(with_tags(conn, Some(row))?);
     }
+    out.retain(|p| filter.tags.admits(&p.tags));
     Ok(out)
 }
 
@@ -512,23 +688,16 @@ pub fn check_tags(tags: &[String]) -> Result<(), Error> {
     Ok(())
 }
 
-/// Replaces a project's tags, checked by [`check_tags`].
-pub fn set_tags(conn: &mut Conn, project_id: &str, tags: &[String]) -> Result<(), Error> {
-    check_tags(tags)?;
-    diesel::delete(project_tags::table.filter(project_tags::project_id.eq(project_id)))
-        .execute(conn)?;
+fn unique_tags(tags: &[String]) -> Vec<&String> {
     let mut unique: Vec<&String> = tags.iter().collect();
     unique.sort();
     unique.dedup();
-    for tag in unique {
-        diesel::insert_into(project_tags::table)
-            .values((
-                project_tags::project_id.eq(project_id),
-                project_tags::name.eq(tag),
-            ))
-            .execute(conn)?;
-    }
-    Ok(())
+    unique
+}
+
+/// Replaces a project's tags, checked by [`check_tags`].
+pub fn set_tags(conn: &mut Conn, project_id: &str, tags: &[String]) -> Result<(), Error> {
+    replace_tag_rows!(conn, project_tags, project_id, tags)
 }
 
 /// Changes to a project; `None` leaves a field alone.
@@ -576,9 +745,37 @@ fn require_fixed_project_fields(patch: &ProjectPatch, current: &Project) -> Resu
     Ok(())
 }
 
+/// Keystone's `_assert_all_parents_are_enabled`, domain included.
+fn check_parents_enabled(conn: &mut Conn, project: &Project) -> Result<(), Error> {
+    if project_parents(conn, project)?.iter().any(|p| !p.enabled) {
+        return Err(Error::Forbidden(format!(
+            "Cannot enable project {} since it has disabled parents",
+            project.id
+        )));
+    }
+    Ok(())
+}
+
+/// Keystone's `_check_whole_subtree_is_disabled`, before a disable.
+fn check_subtree_disabled(conn: &mut Conn, project: &Project) -> Result<(), Error> {
+    if project_subtree(conn, project)?.iter().any(|p| p.enabled) {
+        return Err(Error::Forbidden(format!(
+            "Cannot disable project {} since its subtree contains enabled projects.",
+            project.id
+        )));
+    }
+    Ok(())
+}
+
 pub fn update_project(conn: &mut Conn, id: &str, patch: &ProjectPatch) -> Result<Project, Error> {
     let current = get_project(conn, id)?.ok_or_else(|| not_found_project(id))?;
     require_fixed_project_fields(patch, &current)?;
+    if patch.enabled == Some(true) && !current.enabled {
+        check_parents_enabled(conn, &current)?;
+    }
+    if patch.enabled == Some(false) && current.enabled {
+        check_subtree_disabled(conn, &current)?;
+    }
     if let Some(name) = &patch.name {
         if name != &current.name && find_project_by_name(conn, &current.domain_id, name)?.is_some()
         {
@@ -609,14 +806,125 @@ pub fn update_project(conn: &mut Conn, id: &str, patch: &ProjectPatch) -> Result
     get_project(conn, id)?.ok_or_else(|| not_found_project(id))
 }
 
+/// Keystone's `_assert_regular_project_constraints` and the enabled
+/// branch: the domain and the parent exist (else a 400, as Keystone turns
+/// them into), the parent is the domain or one of its projects, and
+/// nothing above is disabled. Yields the parent.
+fn placed_below(conn: &mut Conn, domain_id: &str, parent_id: &str) -> Result<Project, Error> {
+    let domain = get_domain(conn, domain_id)?
+        .ok_or_else(|| Error::BadRequest(format!("Could not find domain: {domain_id}.")))?;
+    let parent = get_project_or_domain(conn, parent_id)?
+        .ok_or_else(|| Error::BadRequest(format!("Could not find project: {parent_id}.")))?;
+    if parent.is_domain && parent.id != domain.id {
+        return Err(Error::BadRequest(format!(
+            "Cannot create project, the parent ({}) is acting as a domain, but this project's domain id ({}) does not match the parent's id.",
+            parent.id, domain.id
+        )));
+    }
+    if !parent.is_domain && parent.domain_id != domain.id {
+        return Err(Error::BadRequest(format!(
+            "Cannot create project, since it specifies its domain_id {}, but specifies a parent in a different domain ({}).",
+            domain.id, parent.domain_id
+        )));
+    }
+    let mut branch: Vec<(String, bool)> = Vec::new();
+    if !parent.is_domain {
+        for id in project_ancestors(conn, &parent)? {
+            if let Some(p) = get_project(conn, &id)? {
+                branch.push((p.id, p.enabled));
+            }
+        }
+        branch.push((domain.id.clone(), domain.enabled));
+    }
+    branch.push((parent.id.clone(), parent.enabled));
+    if let Some((disabled, _)) = branch.iter().find(|(_, enabled)| !enabled) {
+        return Err(Error::BadRequest(format!(
+            "cannot create a project in a branch containing a disabled project: {disabled}"
+        )));
+    }
+    Ok(parent)
+}
+
+/// A project's tags, or a domain's for a project acting as one.
+fn replace_tags(conn: &mut Conn, project: &Project, tags: &[String]) -> Result<(), Error> {
+    match project.is_domain {
+        true => set_domain_tags(conn, &project.id, tags),
+        false => set_tags(conn, &project.id, tags),
+    }
+}
+
+/// Keystone's name conflict for a project acting as a domain.
+fn domain_conflict_as_project(e: Error, name: &str) -> Error {
+    match e {
+        Error::Conflict(_) => Error::Conflict(format!(
+            "Conflict occurred attempting to store project - it is not permitted to have two projects acting as domains with the same name: {name}."
+        )),
+        other => other,
+    }
+}
+
+/// Keystone's `_update_project` for a project acting as a domain: it has
+/// no domain and no parent to repeat, stays a domain, and changes as the
+/// domain does.
+fn update_project_acting_as_domain(
+    conn: &mut Conn,
+    id: &str,
+    patch: ProjectPatch,
+) -> Result<Project, Error> {
+    if matches!(patch.domain_id, Some(Some(_))) {
+        return Err(Error::BadRequest("Cannot change Domain ID".into()));
+    }
+    if matches!(patch.parent_id, Some(Some(_))) {
+        return Err(Error::Forbidden(
+            "Update of `parent_id` is not allowed.".into(),
+        ));
+    }
+    if patch.is_domain == Some(false) {
+        return Err(Error::BadRequest(
+            "Update of `is_domain` is not allowed.".into(),
+        ));
+    }
+    let name = patch.name.clone().unwrap_or_default();
+    let domain = update_domain(
+        conn,
+        id,
+        &DomainPatch {
+            name: patch.name,
+            description: patch.description,
+            enabled: patch.enabled,
+            tags: patch.tags,
+            extra: patch.extra,
+        },
+    )
+    .map_err(|e| domain_conflict_as_project(e, &name))?;
+    Ok(Project::acting_as_domain(domain))
+}
+
 /// A domain to create through the API.
 #[derive(Debug, Clone)]
 pub struct DomainInput {
     pub name: String,
     pub description: Option<String>,
     pub enabled: bool,
+    pub tags: Vec<String>,
     /// Attributes Keystone keeps in `extra`.
     pub extra: Map<String, Value>,
+}
+
+impl DomainInput {
+    fn store(&self, conn: &mut Conn) -> Result<Domain, Error> {
+        create_domain(
+            conn,
+            NewDomain {
+                id: None,
+                name: &self.name,
+                description: self.description.as_deref(),
+                enabled: self.enabled,
+                extra: &self.extra,
+                tags: &self.tags,
+            },
+        )
+    }
 }
 
 /// A project to create through the API.
@@ -629,6 +937,9 @@ pub struct ProjectInput {
     /// A project, or a domain (meaning "top level in that domain").
     pub parent_id: Option<String>,
     pub domain_id: Option<String>,
+    /// A project acting as a domain: Keystone's way of creating a domain
+    /// through `/v3/projects`.
+    pub is_domain: bool,
     /// Attributes Keystone keeps in `extra`.
     pub extra: Map<String, Value>,
 }
@@ -661,16 +972,7 @@ impl Resources {
         let new = new?;
         self.db
             .write(move |conn| {
-                create_domain(
-                    conn,
-                    NewDomain {
-                        id: None,
-                        name: &new.name,
-                        description: new.description.as_deref(),
-                        enabled: new.enabled,
-                        extra: &new.extra,
-                    },
-                )
+                new.store(conn)
             })
             .await
     }
@@ -685,7 +987,7 @@ impl Resources {
     }
 
     async fn load_domain(&self, id: Input<String>) -> Result<Domain, Error> {
-        self.db.load(id, get_domain, not_found_domain).await
+        self.db.load(id, show_domain, not_found_domain).await
     }
 
     pub async fn get_domain(&self, caller: &Caller, id: Input<String>) -> Result<Domain, Error> {
@@ -706,64 +1008,46 @@ impl Resources {
             .await
     }
 
-    /// Where a new project goes: a parent that names a domain means "top
-    /// level in that domain"; otherwise the domain asked for, the
-    /// parent's, the caller's, or the default one.
-    async fn placement(&self, caller: &Caller, new: &mut ProjectInput) -> Result<String, Error> {
-        let parent_domain = match new.parent_id.clone() {
-            Some(pid) => {
-                let lookup = pid.clone();
-                let (project, domain) = self
-                    .db
-                    .read(move |conn| Ok((get_project(conn, &lookup)?, get_domain(conn, &lookup)?)))
-                    .await?;
-                match (project, domain) {
-                    (Some(project), _) => Some(project.domain_id),
-                    (None, Some(domain)) => {
-                        new.parent_id = None;
-                        Some(domain.id)
-                    }
-                    (None, None) => {
-                        return Err(Error::BadRequest(format!(
-                            "Could not find the parent project: {pid}."
-                        )))
-                    }
-                }
-            }
-            None => None,
-        };
-        Ok(new
-            .domain_id
-            .clone()
-            .or(parent_domain)
-            .or_else(|| caller.token_domain_id().map(str::to_string))
-            .unwrap_or_else(|| self.default_domain_id.clone()))
-    }
-
+    /// Keystone's `POST /v3/projects`: the rule sees the body as given
+    /// (a domain manager must name the domain); the project then goes to
+    /// the domain asked for, else the token's domain scope, else the
+    /// default one, below the parent asked for, else at the top.
     pub async fn create_project(
         &self,
         caller: &Caller,
         new: Input<ProjectInput>,
     ) -> Result<Project, Error> {
-        let mut new = new?;
-        let domain_id = self.placement(caller, &mut new).await?;
+        let new = new?;
         policy::enforce(
             policy::CREATE_PROJECT,
             caller,
-            Target::in_domain(&domain_id),
+            Target {
+                domain_id: new.domain_id.as_deref(),
+                ..Default::default()
+            },
         )?;
+        if new.is_domain {
+            return self.create_project_acting_as_domain(new).await;
+        }
+        let domain_id = new
+            .domain_id
+            .clone()
+            .or_else(|| caller.domain_id().map(str::to_string))
+            .unwrap_or_else(|| self.default_domain_id.clone());
         let max_depth = self.max_depth;
         self.db
             .write(move |conn| {
-                if let Some(parent) = &new.parent_id {
-                    check_depth(conn, parent, max_depth)?;
+                let parent = new.parent_id.as_deref().unwrap_or(&domain_id);
+                let parent = placed_below(conn, &domain_id, parent)?;
+                if !parent.is_domain {
+                    check_depth(conn, &parent.id, max_depth)?;
                 }
                 let project = create_project(
                     conn,
                     NewProject {
                         name: &new.name,
                         domain_id: &domain_id,
-                        parent_id: new.parent_id.as_deref(),
+                        parent_id: (!parent.is_domain).then_some(parent.id.as_str()),
                         description: new.description.as_deref(),
                         enabled: new.enabled,
                         extra: &new.extra,
@@ -775,6 +1059,32 @@ impl Resources {
             .await
     }
 
+    /// Keystone's `create_project` with `is_domain` (the rule has passed):
+    /// a domain must be a root, with no domain or parent; its name is
+    /// unique among the domains.
+    async fn create_project_acting_as_domain(&self, new: ProjectInput) -> Result<Project, Error> {
+        if new.domain_id.is_some() || new.parent_id.is_some() {
+            return Err(Error::BadRequest(
+                "only root projects are allowed to act as domains.".into(),
+            ));
+        }
+        self.db
+            .write(move |conn| {
+                let domain = DomainInput {
+                    name: new.name,
+                    description: new.description,
+                    enabled: new.enabled,
+                    tags: new.tags,
+                    extra: new.extra,
+                };
+                let domain = domain
+                    .store(conn)
+                    .map_err(|e| domain_conflict_as_project(e, &domain.name))?;
+                Ok(Project::acting_as_domain(domain))
+            })
+            .await
+    }
+
     pub async fn list_projects(
         &self,
         caller: &Caller,
@@ -782,12 +1092,23 @@ impl Resources {
     ) -> Result<Vec<Project>, Error> {
         filter.domain_id =
             policy::list_domain(policy::LIST_PROJECTS, caller, filter.domain_id.take())?;
-        self.db.read(move |conn| list_projects(conn, &filter)).await
+        let mut listed = self
+            .db
+            .read(move |conn| list_projects(conn, &filter))
+            .await?;
+        // Keystone then keeps, for a domain-scoped token, only that
+        // domain's projects (whatever the rule let an admin ask for).
+        if let Some(own) = caller.domain_id() {
+            listed.retain(|p| p.owning_domain() == Some(own));
+        }
+        Ok(listed)
     }
 
     /// The project, or Keystone's 404.
     pub async fn load_project(&self, id: Input<String>) -> Result<Project, Error> {
-        self.db.load(id, get_project, not_found_project).await
+        self.db
+            .load(id, get_project_or_domain, not_found_project)
+            .await
     }
 
     /// The project after `rule` allowed the caller on it.
@@ -802,7 +1123,7 @@ impl Resources {
             rule,
             caller,
             Target {
-                domain_id: Some(&project.domain_id),
+                domain_id: project.owning_domain(),
                 project_id: Some(&project.id),
                 ..Default::default()
             },
@@ -857,8 +1178,8 @@ impl Resources {
         let tags = tags?;
         self.db
             .write(move |conn| {
-                set_tags(conn, &project.id, &tags)?;
-                tags_of(conn, &project.id)
+                replace_tags(conn, &project, &tags)?;
+                Ok(unique_tags(&tags).into_iter().cloned().collect())
             })
             .await
     }
@@ -878,7 +1199,7 @@ impl Resources {
             policy::DELETE_PROJECT_TAG
         };
         let project = self.authorized_project(caller, rule, id).await?;
-        let mut tags = project.tags;
+        let mut tags = project.tags.clone();
         let present = tags.contains(&tag);
         match (add, present) {
             // Keystone appends and validates: a repeated tag breaks the
@@ -893,7 +1214,7 @@ impl Resources {
             (false, false) => return Err(not_found_tag(&tag)),
         }
         self.db
-            .write(move |conn| set_tags(conn, &project.id, &tags))
+            .write(move |conn| replace_tags(conn, &project, &tags))
             .await
     }
 
@@ -908,7 +1229,10 @@ impl Resources {
             .authorized_project(caller, policy::UPDATE_PROJECT, id)
             .await?;
         self.db
-            .write(move |conn| update_project(conn, &project.id, &patch))
+            .write(move |conn| match project.is_domain {
+                true => update_project_acting_as_domain(conn, &project.id, patch),
+                false => update_project(conn, &project.id, &patch),
+            })
             .await
     }
 }

@@ -122,6 +122,7 @@ pub fn prepare(config: Config) -> Result<AppState, Error> {
             credentials.clone(),
             resources_default_domain,
         ),
+        hierarchy: crate::hierarchy::Hierarchy::new(db.clone(), resources.clone()),
         resources,
         app_creds: crate::application_credential::AppCreds::new(
             db.clone(),

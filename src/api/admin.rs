@@ -6,7 +6,8 @@ use serde_json::{Map, Value};
 
 use super::crud::{Create, Entity, Names};
 use super::http::{
-    base_url, bool_filter, caller, collection, gone, id_of, query_pairs, JsonBody, Resp,
+    base_url, bool_filter, caller, collection, gone, id_of, oslo_bool, query_filter_is_true,
+    query_pairs, JsonBody, Resp,
 };
 use super::input::{
     change_string, extra_attributes, matching_id, member, opt_bool, opt_string, path_id, req_string,
@@ -17,7 +18,7 @@ use crate::identity::{User, UserChange, UserDetails, UserFilter, UserInput};
 use crate::policy::{Caller, Input};
 use crate::resource::{
     Domain, DomainFilter, DomainInput, DomainPatch, Project, ProjectFilter, ProjectInput,
-    ProjectPatch,
+    ProjectPatch, TagFilter,
 };
 use crate::secret::Secret;
 use crate::AppState;
@@ -51,6 +52,7 @@ impl Entity for Domains {
             name: name_field(d, 64)?,
             description: change_string(d, "description", 65_535)?,
             enabled: opt_bool(d, "enabled")?,
+            tags: tags_field(d)?,
             extra: extra_attributes(d, &DOMAIN_FIELDS, false),
         })
     }
@@ -61,7 +63,7 @@ impl Entity for Domains {
             match k.as_str() {
                 "name" => filter.name = Some(v),
                 "enabled" => filter.enabled = Some(bool_filter(&v)?),
-                _ => {}
+                _ => tag_filter(&mut filter.tags, &k, v),
             }
         }
         Ok(filter)
@@ -121,6 +123,7 @@ impl Create for Domains {
             name: req_string(d, "name", 64)?,
             description: opt_string(d, "description", 65_535)?,
             enabled: opt_bool(d, "enabled")?.unwrap_or(true),
+            tags: tags_field(d)?.unwrap_or_default(),
             extra: extra_attributes(d, &DOMAIN_FIELDS, true),
         })
     }
@@ -131,6 +134,33 @@ impl Create for Domains {
 }
 
 // ---- projects ----
+
+/// Keystone's tag filters on a listing; other parameters are ignored.
+fn tag_filter(filter: &mut TagFilter, name: &str, value: String) {
+    let tags = || Some(value.split(',').map(str::to_string).collect());
+    match name {
+        "tags" => filter.all = tags(),
+        "tags-any" => filter.any = tags(),
+        "not-tags" => filter.not_all = tags(),
+        "not-tags-any" => filter.not_any = tags(),
+        _ => {}
+    }
+}
+
+/// The values Keystone's query schema allows for `is_domain`; an empty
+/// one means true, as oslo reads it.
+fn is_domain_filter(value: &str) -> Result<bool, Error> {
+    const ALLOWED: [&str; 19] = [
+        "True", "TRUE", "true", "False", "FALSE", "false", "", "1", "0", "y", "Y", "n", "N", "on",
+        "ON", "off", "OFF", "yes", "no",
+    ];
+    if !ALLOWED.contains(&value) {
+        return Err(Error::BadRequest(format!(
+            "Invalid input for field/attribute is_domain. Value: {value}. '{value}' is not one of [True, 'True', 'TRUE', 'true', False, 'False', 'FALSE', 'false', '', '1', '0', 'y', 'Y', 'n', 'N', 'on', 'ON', 'off', 'OFF', 'yes', 'no']"
+        )));
+    }
+    Ok(oslo_bool(value).unwrap_or(true))
+}
 
 fn tags_field(map: &Map<String, Value>) -> Result<Option<Vec<String>>, Error> {
     match map.get("tags") {
@@ -292,7 +322,8 @@ impl Entity for Projects {
                 "domain_id" => filter.domain_id = Some(v),
                 "parent_id" => filter.parent_id = Some(v),
                 "enabled" => filter.enabled = Some(bool_filter(&v)?),
-                _ => {}
+                "is_domain" => filter.is_domain = is_domain_filter(&v)?,
+                _ => tag_filter(&mut filter.tags, &k, v),
             }
         }
         Ok(filter)
@@ -344,12 +375,8 @@ impl Create for Projects {
         let description = opt_string(p, "description", 65_535)?;
         let enabled = opt_bool(p, "enabled")?.unwrap_or(true);
         let tags = tags_field(p)?.unwrap_or_default();
-        if opt_bool(p, "is_domain")? == Some(true) {
-            return Err(Error::BadRequest(
-                "Projects acting as domains are not supported; create a domain instead.".into(),
-            ));
-        }
         Ok(ProjectInput {
+            is_domain: opt_bool(p, "is_domain")?.unwrap_or(false),
             name,
             description,
             enabled,
@@ -402,6 +429,21 @@ fn password_field(map: &Map<String, Value>, max: usize) -> Result<Option<Secret>
             "the value is not of type 'string'",
         )),
     }
+}
+
+/// `GET /v3/projects/{project_id}`, with Keystone's hierarchy switches
+/// (`parents_as_list`, `subtree_as_ids`, …, `include_limits`).
+pub async fn get_project(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Resp {
+    let id = Ok(id_of(path, Projects::NAMES.id)?);
+    let caller = caller(&state, &req).await?;
+    let expansion = crate::hierarchy::expansion(|name| query_filter_is_true(&req, name));
+    let tree = state.hierarchy.show_project(&caller, id, expansion).await?;
+    let body = render::project_tree(&tree, &base_url(&req, &state));
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "project": body })))
 }
 
 /// `/v3/users`.

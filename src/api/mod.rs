@@ -139,7 +139,7 @@ routes! {
     },
     "/v3/projects" => { POST: crud::create::<admin::Projects>, GET: crud::list::<admin::Projects> },
     "/v3/projects/{project_id}" => {
-        GET: crud::get::<admin::Projects>,
+        GET: admin::get_project,
         PATCH: crud::update::<admin::Projects>,
         DELETE: crud::delete::<admin::Projects>,
     },

@@ -10,7 +10,8 @@ use crate::auth::{ResolvedScope, TokenContext};
 use crate::error::Error;
 use crate::token::format_token_time;
 use crate::{
-    application_credential, assignment, catalog, credential, identity, limit, resource, trust,
+    application_credential, assignment, catalog, credential, hierarchy, identity, limit, resource,
+    trust,
 };
 
 pub fn region(r: &catalog::Region, base_url: &str) -> Value {
@@ -119,7 +120,7 @@ pub fn domain(d: &resource::Domain, base_url: &str) -> Value {
         "name": d.name,
         "description": d.description.clone().unwrap_or_default(),
         "enabled": d.enabled,
-        "tags": [],
+        "tags": d.tags,
         "options": {},
         "links": {"self": format!("{base_url}/domains/{}", d.id)},
     });
@@ -137,10 +138,11 @@ pub fn project(p: &resource::Project, base_url: &str) -> Value {
     let fields = json!({
         "id": p.id,
         "name": p.name,
-        "domain_id": p.domain_id,
+        "domain_id": p.owning_domain(),
         "description": p.description.clone().unwrap_or_default(),
         "enabled": p.enabled,
-        "parent_id": p.parent_id.clone().unwrap_or_else(|| p.domain_id.clone()),
+        // A top-level project's API parent is its domain; a domain has none.
+        "parent_id": p.parent_id.as_deref().or(p.owning_domain()),
         "is_domain": p.is_domain,
         "tags": p.tags,
         "options": {},
@@ -150,6 +152,44 @@ pub fn project(p: &resource::Project, base_url: &str) -> Value {
         body.extend(f);
     }
     Value::Object(body)
+}
+
+/// A project with the sides of its hierarchy asked for: listed relatives
+/// each wrapped as `{"project": …}` (with `limits` when asked), or ids.
+pub fn project_tree(tree: &hierarchy::ProjectTree, base_url: &str) -> Value {
+    let side = |relatives: &hierarchy::Relatives| match relatives {
+        hierarchy::Relatives::Ids(ids) => ids.clone(),
+        hierarchy::Relatives::List(listed) => Value::Array(
+            listed
+                .iter()
+                .map(|r| {
+                    let mut body = project(&r.project, base_url);
+                    if let Some(limits) = &r.limits {
+                        body["limits"] = limits.iter().map(limit_in_project).collect();
+                    }
+                    json!({ "project": body })
+                })
+                .collect(),
+        ),
+    };
+    let mut body = project(&tree.project, base_url);
+    if let Some(parents) = &tree.parents {
+        body["parents"] = side(parents);
+    }
+    if let Some(subtree) = &tree.subtree {
+        body["subtree"] = side(subtree);
+    }
+    body
+}
+
+/// A limit inside a project's hierarchy listing: Keystone shows it
+/// without links.
+fn limit_in_project(l: &limit::Limit) -> Value {
+    let mut body = limit(l, "");
+    if let Some(map) = body.as_object_mut() {
+        map.remove("links");
+    }
+    body
 }
 
 /// `{"id", "name", "links"}`: a role inside an inference rule.

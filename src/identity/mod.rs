@@ -964,11 +964,17 @@ impl Users {
 
     pub async fn create(&self, caller: &Caller, new: Input<UserInput>) -> Result<User, Error> {
         let new = new?;
+        // Keystone's rule sees the body as given; the user then goes to the
+        // domain asked for, else the token's domain scope, else the default.
+        let asked = Target {
+            domain_id: new.domain_id.as_deref(),
+            ..Default::default()
+        };
+        policy::enforce(policy::CREATE_USER, caller, asked)?;
         let domain_id = new
             .domain_id
-            .or_else(|| caller.token_domain_id().map(str::to_string))
+            .or_else(|| caller.domain_id().map(str::to_string))
             .unwrap_or_else(|| self.default_domain_id.clone());
-        policy::enforce(policy::CREATE_USER, caller, Target::in_domain(&domain_id))?;
         let details = new.details?;
         let password_hash = self.hash(details.password).await?;
         let name = new.name;

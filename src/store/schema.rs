@@ -27,6 +27,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    domain_tags (domain_id, name) {
+        domain_id -> Text,
+        name -> Text,
+    }
+}
+
+diesel::table! {
     project_tags (project_id, name) {
         project_id -> Text,
         name -> Text,
@@ -381,6 +388,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     domains,
     projects,
     project_tags,
+    domain_tags,
     users,
     passwords,
     groups,

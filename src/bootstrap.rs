@@ -130,6 +130,7 @@ fn apply(
                 domain_id: None,
                 description: None,
                 immutable: true,
+                extra: &Default::default(),
             },
         )?
         .id)

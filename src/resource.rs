@@ -30,7 +30,7 @@ impl From<DomainRow> for Domain {
             name: r.name,
             description: r.description,
             enabled: r.enabled,
-            extra: serde_json::from_str(&r.extra).unwrap_or_default(),
+            extra: crate::store::extra::parse(&r.extra),
             tags: Vec::new(),
         }
     }
@@ -77,7 +77,7 @@ impl Project {
     }
 
     fn from_row(r: ProjectRow, tags: Vec<String>) -> Self {
-        let extra = serde_json::from_str(&r.extra).unwrap_or_default();
+        let extra = crate::store::extra::parse(&r.extra);
         Project {
             id: r.id,
             name: r.name,
@@ -153,7 +153,7 @@ pub fn create_domain(conn: &mut Conn, new: NewDomain<'_>) -> Result<Domain, Erro
         name: new.name.to_string(),
         description: new.description.map(str::to_string),
         enabled: new.enabled,
-        extra: Value::Object(new.extra.clone()).to_string(),
+        extra: crate::store::extra::text(new.extra),
         created_at: now_micros(),
     };
     diesel::insert_into(domains::table)
@@ -378,7 +378,7 @@ pub fn create_project(conn: &mut Conn, new: NewProject<'_>) -> Result<Project, E
         description: new.description.map(str::to_string),
         enabled: new.enabled,
         is_domain: false,
-        extra: Value::Object(new.extra.clone()).to_string(),
+        extra: crate::store::extra::text(new.extra),
         created_at: now_micros(),
     };
     diesel::insert_into(projects::table)
@@ -501,16 +501,6 @@ pub struct DomainPatch {
     pub extra: Map<String, Value>,
 }
 
-/// Keystone's update of `extra`: the given attributes over the stored
-/// ones, as stored text; `None` when none are given.
-fn merged_extra(current: &Map<String, Value>, given: &Map<String, Value>) -> Option<String> {
-    (!given.is_empty()).then(|| {
-        let mut extra = current.clone();
-        extra.extend(given.clone());
-        Value::Object(extra).to_string()
-    })
-}
-
 pub fn update_domain(conn: &mut Conn, id: &str, patch: &DomainPatch) -> Result<Domain, Error> {
     let current = get_domain(conn, id)?.ok_or_else(|| not_found_domain(id))?;
     if let Some(name) = &patch.name {
@@ -534,7 +524,7 @@ pub fn update_domain(conn: &mut Conn, id: &str, patch: &DomainPatch) -> Result<D
     if let Some(tags) = &patch.tags {
         set_domain_tags(conn, id, tags)?;
     }
-    if let Some(extra) = merged_extra(&current.extra, &patch.extra) {
+    if let Some(extra) = crate::store::extra::merged(&current.extra, &patch.extra) {
         diesel::update(domains::table.find(id))
             .set(domains::extra.eq(extra))
             .execute(conn)?;
@@ -798,7 +788,7 @@ pub fn update_project(conn: &mut Conn, id: &str, patch: &ProjectPatch) -> Result
     if let Some(tags) = &patch.tags {
         set_tags(conn, id, tags)?;
     }
-    if let Some(extra) = merged_extra(&current.extra, &patch.extra) {
+    if let Some(extra) = crate::store::extra::merged(&current.extra, &patch.extra) {
         diesel::update(projects::table.find(id))
             .set(projects::extra.eq(extra))
             .execute(conn)?;
@@ -970,11 +960,7 @@ impl Resources {
     ) -> Result<Domain, Error> {
         policy::enforce(policy::CREATE_DOMAIN, caller, Target::default())?;
         let new = new?;
-        self.db
-            .write(move |conn| {
-                new.store(conn)
-            })
-            .await
+        self.db.write(move |conn| new.store(conn)).await
     }
 
     pub async fn list_domains(

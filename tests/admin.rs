@@ -3,7 +3,7 @@
 //! SQLite and PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::{admin_member, call, create_project, expect_error, member_of, Backend, TestServer};
 use reqwest::{Method, StatusCode};
@@ -87,7 +87,10 @@ async fn crud_and_errors(backend: Backend) {
     let pid = p["project"]["id"].as_str().unwrap().to_string();
     assert_eq!(p["project"]["parent_id"], did.as_str());
     assert_eq!(p["project"]["tags"], json!(["a", "b"]));
-    let (status, c) = call(
+    // As in Keystone, a parent does not choose the domain: without one,
+    // a project-scoped caller's project goes to the default domain, and
+    // a parent elsewhere is a 400.
+    let (status, got) = call(
         &s,
         Method::POST,
         "/v3/projects",
@@ -95,12 +98,17 @@ async fn crud_and_errors(backend: Backend) {
         Some(json!({"project": {"name": "api", "parent_id": pid}})),
     )
     .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{got}");
+    let (status, c) = call(
+        &s,
+        Method::POST,
+        "/v3/projects",
+        t,
+        Some(json!({"project": {"name": "api", "parent_id": pid, "domain_id": did}})),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "{c}");
-    assert_eq!(
-        c["project"]["domain_id"],
-        did.as_str(),
-        "a child lives in its parent's domain"
-    );
+    assert_eq!(c["project"]["domain_id"], did.as_str());
     let cid = c["project"]["id"].as_str().unwrap().to_string();
     for (body, code) in [
         (
@@ -109,7 +117,7 @@ async fn crud_and_errors(backend: Backend) {
         ),
         (
             json!({"project": {"name": "x", "domain_id": "nope"}}),
-            StatusCode::NOT_FOUND,
+            StatusCode::BAD_REQUEST,
         ),
         (
             json!({"project": {"name": "x", "parent_id": "ffffffffffffffffffffffffffffffff"}}),
@@ -126,7 +134,7 @@ async fn crud_and_errors(backend: Backend) {
             StatusCode::BAD_REQUEST,
         ),
         (
-            json!({"project": {"name": "x", "is_domain": true}}),
+            json!({"project": {"name": "x", "is_domain": true, "domain_id": did}}),
             StatusCode::BAD_REQUEST,
         ),
         (json!({"nothing": {}}), StatusCode::BAD_REQUEST),

@@ -2,7 +2,7 @@
 //! metadata, downloads and encryption at rest, on SQLite and PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::{
     admin_member, call, create_project, expect_error, member_of, Backend, Member, TestServer,

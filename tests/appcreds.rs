@@ -3,7 +3,7 @@
 //! the role; on SQLite and PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::{admin_member, call, create_project, expect_error, member_of, Backend, TestServer};
 use reqwest::{Method, StatusCode};

@@ -2,7 +2,7 @@
 //! status, every cell asserted, on SQLite and PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::{create_project, create_user, Backend, TestServer, ADMIN_PASSWORD};
 use reqwest::{Method, StatusCode};

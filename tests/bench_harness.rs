@@ -3,7 +3,7 @@
 //! parse, and the Lua scripts wrk loads exist.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

@@ -2,7 +2,7 @@
 //! tokens carrying what it holds; on SQLite and PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::{admin_member, call, create_project, member_of, Backend, TestServer};
 use reqwest::{Method, StatusCode};

@@ -1,7 +1,7 @@
 //! The `ironstone` command line: the contract scripts and operators rely on.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::{free_port, wait_until_listening, Serving};
 

@@ -3,7 +3,7 @@
 //! Chromium by `tests/browser/console_test.py`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::{create_project, create_user, interop_python, Backend, TestServer, ADMIN_PASSWORD};
 use reqwest::header::{COOKIE, SET_COOKIE};

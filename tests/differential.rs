@@ -4832,3 +4832,99 @@ async fn projects_acting_as_domains_as_in_keystone() {
         "{k:?}"
     );
 }
+
+/// Keystone's `extra` on groups, roles, regions, services and endpoints:
+/// unknown attributes kept on create (names normalized), merged on
+/// update, shown on get and in lists.
+async fn resource_extra_routes(t: &Target) -> Vec<(String, String)> {
+    let (admin, _, _) = t.admin().await;
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let mut ids: Vec<(String, String)> = vec![(tag.clone(), "{tag}".into())];
+    let mut out = Vec::new();
+    let more = json!({"k0": "v0", "a-b": 1, "x:y": [1], "extra": {"z": 1}});
+    let with = |fields: Value| {
+        let mut body = more.clone();
+        if let (Some(b), Value::Object(f)) = (body.as_object_mut(), fields) {
+            b.extend(f);
+        }
+        body
+    };
+    let service = t
+        .create(
+            &admin,
+            "/v3/services",
+            json!({"service": with(json!({"type": format!("x{tag}")}))}),
+            "service",
+        )
+        .await;
+    ids.push((service.clone(), "{service}".into()));
+    let kinds: [(&str, &str, Value); 5] = [
+        ("group", "groups", with(json!({"name": format!("g{tag}")}))),
+        ("role", "roles", with(json!({"name": format!("r{tag}")}))),
+        ("region", "regions", with(json!({"id": format!("rg{tag}")}))),
+        (
+            "service",
+            "services",
+            with(json!({"type": format!("y{tag}")})),
+        ),
+        (
+            "endpoint",
+            "endpoints",
+            with(json!({"service_id": service, "interface": "public", "url": "http://x/"})),
+        ),
+    ];
+    for (member, collection, body) in kinds {
+        let (status, created) = t
+            .as_(
+                &admin,
+                Method::POST,
+                &format!("/v3/{collection}"),
+                Some(json!({ member: body })),
+            )
+            .await;
+        let id = created[member]["id"].as_str().unwrap_or("none").to_string();
+        ids.push((id.clone(), format!("{{{member}}}")));
+        out.push((
+            format!("create a {member}"),
+            format!("{status} {}", normalized(&created, &ids)),
+        ));
+        let one = format!("/v3/{collection}/{id}");
+        for (what, method, path, body) in [
+            ("get", Method::GET, one.clone(), None),
+            (
+                "update",
+                Method::PATCH,
+                one.clone(),
+                Some(json!({ member: {"k0": "v1", "c-d": 2, "extra": {"w": 1}} })),
+            ),
+            ("get after", Method::GET, one.clone(), None),
+        ] {
+            let (status, answer) = t.as_(&admin, method, &path, body).await;
+            out.push((
+                format!("{what} the {member}"),
+                format!("{status} {}", normalized(&answer, &ids)),
+            ));
+        }
+        let (_, listed) = t
+            .as_(&admin, Method::GET, &format!("/v3/{collection}"), None)
+            .await;
+        let mine = listed[collection]
+            .as_array()
+            .and_then(|all| all.iter().find(|i| i["id"] == id.as_str()).cloned())
+            .unwrap_or(Value::Null);
+        out.push((format!("list the {member}"), normalized(&mine, &ids)));
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resource_extra_attributes_as_in_keystone() {
+    let Some(k) = same_as_keystone!(resource_extra_routes) else {
+        return;
+    };
+    assert!(
+        k.iter()
+            .any(|(w, o)| w == "get after the group" && o.contains("\"c-d\":2")),
+        "{k:?}"
+    );
+}

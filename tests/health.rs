@@ -1,7 +1,7 @@
 //! Liveness and readiness for load balancers.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::{Backend, TestServer};
 use reqwest::{Method, StatusCode};

@@ -7,7 +7,7 @@
 //! a second import changes nothing.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -319,6 +319,12 @@ async fn takeover(source: Backend, target: Backend) {
     );
     let (_, body) = get(format!("/v3/projects/{webapp_id}")).await;
     assert_eq!(body["project"]["cost_center"], "42", "{body}");
+    // A domain's tags (kept with the projects' in Keystone) and an
+    // endpoint's extra attributes.
+    let (_, body) = get(format!("/v3/domains/{acme_id}")).await;
+    assert_eq!(body["domain"]["tags"], json!(["emea"]), "{body}");
+    let (_, body) = get(format!("/v3/endpoints/{endpoint_id}")).await;
+    assert_eq!(body["endpoint"]["zone"], "a", "{body}");
 
     // Implied roles come along: deployer implies reader.
     let (_, dev) = s.validate(admin, str_of(tokens, "/alice_dev"), "").await;

@@ -1,7 +1,7 @@
 //! The real python-openstackclient against a server started by the test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

@@ -6,7 +6,7 @@
 //! s3token middleware works against /v3/s3tokens.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

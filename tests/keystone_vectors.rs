@@ -3,7 +3,7 @@
 //! and Keystone's formatter decodes tokens minted by Ironstone.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

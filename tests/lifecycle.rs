@@ -2,7 +2,7 @@
 //! and application credentials, on SQLite and PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::signing::{iso, pair_for, post_ec2, sign, v2, Pair};
 use common::{

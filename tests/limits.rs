@@ -4,7 +4,7 @@
 //! and shapes are compared with Keystone's in tests/differential.rs.)
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::{admin_member, call, expect_error, Backend, TestServer};
 use ironstone::config::EnforcementModel;

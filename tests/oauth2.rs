@@ -4,7 +4,7 @@
 //! filter (what Tacker runs).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::{admin_member, call, member_of, Backend, TestServer};
 use reqwest::{Method, StatusCode};

@@ -2,7 +2,7 @@
 //! failing signatures, and logs a file or a pipe can use (issue 12).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;

@@ -2,7 +2,7 @@
 //! revocations, AK/SK pairs and key rotations are shared.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

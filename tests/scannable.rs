@@ -3,7 +3,7 @@
 //! nothing else, and a malformed checksum refused before any lookup.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::{admin_member, call, create_app_cred, interop_python, Backend, TestServer};
 use ironstone::scannable::{self, Kind, Shape};

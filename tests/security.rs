@@ -2,7 +2,7 @@
 //! would. Each test replays an attack that succeeded before its fix.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use base64::Engine;
 use common::signing::{

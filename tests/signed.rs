@@ -3,7 +3,7 @@
 //! throttling), on SQLite and PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use base64::Engine;
 use common::signing::{pair_for, setup, Pair};

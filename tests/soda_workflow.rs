@@ -2,7 +2,7 @@
 //! `scripts/soda-aksk-workflow.sh` against a server started here.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::{Backend, TestServer, ADMIN_PASSWORD};
 

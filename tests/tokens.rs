@@ -2,7 +2,7 @@
 //! PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::{assert_error, create_project, create_user, Backend, TestServer, ADMIN_PASSWORD};
 use reqwest::{Method, StatusCode};

@@ -4,7 +4,7 @@
 //! Keystone's in tests/differential.rs.)
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::signing::{iso, sign, v2, Pair};
 use common::{

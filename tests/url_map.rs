@@ -5,7 +5,7 @@
 //! and none can go missing unnoticed.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 

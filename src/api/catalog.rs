@@ -6,7 +6,9 @@ use serde_json::{Map, Value};
 
 use super::crud::{Create, CreateAt, Entity, Names};
 use super::http::query;
-use super::input::{change_string, matching_id, member, opt_bool, opt_string, path_id, req_string};
+use super::input::{
+    change_string, extra_attributes, matching_id, member, opt_bool, opt_string, path_id, req_string,
+};
 use super::render;
 use crate::catalog::{
     Endpoint, EndpointFilter, EndpointPatch, NewEndpoint, NewRegion, NewService, Region,
@@ -15,6 +17,35 @@ use crate::catalog::{
 use crate::error::Error;
 use crate::policy::{Caller, Input};
 use crate::AppState;
+
+/// The attributes Keystone keeps in a region's columns; every other one
+/// is stored in `extra`.
+const REGION_FIELDS: [&str; 5] = ["id", "description", "parent_region_id", "links", "extra"];
+
+/// A service's (Keystone keeps `name` and `description` in `extra`; here
+/// they are columns).
+const SERVICE_FIELDS: [&str; 7] = [
+    "id",
+    "type",
+    "name",
+    "description",
+    "enabled",
+    "links",
+    "extra",
+];
+
+/// An endpoint's (with the legacy `region`, which names its region).
+const ENDPOINT_FIELDS: [&str; 9] = [
+    "id",
+    "service_id",
+    "interface",
+    "url",
+    "region_id",
+    "region",
+    "enabled",
+    "links",
+    "extra",
+];
 
 /// `/v3/regions`.
 pub struct Regions;
@@ -35,6 +66,7 @@ impl Entity for Regions {
         Ok(RegionPatch {
             description: opt_string(r, "description", 65_535)?,
             parent_region_id: change_string(r, "parent_region_id", 255)?,
+            extra: extra_attributes(r, &REGION_FIELDS, false),
         })
     }
 
@@ -87,6 +119,7 @@ impl Create for Regions {
             id,
             description: opt_string(r, "description", 65_535)?.unwrap_or_default(),
             parent_region_id: opt_string(r, "parent_region_id", 255)?,
+            extra: extra_attributes(r, &REGION_FIELDS, true),
         })
     }
 
@@ -136,6 +169,7 @@ impl Entity for Services {
             name: opt_string(s, "name", 255)?,
             description: change_string(s, "description", 65_535)?,
             enabled: opt_bool(s, "enabled")?,
+            extra: extra_attributes(s, &SERVICE_FIELDS, false),
         })
     }
 
@@ -184,6 +218,7 @@ impl Create for Services {
             name: opt_string(s, "name", 255)?.unwrap_or_default(),
             description: opt_string(s, "description", 65_535)?,
             enabled: opt_bool(s, "enabled")?.unwrap_or(true),
+            extra: extra_attributes(s, &SERVICE_FIELDS, true),
         })
     }
 
@@ -221,6 +256,7 @@ impl Entity for Endpoints {
                 .transpose()?,
             service_id: opt_string(e, "service_id", 64)?,
             enabled: opt_bool(e, "enabled")?,
+            extra: extra_attributes(e, &ENDPOINT_FIELDS, false),
         })
     }
 
@@ -274,6 +310,7 @@ impl Create for Endpoints {
             url: req_string(e, "url", 1024)?,
             region_id: region_field(e)?,
             enabled: opt_bool(e, "enabled")?.unwrap_or(true),
+            extra: extra_attributes(e, &ENDPOINT_FIELDS, true),
         })
     }
 

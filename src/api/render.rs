@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use crate::assignment::listing::{Names, Shown};
 use crate::auth::{ResolvedScope, TokenContext};
 use crate::error::Error;
+use crate::store::extra;
 use crate::token::format_token_time;
 use crate::{
     application_credential, assignment, catalog, credential, hierarchy, identity, limit, resource,
@@ -15,12 +16,13 @@ use crate::{
 };
 
 pub fn region(r: &catalog::Region, base_url: &str) -> Value {
-    json!({
+    let fields = json!({
         "id": r.id,
         "description": r.description,
         "parent_region_id": r.parent_region_id,
         "links": {"self": format!("{base_url}/regions/{}", r.id)},
-    })
+    });
+    over_extra(&extra::parse(&r.extra), fields)
 }
 
 pub fn service(s: &catalog::Service, base_url: &str) -> Value {
@@ -34,7 +36,7 @@ pub fn service(s: &catalog::Service, base_url: &str) -> Value {
     if let Some(d) = &s.description {
         v["description"] = json!(d);
     }
-    v
+    over_extra(&extra::parse(&s.extra), v)
 }
 
 /// An OS-EP-FILTER endpoint group.
@@ -60,7 +62,7 @@ pub fn policy(p: &catalog::policies::PolicyBlob, link: &str) -> Value {
 }
 
 pub fn endpoint(e: &catalog::Endpoint, base_url: &str) -> Value {
-    json!({
+    let fields = json!({
         "id": e.id,
         "interface": e.interface,
         "region_id": e.region_id,
@@ -69,18 +71,30 @@ pub fn endpoint(e: &catalog::Endpoint, base_url: &str) -> Value {
         "url": e.url,
         "enabled": e.enabled,
         "links": {"self": format!("{base_url}/endpoints/{}", e.id)},
-    })
+    });
+    over_extra(&extra::parse(&e.extra), fields)
+}
+
+/// A resource's own fields over its `extra` attributes (Keystone's
+/// `to_dict`: the columns win).
+fn over_extra(extra: &Map<String, Value>, fields: Value) -> Value {
+    let mut body = extra.clone();
+    if let Value::Object(f) = fields {
+        body.extend(f);
+    }
+    Value::Object(body)
 }
 
 pub fn role(r: &assignment::Role, base_url: &str) -> Value {
-    json!({
+    let fields = json!({
         "id": r.id,
         "name": r.name,
         "domain_id": r.domain_id,
         "description": r.description,
         "options": serde_json::from_str::<Value>(&r.options).unwrap_or_else(|_| json!({})),
         "links": {"self": format!("{base_url}/roles/{}", r.id)},
-    })
+    });
+    over_extra(&extra::parse(&r.extra), fields)
 }
 
 pub fn user(u: &identity::User, base_url: &str) -> Value {
@@ -104,13 +118,14 @@ pub fn user(u: &identity::User, base_url: &str) -> Value {
 }
 
 pub fn group(g: &identity::Group, base_url: &str) -> Value {
-    json!({
+    let fields = json!({
         "id": g.id,
         "name": g.name,
         "domain_id": g.domain_id,
         "description": g.description.clone().unwrap_or_default(),
         "links": {"self": format!("{base_url}/groups/{}", g.id)},
-    })
+    });
+    over_extra(&g.extra, fields)
 }
 
 pub fn domain(d: &resource::Domain, base_url: &str) -> Value {

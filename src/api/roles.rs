@@ -7,7 +7,9 @@ use serde_json::Value;
 
 use super::crud::{Create, Entity, Names};
 use super::http::{base_url, caller, collection, gone, id_of, query, Resp};
-use super::input::{change_string, matching_id, member, opt_string, path_id, req_string};
+use super::input::{
+    change_string, extra_attributes, matching_id, member, opt_string, path_id, req_string,
+};
 use super::render;
 use crate::assignment::{Role, RoleInput, RolePatch};
 use crate::error::Error;
@@ -33,6 +35,18 @@ fn name_and_domain(req: &HttpRequest) -> (Option<String>, Option<String>) {
 
 // ---- roles ----
 
+/// The attributes Keystone keeps in a role's columns (or as its options,
+/// links and id); every other one is stored in `extra`.
+const ROLE_FIELDS: [&str; 7] = [
+    "id",
+    "name",
+    "domain_id",
+    "description",
+    "options",
+    "links",
+    "extra",
+];
+
 /// `/v3/roles`.
 pub struct Roles;
 
@@ -53,6 +67,7 @@ impl Entity for Roles {
             domain_id: change_string(r, "domain_id", 64)?,
             name: opt_string(r, "name", 255)?,
             description: change_string(r, "description", 65_535)?,
+            extra: extra_attributes(r, &ROLE_FIELDS, false),
         })
     }
 
@@ -102,6 +117,7 @@ impl Create for Roles {
             name: req_string(r, "name", 255)?,
             domain_id: opt_string(r, "domain_id", 64)?,
             description: opt_string(r, "description", 65_535)?,
+            extra: extra_attributes(r, &ROLE_FIELDS, true),
         })
     }
 
@@ -189,6 +205,10 @@ pub async fn role_inferences(state: web::Data<AppState>, req: HttpRequest) -> Re
 
 // ---- groups ----
 
+/// The attributes Keystone keeps in a group's columns; every other one
+/// is stored in `extra`.
+const GROUP_FIELDS: [&str; 6] = ["id", "name", "domain_id", "description", "links", "extra"];
+
 /// `/v3/groups`.
 pub struct Groups;
 
@@ -209,6 +229,7 @@ impl Entity for Groups {
             domain_id: change_string(g, "domain_id", 64)?,
             name: opt_string(g, "name", 64)?,
             description: change_string(g, "description", 65_535)?,
+            extra: extra_attributes(g, &GROUP_FIELDS, false),
         })
     }
 
@@ -255,6 +276,7 @@ impl Create for Groups {
             name: req_string(g, "name", 64)?,
             description: opt_string(g, "description", 65_535)?,
             domain_id: opt_string(g, "domain_id", 64)?,
+            extra: extra_attributes(g, &GROUP_FIELDS, true),
         })
     }
 

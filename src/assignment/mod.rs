@@ -61,6 +61,9 @@ pub struct Role {
     pub domain_id: Option<String>,
     pub description: Option<String>,
     pub options: String,
+    /// Keystone's `extra` as stored (JSON text, which keeps `Role`
+    /// ordered): the attributes it keeps beside its columns.
+    pub extra: String,
 }
 
 impl From<RoleRow> for Role {
@@ -71,6 +74,7 @@ impl From<RoleRow> for Role {
             domain_id: (!r.domain_id.is_empty()).then_some(r.domain_id),
             description: r.description,
             options: r.options,
+            extra: r.extra,
         }
     }
 }
@@ -102,6 +106,7 @@ pub struct NewRole<'a> {
     pub domain_id: Option<&'a str>,
     pub description: Option<&'a str>,
     pub immutable: bool,
+    pub extra: &'a serde_json::Map<String, serde_json::Value>,
 }
 
 pub fn create_role(conn: &mut Conn, new: NewRole<'_>) -> Result<Role, Error> {
@@ -129,7 +134,7 @@ pub fn create_role(conn: &mut Conn, new: NewRole<'_>) -> Result<Role, Error> {
         domain_id: domain_key.to_string(),
         description: new.description.map(str::to_string),
         options: options.to_string(),
-        extra: "{}".into(),
+        extra: crate::store::extra::text(new.extra),
         created_at: now_micros(),
     };
     diesel::insert_into(roles::table)
@@ -485,6 +490,7 @@ pub fn update_role(
     id: &str,
     name: Option<&str>,
     description: Option<Option<&str>>,
+    extra: &serde_json::Map<String, serde_json::Value>,
 ) -> Result<Role, Error> {
     let current = get_role(conn, id)?.ok_or_else(|| not_found_role(id))?;
     if let Some(name) = name {
@@ -508,6 +514,12 @@ pub fn update_role(
     if let Some(description) = description {
         diesel::update(roles::table.find(id))
             .set(roles::description.eq(description))
+            .execute(conn)?;
+    }
+    let stored = crate::store::extra::parse(&current.extra);
+    if let Some(extra) = crate::store::extra::merged(&stored, extra) {
+        diesel::update(roles::table.find(id))
+            .set(roles::extra.eq(extra))
             .execute(conn)?;
     }
     get_role(conn, id)?.ok_or_else(|| not_found_role(id))
@@ -686,6 +698,7 @@ pub struct RoleInput {
     pub name: String,
     pub domain_id: Option<String>,
     pub description: Option<String>,
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// Changes to a role; `None` leaves a field alone.
@@ -695,6 +708,8 @@ pub struct RolePatch {
     pub description: Option<Option<String>>,
     /// The domain the body names, if it does: it may only repeat it.
     pub domain_id: Option<Option<String>>,
+    /// Attributes to set in Keystone's `extra` (merged into it).
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The rules of implication, with the roles they name.
@@ -738,6 +753,7 @@ impl Roles {
                         domain_id: new.domain_id.as_deref(),
                         description: new.description.as_deref(),
                         immutable: false,
+                        extra: &new.extra,
                     },
                 )
             })
@@ -792,6 +808,7 @@ impl Roles {
                     &id,
                     patch.name.as_deref(),
                     patch.description.as_ref().map(|d| d.as_deref()),
+                    &patch.extra,
                 )
             })
             .await

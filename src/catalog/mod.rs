@@ -12,9 +12,12 @@ use crate::policy::{self, Caller, Input, Policy, Target};
 use crate::store::{Conn, Database};
 
 pub use crate::store::rows::{EndpointRow as Endpoint, RegionRow as Region, ServiceRow as Service};
+use store::WithExtra;
 pub use store::{
     check_endpoint, EndpointFilter, EndpointPatch, ServicePatch, UrlValues, INTERFACES,
 };
+
+type Extra = serde_json::Map<String, serde_json::Value>;
 
 /// The catalog's use cases (Keystone's `catalog_api`).
 #[derive(Clone)]
@@ -28,6 +31,7 @@ pub struct NewRegion {
     pub id: Option<String>,
     pub description: String,
     pub parent_region_id: Option<String>,
+    pub extra: Extra,
 }
 
 /// Changes to a region; `None` leaves a field alone.
@@ -35,6 +39,7 @@ pub struct NewRegion {
 pub struct RegionPatch {
     pub description: Option<String>,
     pub parent_region_id: Option<Option<String>>,
+    pub extra: Extra,
 }
 
 /// A service to create.
@@ -44,6 +49,7 @@ pub struct NewService {
     pub name: String,
     pub description: Option<String>,
     pub enabled: bool,
+    pub extra: Extra,
 }
 
 /// An endpoint to create.
@@ -54,6 +60,7 @@ pub struct NewEndpoint {
     pub url: String,
     pub region_id: Option<String>,
     pub enabled: bool,
+    pub extra: Extra,
 }
 
 /// The input, once the caller passed `rule` (a malformed input counts
@@ -96,12 +103,20 @@ impl Catalog {
         new: Input<NewRegion>,
     ) -> Result<Region, Error> {
         self.write(caller, policy::MANAGE_CATALOG, new, |conn, new| {
-            store::create_region(
+            let mut region = store::create_region(
                 conn,
                 new.id.as_deref(),
                 &new.description,
                 new.parent_region_id.as_deref(),
-            )
+            )?;
+            region.extra = store::merge_extra(
+                conn,
+                WithExtra::Region,
+                &region.id,
+                &region.extra,
+                &new.extra,
+            )?;
+            Ok(region)
         })
         .await
     }
@@ -134,12 +149,15 @@ impl Catalog {
             policy::MANAGE_CATALOG,
             change,
             |conn, (id, patch)| {
-                store::update_region(
+                let mut region = store::update_region(
                     conn,
                     &id,
                     patch.description.as_deref(),
                     patch.parent_region_id.as_ref().map(|p| p.as_deref()),
-                )
+                )?;
+                region.extra =
+                    store::merge_extra(conn, WithExtra::Region, &id, &region.extra, &patch.extra)?;
+                Ok(region)
             },
         )
         .await
@@ -151,13 +169,21 @@ impl Catalog {
         new: Input<NewService>,
     ) -> Result<Service, Error> {
         self.write(caller, policy::MANAGE_CATALOG, new, |conn, new| {
-            store::create_service(
+            let mut service = store::create_service(
                 conn,
                 &new.service_type,
                 &new.name,
                 new.description.as_deref(),
                 new.enabled,
-            )
+            )?;
+            service.extra = store::merge_extra(
+                conn,
+                WithExtra::Service,
+                &service.id,
+                &service.extra,
+                &new.extra,
+            )?;
+            Ok(service)
         })
         .await
     }
@@ -193,7 +219,17 @@ impl Catalog {
             caller,
             policy::MANAGE_CATALOG,
             change,
-            |conn, (id, patch)| store::update_service(conn, &id, &patch),
+            |conn, (id, patch)| {
+                let mut service = store::update_service(conn, &id, &patch)?;
+                service.extra = store::merge_extra(
+                    conn,
+                    WithExtra::Service,
+                    &id,
+                    &service.extra,
+                    &patch.extra,
+                )?;
+                Ok(service)
+            },
         )
         .await
     }
@@ -208,7 +244,7 @@ impl Catalog {
             Ok(new)
         });
         self.write(caller, policy::MANAGE_CATALOG, new, |conn, new| {
-            store::create_endpoint(
+            let mut endpoint = store::create_endpoint(
                 conn,
                 store::NewEndpoint {
                     service_id: &new.service_id,
@@ -217,7 +253,15 @@ impl Catalog {
                     region_id: new.region_id.as_deref(),
                     enabled: new.enabled,
                 },
-            )
+            )?;
+            endpoint.extra = store::merge_extra(
+                conn,
+                WithExtra::Endpoint,
+                &endpoint.id,
+                &endpoint.extra,
+                &new.extra,
+            )?;
+            Ok(endpoint)
         })
         .await
     }
@@ -253,7 +297,17 @@ impl Catalog {
             caller,
             policy::MANAGE_CATALOG,
             change,
-            |conn, (id, patch)| store::update_endpoint(conn, &id, &patch),
+            |conn, (id, patch)| {
+                let mut endpoint = store::update_endpoint(conn, &id, &patch)?;
+                endpoint.extra = store::merge_extra(
+                    conn,
+                    WithExtra::Endpoint,
+                    &id,
+                    &endpoint.extra,
+                    &patch.extra,
+                )?;
+                Ok(endpoint)
+            },
         )
         .await
     }

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use diesel::prelude::*;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use crate::error::Error;
 use crate::store::rows::{EndpointRow, RegionRow, ServiceRow};
@@ -384,6 +384,8 @@ pub struct ServicePatch {
     pub name: Option<String>,
     pub description: Option<Option<String>>,
     pub enabled: Option<bool>,
+    /// Attributes to set in Keystone's `extra` ([`merge_extra`]).
+    pub extra: Map<String, Value>,
 }
 
 pub fn update_service(
@@ -514,6 +516,8 @@ pub struct EndpointPatch {
     pub region_id: Option<Option<String>>,
     pub service_id: Option<String>,
     pub enabled: Option<bool>,
+    /// Attributes to set in Keystone's `extra` ([`merge_extra`]).
+    pub extra: Map<String, Value>,
 }
 
 pub fn update_endpoint(
@@ -554,6 +558,41 @@ pub fn update_endpoint(
             .execute(conn)?;
     }
     get_endpoint(conn, id)?.ok_or_else(|| not_found_endpoint(id))
+}
+
+/// The catalog tables that keep Keystone's `extra`.
+#[derive(Debug, Clone, Copy)]
+pub enum WithExtra {
+    Region,
+    Service,
+    Endpoint,
+}
+
+/// Keystone's `extra` on a create or an update: the given attributes over
+/// `current` (the stored text), written back; yields the text now stored.
+pub fn merge_extra(
+    conn: &mut Conn,
+    table: WithExtra,
+    id: &str,
+    current: &str,
+    given: &Map<String, Value>,
+) -> Result<String, Error> {
+    let Some(extra) = crate::store::extra::merged(&crate::store::extra::parse(current), given)
+    else {
+        return Ok(current.to_string());
+    };
+    match table {
+        WithExtra::Region => diesel::update(regions::table.find(id))
+            .set(regions::extra.eq(&extra))
+            .execute(conn)?,
+        WithExtra::Service => diesel::update(services::table.find(id))
+            .set(services::extra.eq(&extra))
+            .execute(conn)?,
+        WithExtra::Endpoint => diesel::update(endpoints::table.find(id))
+            .set(endpoints::extra.eq(&extra))
+            .execute(conn)?,
+    };
+    Ok(extra)
 }
 
 pub fn delete_endpoint(conn: &mut Conn, id: &str) -> Result<(), Error> {

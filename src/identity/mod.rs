@@ -489,6 +489,8 @@ pub struct Group {
     pub name: String,
     pub domain_id: String,
     pub description: Option<String>,
+    /// Keystone's `extra`: the attributes it keeps beside its columns.
+    pub extra: Map<String, Value>,
 }
 
 impl Group {}
@@ -500,6 +502,7 @@ impl From<crate::store::rows::GroupRow> for Group {
             name: r.name,
             domain_id: r.domain_id,
             description: r.description,
+            extra: crate::store::extra::parse(&r.extra),
         }
     }
 }
@@ -564,6 +567,7 @@ pub fn create_group(
     name: &str,
     domain_id: &str,
     description: Option<&str>,
+    extra: &Map<String, Value>,
 ) -> Result<Group, Error> {
     use crate::store::schema::groups;
     if crate::resource::get_domain(conn, domain_id)?.is_none() {
@@ -579,7 +583,7 @@ pub fn create_group(
         name: name.to_string(),
         domain_id: domain_id.to_string(),
         description: description.map(str::to_string),
-        extra: "{}".into(),
+        extra: crate::store::extra::text(extra),
         created_at: now_micros(),
     };
     diesel::insert_into(groups::table)
@@ -593,6 +597,7 @@ pub fn update_group(
     id: &str,
     name: Option<&str>,
     description: Option<Option<&str>>,
+    extra: &Map<String, Value>,
 ) -> Result<Group, Error> {
     use crate::store::schema::groups;
     let current = get_group(conn, id)?.ok_or_else(|| not_found_group(id))?;
@@ -610,6 +615,11 @@ pub fn update_group(
     if let Some(description) = description {
         diesel::update(groups::table.find(id))
             .set(groups::description.eq(description))
+            .execute(conn)?;
+    }
+    if let Some(extra) = crate::store::extra::merged(&current.extra, extra) {
+        diesel::update(groups::table.find(id))
+            .set(groups::extra.eq(extra))
             .execute(conn)?;
     }
     get_group(conn, id)?.ok_or_else(|| not_found_group(id))
@@ -710,6 +720,7 @@ pub struct GroupInput {
     /// Defaults to the caller's domain, then the default domain.
     pub domain_id: Option<String>,
     pub description: Option<String>,
+    pub extra: Map<String, Value>,
 }
 
 /// Changes to a group; `None` leaves a field alone.
@@ -719,6 +730,8 @@ pub struct GroupPatch {
     pub description: Option<Option<String>>,
     /// The domain the body names, if it does: it may only repeat it.
     pub domain_id: Option<Option<String>>,
+    /// Attributes to set in Keystone's `extra` (merged into it).
+    pub extra: Map<String, Value>,
 }
 
 /// The identity subsystem's use cases for groups and their members
@@ -765,7 +778,13 @@ impl Groups {
         policy::enforce(policy::MANAGE_GROUPS, caller, Target::in_domain(&domain_id))?;
         self.db
             .write(move |conn| {
-                create_group(conn, &new.name, &domain_id, new.description.as_deref())
+                create_group(
+                    conn,
+                    &new.name,
+                    &domain_id,
+                    new.description.as_deref(),
+                    &new.extra,
+                )
             })
             .await
     }
@@ -802,6 +821,7 @@ impl Groups {
                     &group.id,
                     patch.name.as_deref(),
                     patch.description.as_ref().map(|d| d.as_deref()),
+                    &patch.extra,
                 )
             })
             .await

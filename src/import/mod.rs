@@ -35,9 +35,9 @@ use crate::store::rows::{
 };
 use crate::store::schema::{
     access_rules, application_credential_access_rules, application_credential_roles,
-    application_credentials, credentials, domains, endpoints, groups, implied_roles, passwords,
-    project_tags, projects, regions, revocation_events, role_assignments, roles, services,
-    user_group_memberships, users,
+    application_credentials, credentials, domain_tags, domains, endpoints, groups, implied_roles,
+    passwords, project_tags, projects, regions, revocation_events, role_assignments, roles,
+    services, user_group_memberships, users,
 };
 use crate::store::{now_micros, Conn, Database};
 use crate::token::keys::KeyAdoption;
@@ -455,6 +455,26 @@ fn write_domains(
             old.created_at);
         report.count("domains", outcome);
         ids.insert(p.id.clone());
+    }
+    // A domain's tags sit with the projects' in Keystone; its set here
+    // becomes Keystone's.
+    for domain_id in &ids {
+        let tags: Vec<&str> = data
+            .tags
+            .iter()
+            .filter(|t| &t.a == domain_id)
+            .map(|t| t.b.as_str())
+            .collect();
+        diesel::delete(
+            domain_tags::table
+                .filter(domain_tags::domain_id.eq(domain_id))
+                .filter(domain_tags::name.ne_all(tags.clone())),
+        )
+        .execute(conn)?;
+        for tag in tags {
+            let outcome = insert_link!(conn, domain_tags, domain_id = domain_id, name = tag);
+            report.count("domain tags", outcome);
+        }
     }
     Ok(ids)
 }

@@ -2,6 +2,7 @@
 //! pool, embedded migrations, and the one way request code reaches the
 //! database ([`Database::read`] / [`Database::write`]).
 
+pub mod extra;
 pub mod outbox;
 pub mod rates;
 pub mod replays;

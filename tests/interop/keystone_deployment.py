@@ -148,6 +148,8 @@ def main():
     call("PUT", f"/OS-EP-FILTER/projects/{webapp_dev['id']}/endpoints/{endpoint['id']}", admin)
     call("PUT", f"/domains/{acme['id']}/config", admin, {"config": {"ldap": {"url": "ldap://dir.acme", "password": "bind-secret"}}})
     call("PATCH", f"/projects/{webapp['id']}", admin, {"project": {"cost_center": "42"}})
+    call("PUT", f"/projects/{acme['id']}/tags/emea", admin)
+    call("PATCH", f"/endpoints/{endpoint['id']}", admin, {"endpoint": {"zone": "a"}})
 
     call("PATCH", f"/users/{bob['id']}", admin, {"user": {"enabled": False}})
     # Keystone itself refuses the revoked token now.

@@ -37,6 +37,7 @@ pub struct Config {
     pub log: Log,
     pub unified_limit: UnifiedLimit,
     pub trust: Trust,
+    pub oauth1: OAuth1,
     pub console: Console,
     pub audit: Audit,
 }
@@ -356,6 +357,26 @@ impl Default for Trust {
     fn default() -> Self {
         Trust {
             max_redelegation_count: 3,
+        }
+    }
+}
+
+/// Keystone's `[oauth1]`: how long OS-OAUTH1's tokens live (0: until
+/// deleted).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OAuth1 {
+    /// Seconds a request token may wait to be authorized and traded.
+    pub request_token_duration: u64,
+    /// Seconds an access token may authenticate.
+    pub access_token_duration: u64,
+}
+
+impl Default for OAuth1 {
+    fn default() -> Self {
+        OAuth1 {
+            request_token_duration: 28_800,
+            access_token_duration: 86_400,
         }
     }
 }

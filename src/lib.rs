@@ -24,6 +24,7 @@ pub mod import;
 pub mod leak;
 pub mod lifecycle;
 pub mod limit;
+pub mod oauth1;
 pub mod policy;
 pub mod resource;
 pub mod revoke;
@@ -58,6 +59,7 @@ pub struct AppState {
     pub app_creds: application_credential::AppCreds,
     pub limits: limit::Limits,
     pub trusts: trust::Trusts,
+    pub oauth1: oauth1::OAuth1,
     pub leaks: leak::Leaks,
     pub audit: audit::Audit,
 }

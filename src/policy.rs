@@ -5,12 +5,13 @@
 use crate::error::Error;
 
 /// A token whose methods say it was minted from a delegated credential
-/// (an EC2 signature, an application credential): it cannot mint others.
+/// (an EC2 signature, an application credential, an OS-OAUTH1 access
+/// token): it cannot mint others.
 pub fn minted_by_delegation(methods: &[String]) -> bool {
     methods.is_empty()
         || methods
             .iter()
-            .any(|m| m == "application_credential" || m == "ec2credential")
+            .any(|m| m == "application_credential" || m == "ec2credential" || m == "oauth1")
 }
 
 /// Who is calling, as the rules see it. `auth` builds it from a validated
@@ -622,6 +623,32 @@ pub const MANAGE_POLICIES: Policy = Policy {
     any_of: &[Check::Admin],
     scope_types: SYSTEM_OR_PROJECT,
 };
+/// `identity:list_consumers`/`get_consumer` (OS-OAUTH1): admins and
+/// system readers.
+pub const READ_CONSUMERS: Policy = Policy {
+    action: "identity:list_consumers",
+    any_of: &[Check::Admin, Check::SystemReader],
+    scope_types: SYSTEM_OR_PROJECT,
+};
+/// `identity:create_consumer`/`update_…`/`delete_…`: admins.
+pub const MANAGE_CONSUMERS: Policy = Policy {
+    action: "identity:create_consumer",
+    any_of: &[Check::Admin],
+    scope_types: SYSTEM_OR_PROJECT,
+};
+/// `identity:authorize_request_token`: admins, on a project-scoped token.
+pub const AUTHORIZE_REQUEST_TOKEN: Policy = Policy {
+    action: "identity:authorize_request_token",
+    any_of: &[Check::Admin],
+    scope_types: PROJECT_ONLY,
+};
+/// `identity:list_access_tokens`, `get_access_token` and their roles:
+/// admins, on a project-scoped token (Keystone 30's defaults).
+pub const READ_ACCESS_TOKENS: Policy = Policy {
+    action: "identity:list_access_tokens",
+    any_of: &[Check::Admin],
+    scope_types: PROJECT_ONLY,
+};
 /// OS-ENDPOINT-POLICY's checks and lookups
 /// (`identity:check_policy_association_for_*`, `get_policy_for_endpoint`,
 /// `list_endpoints_for_policy`): admins and system readers.
@@ -818,6 +845,10 @@ pub const ALL: &[Policy] = &[
     MANAGE_CATALOG,
     READ_POLICIES,
     MANAGE_POLICIES,
+    READ_CONSUMERS,
+    MANAGE_CONSUMERS,
+    AUTHORIZE_REQUEST_TOKEN,
+    READ_ACCESS_TOKENS,
     READ_ENDPOINT_FILTERS,
     MANAGE_ENDPOINT_FILTERS,
     GET_DOMAIN_CONFIG,

@@ -132,6 +132,7 @@ pub fn prepare(config: Config) -> Result<AppState, Error> {
         ),
         limits,
         trusts,
+        oauth1: crate::oauth1::OAuth1::new(db.clone(), credentials.clone(), config.oauth1.clone()),
         leaks: crate::leak::Leaks::new(
             db.clone(),
             config.credential.leak_action(),

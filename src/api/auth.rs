@@ -31,7 +31,10 @@ async fn catalog_unless_asked_not(
 
 /// `POST /v3/auth/tokens`.
 pub async fn issue_token(state: web::Data<AppState>, req: HttpRequest, body: JsonBody) -> Resp {
-    let request = AuthRequest::parse(&body.0, &state.config.auth.methods)?;
+    let mut request = AuthRequest::parse(&body.0, &state.config.auth.methods)?;
+    if request.methods.iter().any(|m| m == "oauth1") {
+        request.oauth1 = Some(super::oauth1::signed_request(&req, &state, &[]));
+    }
     let (token, context) = auth::issue_token(&state.auth, request).await?;
     let catalog = catalog_unless_asked_not(&state, &req, &context).await?;
     Ok(HttpResponse::Created()

@@ -25,6 +25,7 @@ pub mod leaks;
 pub mod legacy;
 pub mod limits;
 pub mod metrics;
+pub mod oauth1;
 pub mod oauth2;
 pub mod policies;
 pub mod render;
@@ -104,6 +105,29 @@ routes! {
     "/v3/OS-REVOKE/events" => { GET: auth::revoke_events },
     "/v3/OS-SIMPLE-CERT/ca" => { GET: legacy::simple_cert, HEAD: legacy::simple_cert },
     "/v3/OS-SIMPLE-CERT/certificates" => { GET: legacy::simple_cert, HEAD: legacy::simple_cert },
+    "/v3/OS-OAUTH1/consumers" => {
+        POST: oauth1::create_consumer,
+        GET: crud::list::<oauth1::Consumers>,
+    },
+    "/v3/OS-OAUTH1/consumers/{consumer_id}" => {
+        GET: crud::get::<oauth1::Consumers>,
+        PATCH: crud::update::<oauth1::Consumers>,
+        DELETE: crud::delete::<oauth1::Consumers>,
+    },
+    "/v3/OS-OAUTH1/request_token" => { POST: oauth1::request_token, GET: oauth1::only_post },
+    "/v3/OS-OAUTH1/access_token" => { POST: oauth1::access_token, GET: oauth1::only_post },
+    "/v3/OS-OAUTH1/authorize/{request_token_id}" => { PUT: oauth1::authorize },
+    "/v3/users/{user_id}/OS-OAUTH1/access_tokens" => { GET: oauth1::list_access_tokens },
+    "/v3/users/{user_id}/OS-OAUTH1/access_tokens/{access_token_id}" => {
+        GET: oauth1::get_access_token,
+        DELETE: oauth1::delete_access_token,
+    },
+    "/v3/users/{user_id}/OS-OAUTH1/access_tokens/{access_token_id}/roles" => {
+        GET: oauth1::access_token_roles,
+    },
+    "/v3/users/{user_id}/OS-OAUTH1/access_tokens/{access_token_id}/roles/{role_id}" => {
+        GET: oauth1::access_token_role,
+    },
     "/v3/OS-OAUTH2/token" => {
         POST: oauth2::token,
         GET: oauth2::method_not_allowed,

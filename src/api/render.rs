@@ -75,6 +75,43 @@ pub fn endpoint(e: &catalog::Endpoint, base_url: &str) -> Value {
     over_extra(&extra::parse(&e.extra), fields)
 }
 
+/// An OS-OAUTH1 consumer (never its secret).
+pub fn consumer(c: &crate::oauth1::Consumer, base_url: &str) -> Value {
+    let fields = json!({
+        "id": c.id,
+        "description": c.description,
+        "links": {"self": format!("{base_url}/OS-OAUTH1/consumers/{}", c.id)},
+    });
+    over_extra(&c.extra, fields)
+}
+
+/// A user's OS-OAUTH1 access token (Keystone's `_format_token_entity`:
+/// no secret, no role ids, a link to its roles).
+pub fn access_token(t: &crate::oauth1::AccessToken, base_url: &str) -> Value {
+    let own = format!(
+        "{base_url}/users/{}/OS-OAUTH1/access_tokens/{}",
+        t.authorizing_user_id, t.id
+    );
+    json!({
+        "id": t.id,
+        "consumer_id": t.consumer_id,
+        "project_id": t.project_id,
+        "authorizing_user_id": t.authorizing_user_id,
+        "expires_at": t.expires_at.map(crate::oauth1::format_expiry),
+        "links": {"self": own, "roles": format!("{own}/roles")},
+    })
+}
+
+/// A role an access token delegates (Keystone's `_format_role_entity`:
+/// the role without its description).
+pub fn delegated_role(r: &assignment::Role, base_url: &str) -> Value {
+    let mut body = role(r, base_url);
+    if let Some(map) = body.as_object_mut() {
+        map.remove("description");
+    }
+    body
+}
+
 /// A resource's own fields over its `extra` attributes (Keystone's
 /// `to_dict`: the columns win).
 fn over_extra(extra: &Map<String, Value>, fields: Value) -> Value {
@@ -465,6 +502,12 @@ pub fn token(t: &TokenContext, catalog: Option<Value>) -> Value {
             block["access_rules"] = Value::Array(ac.access_rules.iter().map(access_rule).collect());
         }
         token["application_credential"] = block;
+    }
+    if let Some(oauth) = &t.oauth {
+        token["OS-OAUTH1"] = json!({
+            "access_token_id": oauth.access_token_id,
+            "consumer_id": oauth.consumer_id,
+        });
     }
     if let Some(catalog) = catalog {
         token["catalog"] = catalog;

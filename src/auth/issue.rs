@@ -3,6 +3,8 @@
 //! results are merged, the scope resolved, and the token issued and
 //! answered through the validation path.
 
+use std::sync::Arc;
+
 use serde_json::json;
 
 use crate::error::Error;
@@ -47,6 +49,8 @@ struct Authenticated {
     method_bits: u64,
     /// `(credential id, project id)` when an application credential authenticated.
     app_cred: Option<(String, String)>,
+    /// `(access token id, project id)` when an OS-OAUTH1 access token did.
+    oauth: Option<(String, String)>,
 }
 
 /// `POST /v3/auth/tokens`: runs the methods, resolves the scope and issues.
@@ -121,6 +125,7 @@ async fn issue_token_unaudited(
                 };
                 current.parent_audit_id = current.parent_audit_id.take().or(next.parent_audit_id);
                 current.app_cred = current.app_cred.take().or(next.app_cred);
+                current.oauth = current.oauth.take().or(next.oauth);
             }
         }
         Ok(())
@@ -131,6 +136,7 @@ async fn issue_token_unaudited(
             "password" => merge(by_password(state, &request).await?)?,
             "token" => merge(by_token(state, &request).await?)?,
             "application_credential" => merge(by_application_credential(state, &request).await?)?,
+            "oauth1" => merge(by_oauth1(state, &request).await?)?,
             // external needs REMOTE_USER; ec2credential is never valid here;
             // the rest are not implemented: all fail like a bad credential.
             _ => return Err(Error::unauthorized()),
@@ -165,12 +171,17 @@ async fn issue_token_unaudited(
             Ok((user, scope, roles))
         })
         .await?;
-    let payload_scope = match (&auth.app_cred, &scope) {
-        (Some((app_cred_id, project_id)), _) => Scope::ApplicationCredential {
+    let payload_scope = match (&auth.app_cred, &auth.oauth, &scope) {
+        (Some((app_cred_id, project_id)), _, _) => Scope::ApplicationCredential {
             project_id: project_id.clone(),
             app_cred_id: app_cred_id.clone(),
         },
-        (None, scope) => match scope {
+        // An access token scopes its tokens to its project.
+        (None, Some((access_token_id, project_id)), _) => Scope::OAuth {
+            project_id: project_id.clone(),
+            access_token_id: access_token_id.clone(),
+        },
+        (None, None, scope) => match scope {
             ResolvedScope::Unscoped => Scope::Unscoped,
             ResolvedScope::Project { project, .. } => Scope::Project {
                 project_id: project.id.clone(),
@@ -317,6 +328,7 @@ async fn by_password(state: &Auth, request: &AuthRequest) -> Result<Authenticate
         parent_audit_id: None,
         method_bits: methods.encode(&["password"]),
         app_cred: None,
+        oauth: None,
     })
 }
 
@@ -336,6 +348,7 @@ async fn by_token(state: &Auth, request: &AuthRequest) -> Result<Authenticated, 
         parent_audit_id: Some(original.chain_root().to_string()),
         method_bits: original_bits | methods.encode(&["token"]),
         app_cred: None,
+        oauth: None,
     })
 }
 
@@ -409,5 +422,30 @@ async fn by_application_credential(
         parent_audit_id: None,
         method_bits: methods.encode(&["application_credential"]),
         app_cred: Some((ac.id, ac.project_id)),
+        oauth: None,
+    })
+}
+
+/// The `oauth1` method: a request signed with an OS-OAUTH1 access token
+/// (and its consumer's secret) stands for the delegation it holds.
+async fn by_oauth1(state: &Auth, request: &AuthRequest) -> Result<Authenticated, Error> {
+    let methods = state.tokens.methods();
+    let signed = request
+        .oauth1
+        .clone()
+        .ok_or_else(|| Error::expecting("oauth1", "identity"))?;
+    let oauth1 = crate::oauth1::OAuth1::new(
+        state.db.clone(),
+        Arc::clone(&state.credentials),
+        state.config.oauth1.clone(),
+    );
+    let delegation = oauth1.authenticate(signed).await?;
+    Ok(Authenticated {
+        user_id: delegation.user_id,
+        expires_at: None,
+        parent_audit_id: None,
+        method_bits: methods.encode(&["oauth1"]),
+        app_cred: None,
+        oauth: Some((delegation.access_token_id, delegation.project_id)),
     })
 }

@@ -82,6 +82,15 @@ pub struct TokenContext {
     pub application_credential: Option<AppCredInfo>,
     /// Set for trust-scoped tokens.
     pub trust: Option<TrustInfo>,
+    /// Set for tokens minted with an OS-OAUTH1 access token.
+    pub oauth: Option<OAuthInfo>,
+}
+
+/// What a token minted with an OS-OAUTH1 access token says of it.
+#[derive(Debug, Clone)]
+pub struct OAuthInfo {
+    pub access_token_id: String,
+    pub consumer_id: String,
 }
 
 /// What a trust-scoped token says about its trust. The token's user is

@@ -38,6 +38,7 @@ impl Auth {
                 user: None,
                 secret: client.client_secret,
             }),
+            oauth1: None,
             scope: ScopeRequest::Default,
         };
         if !self

@@ -60,6 +60,9 @@ pub struct AuthRequest {
     pub password: Option<PasswordCredentials>,
     pub token: Option<Secret>,
     pub application_credential: Option<AppCredCredentials>,
+    /// The signed request, for the `oauth1` method (the body says nothing
+    /// of it: the handler fills it from the HTTP request).
+    pub oauth1: Option<crate::oauth1::SignedRequest>,
     pub scope: ScopeRequest,
 }
 
@@ -300,6 +303,7 @@ impl AuthRequest {
             password,
             token,
             application_credential,
+            oauth1: None,
             scope: parse_scope(auth.get("scope"))?,
         })
     }

@@ -65,6 +65,7 @@ pub(crate) struct ScopeFacts {
     app_cred: Option<AppCredInfo>,
     app_cred_expires_at: Option<i64>,
     trust: Option<TrustInfo>,
+    oauth: Option<super::OAuthInfo>,
 }
 
 /// The cache key of a payload's user and scope; `None` for scopes this
@@ -83,6 +84,10 @@ fn scope_key(user_id: &str, scope: &Scope) -> Option<String> {
             project_id,
             trust_id,
         } => format!("{user_id} t {project_id} {trust_id}"),
+        Scope::OAuth {
+            project_id,
+            access_token_id,
+        } => format!("{user_id} o {project_id} {access_token_id}"),
         _ => return None,
     })
 }
@@ -108,6 +113,7 @@ fn live_scope(
     let mut app_cred = None;
     let mut app_cred_expires_at = None;
     let mut trust = None;
+    let mut oauth = None;
     let (scope, roles) = match payload_scope {
         Scope::Unscoped => (ResolvedScope::Unscoped, Vec::new()),
         Scope::Project { project_id } => {
@@ -160,8 +166,32 @@ fn live_scope(
             trust = Some(info);
             (ResolvedScope::Project { project, domain }, roles)
         }
-        // Federation and OAuth are not issued by this service; their
-        // tokens do not validate here.
+        Scope::OAuth {
+            project_id,
+            access_token_id,
+        } => {
+            // The access token must still be there (deleting it or its
+            // consumer ends its tokens) and lend its user's roles on its
+            // project; the roles are those it lends, with the ones they
+            // imply, that the user still holds (Keystone's
+            // `_get_oauth_roles`).
+            let delegation = crate::oauth1::OAuth1::delegation(conn, access_token_id)?
+                .filter(|d| d.user_id == user.id && &d.project_id == project_id)
+                .ok_or_else(invalid)?;
+            let (project, domain) = live_project(conn, project_id)?.ok_or_else(invalid)?;
+            let lent = assignment::expand_implied(conn, delegation.role_ids.into_iter().collect())?;
+            let roles: Vec<Role> = assignment::effective_project_roles(conn, &user.id, &project)?
+                .into_iter()
+                .filter(|r| lent.contains(&r.id))
+                .collect();
+            oauth = Some(super::OAuthInfo {
+                access_token_id: delegation.access_token_id,
+                consumer_id: delegation.consumer_id,
+            });
+            (ResolvedScope::Project { project, domain }, roles)
+        }
+        // Federation is not issued by this service; its tokens do not
+        // validate here.
         _ => return Err(invalid()),
     };
     if !matches!(scope, ResolvedScope::Unscoped) && roles.is_empty() {
@@ -175,6 +205,7 @@ fn live_scope(
         app_cred,
         app_cred_expires_at,
         trust,
+        oauth,
     })
 }
 
@@ -248,6 +279,7 @@ fn token_facts<'a>(
         trust_id: facts.trust.as_ref().map(|t| t.id.as_str()),
         trustor_id: facts.trust.as_ref().map(|t| t.trustor.id.as_str()),
         trustee_id: facts.trust.as_ref().map(|t| t.trustee_user_id.as_str()),
+        access_token_id: facts.oauth.as_ref().map(|o| o.access_token_id.as_str()),
         ..Default::default()
     }
 }
@@ -297,6 +329,7 @@ fn finish_context(
         roles: facts.roles,
         application_credential: facts.app_cred,
         trust: facts.trust,
+        oauth: facts.oauth,
     })
 }
 

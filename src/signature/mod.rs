@@ -3,6 +3,7 @@
 //! can be fuzzed and checked against published vectors.
 
 pub mod ec2;
+pub mod oauth1;
 pub mod s3;
 pub mod sigv4;
 pub mod time;

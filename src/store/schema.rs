@@ -374,8 +374,51 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    oauth_consumers (id) {
+        id -> Text,
+        description -> Nullable<Text>,
+        encrypted_secret -> Text,
+        key_hash -> Text,
+        extra -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    oauth_request_tokens (id) {
+        id -> Text,
+        consumer_id -> Text,
+        encrypted_secret -> Text,
+        key_hash -> Text,
+        requested_project_id -> Text,
+        verifier_digest -> Nullable<Text>,
+        authorizing_user_id -> Nullable<Text>,
+        role_ids -> Nullable<Text>,
+        expires_at -> Nullable<BigInt>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    oauth_access_tokens (id) {
+        id -> Text,
+        consumer_id -> Text,
+        encrypted_secret -> Text,
+        key_hash -> Text,
+        authorizing_user_id -> Text,
+        project_id -> Text,
+        role_ids -> Text,
+        expires_at -> Nullable<BigInt>,
+        created_at -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     domain_config,
+    oauth_consumers,
+    oauth_request_tokens,
+    oauth_access_tokens,
     project_endpoints,
     endpoint_groups,
     project_endpoint_groups,

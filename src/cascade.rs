@@ -83,6 +83,8 @@ pub fn delete_user(
     for trust_id in trust::store::ids_of_user(conn, id)? {
         trust::delete_with_redelegations(conn, &trust_id)?;
     }
+    // The user's OS-OAUTH1 delegations go too (Keystone leaves them).
+    crate::oauth1::store::delete_tokens_of_user(conn, id)?;
     identity::delete_user(conn, id)
 }
 

@@ -293,6 +293,7 @@ fn run(cli: Cli) -> Result<(), Error> {
                         let options = match keys.primary_key_hash() {
                             Some(primary) => {
                                 ironstone::domain_config::count_not_under(conn, &primary)?
+                                    + ironstone::oauth1::count_not_under(conn, &primary)?
                             }
                             None => 0,
                         };
@@ -312,7 +313,8 @@ fn run(cli: Cli) -> Result<(), Error> {
                     );
                     let migrated = db.blocking(|conn| {
                         Ok(ironstone::credential::migrate(conn, &cipher)?
-                            + ironstone::domain_config::migrate(conn, &cipher)?)
+                            + ironstone::domain_config::migrate(conn, &cipher)?
+                            + ironstone::oauth1::migrate(conn, &cipher)?)
                     })?;
                     tracing::info!(migrated, "credentials re-encrypted with the primary key");
                     Ok(())

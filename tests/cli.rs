@@ -304,6 +304,12 @@ fn credential_rotate_waits_for_migrate() {
                  VALUES ('d1', 'ldap', 'password', '{encrypted}', '{key_hash}')"
             ))
             .execute(conn)?;
+            // And an OS-OAUTH1 consumer's secret.
+            diesel::sql_query(format!(
+                "INSERT INTO oauth_consumers (id, encrypted_secret, key_hash, created_at) \
+                 VALUES ('oc1', '{encrypted}', '{key_hash}', 0)"
+            ))
+            .execute(conn)?;
             Ok(())
         })
         .unwrap();
@@ -341,6 +347,20 @@ fn credential_rotate_waits_for_migrate() {
     assert_eq!(key_hash.unwrap(), cipher.ring().primary_key_hash().unwrap());
     assert_eq!(
         cipher.decrypt(&encrypted.unwrap()).unwrap().expose(),
+        "\"bind-secret\""
+    );
+    let (encrypted, key_hash) = db
+        .blocking(|conn| {
+            use diesel::prelude::*;
+            use ironstone::store::schema::oauth_consumers as oc;
+            Ok(oc::table
+                .select((oc::encrypted_secret, oc::key_hash))
+                .first::<(String, String)>(conn)?)
+        })
+        .unwrap();
+    assert_eq!(key_hash, cipher.ring().primary_key_hash().unwrap());
+    assert_eq!(
+        cipher.decrypt(&encrypted).unwrap().expose(),
         "\"bind-secret\""
     );
 }

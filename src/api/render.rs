@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 use crate::assignment::listing::{Names, Shown};
 use crate::auth::{ResolvedScope, TokenContext};
 use crate::error::Error;
-use crate::store::extra;
 use crate::token::format_token_time;
 use crate::{
     application_credential, assignment, catalog, credential, hierarchy, identity, limit, resource,
@@ -22,7 +21,7 @@ pub fn region(r: &catalog::Region, base_url: &str) -> Value {
         "parent_region_id": r.parent_region_id,
         "links": {"self": format!("{base_url}/regions/{}", r.id)},
     });
-    over_extra(&extra::parse(&r.extra), fields)
+    over_extra(&r.extra_attributes(), fields)
 }
 
 pub fn service(s: &catalog::Service, base_url: &str) -> Value {
@@ -36,7 +35,7 @@ pub fn service(s: &catalog::Service, base_url: &str) -> Value {
     if let Some(d) = &s.description {
         v["description"] = json!(d);
     }
-    over_extra(&extra::parse(&s.extra), v)
+    over_extra(&s.extra_attributes(), v)
 }
 
 /// An OS-EP-FILTER endpoint group.
@@ -72,7 +71,7 @@ pub fn endpoint(e: &catalog::Endpoint, base_url: &str) -> Value {
         "enabled": e.enabled,
         "links": {"self": format!("{base_url}/endpoints/{}", e.id)},
     });
-    over_extra(&extra::parse(&e.extra), fields)
+    over_extra(&e.extra_attributes(), fields)
 }
 
 /// An OS-OAUTH1 consumer (never its secret).
@@ -131,7 +130,7 @@ pub fn role(r: &assignment::Role, base_url: &str) -> Value {
         "options": serde_json::from_str::<Value>(&r.options).unwrap_or_else(|_| json!({})),
         "links": {"self": format!("{base_url}/roles/{}", r.id)},
     });
-    over_extra(&extra::parse(&r.extra), fields)
+    over_extra(&r.extra_attributes(), fields)
 }
 
 pub fn user(u: &identity::User, base_url: &str) -> Value {

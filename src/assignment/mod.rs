@@ -79,7 +79,12 @@ impl From<RoleRow> for Role {
     }
 }
 
-impl Role {}
+impl Role {
+    /// The attributes Keystone keeps beside the columns.
+    pub fn extra_attributes(&self) -> serde_json::Map<String, serde_json::Value> {
+        crate::store::extra::parse(&self.extra)
+    }
+}
 
 pub fn find_global_role_by_name(conn: &mut Conn, name: &str) -> Result<Option<Role>, Error> {
     find_role_by_name(conn, "", name)

@@ -19,6 +19,19 @@ pub use store::{
 
 type Extra = serde_json::Map<String, serde_json::Value>;
 
+/// Keystone's `extra` of a catalog entity, as stored text parsed.
+macro_rules! extra_attributes {
+    ($($row:ty),*) => {$(
+        impl $row {
+            /// The attributes Keystone keeps beside the columns.
+            pub fn extra_attributes(&self) -> Extra {
+                crate::store::extra::parse(&self.extra)
+            }
+        }
+    )*};
+}
+extra_attributes!(Region, Service, Endpoint);
+
 /// The catalog's use cases (Keystone's `catalog_api`).
 #[derive(Clone)]
 pub struct Catalog {

@@ -339,7 +339,7 @@ pub fn delete_tokens_of_user(conn: &mut Conn, user_id: &str) -> Result<(), Error
 }
 
 /// Secrets not encrypted under `primary`, for `credential rotate`.
-pub fn count_not_under(conn: &mut Conn, primary: &str) -> Result<usize, Error> {
+pub fn count_not_under(conn: &mut Conn, primary: &str) -> Result<i64, Error> {
     let consumers: i64 = oauth_consumers::table
         .filter(oauth_consumers::key_hash.ne(primary))
         .count()
@@ -352,5 +352,5 @@ pub fn count_not_under(conn: &mut Conn, primary: &str) -> Result<usize, Error> {
         .filter(oauth_access_tokens::key_hash.ne(primary))
         .count()
         .get_result(conn)?;
-    Ok(usize::try_from(consumers + requests + accesses).unwrap_or(usize::MAX))
+    Ok(consumers + requests + accesses)
 }

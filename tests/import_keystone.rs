@@ -199,6 +199,9 @@ async fn takeover(source: Backend, target: Backend) {
     assert_eq!(counts(&report, "project endpoint groups"), (1, 0, 0));
     assert_eq!(counts(&report, "project endpoints"), (1, 0, 0));
     assert_eq!(counts(&report, "domain options"), (2, 0, 0));
+    assert_eq!(counts(&report, "OAuth1 consumers"), (1, 0, 0));
+    assert_eq!(counts(&report, "OAuth1 access tokens"), (1, 0, 0));
+    assert_eq!(counts(&report, "domain tags"), (1, 0, 0));
     assert!(counts(&report, "revocation events").0 >= 3, "{report}");
     assert!(counts(&report, "role assignments").0 >= 6, "{report}");
     assert_eq!(report["token_keys"]["changed"], true, "{report}");
@@ -325,6 +328,32 @@ async fn takeover(source: Backend, target: Backend) {
     assert_eq!(body["domain"]["tags"], json!(["emea"]), "{body}");
     let (_, body) = get(format!("/v3/endpoints/{endpoint_id}")).await;
     assert_eq!(body["endpoint"]["zone"], "a", "{body}");
+    // The OS-OAUTH1 delegation Keystone held keeps working: its consumer
+    // logs in with keystoneauth1 as before, with the secrets it was given.
+    let consumer = str_of(facts, "/oauth1/consumer");
+    let (_, body) = get(format!("/v3/OS-OAUTH1/consumers/{consumer}")).await;
+    assert_eq!(body["consumer"]["description"], "backup agent", "{body}");
+    let login = {
+        let (python, url) = (python.clone(), s.url.clone());
+        let args: Vec<String> = ["consumer", "consumer_secret", "access", "access_secret"]
+            .iter()
+            .map(|k| str_of(facts, &format!("/oauth1/{k}")).to_string())
+            .collect();
+        tokio::task::spawn_blocking(move || {
+            let mut all = vec![url.as_str()];
+            all.extend(args.iter().map(String::as_str));
+            common::run_interop(&python, "oauth1_login.py", &all)
+        })
+        .await
+        .unwrap()
+    };
+    assert_eq!(
+        login["project_id"],
+        str_of(facts, "/oauth1/project"),
+        "{login}"
+    );
+    assert_eq!(login["methods"], json!(["oauth1"]), "{login}");
+    assert_eq!(login["roles"], json!(["reader"]), "{login}");
 
     // Implied roles come along: deployer implies reader.
     let (_, dev) = s.validate(admin, str_of(tokens, "/alice_dev"), "").await;

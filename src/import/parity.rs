@@ -92,6 +92,41 @@ const WHITELISTED_CONFIG: &str = "SELECT domain_id, \"group\" AS config_group, \
 const SENSITIVE_CONFIG: &str = "SELECT domain_id, \"group\" AS config_group, \
      option AS config_option, value FROM sensitive_config";
 
+#[derive(Debug, QueryableByName)]
+pub struct KsConsumer {
+    #[diesel(sql_type = Text)]
+    pub id: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub description: Option<String>,
+    #[diesel(sql_type = Text)]
+    pub secret: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub extra: Option<String>,
+}
+
+const CONSUMERS: &str = "SELECT id, description, secret, extra FROM consumer";
+
+#[derive(Debug, QueryableByName)]
+pub struct KsAccessToken {
+    #[diesel(sql_type = Text)]
+    pub id: String,
+    #[diesel(sql_type = Text)]
+    pub access_secret: String,
+    #[diesel(sql_type = Text)]
+    pub authorizing_user_id: String,
+    #[diesel(sql_type = Text)]
+    pub project_id: String,
+    #[diesel(sql_type = Text)]
+    pub role_ids: String,
+    #[diesel(sql_type = Text)]
+    pub consumer_id: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub expires_at: Option<String>,
+}
+
+const ACCESS_TOKENS: &str = "SELECT id, access_secret, authorizing_user_id, project_id, \
+     role_ids, consumer_id, expires_at FROM access_token";
+
 /// What parity II's tables held in Keystone.
 #[derive(Default)]
 pub struct ParityData {
@@ -102,6 +137,8 @@ pub struct ParityData {
     project_groups: Vec<KsLinkPair>,
     whitelisted: Vec<KsDomainOption>,
     sensitive: Vec<KsDomainOption>,
+    consumers: Vec<KsConsumer>,
+    access_tokens: Vec<KsAccessToken>,
 }
 
 impl ParityData {
@@ -118,6 +155,8 @@ impl ParityData {
             )?,
             whitelisted: super::optional(src, "whitelisted_config", WHITELISTED_CONFIG)?,
             sensitive: super::optional(src, "sensitive_config", SENSITIVE_CONFIG)?,
+            consumers: super::optional(src, "consumer", CONSUMERS)?,
+            access_tokens: super::optional(src, "access_token", ACCESS_TOKENS)?,
         })
     }
 }
@@ -373,6 +412,110 @@ fn write_domain_configs(
     Ok(())
 }
 
+/// Keystone's `expires_at` text (`2026-12-04T08:47:00.123456Z`) in
+/// microseconds; `None` when it cannot be read (then it never expires,
+/// as Keystone reads a missing one).
+fn keystone_time(text: &str) -> Option<i64> {
+    chrono::NaiveDateTime::parse_from_str(text.trim_end_matches('Z'), "%Y-%m-%dT%H:%M:%S%.f")
+        .ok()
+        .map(|t| t.and_utc().timestamp_micros())
+}
+
+/// Whether the stored secret (encrypted) is `secret`.
+fn same_secret(ours: &CredentialCipher, stored: &str, secret: &str) -> Result<bool, Error> {
+    Ok(ours.decrypt(stored)?.expose() == secret)
+}
+
+/// OS-OAUTH1 consumers and live access tokens (Keystone keeps their
+/// secrets in clear; Ironstone encrypts them). Request tokens, which live
+/// minutes, stay behind.
+fn write_oauth1(
+    conn: &mut Conn,
+    ours: &CredentialCipher,
+    data: &ParityData,
+    report: &mut ImportReport,
+) -> Result<(), Error> {
+    use crate::store::schema::{oauth_access_tokens as at, oauth_consumers as oc, users};
+    let now = crate::store::now_micros();
+    for c in &data.consumers {
+        let extra = super::json_text(&super::extra_json(&c.extra));
+        let existing: Option<(Option<String>, String, String)> = oc::table
+            .find(&c.id)
+            .select((oc::description, oc::extra, oc::encrypted_secret))
+            .first(conn)
+            .optional()?;
+        let outcome = match existing {
+            Some((d, e, s))
+                if d == c.description && e == extra && same_secret(ours, &s, &c.secret)? =>
+            {
+                Outcome::Unchanged
+            }
+            found => {
+                let (encrypted, key_hash) = ours.encrypt(&c.secret)?;
+                diesel::delete(oc::table.find(&c.id)).execute(conn)?;
+                diesel::insert_into(oc::table)
+                    .values((
+                        oc::id.eq(&c.id),
+                        oc::description.eq(&c.description),
+                        oc::encrypted_secret.eq(encrypted),
+                        oc::key_hash.eq(key_hash),
+                        oc::extra.eq(&extra),
+                        oc::created_at.eq(now),
+                    ))
+                    .execute(conn)?;
+                if found.is_some() {
+                    Outcome::Updated
+                } else {
+                    Outcome::Created
+                }
+            }
+        };
+        report.count("OAuth1 consumers", outcome);
+    }
+    for t in &data.access_tokens {
+        let live = exists!(conn, users, &t.authorizing_user_id)
+            && exists!(conn, projects, &t.project_id)
+            && exists!(conn, oc, &t.consumer_id);
+        if !live {
+            report.skip("OAuth1 access tokens of users, projects or consumers Keystone deleted");
+            continue;
+        }
+        let stored: Option<String> = at::table
+            .find(&t.id)
+            .select(at::encrypted_secret)
+            .first(conn)
+            .optional()?;
+        if let Some(stored) = &stored {
+            if same_secret(ours, stored, &t.access_secret)? {
+                report.count("OAuth1 access tokens", Outcome::Unchanged);
+                continue;
+            }
+        }
+        let (encrypted, key_hash) = ours.encrypt(&t.access_secret)?;
+        diesel::delete(at::table.find(&t.id)).execute(conn)?;
+        diesel::insert_into(at::table)
+            .values((
+                at::id.eq(&t.id),
+                at::consumer_id.eq(&t.consumer_id),
+                at::encrypted_secret.eq(encrypted),
+                at::key_hash.eq(key_hash),
+                at::authorizing_user_id.eq(&t.authorizing_user_id),
+                at::project_id.eq(&t.project_id),
+                at::role_ids.eq(&t.role_ids),
+                at::expires_at.eq(t.expires_at.as_deref().and_then(keystone_time)),
+                at::created_at.eq(now),
+            ))
+            .execute(conn)?;
+        let outcome = if stored.is_some() {
+            Outcome::Updated
+        } else {
+            Outcome::Created
+        };
+        report.count("OAuth1 access tokens", outcome);
+    }
+    Ok(())
+}
+
 /// Writes parity II's data, after the catalog, projects and domains.
 pub fn write(
     conn: &mut Conn,
@@ -382,5 +525,6 @@ pub fn write(
 ) -> Result<(), Error> {
     write_policies(conn, data, report)?;
     write_endpoint_filters(conn, data, report)?;
-    write_domain_configs(conn, ours, data, report)
+    write_domain_configs(conn, ours, data, report)?;
+    write_oauth1(conn, ours, data, report)
 }

@@ -151,6 +151,33 @@ def main():
     call("PUT", f"/projects/{acme['id']}/tags/emea", admin)
     call("PATCH", f"/endpoints/{endpoint['id']}", admin, {"endpoint": {"zone": "a"}})
 
+    # OS-OAUTH1: a consumer holding a delegation of admin's roles on the
+    # admin project, obtained as clients sign for it.
+    from urllib.parse import parse_qs
+    from oauthlib import oauth1
+    consumer = call("POST", "/OS-OAUTH1/consumers", admin, {"consumer": {"description": "backup agent"}}).json()["consumer"]
+    admin_project_id = s.get(base + "/auth/tokens", headers={"X-Auth-Token": admin, "X-Subject-Token": admin}).json()["token"]["project"]["id"]
+
+    def signed(url, **kw):
+        client = oauth1.Client(consumer["id"], client_secret=consumer["secret"], **kw)
+        return client.sign(url, http_method="POST")[1]
+
+    r = s.post(base + "/OS-OAUTH1/request_token",
+               headers={**signed(base + "/OS-OAUTH1/request_token", callback_uri="oob"), "Requested-Project-Id": admin_project_id})
+    request_token = parse_qs(r.text)
+    rt, rt_secret = request_token["oauth_token"][0], request_token["oauth_token_secret"][0]
+    verifier = call("PUT", f"/OS-OAUTH1/authorize/{rt}", admin, {"roles": [{"name": "reader"}]}).json()["token"]["oauth_verifier"]
+    r = s.post(base + "/OS-OAUTH1/access_token",
+               headers=signed(base + "/OS-OAUTH1/access_token", resource_owner_key=rt, resource_owner_secret=rt_secret, verifier=verifier))
+    access_token = parse_qs(r.text)
+    oauth = {
+        "consumer": consumer["id"],
+        "consumer_secret": consumer["secret"],
+        "access": access_token["oauth_token"][0],
+        "access_secret": access_token["oauth_token_secret"][0],
+        "project": admin_project_id,
+    }
+
     call("PATCH", f"/users/{bob['id']}", admin, {"user": {"enabled": False}})
     # Keystone itself refuses the revoked token now.
     r = s.get(base + "/auth/tokens", headers={"X-Auth-Token": admin, "X-Subject-Token": revoked})
@@ -185,6 +212,7 @@ def main():
                 "app_cred": {"id": app_cred["id"], "secret": app_cred["secret"]},
                 "policy": policy,
                 "endpoint": endpoint,
+                "oauth1": oauth,
                 "endpoint_group": group,
                 "fernet_keys": f"{top}/fernet-keys",
                 "credential_keys": f"{top}/credential-keys",

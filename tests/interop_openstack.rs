@@ -1217,3 +1217,124 @@ async fn openstack_endpoint_filters_and_policies() {
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+/// OS-OAUTH1 with the real CLI: `openstack consumer …`, `request token
+/// create/authorize` and `access token create`, then a login with
+/// `--os-auth-type v3oauth1` that holds the delegated role only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openstack_oauth1_delegation() {
+    let Some(python) = common::interop_python() else {
+        return;
+    };
+    let Some(s) = TestServer::start(Backend::Sqlite) else {
+        return;
+    };
+    let run = |args: &[&str]| {
+        let (ok, out, err) = openstack(&python, &s, args);
+        assert!(ok, "openstack {args:?} failed:\n{out}\n{err}");
+        out
+    };
+    let json = |out: String| -> Value { serde_json::from_str(&out).unwrap() };
+    let field = |v: &Value, k: &str| v[k].as_str().unwrap().to_string();
+    let consumer = json(run(&[
+        "consumer",
+        "create",
+        "--description",
+        "backup",
+        "-f",
+        "json",
+    ]));
+    let (key, secret) = (field(&consumer, "id"), field(&consumer, "secret"));
+    run(&["consumer", "set", "--description", "backup agent", &key]);
+    let shown = json(run(&["consumer", "show", &key, "-f", "json"]));
+    assert_eq!(shown["description"], "backup agent");
+    assert!(shown.get("secret").is_none(), "{shown}");
+    let listed = json(run(&["consumer", "list", "-f", "json"]));
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+
+    let request = json(run(&[
+        "request",
+        "token",
+        "create",
+        "--consumer-key",
+        &key,
+        "--consumer-secret",
+        &secret,
+        "--project",
+        "admin",
+        "-f",
+        "json",
+    ]));
+    let (request_key, request_secret) = (field(&request, "key"), field(&request, "secret"));
+    let authorized = json(run(&[
+        "request",
+        "token",
+        "authorize",
+        "--request-key",
+        &request_key,
+        "--role",
+        "reader",
+        "-f",
+        "json",
+    ]));
+    let verifier = field(&authorized, "oauth_verifier");
+    let access = json(run(&[
+        "access",
+        "token",
+        "create",
+        "--consumer-key",
+        &key,
+        "--consumer-secret",
+        &secret,
+        "--request-key",
+        &request_key,
+        "--request-secret",
+        &request_secret,
+        "--verifier",
+        &verifier,
+        "-f",
+        "json",
+    ]));
+    let (access_key, access_secret) = (field(&access, "key"), field(&access, "secret"));
+
+    // The consumer logs in with the access token: its token holds the
+    // delegated role, on the project asked for.
+    let output = openstack_env(
+        &python,
+        &s,
+        "/v3",
+        &[
+            ("OS_AUTH_TYPE", "v3oauth1"),
+            ("OS_CONSUMER_KEY", &key),
+            ("OS_CONSUMER_SECRET", &secret),
+            ("OS_ACCESS_KEY", &access_key),
+            ("OS_ACCESS_SECRET", &access_secret),
+        ],
+        &["token", "issue", "-f", "json"],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let issued: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let admin = s.admin_project_token().await;
+    let (status, body) = s.validate(&admin, &admin, "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(issued["project_id"], body["token"]["project"]["id"]);
+    let token = field(&issued, "id");
+    let validated = s.validate(&admin, &token, "").await.1;
+    let roles: Vec<&str> = validated["token"]["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["reader"], "{validated}");
+    assert_eq!(validated["token"]["OS-OAUTH1"]["consumer_id"], key.as_str());
+
+    // Deleting the consumer ends the delegation and its tokens.
+    run(&["consumer", "delete", &key]);
+    let (status, _) = s.validate(&admin, &token, "").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

@@ -1108,11 +1108,16 @@ pub fn refuse_restricted_delegation(caller: &Caller) -> Result<(), Error> {
     }
 }
 
-/// Keystone's `_block_delegated_token_app_creds`: a trust-scoped token may
-/// not create, read or delete application credentials or access rules (a
-/// credential would outlive the trust).
+/// Keystone's `_block_delegated_token_app_creds`: a trust-scoped token,
+/// or one minted by a delegated method (EC2, OS-OAUTH1), may not create,
+/// read or delete application credentials or access rules (a credential
+/// would outlive the delegation). Application-credential tokens are
+/// judged apart (restricted or not).
 pub fn refuse_trust_delegation(caller: &Caller) -> Result<(), Error> {
-    if caller.trust_id.is_some() && !caller.methods.iter().any(|m| m == "application_credential") {
+    if caller.methods.iter().any(|m| m == "application_credential") {
+        return Ok(());
+    }
+    if caller.trust_id.is_some() || minted_by_delegation(&caller.methods) {
         return Err(Error::Forbidden(
             "Cannot manage application credentials with a token issued via delegation.".into(),
         ));

@@ -4914,6 +4914,42 @@ async fn resource_extra_routes(t: &Target) -> Vec<(String, String)> {
             .unwrap_or(Value::Null);
         out.push((format!("list the {member}"), normalized(&mine, &ids)));
     }
+    // Credentials keep them on create; their updates take `blob` alone.
+    let (admin_token, admin_user, _) = t.admin().await;
+    ids.push((admin_user.clone(), "{user}".into()));
+    let (status, created) = t
+        .as_(
+            &admin_token,
+            Method::POST,
+            "/v3/credentials",
+            Some(json!({"credential": with(json!({"user_id": admin_user, "type": "totp", "blob": "abc"}))})),
+        )
+        .await;
+    let id = created["credential"]["id"]
+        .as_str()
+        .unwrap_or("none")
+        .to_string();
+    ids.push((id.clone(), "{credential}".into()));
+    out.push((
+        "create a credential".into(),
+        format!("{status} {}", normalized(&created, &ids)),
+    ));
+    let one = format!("/v3/credentials/{id}");
+    for (what, method, body) in [
+        ("get the credential", Method::GET, None),
+        (
+            "update the credential's extra",
+            Method::PATCH,
+            Some(json!({"credential": {"k0": "v1"}})),
+        ),
+        ("get the credential after", Method::GET, None),
+    ] {
+        let (status, answer) = t.as_(&admin_token, method, &one, body).await;
+        out.push((
+            what.into(),
+            format!("{status} {}", normalized(&answer, &ids)),
+        ));
+    }
     out
 }
 

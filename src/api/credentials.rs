@@ -8,7 +8,21 @@ use super::crud::{Create, Entity, Names};
 use super::http::{
     base_url, caller, collection, gone, id_of, one, query_pairs, user_and, JsonBody, Resp,
 };
-use super::input::{member, only_keys, opt_string, req_secret_string, req_string};
+use super::input::{
+    extra_attributes, member, only_keys, opt_string, req_secret_string, req_string,
+};
+
+/// The attributes a credential keeps in its columns; every other one a
+/// `/v3/credentials` create keeps as an extra attribute.
+const CREDENTIAL_FIELDS: [&str; 7] = [
+    "id",
+    "user_id",
+    "project_id",
+    "type",
+    "blob",
+    "links",
+    "extra",
+];
 use super::render;
 use crate::credential::{self, Credential, CredentialInput};
 use crate::error::Error;
@@ -88,16 +102,14 @@ impl Create for Credentials {
 
     fn parse_new(body: &Value, _: &AppState) -> Self::New {
         let c = member(body, "credential")?;
-        only_keys(
-            c,
-            "credential",
-            &["blob", "type", "user_id", "project_id", "id"],
-        )?;
+        // Keystone's create schema allows more properties and keeps them
+        // (its updates take `blob` alone).
         Ok(CredentialInput {
             blob: req_secret_string(c, "blob", 65_536)?,
             credential_type: req_string(c, "type", 255)?,
             user_id: req_string(c, "user_id", 64)?,
             project_id: opt_string(c, "project_id", 64)?,
+            extra: extra_attributes(c, &CREDENTIAL_FIELDS, true),
         })
     }
 

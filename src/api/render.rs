@@ -359,14 +359,15 @@ pub fn assignment(s: &Shown, base: &str, names: Option<&Names>) -> Value {
 
 /// Keystone's member shape of a credential (`blob` as a JSON string).
 pub fn credential(c: &credential::Credential, base_url: &str) -> Value {
-    json!({
+    let fields = json!({
         "id": c.id,
         "user_id": c.user_id,
         "project_id": c.project_id,
         "type": c.credential_type,
         "blob": c.blob.expose(),
         "links": {"self": format!("{base_url}/credentials/{}", c.id)},
-    })
+    });
+    over_extra(&c.meta.extra, fields)
 }
 
 /// Keystone's OS-EC2 shape of an ec2 credential.

@@ -78,6 +78,9 @@ pub struct KeyMeta {
     pub leaked_at: Option<i64>,
     /// Its own limit on successful verifications, if any.
     pub rate_limit: Option<RateLimit>,
+    /// Keystone's `extra`: the attributes a `/v3/credentials` create kept
+    /// beside the columns.
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// A decrypted credential.
@@ -257,6 +260,7 @@ fn from_row(cipher: &CredentialCipher, row: CredentialRow) -> Result<Credential,
                 .as_deref()
                 .and_then(|text| serde_json::from_str(text).ok())
                 .and_then(|v| RateLimit::parse(&v).ok()),
+            extra: crate::store::extra::parse(&row.extra),
         },
     })
 }
@@ -343,7 +347,7 @@ pub fn create(
             credentials::credential_type.eq(&new.credential_type),
             credentials::key_hash.eq(key_hash),
             credentials::encrypted_blob.eq(encrypted),
-            credentials::extra.eq("{}"),
+            credentials::extra.eq(crate::store::extra::text(&new.meta.extra)),
             credentials::name.eq(&new.meta.name),
             credentials::description.eq(&new.meta.description),
             credentials::enabled.eq(new.meta.enabled),

@@ -22,6 +22,8 @@ pub struct CredentialInput {
     pub credential_type: String,
     pub user_id: String,
     pub project_id: Option<String>,
+    /// Attributes Keystone keeps in `extra`.
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// An AK/SK pair to create through SODA's API. `meta` is checked once the
@@ -255,7 +257,10 @@ impl Credentials {
                 id,
                 user_id: new.user_id,
                 project_id: new.project_id,
-                meta: self.implied_meta(&new.credential_type.to_ascii_lowercase()),
+                meta: KeyMeta {
+                    extra: new.extra,
+                    ..self.implied_meta(&new.credential_type.to_ascii_lowercase())
+                },
                 credential_type: new.credential_type.to_ascii_lowercase(),
                 blob: Secret::new(new.blob),
                 secret_digest: None,

@@ -157,6 +157,7 @@ pub struct CredentialRow {
     pub action_when_leaked: Option<String>,
     pub leaked_at: Option<i64>,
     pub rate_limit: Option<String>,
+    pub extra: String,
 }
 
 /// An application credential as stored (the secret only as its hash).

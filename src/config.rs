@@ -534,11 +534,12 @@ fn string_or_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Err
 }
 
 /// Section names, longest first so `FERNET_TOKENS_` wins over `TOKEN_`.
-const SECTIONS: [&str; 15] = [
+const SECTIONS: [&str; 16] = [
     "unified_limit",
     "console",
     "audit",
     "trust",
+    "oauth1",
     "fernet_tokens",
     "credential",
     "signature",

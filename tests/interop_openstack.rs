@@ -320,6 +320,25 @@ async fn openstack_domains_projects_and_users() {
         "project", "list", "--domain", "team-a", "-f", "json",
     ]));
     assert_eq!(listed.as_array().unwrap().len(), 2);
+    // Tags: added with `project set`, filtered on with `project list`.
+    run(&["project", "set", "--tag", "eu", "--domain", "team-a", "web"]);
+    let tagged = json(run(&[
+        "project", "show", "--domain", "team-a", "web", "-f", "json",
+    ]));
+    assert_eq!(tagged["tags"], json!(["eu", "prod"]), "{tagged}");
+    let by_tag = json(run(&["project", "list", "--tags", "eu,prod", "-f", "json"]));
+    assert_eq!(by_tag.as_array().unwrap().len(), 1, "{by_tag}");
+    let by_any = json(run(&[
+        "project",
+        "list",
+        "--not-tags-any",
+        "eu",
+        "--domain",
+        "team-a",
+        "-f",
+        "json",
+    ]));
+    assert_eq!(by_any.as_array().unwrap().len(), 1, "{by_any}");
     run(&[
         "project",
         "set",

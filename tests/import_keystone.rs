@@ -93,6 +93,57 @@ fn postgres_deployment(python: &Path) -> Option<&'static Deployment> {
         .as_ref()
 }
 
+/// The MariaDB database the Keystone source lives in, made anew by each
+/// run (most Keystones live in MariaDB or MySQL).
+const KEYSTONE_MARIADB_DATABASE: &str = "ironstone_test_keystone_source";
+
+/// Where MariaDB answers: `IRONSTONE_TEST_MARIADB_URL`, or root with an
+/// empty password on 127.0.0.1:3306, as on our machines.
+fn mariadb_url() -> String {
+    std::env::var("IRONSTONE_TEST_MARIADB_URL")
+        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".to_string())
+}
+
+/// A Keystone on MariaDB (`None`, with a printed reason, without one,
+/// unless `IRONSTONE_TEST_REQUIRE_MARIADB=1`).
+fn mariadb_deployment(python: &Path) -> Option<&'static Deployment> {
+    static DEPLOYMENT: OnceLock<Option<Deployment>> = OnceLock::new();
+    DEPLOYMENT
+        .get_or_init(|| {
+            let server = mariadb_url();
+            let mut admin = match diesel::MysqlConnection::establish(&format!("{server}/mysql")) {
+                Ok(c) => c,
+                Err(e) => {
+                    if std::env::var("IRONSTONE_TEST_REQUIRE_MARIADB").is_ok_and(|v| v == "1") {
+                        panic!("MariaDB is required (IRONSTONE_TEST_REQUIRE_MARIADB=1) but unreachable at {server}: {e}");
+                    }
+                    eprintln!("skipping the MariaDB import: cannot connect to {server}: {e}");
+                    return None;
+                }
+            };
+            for statement in [
+                format!("DROP DATABASE IF EXISTS {KEYSTONE_MARIADB_DATABASE}"),
+                format!("CREATE DATABASE {KEYSTONE_MARIADB_DATABASE} CHARACTER SET utf8mb4"),
+            ] {
+                diesel::sql_query(statement).execute(&mut admin).unwrap();
+            }
+            let sqlalchemy = format!(
+                "{}/{KEYSTONE_MARIADB_DATABASE}?charset=utf8mb4",
+                server.replacen("mysql://", "mysql+pymysql://", 1)
+            );
+            Some(build_deployment(python, |_| sqlalchemy))
+        })
+        .as_ref()
+}
+
+/// Where the Keystone being taken over keeps its data.
+#[derive(Clone, Copy)]
+enum KeystoneOn {
+    Sqlite,
+    Postgres,
+    Mariadb,
+}
+
 /// Runs `ironstone import keystone` with a clean environment plus `env`.
 fn import(data_dir: &Path, env: &[(&str, &str)], args: &[&str]) -> (bool, String, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ironstone"));
@@ -149,13 +200,17 @@ fn str_of<'a>(v: &'a Value, pointer: &str) -> &'a str {
 
 /// Imports a Keystone on `source` into an Ironstone on `target`, then
 /// checks every promise of the takeover against the running server.
-async fn takeover(source: Backend, target: Backend) {
+async fn takeover(source: KeystoneOn, target: Backend) {
     let Some(python) = common::interop_python() else {
         return;
     };
     let d = match source {
-        Backend::Sqlite => deployment(&python),
-        Backend::Postgres => match postgres_deployment(&python) {
+        KeystoneOn::Sqlite => deployment(&python),
+        KeystoneOn::Postgres => match postgres_deployment(&python) {
+            Some(d) => d,
+            None => return,
+        },
+        KeystoneOn::Mariadb => match mariadb_deployment(&python) {
             Some(d) => d,
             None => return,
         },
@@ -528,17 +583,24 @@ async fn takeover(source: Backend, target: Backend) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keystone_on_sqlite_taken_over_by_ironstone_on_sqlite() {
-    takeover(Backend::Sqlite, Backend::Sqlite).await;
+    takeover(KeystoneOn::Sqlite, Backend::Sqlite).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keystone_on_sqlite_taken_over_by_ironstone_on_postgres() {
-    takeover(Backend::Sqlite, Backend::Postgres).await;
+    takeover(KeystoneOn::Sqlite, Backend::Postgres).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keystone_on_postgres_taken_over_by_ironstone_on_postgres() {
-    takeover(Backend::Postgres, Backend::Postgres).await;
+    takeover(KeystoneOn::Postgres, Backend::Postgres).await;
+}
+
+/// Where most Keystones live: MariaDB (Kolla-Ansible, OpenStack-Ansible,
+/// devstack), read with `mysql+pymysql://` as Keystone's own URL spells it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keystone_on_mariadb_taken_over_by_ironstone_on_sqlite() {
+    takeover(KeystoneOn::Mariadb, Backend::Sqlite).await;
 }
 
 /// A database Ironstone bootstrapped has its own admin, project and roles

@@ -209,6 +209,7 @@ fn optional<T>(src: &mut Source, table: &str, sql: &str) -> Result<Vec<T>, Error
 where
     T: diesel::deserialize::QueryableByName<diesel::sqlite::Sqlite>
         + diesel::deserialize::QueryableByName<diesel::pg::Pg>
+        + diesel::deserialize::QueryableByName<diesel::mysql::Mysql>
         + 'static,
 {
     if src.has_table(table)? {

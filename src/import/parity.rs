@@ -30,7 +30,7 @@ pub struct KsPolicy {
     pub extra: Option<String>,
 }
 
-const POLICIES: &str = "SELECT id, type AS policy_type, blob, extra FROM policy";
+const POLICIES: &str = "SELECT id, type AS policy_type, \"blob\", extra FROM policy";
 
 #[derive(Debug, QueryableByName)]
 pub struct KsPolicyAssociation {

@@ -1,12 +1,15 @@
-//! Reading a Keystone database (SQLite or PostgreSQL) as Keystone 30's
-//! models lay it out. The source is opened read-only where the backend
-//! allows it and is never migrated or written.
+//! Reading a Keystone database (SQLite, PostgreSQL, or MariaDB/MySQL, where
+//! most Keystones live) as Keystone 30's models lay it out. The source is
+//! opened read-only and is never migrated or written.
 //!
-//! Queries are plain SQL that both backends accept: booleans and integer
+//! Queries are plain SQL that every backend accepts: booleans and integer
 //! ids are cast to BIGINT and datetimes to text, so one set of row types
-//! reads either backend.
+//! reads any backend. MySQL spells those casts SIGNED and CHAR, and quotes
+//! identifiers with double quotes only in ANSI_QUOTES mode, which the
+//! session turns on.
 
 use diesel::deserialize::QueryableByName;
+use diesel::mysql::{Mysql, MysqlConnection};
 use diesel::pg::{Pg, PgConnection};
 use diesel::sql_types::{BigInt, Integer, Nullable, Text};
 use diesel::sqlite::{Sqlite, SqliteConnection};
@@ -19,6 +22,7 @@ use crate::store::redact_url;
 pub enum Source {
     Sqlite(SqliteConnection),
     Postgres(PgConnection),
+    Mysql(MysqlConnection),
 }
 
 /// Turns a database URL as Keystone's `[database] connection` spells it
@@ -50,12 +54,14 @@ pub fn parse_source_url(url: &str) -> Result<SourceUrl, Error> {
             Ok(SourceUrl::Sqlite(path.to_string()))
         }
         "postgres" | "postgresql" => Ok(SourceUrl::Postgres(format!("postgresql://{rest}"))),
-        "mysql" | "mariadb" => Err(Error::Config(format!(
-            "{} is a MySQL database: Ironstone imports from SQLite or PostgreSQL (copy the database into PostgreSQL first, e.g. with pgloader)",
-            redact_url(url)
+        // SQLAlchemy's options (`?charset=utf8`) are PyMySQL's; the
+        // client library takes none of them.
+        "mysql" | "mariadb" => Ok(SourceUrl::Mysql(format!(
+            "mysql://{}",
+            rest.split('?').next().unwrap_or(rest)
         ))),
         other => Err(Error::Config(format!(
-            "unsupported database URL scheme {other:?} in {}: use sqlite:///PATH, a path, or postgresql://",
+            "unsupported database URL scheme {other:?} in {}: use sqlite:///PATH, a path, postgresql:// or mysql://",
             redact_url(url)
         ))),
     }
@@ -66,6 +72,7 @@ pub fn parse_source_url(url: &str) -> Result<SourceUrl, Error> {
 pub enum SourceUrl {
     Sqlite(String),
     Postgres(String),
+    Mysql(String),
 }
 
 impl Source {
@@ -95,17 +102,30 @@ impl Source {
                     .map_err(|e| cannot(&e))?;
                 Ok(Source::Postgres(conn))
             }
+            SourceUrl::Mysql(target) => {
+                let mut conn = MysqlConnection::establish(&target).map_err(|e| cannot(&e))?;
+                for setting in [
+                    "SET SESSION TRANSACTION READ ONLY",
+                    "SET SESSION sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOTES')",
+                ] {
+                    diesel::sql_query(setting)
+                        .execute(&mut conn)
+                        .map_err(|e| cannot(&e))?;
+                }
+                Ok(Source::Mysql(conn))
+            }
         }
     }
 
     /// Runs a query that both backends understand.
     pub fn load<T>(&mut self, sql: &str) -> Result<Vec<T>, Error>
     where
-        T: QueryableByName<Sqlite> + QueryableByName<Pg> + 'static,
+        T: QueryableByName<Sqlite> + QueryableByName<Pg> + QueryableByName<Mysql> + 'static,
     {
         let result = match self {
             Source::Sqlite(c) => diesel::sql_query(sql).load::<T>(c),
             Source::Postgres(c) => diesel::sql_query(sql).load::<T>(c),
+            Source::Mysql(c) => diesel::sql_query(mysql_dialect(sql)).load::<T>(c),
         };
         result.map_err(|e| {
             Error::Config(format!(
@@ -125,6 +145,10 @@ impl Source {
                 "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = '{}'",
                 name.replace('\'', "''")
             ),
+            Source::Mysql(_) => format!(
+                "SELECT CAST(COUNT(*) AS SIGNED) AS n FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = '{}'",
+                name.replace('\'', "''")
+            ),
         };
         let rows: Vec<Count> = self.load(&sql)?;
         Ok(rows.first().is_some_and(|c| c.n > 0))
@@ -141,6 +165,13 @@ impl Source {
         }
         Ok(())
     }
+}
+
+/// The shared queries as MySQL spells their casts.
+fn mysql_dialect(sql: &str) -> String {
+    sql.replace(" AS BIGINT)", " AS SIGNED)")
+        .replace(" AS INTEGER)", " AS SIGNED)")
+        .replace(" AS TEXT)", " AS CHAR)")
 }
 
 fn percent_encode_path(path: &str) -> String {
@@ -603,12 +634,13 @@ mod tests {
             parse_source_url("postgres://u@h/k").unwrap(),
             SourceUrl::Postgres("postgresql://u@h/k".into())
         );
-        let mysql = parse_source_url("mysql+pymysql://keystone:hunter2@db/keystone")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            mysql.contains("MySQL") && !mysql.contains("hunter2"),
-            "{mysql}"
+        assert_eq!(
+            parse_source_url("mysql+pymysql://keystone:pw@db:3306/keystone?charset=utf8").unwrap(),
+            SourceUrl::Mysql("mysql://keystone:pw@db:3306/keystone".into())
+        );
+        assert_eq!(
+            mysql_dialect("SELECT CAST(a AS BIGINT) AS a, CAST(b AS TEXT) AS b FROM \"limit\""),
+            "SELECT CAST(a AS SIGNED) AS a, CAST(b AS CHAR) AS b FROM \"limit\""
         );
         assert!(parse_source_url("sqlite://").is_err());
         assert!(parse_source_url("oracle://x").is_err());

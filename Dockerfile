@@ -1,7 +1,11 @@
 # Multi-stage build: compile with the Rust toolchain, run on a slim Debian
-# with only the release binary, TLS roots, libssl (libpq's TLS) and curl
+# with only the release binary, TLS roots, libssl (libpq's TLS), the
+# MariaDB client library (`import keystone` from MariaDB/MySQL) and curl
 # (health checks).
 FROM rust:1-bookworm AS build
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libmariadb-dev \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
@@ -10,7 +14,7 @@ RUN cargo build --release --locked --bin ironstone
 
 FROM debian:bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates libssl3 curl \
+ && apt-get install -y --no-install-recommends ca-certificates libssl3 libmariadb3 curl \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /var/lib/ironstone --create-home ironstone
 COPY --from=build /src/target/release/ironstone /usr/local/bin/ironstone

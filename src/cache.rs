@@ -10,6 +10,7 @@
 //! database. A TTL caps every entry as a second line of defence.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -27,6 +28,9 @@ pub struct EpochCache<V> {
     inner: Mutex<Generations<V>>,
     capacity: usize,
     ttl: Duration,
+    /// Lookups answered from the cache, and not (for `/metrics`).
+    hits: AtomicU64,
+    misses: AtomicU64,
 }
 
 struct Generations<V> {
@@ -46,11 +50,33 @@ impl<V: Clone> EpochCache<V> {
             }),
             capacity,
             ttl,
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
         }
+    }
+
+    /// Lookups answered from the cache and lookups that were not, since
+    /// start.
+    pub fn counts(&self) -> (u64, u64) {
+        (
+            self.hits.load(Ordering::Relaxed),
+            self.misses.load(Ordering::Relaxed),
+        )
     }
 
     /// The entry for `key` if it was stored in `epoch` and is fresh.
     pub fn get(&self, key: &str, epoch: u64) -> Option<V> {
+        let found = self.lookup(key, epoch);
+        let counter = if found.is_some() {
+            &self.hits
+        } else {
+            &self.misses
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        found
+    }
+
+    fn lookup(&self, key: &str, epoch: u64) -> Option<V> {
         if self.capacity == 0 {
             return None;
         }

@@ -33,6 +33,7 @@ pub mod secret;
 pub mod server;
 pub mod signature;
 pub mod store;
+pub mod telemetry;
 pub mod token;
 pub mod trust;
 
@@ -62,6 +63,7 @@ pub struct AppState {
     pub oauth1: oauth1::OAuth1,
     pub leaks: leak::Leaks,
     pub audit: audit::Audit,
+    pub telemetry: std::sync::Arc<telemetry::Telemetry>,
 }
 
 /// What `/readyz` checks: the database answers and the key repositories
@@ -86,5 +88,93 @@ impl AppState {
             token_keys: self.tokens.keys_loaded(),
             credential_keys: self.credentials.ring().fernet().is_ok(),
         }
+    }
+}
+
+impl AppState {
+    /// Everything `/metrics` shows, in Prometheus' text format.
+    pub fn metrics_text(&self) -> String {
+        use std::sync::atomic::Ordering::Relaxed;
+        let mut text = String::new();
+        let t = &mut text;
+        let g = &self.auth.guards;
+        telemetry::series(
+            t,
+            "ironstone_signature_verified_total",
+            "counter",
+            "Signed requests verified.",
+            telemetry::one(g.verified.load(Relaxed)),
+        );
+        telemetry::series(
+            t,
+            "ironstone_signature_failures_total",
+            "counter",
+            "Signature verifications that failed (unknown key, wrong signature, unusable pair).",
+            telemetry::one(g.throttle.failures.load(Relaxed)),
+        );
+        telemetry::series(
+            t,
+            "ironstone_signature_throttled_total",
+            "counter",
+            "Verification calls refused with 429.",
+            telemetry::one(g.throttle.refused.load(Relaxed)),
+        );
+        telemetry::series(
+            t,
+            "ironstone_signature_replays_total",
+            "counter",
+            "Verification calls refused as replays.",
+            telemetry::one(g.replays.load(Relaxed)),
+        );
+        telemetry::series(
+            t,
+            "ironstone_signature_replay_cache_entries",
+            "gauge",
+            "Signatures held by the replay cache.",
+            telemetry::one(g.replay.len() as u64),
+        );
+        let caches = self.auth.caches.counts();
+        let by_cache = |pick: fn(&(u64, u64)) -> u64| -> Vec<(String, u64)> {
+            caches
+                .iter()
+                .map(|(cache, counts)| (format!("{{cache=\"{cache}\"}}"), pick(counts)))
+                .collect()
+        };
+        telemetry::series(
+            t,
+            "ironstone_cache_hits_total",
+            "counter",
+            "Lookups answered by an in-process cache (hit ratio: hits / (hits + misses)).",
+            by_cache(|c| c.0),
+        );
+        telemetry::series(
+            t,
+            "ironstone_cache_misses_total",
+            "counter",
+            "Lookups an in-process cache could not answer.",
+            by_cache(|c| c.1),
+        );
+        telemetry::series(
+            t,
+            "ironstone_password_hash_queue_depth",
+            "gauge",
+            "Password hashes waiting for a hashing thread.",
+            telemetry::one(self.hasher.queue_depth() as u64),
+        );
+        let pool = self.db.pool_usage();
+        let pool = vec![
+            ("{state=\"open\"}".to_string(), u64::from(pool.open)),
+            ("{state=\"idle\"}".to_string(), u64::from(pool.idle)),
+            ("{state=\"max\"}".to_string(), u64::from(pool.size)),
+        ];
+        telemetry::series(
+            t,
+            "ironstone_db_pool_connections",
+            "gauge",
+            "Database connections: open (in use or idle), idle, and the pool's size.",
+            pool,
+        );
+        self.telemetry.encode(&mut text);
+        text
     }
 }

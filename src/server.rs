@@ -139,6 +139,7 @@ pub fn prepare(config: Config) -> Result<AppState, Error> {
             credentials.clone(),
         ),
         audit: crate::audit::Audit::new(db.clone()),
+        telemetry: Arc::new(crate::telemetry::Telemetry::new(db.round_trips())?),
         credential: crate::credential::Credentials::new(
             db.clone(),
             credentials.clone(),
@@ -607,6 +608,12 @@ async fn keystone_conventions(
         {
             headers.insert(HeaderName::from_static("www-authenticate"), v);
         }
+    }
+    if let Some(state) = res.request().app_data::<web::Data<AppState>>() {
+        let pattern = res.request().match_pattern();
+        state
+            .telemetry
+            .observe(pattern.as_deref(), status.as_u16(), started.elapsed());
     }
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
     if status.is_server_error() {

@@ -95,7 +95,13 @@ fn a_flood_of_failing_keys_leaves_memory_bounded() {
         }
         let after = rss_kib(pid);
         eprintln!("RSS before {before} KiB, after 100,000 failing keys {after} KiB");
-        assert!(after < 64 * 1024, "RSS {after} KiB");
+        // The bound is on growth: the baseline is the debug build's and
+        // moves with what it links (measured 45-47 MB); the flood adds
+        // about 20 MB of capped tables, whatever the number of keys.
+        assert!(
+            after.saturating_sub(before) < 32 * 1024,
+            "RSS grew from {before} KiB to {after} KiB"
+        );
     });
 }
 

@@ -27,6 +27,7 @@ mod keystone_vectors;
 mod layout;
 mod lifecycle;
 mod limits;
+mod metrics;
 mod oauth1;
 mod oauth2;
 mod operations;

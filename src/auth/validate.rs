@@ -41,6 +41,16 @@ pub struct Caches {
 }
 
 impl Caches {
+    /// Each cache's (hits, misses) since start, by name.
+    pub fn counts(&self) -> [(&'static str, (u64, u64)); 4] {
+        [
+            ("scopes", self.scopes.counts()),
+            ("revocations", self.revocations.counts()),
+            ("catalogs", self.catalogs.counts()),
+            ("credentials", self.credentials.counts()),
+        ]
+    }
+
     pub fn new(settings: &crate::config::Cache) -> Self {
         let ttl = std::time::Duration::from_secs(settings.ttl);
         Caches {

@@ -256,6 +256,8 @@ pub fn group_ids_of_user(conn: &mut Conn, user_id: &str) -> Result<Vec<String>, 
 #[derive(Clone)]
 pub struct Hasher {
     jobs: std::sync::mpsc::SyncSender<HashJob>,
+    /// Jobs queued and not yet started (for `/metrics`).
+    waiting: Arc<std::sync::atomic::AtomicUsize>,
     cost: u32,
     /// A hash of a random password at the configured cost, checked when the
     /// user does not exist so both failures take the same time.
@@ -303,9 +305,15 @@ impl Hasher {
         }
         Ok(Hasher {
             jobs,
+            waiting: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
             cost,
             dummy_hash: Arc::new(dummy_hash),
         })
+    }
+
+    /// Password hashes waiting for a hashing thread.
+    pub fn queue_depth(&self) -> usize {
+        self.waiting.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Runs `f` on a hashing thread.
@@ -314,15 +322,22 @@ impl Hasher {
         f: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, Error> {
         let (done, result) = tokio::sync::oneshot::channel();
+        let waiting = Arc::clone(&self.waiting);
+        waiting.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let started = Arc::clone(&waiting);
         let job: HashJob = Box::new(move || {
+            started.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
             let _ = done.send(f());
         });
-        self.jobs.try_send(job).map_err(|e| match e {
-            std::sync::mpsc::TrySendError::Full(_) => {
-                Error::Unavailable("too many logins at once; try again".into())
-            }
-            std::sync::mpsc::TrySendError::Disconnected(_) => {
-                Error::Unavailable("the service is shutting down".into())
+        self.jobs.try_send(job).map_err(|e| {
+            waiting.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+            match e {
+                std::sync::mpsc::TrySendError::Full(_) => {
+                    Error::Unavailable("too many logins at once; try again".into())
+                }
+                std::sync::mpsc::TrySendError::Disconnected(_) => {
+                    Error::Unavailable("the service is shutting down".into())
+                }
             }
         })?;
         result

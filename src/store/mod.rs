@@ -245,6 +245,17 @@ pub struct Database {
     acquire_timeout: Duration,
     /// Where lines staged by committed transactions go (the audit export).
     outbox: Option<outbox::Delivery>,
+    /// How long each use case's database hop takes, queueing included
+    /// (for `/metrics`).
+    round_trips: prometheus::Histogram,
+}
+
+/// The pool as `/metrics` shows it.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolUsage {
+    pub size: u32,
+    pub open: u32,
+    pub idle: u32,
 }
 
 impl Database {
@@ -287,7 +298,33 @@ impl Database {
             sqlite_writer: Arc::new(Mutex::new(())),
             acquire_timeout,
             outbox: None,
+            round_trips: prometheus::Histogram::with_opts(
+                prometheus::HistogramOpts::new(
+                    "ironstone_db_round_trip_seconds",
+                    "Time of one database hop of a request (waiting for a connection, the transaction), in seconds.",
+                )
+                .buckets(vec![
+                    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                    0.5, 1.0, 2.5,
+                ]),
+            )
+            .map_err(|e| Error::Config(format!("metrics: {e}")))?,
         })
+    }
+
+    /// The round-trip histogram, to register with a metrics registry.
+    pub fn round_trips(&self) -> prometheus::Histogram {
+        self.round_trips.clone()
+    }
+
+    /// Connections: the pool's size, those open, those idle.
+    pub fn pool_usage(&self) -> PoolUsage {
+        let state = self.pool.state();
+        PoolUsage {
+            size: self.pool.max_size(),
+            open: state.connections,
+            idle: state.idle_connections,
+        }
     }
 
     /// Sends the lines committed transactions stage (see [`outbox`]) to
@@ -403,6 +440,7 @@ impl Database {
         let pool = self.pool.clone();
         let outbox = self.outbox.clone();
         let span = tracing::Span::current();
+        let timer = self.round_trips.start_timer();
         let result = tokio::task::spawn_blocking(move || {
             let _enter = span.enter();
             let _permit = permit;
@@ -413,6 +451,7 @@ impl Database {
         })
         .await
         .map_err(|e| Error::Internal(format!("database task failed: {e}")))?;
+        timer.observe_duration();
         result
     }
 

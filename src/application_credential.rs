@@ -774,7 +774,7 @@ impl AppCreds {
     ) -> Result<Created, Error> {
         policy::refuse_restricted_delegation(caller)?;
         policy::enforce(policy::CREATE_APP_CRED, caller, Target::owned_by(&user_id))?;
-        policy::refuse_trust_delegation(caller)?;
+        policy::refuse_delegated_app_creds(caller)?;
         let Some(project_id) = caller.project_id().map(str::to_string) else {
             return Err(Error::forbidden_action(policy::CREATE_APP_CRED.action));
         };
@@ -863,7 +863,7 @@ impl AppCreds {
         name: Option<String>,
     ) -> Result<Vec<AppCred>, Error> {
         policy::enforce(policy::READ_APP_CREDS, caller, Target::owned_by(&user_id))?;
-        policy::refuse_trust_delegation(caller)?;
+        policy::refuse_delegated_app_creds(caller)?;
         let found = self
             .db
             .read(move |conn| list_for_user(conn, &user_id, name.as_deref()))
@@ -889,7 +889,7 @@ impl AppCreds {
         id: Input<String>,
     ) -> Result<AppCred, Error> {
         policy::enforce(policy::READ_APP_CREDS, caller, Target::owned_by(&user_id))?;
-        policy::refuse_trust_delegation(caller)?;
+        policy::refuse_delegated_app_creds(caller)?;
         Ok(self.as_listed(self.load(user_id, id).await?))
     }
 
@@ -901,7 +901,7 @@ impl AppCreds {
     ) -> Result<(), Error> {
         policy::refuse_restricted_delegation(caller)?;
         policy::enforce(policy::DELETE_APP_CRED, caller, Target::owned_by(&user_id))?;
-        policy::refuse_trust_delegation(caller)?;
+        policy::refuse_delegated_app_creds(caller)?;
         let found = self.load(user_id, id).await?;
         let initiator = crate::audit::Initiator::of(caller);
         self.db
@@ -927,7 +927,7 @@ impl AppCreds {
     ) -> Result<Rotated, Error> {
         policy::refuse_restricted_delegation(caller)?;
         policy::enforce(policy::CREATE_APP_CRED, caller, Target::owned_by(&user_id))?;
-        policy::refuse_trust_delegation(caller)?;
+        policy::refuse_delegated_app_creds(caller)?;
         let old = self.load(user_id.clone(), id).await?;
         if caller.project_id() != Some(old.project_id.as_str()) {
             return Err(Error::forbidden_action(policy::CREATE_APP_CRED.action));
@@ -1007,7 +1007,7 @@ impl AppCreds {
             caller,
             Target::owned_by(&user_id),
         )?;
-        policy::refuse_trust_delegation(caller)?;
+        policy::refuse_delegated_app_creds(caller)?;
         self.db
             .read(move |conn| list_access_rules(conn, &user_id))
             .await
@@ -1037,7 +1037,7 @@ impl AppCreds {
             caller,
             Target::owned_by(&user_id),
         )?;
-        policy::refuse_trust_delegation(caller)?;
+        policy::refuse_delegated_app_creds(caller)?;
         self.db
             .write(move |conn| delete_access_rule(conn, &user_id, &id))
             .await

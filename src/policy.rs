@@ -106,6 +106,12 @@ impl Caller {
         minted_by_delegation(&self.methods)
     }
 
+    /// A delegated method or a trust: what Keystone's
+    /// `trust_id or is_delegated_method(token)` guards refuse.
+    pub fn acts_by_delegation(&self) -> bool {
+        self.is_delegated() || self.trust_id.is_some()
+    }
+
     /// EC2 tokens and restricted application-credential tokens may not
     /// manage application credentials (Keystone's
     /// `_check_unrestricted_application_credential`).
@@ -1075,7 +1081,7 @@ pub fn enforce_membership(
 pub fn refuse_delegated_credentials(caller: &Caller) -> Result<(), Error> {
     // A trust is a scope, not a method: its tokens are refused too
     // (Keystone's `_require_primary_auth`, OSSA-2013-032).
-    if caller.is_delegated() || caller.trust_id.is_some() {
+    if caller.acts_by_delegation() {
         return Err(Error::Forbidden(
             "Delegated tokens cannot access credentials directly.".into(),
         ));
@@ -1113,11 +1119,11 @@ pub fn refuse_restricted_delegation(caller: &Caller) -> Result<(), Error> {
 /// read or delete application credentials or access rules (a credential
 /// would outlive the delegation). Application-credential tokens are
 /// judged apart (restricted or not).
-pub fn refuse_trust_delegation(caller: &Caller) -> Result<(), Error> {
+pub fn refuse_delegated_app_creds(caller: &Caller) -> Result<(), Error> {
     if caller.methods.iter().any(|m| m == "application_credential") {
         return Ok(());
     }
-    if caller.trust_id.is_some() || minted_by_delegation(&caller.methods) {
+    if caller.acts_by_delegation() {
         return Err(Error::Forbidden(
             "Cannot manage application credentials with a token issued via delegation.".into(),
         ));

@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 
 use super::crud::{Entity, Names};
 use super::error::method_not_allowed;
-use super::http::{base_url, caller, header, id_of, query_pairs, JsonBody, Resp};
+use super::http::{base_url, caller, collection, header, query_pairs, JsonBody, Resp};
 use super::input::{extra_attributes, matching_id, path_id};
 use super::render;
 use crate::error::Error;
@@ -251,21 +251,16 @@ pub async fn list_access_tokens(
     path: web::Path<String>,
 ) -> Resp {
     let caller = caller(&state, &req).await?;
-    let user = id_of(path, "user id");
+    let user = path.into_inner();
+    let list = format!("/users/{user}/OS-OAUTH1/access_tokens");
+    let user = path_id(&user, "user id").map(|_| user);
     let tokens = state.oauth1.list_access_tokens(&caller, user).await?;
     let base = base_url(&req, &state);
-    let items: Vec<Value> = tokens
+    let items = tokens
         .iter()
         .map(|t| render::access_token(t, &base))
         .collect();
-    let query = match req.query_string() {
-        "" => String::new(),
-        q => format!("?{q}"),
-    };
-    Ok(HttpResponse::Ok().json(json!({
-        "access_tokens": items,
-        "links": {"self": format!("{base}{}{query}", req.path().split("/v3").last().unwrap_or("")), "next": null, "previous": null},
-    })))
+    Ok(HttpResponse::Ok().json(collection("access_tokens", items, &req, &base, &list)))
 }
 
 /// `GET /v3/users/{user_id}/OS-OAUTH1/access_tokens/{id}`.
@@ -303,18 +298,16 @@ pub async fn access_token_roles(
     path: web::Path<(String, String)>,
 ) -> Resp {
     let caller = caller(&state, &req).await?;
-    let (user, id) = user_and_token(path);
-    let roles = state.oauth1.delegated_roles(&caller, user, id).await?;
+    let (user, id) = path.into_inner();
+    let list = format!("/users/{user}/OS-OAUTH1/access_tokens/{id}/roles");
+    let user = path_id(&user, "user id").map(|_| user);
+    let roles = state.oauth1.delegated_roles(&caller, user, Ok(id)).await?;
     let base = base_url(&req, &state);
-    let items: Vec<Value> = roles
+    let items = roles
         .iter()
         .map(|r| render::delegated_role(r, &base))
         .collect();
-    let link = format!("{base}{}", req.path().split("/v3").last().unwrap_or(""));
-    Ok(HttpResponse::Ok().json(json!({
-        "roles": items,
-        "links": {"self": link, "next": null, "previous": null},
-    })))
+    Ok(HttpResponse::Ok().json(collection("roles", items, &req, &base, &list)))
 }
 
 /// `GET /v3/users/{user_id}/OS-OAUTH1/access_tokens/{id}/roles/{role_id}`.

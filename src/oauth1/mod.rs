@@ -166,11 +166,63 @@ fn first_use(conn: &mut Conn, params: &sig::Params) -> Result<bool, Error> {
     Ok(inserted == 1)
 }
 
-/// A fresh secret, encrypted: (secret, ciphertext, key hash).
-fn new_secret(cipher: &CredentialCipher) -> Result<(Secret, String, String), Error> {
-    let secret = Secret::new(new_id());
-    let (encrypted, key_hash) = cipher.encrypt(secret.expose())?;
-    Ok((secret, encrypted, key_hash))
+/// Whether the request is signed with the consumer's secret and the
+/// token's (none for a request-token request), both stored encrypted,
+/// and seen for the first time.
+fn genuine(
+    conn: &mut Conn,
+    cipher: &CredentialCipher,
+    request: &SignedRequest,
+    params: &sig::Params,
+    consumer_secret: &str,
+    token_secret: Option<&str>,
+) -> Result<bool, Error> {
+    let consumer_secret = cipher.decrypt(consumer_secret)?;
+    let token_secret = match token_secret {
+        Some(encrypted) => cipher.decrypt(encrypted)?,
+        None => Secret::new(String::new()),
+    };
+    Ok(signed_by(request, params, &consumer_secret, &token_secret) && first_use(conn, params)?)
+}
+
+/// A new consumer or token: its id and secret, the secret encrypted.
+struct Fresh {
+    id: String,
+    secret: Secret,
+    encrypted: String,
+    key_hash: String,
+    now: i64,
+}
+
+impl Fresh {
+    fn new(cipher: &CredentialCipher) -> Result<Self, Error> {
+        let secret = Secret::new(new_id());
+        let (encrypted, key_hash) = cipher.encrypt(secret.expose())?;
+        Ok(Fresh {
+            id: new_id(),
+            secret,
+            encrypted,
+            key_hash,
+            now: now_micros(),
+        })
+    }
+
+    fn row(&self) -> store::NewRow<'_> {
+        store::NewRow {
+            id: &self.id,
+            encrypted_secret: &self.encrypted,
+            key_hash: &self.key_hash,
+            now: self.now,
+        }
+    }
+
+    fn issued(self, expires_at: Option<i64>) -> Issued {
+        Issued {
+            id: self.id,
+            secret: self.secret,
+            expires_at,
+        }
+    }
 }
 
 fn new_verifier() -> String {
@@ -222,22 +274,14 @@ impl OAuth1 {
         let cipher = Arc::clone(&self.cipher);
         self.db
             .write(move |conn| {
-                let id = new_id();
-                let (secret, encrypted, key_hash) = new_secret(&cipher)?;
-                store::insert_consumer(
-                    conn,
-                    store::NewRow {
-                        id: &id,
-                        encrypted_secret: &encrypted,
-                        key_hash: &key_hash,
-                        now: now_micros(),
-                    },
-                    new.description.as_deref(),
-                    &new.extra,
-                )?;
+                let fresh = Fresh::new(&cipher)?;
+                store::insert_consumer(conn, fresh.row(), new.description.as_deref(), &new.extra)?;
                 let consumer =
-                    store::get_consumer(conn, &id)?.ok_or_else(store::not_found_consumer)?;
-                Ok(CreatedConsumer { consumer, secret })
+                    store::get_consumer(conn, &fresh.id)?.ok_or_else(store::not_found_consumer)?;
+                Ok(CreatedConsumer {
+                    consumer,
+                    secret: fresh.secret,
+                })
             })
             .await
     }
@@ -312,34 +356,19 @@ impl OAuth1 {
                         "Validation failed with errors: invalid_request, detail message is: Missing callback URI..".into(),
                     ));
                 }
-                let consumer_secret = cipher.decrypt(&consumer_secret)?;
-                if !signed_by(&request, &params, &consumer_secret, &Secret::new(String::new())) {
+                if !genuine(conn, &cipher, &request, &params, &consumer_secret, None)? {
                     return Err(Error::unauthorized_with("Invalid signature"));
                 }
-                if !first_use(conn, &params)? {
-                    return Err(Error::unauthorized_with("Invalid signature"));
-                }
-                let id = new_id();
-                let (secret, encrypted, key_hash) = new_secret(&cipher)?;
-                let now = now_micros();
-                let expires_at = expiry(now, duration);
+                let fresh = Fresh::new(&cipher)?;
+                let expires_at = expiry(fresh.now, duration);
                 store::insert_request_token(
                     conn,
-                    store::NewRow {
-                        id: &id,
-                        encrypted_secret: &encrypted,
-                        key_hash: &key_hash,
-                        now,
-                    },
+                    fresh.row(),
                     &params.consumer_key,
                     &project_id,
                     expires_at,
                 )?;
-                Ok(Issued {
-                    id,
-                    secret,
-                    expires_at,
-                })
+                Ok(fresh.issued(expires_at))
             })
             .await
     }
@@ -355,7 +384,7 @@ impl OAuth1 {
     ) -> Result<Secret, Error> {
         policy::enforce(policy::AUTHORIZE_REQUEST_TOKEN, caller, Target::default())?;
         let roles = roles?;
-        if caller.is_delegated() || caller.trust_id.is_some() {
+        if caller.acts_by_delegation() {
             return Err(Error::Forbidden(
                 "Cannot authorize a request token with a token issued via delegation.".into(),
             ));
@@ -447,33 +476,21 @@ impl OAuth1 {
                         "Provided verifier does not match stored verifier",
                     ));
                 }
-                let consumer_secret = cipher.decrypt(&consumer_secret)?;
-                let token_secret = cipher.decrypt(&request_token.encrypted_secret)?;
-                if !signed_by(&request, &params, &consumer_secret, &token_secret)
-                    || !first_use(conn, &params)?
-                {
+                let token_secret = Some(request_token.encrypted_secret.as_str());
+                if !genuine(
+                    conn,
+                    &cipher,
+                    &request,
+                    &params,
+                    &consumer_secret,
+                    token_secret,
+                )? {
                     return Err(Error::unauthorized_with("Invalid signature"));
                 }
-                let id = new_id();
-                let (secret, encrypted, key_hash) = new_secret(&cipher)?;
-                let now = now_micros();
-                let expires_at = expiry(now, duration);
-                store::exchange_request_token(
-                    conn,
-                    &request_token,
-                    store::NewRow {
-                        id: &id,
-                        encrypted_secret: &encrypted,
-                        key_hash: &key_hash,
-                        now,
-                    },
-                    expires_at,
-                )?;
-                Ok(Issued {
-                    id,
-                    secret,
-                    expires_at,
-                })
+                let fresh = Fresh::new(&cipher)?;
+                let expires_at = expiry(fresh.now, duration);
+                store::exchange_request_token(conn, &request_token, fresh.row(), expires_at)?;
+                Ok(fresh.issued(expires_at))
             })
             .await
     }
@@ -497,11 +514,15 @@ impl OAuth1 {
                 if access.consumer_id != params.consumer_key {
                     return Err(invalid());
                 }
-                let consumer_secret = cipher.decrypt(&consumer_secret)?;
-                let token_secret = cipher.decrypt(&access.encrypted_secret)?;
-                if !signed_by(&request, &params, &consumer_secret, &token_secret)
-                    || !first_use(conn, &params)?
-                {
+                let token_secret = Some(access.encrypted_secret.as_str());
+                if !genuine(
+                    conn,
+                    &cipher,
+                    &request,
+                    &params,
+                    &consumer_secret,
+                    token_secret,
+                )? {
                     return Err(invalid());
                 }
                 Ok(Delegation {
@@ -657,7 +678,7 @@ pub enum RoleRef {
 
 /// Keystone's `_block_delegated_token` for the access-token routes.
 fn block_delegated(caller: &Caller) -> Result<(), Error> {
-    if caller.is_delegated() || caller.trust_id.is_some() {
+    if caller.acts_by_delegation() {
         return Err(Error::Forbidden(
             "Cannot list or manage OAuth1 access tokens with a token issued via delegation.".into(),
         ));

@@ -4,8 +4,9 @@
 //! ([`crate::store::Changes`]): any committed write that could change an
 //! answer moves the epoch, and an entry from another epoch is never served.
 //! The epoch moves at once for this node's own writes, within the listener's
-//! poll interval for other nodes' writes (PostgreSQL NOTIFY) and for other
-//! processes on the same SQLite file (a counter row their writes move). While the
+//! poll interval for other nodes' writes (PostgreSQL NOTIFY; on MariaDB/MySQL
+//! a counter row their writes move) and for other processes on the same
+//! SQLite file (the same counter row). While the
 //! cross-node channel is down there is no epoch, and callers go to the
 //! database. A TTL caps every entry as a second line of defence.
 

@@ -311,8 +311,8 @@ pub struct Signature {
     /// Signatures this node remembers to refuse replays, at most.
     pub replay_cache_size: usize,
     /// Where used signatures are recorded: `auto` (the database when it
-    /// is PostgreSQL, so the whole cluster shares it; this node's memory
-    /// on SQLite), `database` or `local`.
+    /// is PostgreSQL or MariaDB/MySQL, so the whole cluster shares it;
+    /// this node's memory on SQLite), `database` or `local`.
     pub replay_store: String,
     /// Failed verifications allowed per (access key, client address) and
     /// per client address in `throttle_window` seconds; past them,
@@ -484,7 +484,8 @@ pub struct Cache {
     /// Seconds an entry may be served even when nothing was written.
     pub ttl: u64,
     /// Milliseconds between checks for writes by other nodes (PostgreSQL
-    /// NOTIFY) or other processes (SQLite): the bound on stale answers.
+    /// NOTIFY, the MariaDB/MySQL counter row) or other processes (SQLite):
+    /// the bound on stale answers.
     pub listener_poll_ms: u64,
 }
 

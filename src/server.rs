@@ -63,7 +63,7 @@ pub fn prepare(config: Config) -> Result<AppState, Error> {
         "local" => None,
         "database" => Some(db.start_shared_replays()?.ok_or_else(|| {
             Error::Config(
-                "signature.replay_store = database needs PostgreSQL; SQLite serves one node, whose memory is enough".into(),
+                "signature.replay_store = database needs PostgreSQL or MariaDB/MySQL; SQLite serves one node, whose memory is enough".into(),
             )
         })?),
         _ => db.start_shared_replays()?,
@@ -359,7 +359,7 @@ fn spawn_audit_writer(state: Arc<AppState>) {
             write_signed(&writer, ticks % window == 0).await;
         }
     });
-    if state.db.backend() == crate::store::Backend::Postgres {
+    if state.db.is_clustered() {
         let rates = Arc::clone(&state);
         actix_web::rt::spawn(async move {
             let mut tick = actix_web::rt::time::interval(Duration::from_secs(3600));

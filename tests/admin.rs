@@ -1063,7 +1063,7 @@ async fn log_out_everywhere(backend: Backend) {
     );
 }
 
-on_both_backends!(
+on_every_backend!(
     log_out_everywhere,
     crud_and_errors,
     changes_revoke_tokens,
@@ -1157,4 +1157,9 @@ async fn sensitive_domain_options_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sensitive_domain_options_postgres() {
     sensitive_domain_options(Backend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sensitive_domain_options_mariadb() {
+    sensitive_domain_options(Backend::Mysql).await;
 }

@@ -830,7 +830,7 @@ async fn bad_input_changes_nothing(backend: Backend) {
     assert_eq!(body["credentials"], json!([]));
 }
 
-on_both_backends!(
+on_every_backend!(
     soda_create_get_delete,
     three_apis_share_one_store,
     v3_credentials_crud,

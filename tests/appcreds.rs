@@ -228,4 +228,4 @@ async fn application_credentials(backend: Backend) {
     assert_eq!(status, StatusCode::NO_CONTENT, "unused now");
 }
 
-on_both_backends!(application_credentials);
+on_every_backend!(application_credentials);

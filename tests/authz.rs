@@ -179,7 +179,7 @@ async fn auth_listing_routes(backend: Backend) {
     }
 }
 
-on_both_backends!(token_routes, auth_listing_routes);
+on_every_backend!(token_routes, auth_listing_routes);
 
 /// Callers of the AK/SK and credential routes; the target is Owner's pair.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -401,4 +401,4 @@ async fn key_routes(backend: Backend) {
     }
 }
 
-on_both_backends!(key_routes);
+on_every_backend!(key_routes);

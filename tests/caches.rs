@@ -134,6 +134,11 @@ async fn changes_elsewhere_reach_the_cache_postgres() {
     changes_elsewhere_reach_the_cache(Backend::Postgres).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_elsewhere_reach_the_cache_mariadb() {
+    changes_elsewhere_reach_the_cache(Backend::Mysql).await;
+}
+
 /// Past 10,000 revocation events they are not held in memory: each token
 /// is checked with a query, and a revocation still takes effect at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

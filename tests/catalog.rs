@@ -187,4 +187,4 @@ async fn catalog_api(backend: Backend) {
     assert_eq!(list["endpoints"], json!([]));
 }
 
-on_both_backends!(catalog_api);
+on_every_backend!(catalog_api);

@@ -37,20 +37,16 @@ async fn admin_scope(client: &reqwest::Client, base: &str) -> (String, String, S
 }
 
 async fn killed_mid_run_keeps_acknowledged_pairs(backend: Backend) {
-    let mut pg = None;
-    if backend == Backend::Postgres {
-        let Some(created) = common::create_postgres_database() else {
-            return;
-        };
-        pg = Some(created);
-    }
+    let Some(own) = common::create_database(backend) else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let url = pg.as_ref().map(|(url, _)| url.as_str());
+    let url = own.as_ref().map(|(url, _)| url.as_str());
     let mut child = spawn_server(dir.path(), port, url);
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::builder()
@@ -141,9 +137,9 @@ async fn killed_mid_run_keeps_acknowledged_pairs(backend: Backend) {
     }
     child.kill().unwrap();
     child.wait().unwrap();
-    if let Some((_, name)) = pg {
-        common::drop_postgres_database(&name);
+    if let Some((_, name)) = own {
+        common::drop_database(backend, &name);
     }
 }
 
-on_both_backends!(killed_mid_run_keeps_acknowledged_pairs);
+on_every_backend!(killed_mid_run_keeps_acknowledged_pairs);

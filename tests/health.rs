@@ -28,4 +28,4 @@ async fn health_and_readiness(backend: Backend) {
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
 }
 
-on_both_backends!(health_and_readiness);
+on_every_backend!(health_and_readiness);

@@ -97,30 +97,18 @@ fn postgres_deployment(python: &Path) -> Option<&'static Deployment> {
 /// run (most Keystones live in MariaDB or MySQL).
 const KEYSTONE_MARIADB_DATABASE: &str = "ironstone_test_keystone_source";
 
-/// Where MariaDB answers: `IRONSTONE_TEST_MARIADB_URL`, or root with an
-/// empty password on 127.0.0.1:3306, as on our machines.
-fn mariadb_url() -> String {
-    std::env::var("IRONSTONE_TEST_MARIADB_URL")
-        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".to_string())
-}
-
 /// A Keystone on MariaDB (`None`, with a printed reason, without one,
 /// unless `IRONSTONE_TEST_REQUIRE_MARIADB=1`).
 fn mariadb_deployment(python: &Path) -> Option<&'static Deployment> {
     static DEPLOYMENT: OnceLock<Option<Deployment>> = OnceLock::new();
     DEPLOYMENT
         .get_or_init(|| {
-            let server = mariadb_url();
-            let mut admin = match diesel::MysqlConnection::establish(&format!("{server}/mysql")) {
-                Ok(c) => c,
-                Err(e) => {
-                    if std::env::var("IRONSTONE_TEST_REQUIRE_MARIADB").is_ok_and(|v| v == "1") {
-                        panic!("MariaDB is required (IRONSTONE_TEST_REQUIRE_MARIADB=1) but unreachable at {server}: {e}");
-                    }
-                    eprintln!("skipping the MariaDB import: cannot connect to {server}: {e}");
-                    return None;
-                }
-            };
+            let server = common::mariadb_url();
+            let mut admin: diesel::MysqlConnection = common::connect_or_skip(
+                &format!("{server}/mysql"),
+                "MariaDB",
+                "IRONSTONE_TEST_REQUIRE_MARIADB",
+            )?;
             for statement in [
                 format!("DROP DATABASE IF EXISTS {KEYSTONE_MARIADB_DATABASE}"),
                 format!("CREATE DATABASE {KEYSTONE_MARIADB_DATABASE} CHARACTER SET utf8mb4"),
@@ -216,15 +204,14 @@ async fn takeover(source: KeystoneOn, target: Backend) {
         },
     };
     let backend = target;
-    let mut pg = None;
     let mut env: Vec<(&str, String)> = Vec::new();
-    if backend == Backend::Postgres {
-        let Some((url, name)) = common::create_postgres_database() else {
-            return;
-        };
+    let Some(own) = common::create_database(backend) else {
+        return;
+    };
+    let own = own.map(|(url, name)| {
         env.push(("IRONSTONE_DATABASE_URL", url));
-        pg = Some(name);
-    }
+        name
+    });
     let facts = &d.facts;
     let dir = tempfile::tempdir().unwrap();
     let data_dir: PathBuf = dir.path().join("ironstone");
@@ -576,8 +563,8 @@ async fn takeover(source: KeystoneOn, target: Backend) {
     assert_eq!(body["user"]["default_project_id"], webapp_id);
 
     drop(s);
-    if let Some(name) = pg {
-        common::drop_postgres_database(&name);
+    if let Some(name) = own {
+        common::drop_database(backend, &name);
     }
 }
 
@@ -597,10 +584,11 @@ async fn keystone_on_postgres_taken_over_by_ironstone_on_postgres() {
 }
 
 /// Where most Keystones live: MariaDB (Kolla-Ansible, OpenStack-Ansible,
-/// devstack), read with `mysql+pymysql://` as Keystone's own URL spells it.
+/// devstack), read with `mysql+pymysql://` as Keystone's own URL spells it,
+/// taken over by Ironstone on the same MariaDB server.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn keystone_on_mariadb_taken_over_by_ironstone_on_sqlite() {
-    takeover(KeystoneOn::Mariadb, Backend::Sqlite).await;
+async fn keystone_on_mariadb_taken_over_by_ironstone_on_mariadb() {
+    takeover(KeystoneOn::Mariadb, Backend::Mysql).await;
 }
 
 /// A database Ironstone bootstrapped has its own admin, project and roles

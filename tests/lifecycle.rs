@@ -1486,7 +1486,7 @@ async fn stopping_writes_the_tallies(backend: Backend) {
     panic!("the tallied success was not written on stop");
 }
 
-on_both_backends!(
+on_every_backend!(
     stopping_writes_the_tallies,
     per_key_rate_limits,
     cascades_are_recorded,

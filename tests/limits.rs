@@ -376,4 +376,4 @@ async fn scoping_and_deletion(backend: Backend) {
     );
 }
 
-on_both_backends!(strict_two_level, scoping_and_deletion);
+on_every_backend!(strict_two_level, scoping_and_deletion);

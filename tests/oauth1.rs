@@ -409,4 +409,25 @@ async fn attacks(backend: Backend) {
     );
 }
 
-on_both_backends!(attacks);
+/// OAuth1 nonces share the record of used signatures with the EC2 and S3
+/// verifiers, in the same unit: an OAuth1 request pruning the expired
+/// ones leaves a fresh EC2 signature recorded, so replaying it on another
+/// replica is still refused. (The first OAuth1 release stored and pruned
+/// in microseconds, deleting every EC2 record.)
+async fn oauth1_leaves_other_signatures_recorded(backend: Backend) {
+    let Some(a) = TestServer::start(backend) else {
+        return;
+    };
+    let b = a.replica(|_| {});
+    let admin = admin_member(&a).await;
+    let pair = common::signing::pair_for(&a, &admin, json!({})).await;
+    let once = common::signing::ec2_v2_body(&pair.access, &pair.secret);
+    let ec2 = |node, body| common::signing::post_ec2(node, &admin.token, body);
+    assert_eq!(ec2(&a, once.clone()).await.0, StatusCode::OK);
+    let c = consumer(&a, &admin.token).await;
+    request_token(&a, &c, &admin.project_id).await;
+    assert_eq!(ec2(&b, once).await.0, StatusCode::UNAUTHORIZED);
+}
+
+on_every_backend!(attacks);
+on_clustered_backends!(oauth1_leaves_other_signatures_recorded);

@@ -127,7 +127,7 @@ async fn client_credentials(backend: Backend) {
     assert_eq!(resp.status(), StatusCode::METHOD_NOT_ALLOWED);
 }
 
-on_both_backends!(client_credentials);
+on_every_backend!(client_credentials);
 
 /// keystonemiddleware's `oauth2_token` filter takes Ironstone's access
 /// tokens as `Authorization: Bearer`, and refuses anything else.

@@ -1,4 +1,5 @@
-//! Two replicas on one PostgreSQL database and one key repository: tokens,
+//! Two replicas on one PostgreSQL or MariaDB database and one key
+//! repository: tokens,
 //! revocations, AK/SK pairs and key rotations are shared.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -10,29 +11,11 @@ use common::{admin_member, call, Backend, TestServer, ADMIN_PASSWORD};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-/// A second node on `a`'s database and key repositories, with `tweak`.
-fn replica_of(a: &TestServer, tweak: impl FnOnce(&mut ironstone::config::Config)) -> TestServer {
-    let state = a.state();
-    let url = state.config.database_url();
-    let fernet = state.config.fernet_key_repository();
-    let credential = state.config.credential_key_repository();
-    TestServer::start_with(Backend::Postgres, move |c| {
-        c.database.url = Some(url);
-        c.fernet_tokens.key_repository = Some(fernet);
-        c.credential.key_repository = Some(credential);
-        tweak(c);
-    })
-    .unwrap()
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_replicas_share_everything() {
-    let Some(a) =
-        TestServer::start_with(Backend::Postgres, |c| c.fernet_tokens.reload_interval = 1)
-    else {
+async fn two_replicas_share_everything(backend: Backend) {
+    let Some(a) = TestServer::start_with(backend, |c| c.fernet_tokens.reload_interval = 1) else {
         return;
     };
-    let b = replica_of(&a, |c| c.fernet_tokens.reload_interval = 1);
+    let b = a.replica(|c| c.fernet_tokens.reload_interval = 1);
 
     // Issued on A, valid on B.
     let admin = admin_member(&a).await;
@@ -43,7 +26,8 @@ async fn two_replicas_share_everything() {
     );
 
     // Revoked on B, refused on A within the propagation bound: A has the
-    // token's scope cached, and hears B's write through NOTIFY.
+    // token's scope cached, and hears B's write (NOTIFY on PostgreSQL, the
+    // polled counter row on MariaDB).
     assert_eq!(
         a.validate(&admin.token, &user_token, "").await.0,
         StatusCode::OK
@@ -57,7 +41,7 @@ async fn two_replicas_share_everything() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
     let took = until_status(&a, &admin.token, &user_token, StatusCode::NOT_FOUND).await;
-    eprintln!("revocation on B refused on A after {took:?}");
+    eprintln!("{backend:?}: revocation on B refused on A after {took:?}");
 
     // A pair created on A verifies on B.
     let pair = common::signing::pair_for(&a, &admin, json!({})).await;
@@ -67,7 +51,7 @@ async fn two_replicas_share_everything() {
         Method::POST,
         "/v3/ec2tokens",
         Some(&admin.token),
-        Some(signed_ec2_body(access, secret)),
+        Some(common::signing::ec2_v2_body(access, secret)),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -92,7 +76,7 @@ async fn two_replicas_share_everything() {
             Method::POST,
             "/v3/ec2tokens",
             Some(&admin.token),
-            Some(signed_ec2_body(access, secret)),
+            Some(common::signing::ec2_v2_body(access, secret)),
         )
         .await;
         if status == StatusCode::UNAUTHORIZED {
@@ -139,7 +123,7 @@ async fn two_replicas_share_everything() {
     .await;
     assert_eq!(status, StatusCode::OK);
     let took = until_status(&a, &admin.token, &user_token, StatusCode::NOT_FOUND).await;
-    eprintln!("user disabled on B refused on A after {took:?}");
+    eprintln!("{backend:?}: user disabled on B refused on A after {took:?}");
 
     // Rotate the shared repository: a token from before the rotation stays
     // valid on both nodes, and one issued after it on A validates on B once
@@ -166,17 +150,16 @@ async fn two_replicas_share_everything() {
 /// A signed request verifies at most once across the cluster: replayed on
 /// the other replica it is refused, and sent to both at once it passes on
 /// exactly one (issue 12).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_signature_verifies_once_across_replicas() {
-    let Some(a) = TestServer::start(Backend::Postgres) else {
+async fn a_signature_verifies_once_across_replicas(backend: Backend) {
+    let Some(a) = TestServer::start(backend) else {
         return;
     };
-    let b = replica_of(&a, |_| {});
+    let b = a.replica(|_| {});
     let admin = admin_member(&a).await;
     let pair = common::signing::pair_for(&a, &admin, json!({})).await;
     let (access, secret) = (pair.access.as_str(), pair.secret.as_str());
     let token = admin.token.clone();
-    let once = signed_ec2_body(access, secret);
+    let once = common::signing::ec2_v2_body(access, secret);
     assert_eq!(
         post_ec2_to(&a, &token, once.clone()).await.0,
         StatusCode::OK
@@ -192,7 +175,7 @@ async fn a_signature_verifies_once_across_replicas() {
         StatusCode::UNAUTHORIZED
     );
     for round in 0..20 {
-        let body = signed_ec2_body(access, secret);
+        let body = common::signing::ec2_v2_body(access, secret);
         let (on_a, on_b) = tokio::join!(
             post_ec2_to(&a, &token, body.clone()),
             post_ec2_to(&b, &token, body)
@@ -216,19 +199,18 @@ async fn post_ec2_to(
 /// A key's rate limit is one limit across the cluster: requests spread
 /// over two replicas, all at once, are admitted exactly up to the burst,
 /// and the rest get 429 with `Retry-After`.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_rate_limit_holds_across_replicas() {
-    let Some(a) = TestServer::start(Backend::Postgres) else {
+async fn a_rate_limit_holds_across_replicas(backend: Backend) {
+    let Some(a) = TestServer::start(backend) else {
         return;
     };
-    let b = replica_of(&a, |_| {});
+    let b = a.replica(|_| {});
     let admin = admin_member(&a).await;
     let limited = json!({"rate_limit": {"per_second": 0.2, "burst": 4}});
     let pair = common::signing::pair_for(&a, &admin, limited).await;
     let token = admin.token.clone();
     let attempts = (0..12).map(|i| {
         let node = if i % 2 == 0 { &a } else { &b };
-        let body = signed_ec2_body(&pair.access, &pair.secret);
+        let body = common::signing::ec2_v2_body(&pair.access, &pair.secret);
         let token = token.clone();
         async move { post_ec2_to(node, &token, body).await }
     });
@@ -243,7 +225,7 @@ async fn a_rate_limit_holds_across_replicas() {
     }
     // A replica that learned the wait refuses without asking, and says
     // how long: one interval at 0.2/s is 5 s.
-    let body = signed_ec2_body(&pair.access, &pair.secret);
+    let body = common::signing::ec2_v2_body(&pair.access, &pair.secret);
     let resp = b.post_as("/v3/ec2tokens", &token, &body).await;
     assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
     let wait = common::retry_after(&resp);
@@ -252,16 +234,15 @@ async fn a_rate_limit_holds_across_replicas() {
 
 /// A leak reported to one replica disables the key on the other within
 /// the stated bound.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_leak_reported_to_one_replica_stops_the_key_on_the_other() {
-    let Some(a) = TestServer::start(Backend::Postgres) else {
+async fn a_leak_reported_to_one_replica_stops_the_key_on_the_other(backend: Backend) {
+    let Some(a) = TestServer::start(backend) else {
         return;
     };
-    let b = replica_of(&a, |_| {});
+    let b = a.replica(|_| {});
     let admin = admin_member(&a).await;
     let pair = common::signing::pair_for(&a, &admin, json!({})).await;
     let token = admin.token.clone();
-    let body = signed_ec2_body(&pair.access, &pair.secret);
+    let body = common::signing::ec2_v2_body(&pair.access, &pair.secret);
     assert_eq!(post_ec2_to(&a, &token, body).await.0, StatusCode::OK);
     let (status, _) = call(
         &b,
@@ -274,7 +255,7 @@ async fn a_leak_reported_to_one_replica_stops_the_key_on_the_other() {
     assert_eq!(status, StatusCode::ACCEPTED);
     let started = Instant::now();
     loop {
-        let body = signed_ec2_body(&pair.access, &pair.secret);
+        let body = common::signing::ec2_v2_body(&pair.access, &pair.secret);
         if post_ec2_to(&a, &token, body).await.0 == StatusCode::UNAUTHORIZED {
             break;
         }
@@ -326,27 +307,9 @@ async fn until_status(
     }
 }
 
-/// An EC2 v2 request signed with `secret`, as a service would send it to
-/// /v3/ec2tokens; a nonce makes each one new to the replay cache.
-fn signed_ec2_body(access: &str, secret: &str) -> serde_json::Value {
-    let params: Vec<(String, String)> = vec![
-        ("Action".into(), "DescribeRegions".into()),
-        ("SignatureVersion".into(), "2".into()),
-        ("Nonce".into(), uuid::Uuid::new_v4().simple().to_string()),
-        (
-            "Timestamp".into(),
-            chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        ),
-    ];
-    let r = ironstone::signature::ec2::Ec2Request {
-        host: "ec2".into(),
-        verb: "GET".into(),
-        path: "/".into(),
-        params: params.clone(),
-        ..Default::default()
-    };
-    let signature = ironstone::signature::ec2::expected_signatures(secret, &r).unwrap()[0].clone();
-    let params: serde_json::Map<String, serde_json::Value> =
-        params.into_iter().map(|(k, v)| (k, json!(v))).collect();
-    json!({"credentials": {"access": access, "signature": signature, "host": "ec2", "verb": "GET", "path": "/", "params": params}})
-}
+on_clustered_backends!(
+    two_replicas_share_everything,
+    a_signature_verifies_once_across_replicas,
+    a_rate_limit_holds_across_replicas,
+    a_leak_reported_to_one_replica_stops_the_key_on_the_other,
+);

@@ -617,7 +617,7 @@ async fn who_may_grant(backend: Backend) {
     }
 }
 
-on_both_backends!(
+on_every_backend!(
     roles_and_implications,
     groups_and_inheritance,
     who_may_grant

@@ -961,7 +961,7 @@ async fn client_ip_needs_a_trusted_caller() {
     }
 }
 
-on_both_backends!(
+on_every_backend!(
     user_limit_is_atomic,
     restricted_ec2_credentials_stay_restricted
 );

@@ -738,7 +738,7 @@ async fn access_key_change(backend: Backend) {
     assert_eq!(status, StatusCode::OK, "{body}");
 }
 
-on_both_backends!(
+on_every_backend!(
     access_key_change,
     ec2tokens_issue_delegated_tokens,
     s3tokens_v1_and_v4,

@@ -893,7 +893,7 @@ async fn key_rotation_keeps_tokens_valid(backend: Backend) {
     );
 }
 
-on_both_backends!(
+on_every_backend!(
     discovery,
     password_unscoped_by_name_and_id,
     scopes,

@@ -348,4 +348,4 @@ async fn ec2_pairs_through_trusts(backend: Backend) {
     }
 }
 
-on_both_backends!(redelegation_and_lifecycle, ec2_pairs_through_trusts);
+on_every_backend!(redelegation_and_lifecycle, ec2_pairs_through_trusts);

@@ -1,7 +1,7 @@
 //! Per-key rate limits on successful verifications (a pair's own
 //! `rate_limit`). On SQLite, which serves one node, the GCRA state lives
-//! in memory; on PostgreSQL it lives in `key_rates`, one conditional
-//! upsert per admitted request on the database clock, so replicas share
+//! in memory; on PostgreSQL and MariaDB/MySQL it lives in `key_rates`,
+//! one update per admitted request on the database clock, so replicas share
 //! each limit exactly. Only admitted requests and the first refusal of
 //! each wait reach the database: a replica that learned a key must wait
 //! refuses locally until then, which is never too long, because other
@@ -12,7 +12,7 @@ use std::sync::Mutex;
 
 use crate::error::Error;
 use crate::lifecycle::RateLimit;
-use crate::store::{now_micros, Backend, Database};
+use crate::store::{now_micros, Database};
 
 /// Keys remembered in memory before idle ones are forgotten.
 const PRUNE_AT: usize = 65_536;
@@ -20,7 +20,7 @@ const PRUNE_AT: usize = 65_536;
 pub struct KeyRates {
     /// `None` on SQLite: this node alone counts.
     shared: Option<Database>,
-    /// Local GCRA arrival times (SQLite) or known waits (PostgreSQL),
+    /// Local GCRA arrival times (SQLite) or known waits (shared databases),
     /// per key id, with the limit they were computed under.
     memory: Mutex<HashMap<String, (RateLimit, i64)>>,
 }
@@ -28,7 +28,7 @@ pub struct KeyRates {
 impl KeyRates {
     pub fn new(db: &Database) -> Self {
         KeyRates {
-            shared: (db.backend() == Backend::Postgres).then(|| db.clone()),
+            shared: db.is_clustered().then(|| db.clone()),
             memory: Mutex::new(HashMap::new()),
         }
     }

@@ -436,17 +436,22 @@ pub fn list(
 
 /// Refuses a new credential past `[credential] user_limit` (-1: none).
 /// Call it in the transaction that inserts: it locks the user's row first
-/// on PostgreSQL, so concurrent creates for one user count one after the
+/// on PostgreSQL and MariaDB/MySQL, so concurrent creates for one user count one after the
 /// other instead of all seeing room for one more. (SQLite transactions
 /// that write are serialised already.)
 pub fn check_user_limit(conn: &mut Conn, user_id: &str, limit: i64) -> Result<(), Error> {
     if limit < 0 {
         return Ok(());
     }
-    if let Conn::Postgresql(pg) = conn {
-        diesel::sql_query("SELECT 1 FROM users WHERE id = $1 FOR UPDATE")
+    let lock = match conn {
+        Conn::Postgresql(_) => Some("SELECT 1 FROM users WHERE id = $1 FOR UPDATE"),
+        Conn::Mysql(_) => Some("SELECT 1 FROM users WHERE id = ? FOR UPDATE"),
+        Conn::Sqlite(_) => None,
+    };
+    if let Some(lock) = lock {
+        diesel::sql_query(lock)
             .bind::<diesel::sql_types::Text, _>(user_id)
-            .execute(pg)?;
+            .execute(conn)?;
     }
     if count(conn, user_id, None)? >= limit {
         return Err(Error::Forbidden(format!(

@@ -152,17 +152,27 @@ fn first_use(conn: &mut Conn, params: &sig::Params) -> Result<bool, Error> {
         params.nonce
     );
     let digest = Sha256::digest(key.as_bytes());
-    let now = now_micros();
-    let valid_until = (params.timestamp + TIMESTAMP_WINDOW_SECS + 1) * 1_000_000;
-    diesel::sql_query("DELETE FROM signature_replays WHERE valid_until < $1")
+    // Unix seconds, as the signed-request verifiers store them: the table
+    // is shared, and each prunes what has expired in that unit.
+    let now = now_micros() / 1_000_000;
+    let valid_until = (params.timestamp + TIMESTAMP_WINDOW_SECS + 1).max(now);
+    let (prune, insert) = match conn {
+        Conn::Mysql(_) => (
+            "DELETE FROM signature_replays WHERE valid_until < ?",
+            "INSERT IGNORE INTO signature_replays (digest, valid_until) VALUES (?, ?)",
+        ),
+        _ => (
+            "DELETE FROM signature_replays WHERE valid_until < $1",
+            "INSERT INTO signature_replays (digest, valid_until) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        ),
+    };
+    diesel::sql_query(prune)
         .bind::<BigInt, _>(now)
         .execute(conn)?;
-    let inserted = diesel::sql_query(
-        "INSERT INTO signature_replays (digest, valid_until) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-    )
-    .bind::<Binary, _>(digest[..16].to_vec())
-    .bind::<BigInt, _>(valid_until.max(now))
-    .execute(conn)?;
+    let inserted = diesel::sql_query(insert)
+        .bind::<Binary, _>(digest[..16].to_vec())
+        .bind::<BigInt, _>(valid_until)
+        .execute(conn)?;
     Ok(inserted == 1)
 }
 

@@ -1,4 +1,5 @@
-//! Storage: one Diesel connection type over SQLite and PostgreSQL, an r2d2
+//! Storage: one Diesel connection type over SQLite, PostgreSQL and
+//! MariaDB/MySQL, an r2d2
 //! pool, embedded migrations, and the one way request code reaches the
 //! database ([`Database::read`] / [`Database::write`]).
 
@@ -14,6 +15,7 @@ use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
+use diesel::mysql::MysqlConnection;
 use diesel::pg::PgConnection;
 use diesel::sqlite::SqliteConnection;
 use diesel::{Connection, RunQueryDsl};
@@ -24,13 +26,15 @@ use crate::error::Error;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+const MYSQL_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/mysql");
 
-/// A connection to either backend. Store functions take `&mut Conn` and
+/// A connection to any of the backends. Store functions take `&mut Conn` and
 /// compose inside one transaction.
 #[derive(diesel::MultiConnection)]
 pub enum Conn {
     Postgresql(PgConnection),
     Sqlite(SqliteConnection),
+    Mysql(MysqlConnection),
 }
 
 /// Which backend a database URL names.
@@ -38,6 +42,8 @@ pub enum Conn {
 pub enum Backend {
     Sqlite,
     Postgres,
+    /// MariaDB or MySQL.
+    Mysql,
 }
 
 impl Backend {
@@ -47,6 +53,12 @@ impl Backend {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             return Ok((Backend::Postgres, url.to_string()));
         }
+        // keystone.conf's SQLAlchemy spelling is accepted as it is.
+        for scheme in ["mysql://", "mariadb://", "mysql+pymysql://"] {
+            if let Some(rest) = url.strip_prefix(scheme) {
+                return Ok((Backend::Mysql, format!("mysql://{rest}")));
+            }
+        }
         if let Some(path) = url.strip_prefix("sqlite://") {
             return Ok((Backend::Sqlite, path.to_string()));
         }
@@ -55,7 +67,7 @@ impl Backend {
         }
         if url.contains("://") {
             return Err(Error::Config(format!(
-                "unsupported database URL scheme in {:?}: use a SQLite path, sqlite://PATH or postgres://",
+                "unsupported database URL scheme in {:?}: use a SQLite path, sqlite://PATH, postgres:// or mysql://",
                 redact_url(url)
             )));
         }
@@ -149,9 +161,24 @@ impl ConnManager {
                 .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
                 Ok(Conn::Sqlite(conn))
             }
+            Backend::Mysql => {
+                let mut conn = MysqlConnection::establish(&self.target)?;
+                conn.batch_execute(MYSQL_SESSION)
+                    .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
+                Ok(Conn::Mysql(conn))
+            }
         }
     }
 }
+
+/// Per-session settings on MariaDB/MySQL, so that the service behaves as
+/// on PostgreSQL whatever the server's defaults: READ COMMITTED (no gap
+/// locks turning concurrent creates into deadlocks), strict mode (a value
+/// too long is an error, never silently cut), UTC, and full Unicode.
+const MYSQL_SESSION: &str = "SET NAMES utf8mb4 COLLATE utf8mb4_bin; \
+     SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED; \
+     SET SESSION sql_mode = 'STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'; \
+     SET SESSION time_zone = '+00:00';";
 
 #[derive(Debug)]
 pub struct ConnManagerError(String);
@@ -391,18 +418,30 @@ impl Database {
                 .await
                 .map_err(|_| Error::Unavailable("the database is busy; try again".into()))?,
             ),
-            Backend::Postgres => None,
+            Backend::Postgres | Backend::Mysql => None,
         };
         self.run(f).await
     }
 
-    /// The cluster-wide record of used signatures: on PostgreSQL, whose
-    /// nodes may be many; `None` on SQLite, which serves one node.
+    /// The cluster-wide record of used signatures: on PostgreSQL and
+    /// MariaDB/MySQL, whose nodes may be many; `None` on SQLite, which
+    /// serves one node.
     pub fn start_shared_replays(&self) -> Result<Option<replays::SharedReplays>, Error> {
         match self.backend {
-            Backend::Postgres => replays::SharedReplays::start_postgres(&self.target).map(Some),
+            Backend::Postgres => {
+                replays::SharedReplays::start::<PgConnection>(&self.target).map(Some)
+            }
+            Backend::Mysql => {
+                replays::SharedReplays::start::<MysqlConnection>(&self.target).map(Some)
+            }
             Backend::Sqlite => Ok(None),
         }
+    }
+
+    /// Whether several nodes may share this database (and so the replay
+    /// record, rate limits and caches must be shared through it).
+    pub fn is_clustered(&self) -> bool {
+        self.backend != Backend::Sqlite
     }
 
     /// The change epoch the caches follow.
@@ -411,9 +450,9 @@ impl Database {
     }
 
     /// Starts the thread that hears writes made elsewhere: other nodes'
-    /// NOTIFY on PostgreSQL, other processes' writes on SQLite (the
-    /// `change_counter` row). It checks every `poll` and ends with the
-    /// database.
+    /// NOTIFY on PostgreSQL; on SQLite (other processes) and MariaDB/MySQL
+    /// (other nodes), the `change_counter` row. It checks every `poll` and
+    /// ends with the database.
     pub fn spawn_change_listener(&self, poll: Duration) -> Result<(), Error> {
         let changes = Arc::downgrade(&self.changes);
         let (backend, target) = (self.backend, self.target.clone());
@@ -421,7 +460,16 @@ impl Database {
             .name("ironstone-changes".into())
             .spawn(move || match backend {
                 Backend::Postgres => listen_postgres(&changes, &target, poll),
-                Backend::Sqlite => watch_sqlite(&changes, &target, poll),
+                Backend::Sqlite => watch_counter(&changes, poll, || {
+                    let mut conn = SqliteConnection::establish(&target).ok()?;
+                    let _ = conn.batch_execute("PRAGMA busy_timeout = 1000;");
+                    Some(conn)
+                }),
+                Backend::Mysql => watch_counter(&changes, poll, || {
+                    let mut conn = MysqlConnection::establish(&target).ok()?;
+                    conn.batch_execute(MYSQL_SESSION).ok()?;
+                    Some(conn)
+                }),
             })
             .map(|_| ())
             .map_err(|e| Error::Internal(format!("cannot start the change listener: {e}")))
@@ -484,7 +532,7 @@ impl Database {
 
 /// Wraps a use case so that its transaction also tells other processes
 /// that caches must go, if and when it commits: NOTIFY on PostgreSQL, the
-/// `change_counter` row on SQLite.
+/// `change_counter` row elsewhere.
 fn with_notify<T>(
     f: impl FnOnce(&mut Conn) -> Result<T, Error>,
 ) -> impl FnOnce(&mut Conn) -> Result<T, Error> {
@@ -492,7 +540,9 @@ fn with_notify<T>(
         let out = f(conn)?;
         let signal = match conn {
             Conn::Postgresql(_) => format!("NOTIFY {CHANGES_CHANNEL}"),
-            Conn::Sqlite(_) => "UPDATE change_counter SET n = n + 1 WHERE id = 1".to_string(),
+            Conn::Sqlite(_) | Conn::Mysql(_) => {
+                "UPDATE change_counter SET n = n + 1 WHERE id = 1".to_string()
+            }
         };
         diesel::sql_query(signal).execute(conn)?;
         Ok(out)
@@ -565,41 +615,53 @@ struct ChangeCount {
     n: i64,
 }
 
-/// SQLite: polls the `change_counter` row, which every cache-relevant
-/// write increments in its own transaction, from any process. (Not `PRAGMA
-/// data_version`: that also moves for bookkeeping writes, and would empty
-/// the caches every second under signature load.)
-fn watch_sqlite(changes: &Weak<Changes>, target: &str, poll: Duration) {
-    let count = |conn: &mut SqliteConnection| -> Option<i64> {
+/// SQLite and MariaDB/MySQL: polls the `change_counter` row, which every
+/// cache-relevant write increments in its own transaction, from any
+/// process or node. (Not SQLite's `PRAGMA data_version`: that also moves
+/// for bookkeeping writes, and would empty the caches every second under
+/// signature load.) While the row cannot be read the caches are off; the
+/// connection is made again until it can.
+fn watch_counter<C>(changes: &Weak<Changes>, poll: Duration, connect: impl Fn() -> Option<C>)
+where
+    C: diesel::connection::LoadConnection,
+    diesel::query_builder::SqlQuery: diesel::query_dsl::LoadQuery<'static, C, ChangeCount>,
+{
+    const RETRY: Duration = Duration::from_secs(1);
+    let count = |conn: &mut C| -> Option<i64> {
         diesel::sql_query("SELECT n FROM change_counter WHERE id = 1")
             .load::<ChangeCount>(conn)
             .ok()
             .and_then(|v| v.first().map(|c| c.n))
     };
-    let Ok(mut conn) = SqliteConnection::establish(target) else {
-        if let Some(live) = changes.upgrade() {
-            live.set_live(false);
-        }
-        return;
-    };
-    let _ = conn.batch_execute("PRAGMA busy_timeout = 1000;");
-    let mut last = count(&mut conn);
+    let mut conn: Option<C> = None;
+    let mut last = None;
     loop {
-        std::thread::sleep(poll);
         let Some(live) = changes.upgrade() else {
             return;
         };
-        let now = count(&mut conn);
-        if now.is_none() {
-            // Cannot tell: serve from the database until we can.
-            live.set_live(false);
-        } else {
-            live.set_live(true);
-            if now != last {
-                live.bump();
+        if conn.is_none() {
+            conn = connect();
+        }
+        let now = conn.as_mut().and_then(count);
+        match now {
+            None => {
+                // Cannot tell: serve from the database until we can.
+                live.set_live(false);
+                conn = None;
+                drop(live);
+                std::thread::sleep(RETRY);
+                continue;
+            }
+            Some(n) => {
+                live.set_live(true);
+                if last.is_some_and(|l| l != n) {
+                    live.bump();
+                }
+                last = Some(n);
             }
         }
-        last = now;
+        drop(live);
+        std::thread::sleep(poll);
     }
 }
 
@@ -608,12 +670,14 @@ pub fn run_migrations(conn: &mut Conn) -> Result<(), Error> {
     let result = match conn {
         Conn::Postgresql(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ()),
         Conn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()),
+        Conn::Mysql(c) => c.run_pending_migrations(MYSQL_MIGRATIONS).map(|_| ()),
     };
     result.map_err(|e| Error::Config(format!("database migration failed: {e}")))
 }
 
 /// Maps Diesel errors: unique violations are the caller's conflict, a
-/// missing row is not found, everything else is ours.
+/// missing row is not found, a deadlock is worth a retry, everything else
+/// is ours.
 impl From<diesel::result::Error> for Error {
     fn from(e: diesel::result::Error) -> Self {
         use diesel::result::{DatabaseErrorKind, Error as D};
@@ -621,6 +685,11 @@ impl From<diesel::result::Error> for Error {
             D::NotFound => Error::NotFound("The resource could not be found.".into()),
             D::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => Error::Conflict(
                 "Conflict occurred attempting to store the resource: duplicate entry.".into(),
+            ),
+            // A deadlock (MariaDB/MySQL) or a serialization failure: the
+            // transaction was rolled back whole, so the caller may repeat it.
+            D::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => Error::Unavailable(
+                "A concurrent change got in the way of this request; try again.".into(),
             ),
             D::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => Error::Conflict(
                 "Conflict occurred: the resource is referenced by, or refers to, another resource."
@@ -664,7 +733,11 @@ mod tests {
             Backend::Postgres
         );
         assert!(Backend::of_url("postgress://u@h/db").is_err());
-        assert!(Backend::of_url("mysql://u@h/db").is_err());
+        assert_eq!(
+            Backend::of_url("mysql+pymysql://u:p@h:3306/keystone").unwrap_or_else(|_| panic!()),
+            (Backend::Mysql, "mysql://u:p@h:3306/keystone".to_string())
+        );
+        assert!(Backend::of_url("mysql+mysqldb://u@h/db").is_err());
     }
 
     #[test]

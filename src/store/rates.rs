@@ -1,7 +1,9 @@
-//! Per-key rate limits shared by replicas on PostgreSQL: one row per
-//! limited key holding its GCRA theoretical arrival time, advanced by a
-//! single conditional upsert on the database's own clock, so that
-//! replicas with skewed clocks still count against one limit exactly.
+//! Per-key rate limits shared by replicas (PostgreSQL, MariaDB/MySQL): one
+//! row per limited key holding its GCRA theoretical arrival time, advanced
+//! on the database's own clock, so that replicas with skewed clocks still
+//! count against one limit exactly. PostgreSQL does it in one conditional
+//! upsert; MariaDB/MySQL, which cannot condition an upsert's update, lock
+//! the row and decide here.
 
 use diesel::sql_types::{BigInt, Text};
 use diesel::RunQueryDsl;
@@ -11,6 +13,7 @@ use crate::error::Error;
 
 /// The database's clock, in microseconds.
 const DB_NOW: &str = "(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::BIGINT";
+const MYSQL_NOW: &str = "CAST(UNIX_TIMESTAMP(NOW(6)) * 1000000 AS SIGNED)";
 
 #[derive(diesel::QueryableByName)]
 struct Row {
@@ -29,6 +32,9 @@ pub fn admit(
     interval: i64,
     tolerance: i64,
 ) -> Result<Result<(), i64>, Error> {
+    if let Conn::Mysql(_) = conn {
+        return admit_locked(conn, key_id, interval, tolerance);
+    }
     let admitted: Vec<Row> = diesel::sql_query(format!(
         "WITH clock AS (SELECT {DB_NOW} AS now) \
          INSERT INTO key_rates (key_id, tat) SELECT $1, now + $2 FROM clock \
@@ -55,11 +61,49 @@ pub fn admit(
     Ok(Err(wait.max(1)))
 }
 
+/// [`admit`] by locking the key's row (created at time zero if missing)
+/// for the rest of the transaction. The upsert takes the row's exclusive
+/// lock at once whether it inserts or not (`INSERT IGNORE` would take a
+/// shared one, and two waiters upgrading it deadlock).
+fn admit_locked(
+    conn: &mut Conn,
+    key_id: &str,
+    interval: i64,
+    tolerance: i64,
+) -> Result<Result<(), i64>, Error> {
+    diesel::sql_query(
+        "INSERT INTO key_rates (key_id, tat) VALUES (?, 0) ON DUPLICATE KEY UPDATE tat = tat",
+    )
+    .bind::<Text, _>(key_id)
+    .execute(conn)?;
+    let current: Vec<Row> = diesel::sql_query(format!(
+        "SELECT tat, {MYSQL_NOW} AS now FROM key_rates WHERE key_id = ? FOR UPDATE"
+    ))
+    .bind::<Text, _>(key_id)
+    .load(conn)?;
+    let Some(Row { tat, now }) = current.first() else {
+        return Ok(Err(interval));
+    };
+    let next = (*tat).max(*now) + interval;
+    if next - now > tolerance {
+        return Ok(Err((tat + interval - now - tolerance).max(1)));
+    }
+    diesel::sql_query("UPDATE key_rates SET tat = ? WHERE key_id = ?")
+        .bind::<BigInt, _>(next)
+        .bind::<Text, _>(key_id)
+        .execute(conn)?;
+    Ok(Ok(()))
+}
+
 /// Forgets keys idle for an hour: a time long past means the same as no
 /// row.
 pub fn prune(conn: &mut Conn) -> Result<usize, Error> {
+    let now = match conn {
+        Conn::Mysql(_) => MYSQL_NOW,
+        _ => DB_NOW,
+    };
     Ok(diesel::sql_query(format!(
-        "DELETE FROM key_rates WHERE tat < {DB_NOW} - 3600000000"
+        "DELETE FROM key_rates WHERE tat < {now} - 3600000000"
     ))
     .execute(conn)?)
 }

@@ -4,18 +4,22 @@
 //! Every verification asks one question, "was this digest seen?", which
 //! would be one database round trip each. Instead, requests queue their
 //! digest and a few worker threads, each on a connection of its own, send
-//! whatever has queued in one call of `ironstone_first_uses` (an `INSERT …
-//! ON CONFLICT DO NOTHING RETURNING` in PL/pgSQL, see the migration): a
-//! statement prepared once per connection, so a batch is one round trip
-//! with no parsing or planning. Under load a round trip answers many
-//! requests; alone, one.
+//! whatever has queued at once. On PostgreSQL that is one call of
+//! `ironstone_first_uses` (an `INSERT … ON CONFLICT DO NOTHING RETURNING`
+//! in PL/pgSQL, see the migration): a statement prepared once per
+//! connection, so a batch is one round trip with no parsing or planning.
+//! MariaDB/MySQL return no inserted rows, so there a batch is one
+//! transaction of `INSERT IGNORE`s, each saying by its row count whether
+//! the digest was new. Under load a round trip answers many requests;
+//! alone, one.
 
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use diesel::mysql::MysqlConnection;
 use diesel::pg::PgConnection;
-use diesel::sql_types::{Array, BigInt, Bytea};
+use diesel::sql_types::{Array, BigInt, Binary, Bytea};
 use diesel::{Connection, RunQueryDsl};
 
 use crate::error::Error;
@@ -49,9 +53,75 @@ diesel::define_sql_function! {
     fn ironstone_first_uses(digests: Array<Bytea>, untils: Array<BigInt>) -> Array<Bytea>;
 }
 
+/// A database that can hold the shared record.
+pub trait ReplayStore: Sized + Send + 'static {
+    fn connect(target: &str) -> Option<Self>;
+    /// Inserts the (distinct) digests; true for each one that was new.
+    fn first_uses(&mut self, digests: Vec<Vec<u8>>, untils: Vec<i64>) -> Result<Vec<bool>, Error>;
+    /// Deletes the rows whose signatures can no longer verify.
+    fn prune(&mut self, now_secs: i64) -> Result<(), Error>;
+}
+
+impl ReplayStore for PgConnection {
+    fn connect(target: &str) -> Option<Self> {
+        let mut conn = PgConnection::establish(target).ok()?;
+        // A crash may lose the last fraction of a second of records, never
+        // the table; waiting for the WAL flush would double the cost.
+        diesel::sql_query("SET synchronous_commit = off")
+            .execute(&mut conn)
+            .ok()?;
+        Some(conn)
+    }
+
+    fn first_uses(&mut self, digests: Vec<Vec<u8>>, untils: Vec<i64>) -> Result<Vec<bool>, Error> {
+        let inserted: Vec<Vec<u8>> =
+            diesel::select(ironstone_first_uses(digests.clone(), untils)).get_result(self)?;
+        let fresh: std::collections::HashSet<Vec<u8>> = inserted.into_iter().collect();
+        Ok(digests.iter().map(|d| fresh.contains(d)).collect())
+    }
+
+    fn prune(&mut self, now_secs: i64) -> Result<(), Error> {
+        diesel::sql_query("DELETE FROM signature_replays WHERE valid_until < $1")
+            .bind::<BigInt, _>(now_secs)
+            .execute(self)?;
+        Ok(())
+    }
+}
+
+impl ReplayStore for MysqlConnection {
+    fn connect(target: &str) -> Option<Self> {
+        MysqlConnection::establish(target).ok()
+    }
+
+    fn first_uses(&mut self, digests: Vec<Vec<u8>>, untils: Vec<i64>) -> Result<Vec<bool>, Error> {
+        self.transaction(|conn| {
+            digests
+                .into_iter()
+                .zip(untils)
+                .map(|(digest, until)| {
+                    let inserted = diesel::sql_query(
+                        "INSERT IGNORE INTO signature_replays (digest, valid_until) VALUES (?, ?)",
+                    )
+                    .bind::<Binary, _>(digest)
+                    .bind::<BigInt, _>(until)
+                    .execute(conn)?;
+                    Ok(inserted == 1)
+                })
+                .collect()
+        })
+    }
+
+    fn prune(&mut self, now_secs: i64) -> Result<(), Error> {
+        diesel::sql_query("DELETE FROM signature_replays WHERE valid_until < ?")
+            .bind::<BigInt, _>(now_secs)
+            .execute(self)?;
+        Ok(())
+    }
+}
+
 impl SharedReplays {
-    /// Starts the workers on PostgreSQL at `target`.
-    pub fn start_postgres(target: &str) -> Result<Self, Error> {
+    /// Starts the workers on the database at `target`.
+    pub fn start<S: ReplayStore>(target: &str) -> Result<Self, Error> {
         let (queue, rx) = sync_channel::<Pending>(QUEUE);
         let rx = Arc::new(Mutex::new(rx));
         for i in 0..WORKERS {
@@ -59,7 +129,7 @@ impl SharedReplays {
             let target = target.to_string();
             std::thread::Builder::new()
                 .name(format!("ironstone-replays-{i}"))
-                .spawn(move || work(&rx, &target))
+                .spawn(move || work::<S>(&rx, &target))
                 .map_err(|e| Error::Internal(format!("cannot start the replay workers: {e}")))?;
         }
         Ok(SharedReplays { queue })
@@ -92,19 +162,9 @@ fn unavailable() -> Error {
     Error::Unavailable("The replay record cannot be reached; try again.".into())
 }
 
-fn connect(target: &str) -> Option<PgConnection> {
-    let mut conn = PgConnection::establish(target).ok()?;
-    // A crash may lose the last fraction of a second of records, never
-    // the table; waiting for the WAL flush would double the cost.
-    diesel::sql_query("SET synchronous_commit = off")
-        .execute(&mut conn)
-        .ok()?;
-    Some(conn)
-}
-
 /// One worker: takes what has queued, asks the database once, answers.
-fn work(rx: &Mutex<Receiver<Pending>>, target: &str) {
-    let mut conn: Option<PgConnection> = None;
+fn work<S: ReplayStore>(rx: &Mutex<Receiver<Pending>>, target: &str) {
+    let mut conn: Option<S> = None;
     let mut last_prune = Instant::now();
     loop {
         let batch = {
@@ -124,7 +184,7 @@ fn work(rx: &Mutex<Receiver<Pending>>, target: &str) {
             batch
         };
         if conn.is_none() {
-            conn = connect(target);
+            conn = S::connect(target);
         }
         let Some(c) = conn.as_mut() else {
             tracing::warn!("cannot reach the database for the replay check");
@@ -151,11 +211,7 @@ fn work(rx: &Mutex<Receiver<Pending>>, target: &str) {
         }
         if last_prune.elapsed() >= PRUNE_EVERY {
             last_prune = Instant::now();
-            let now = chrono::Utc::now().timestamp();
-            let pruned = diesel::sql_query("DELETE FROM signature_replays WHERE valid_until < $1")
-                .bind::<BigInt, _>(now)
-                .execute(c);
-            if let Err(e) = pruned {
+            if let Err(e) = c.prune(chrono::Utc::now().timestamp()) {
                 tracing::warn!(error = %e, "cannot prune the replay record");
             }
         }
@@ -164,7 +220,7 @@ fn work(rx: &Mutex<Receiver<Pending>>, target: &str) {
 
 /// Inserts the batch's digests; true for each one that was new. A digest
 /// twice in one batch is new only the first time.
-fn first_uses(conn: &mut PgConnection, batch: &[Pending]) -> Result<Vec<bool>, Error> {
+fn first_uses<S: ReplayStore>(conn: &mut S, batch: &[Pending]) -> Result<Vec<bool>, Error> {
     let mut queued = std::collections::HashSet::with_capacity(batch.len());
     let mut digests: Vec<Vec<u8>> = Vec::with_capacity(batch.len());
     let mut untils: Vec<i64> = Vec::with_capacity(batch.len());
@@ -174,9 +230,12 @@ fn first_uses(conn: &mut PgConnection, batch: &[Pending]) -> Result<Vec<bool>, E
             untils.push(p.valid_until);
         }
     }
-    let inserted: Vec<Vec<u8>> =
-        diesel::select(ironstone_first_uses(digests, untils)).get_result(conn)?;
-    let mut fresh: std::collections::HashSet<Vec<u8>> = inserted.into_iter().collect();
+    let firsts = conn.first_uses(digests.clone(), untils)?;
+    let mut fresh: std::collections::HashSet<Vec<u8>> = digests
+        .into_iter()
+        .zip(firsts)
+        .filter_map(|(d, first)| first.then_some(d))
+        .collect();
     Ok(batch
         .iter()
         .map(|p| fresh.remove(p.digest.as_slice()))

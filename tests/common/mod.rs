@@ -1,5 +1,5 @@
-//! Test harness: the real server on 127.0.0.1:0 with a temporary SQLite file
-//! or a PostgreSQL database of its own, spoken to over HTTP.
+//! Test harness: the real server on 127.0.0.1:0 with a temporary SQLite file,
+//! or a PostgreSQL or MariaDB database of its own, spoken to over HTTP.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod signing;
@@ -19,6 +19,7 @@ pub const ADMIN_PASSWORD: &str = "s3cret-admin";
 pub enum Backend {
     Sqlite,
     Postgres,
+    Mysql,
 }
 
 /// The PostgreSQL server tests create their databases on.
@@ -27,28 +28,37 @@ pub fn postgres_admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
-fn require_postgres() -> bool {
-    std::env::var("IRONSTONE_TEST_REQUIRE_POSTGRES").is_ok_and(|v| v == "1")
+/// Connects to a database server the tests use; `None` (with a printed
+/// reason) when it is unreachable, unless `require` (an environment
+/// variable, set by `.ci/run`) is 1.
+pub fn connect_or_skip<C: Connection>(url: &str, what: &str, require: &str) -> Option<C> {
+    match C::establish(url) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            if std::env::var(require).is_ok_and(|v| v == "1") {
+                panic!("{what} is required ({require}=1) but unreachable at {url}: {e}");
+            }
+            eprintln!("skipping {what} test: cannot connect to {url}: {e}");
+            None
+        }
+    }
+}
+
+/// Creates a database of a new name on the server `conn` reaches.
+fn create_fresh_database<C: Connection>(conn: &mut C, options: &str) -> String {
+    let name = format!("ironstone_test_{}", uuid::Uuid::new_v4().simple());
+    conn.batch_execute(&format!("CREATE DATABASE {name}{options}"))
+        .expect("create test database");
+    name
 }
 
 /// Creates a fresh database; `None` (with a printed reason) when PostgreSQL
 /// is not reachable and not required.
 pub fn create_postgres_database() -> Option<(String, String)> {
     let admin_url = postgres_admin_url();
-    let mut conn = match diesel::PgConnection::establish(&admin_url) {
-        Ok(c) => c,
-        Err(e) => {
-            if require_postgres() {
-                panic!("PostgreSQL is required (IRONSTONE_TEST_REQUIRE_POSTGRES=1) but unreachable at {admin_url}: {e}");
-            }
-            eprintln!("skipping PostgreSQL test: cannot connect to {admin_url}: {e}");
-            return None;
-        }
-    };
-    let name = format!("ironstone_test_{}", uuid::Uuid::new_v4().simple());
-    diesel::sql_query(format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .expect("create test database");
+    let mut conn: diesel::PgConnection =
+        connect_or_skip(&admin_url, "PostgreSQL", "IRONSTONE_TEST_REQUIRE_POSTGRES")?;
+    let name = create_fresh_database(&mut conn, "");
     let base = admin_url
         .rsplit_once('/')
         .map(|(b, _)| b)
@@ -60,6 +70,53 @@ pub fn drop_postgres_database(name: &str) {
     if let Ok(mut conn) = diesel::PgConnection::establish(&postgres_admin_url()) {
         let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
             .execute(&mut conn);
+    }
+}
+
+/// The MariaDB server tests create their databases on (no database in
+/// the URL): `IRONSTONE_TEST_MARIADB_URL`, or root with an empty password
+/// on 127.0.0.1:3306, as on our machines.
+pub fn mariadb_url() -> String {
+    std::env::var("IRONSTONE_TEST_MARIADB_URL")
+        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".to_string())
+}
+
+/// Creates a fresh MariaDB database; `None` (with a printed reason) when
+/// MariaDB is not reachable and not required.
+pub fn create_mariadb_database() -> Option<(String, String)> {
+    let server = mariadb_url();
+    let mut conn: diesel::MysqlConnection = connect_or_skip(
+        &format!("{server}/mysql"),
+        "MariaDB",
+        "IRONSTONE_TEST_REQUIRE_MARIADB",
+    )?;
+    let name = create_fresh_database(&mut conn, " CHARACTER SET utf8mb4");
+    Some((format!("{server}/{name}"), name))
+}
+
+pub fn drop_mariadb_database(name: &str) {
+    if let Ok(mut conn) = diesel::MysqlConnection::establish(&format!("{}/mysql", mariadb_url())) {
+        let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name}")).execute(&mut conn);
+    }
+}
+
+/// A fresh database of its own for `backend`: `Some(None)` for SQLite
+/// (a file in the server's directory), `Some(Some((url, name)))` for a
+/// server database, `None` when that server is unavailable.
+pub fn create_database(backend: Backend) -> Option<Option<(String, String)>> {
+    match backend {
+        Backend::Sqlite => Some(None),
+        Backend::Postgres => create_postgres_database().map(Some),
+        Backend::Mysql => create_mariadb_database().map(Some),
+    }
+}
+
+/// Drops what [`create_database`] made.
+pub fn drop_database(backend: Backend, name: &str) {
+    match backend {
+        Backend::Postgres => drop_postgres_database(name),
+        Backend::Mysql => drop_mariadb_database(name),
+        Backend::Sqlite => {}
     }
 }
 
@@ -82,7 +139,8 @@ pub struct TestServer {
     pub client: reqwest::Client,
     pub backend: Backend,
     pub dir: tempfile::TempDir,
-    pg_database: Option<String>,
+    /// The database this server made and drops (PostgreSQL or MariaDB).
+    own_database: Option<String>,
 }
 
 impl TestServer {
@@ -91,20 +149,43 @@ impl TestServer {
     }
 
     /// Starts with a config adjusted by `tweak`; `None` when the backend is
-    /// unavailable (PostgreSQL not running and not required).
+    /// unavailable (its server not running and not required).
     pub fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Option<TestServer> {
+        let own = create_database(backend)?;
+        let (url, own_database) = own
+            .map(|(url, name)| (Some(url), Some(name)))
+            .unwrap_or_default();
+        Some(Self::serve(backend, own_database, |config| {
+            config.database.url = url;
+            tweak(config);
+        }))
+    }
+
+    /// A second node on this one's database and key repositories (a
+    /// shared database: PostgreSQL or MariaDB), with `tweak`.
+    pub fn replica(&self, tweak: impl FnOnce(&mut Config)) -> TestServer {
+        let state = self.state();
+        Self::serve(self.backend, None, |config| {
+            config.database.url = Some(state.config.database_url());
+            config.fernet_tokens.key_repository = Some(state.config.fernet_key_repository());
+            config.credential.key_repository = Some(state.config.credential_key_repository());
+            tweak(config);
+        })
+    }
+
+    /// Spawns a server on a test config adjusted by `tweak`; it drops
+    /// `own_database` when it goes.
+    fn serve(
+        backend: Backend,
+        own_database: Option<String>,
+        tweak: impl FnOnce(&mut Config),
+    ) -> TestServer {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut config = test_config(dir.path());
-        let mut pg_database = None;
-        if backend == Backend::Postgres {
-            let (url, name) = create_postgres_database()?;
-            config.database.url = Some(url);
-            pg_database = Some(name);
-        }
         tweak(&mut config);
         let server = server::spawn(config).expect("server starts");
         let url = server.url();
-        Some(TestServer {
+        TestServer {
             server: Some(server),
             url,
             client: reqwest::Client::builder()
@@ -113,8 +194,8 @@ impl TestServer {
                 .unwrap(),
             backend,
             dir,
-            pg_database,
-        })
+            own_database,
+        }
     }
 
     pub fn state(&self) -> Arc<AppState> {
@@ -216,8 +297,8 @@ impl Drop for TestServer {
         if let Some(server) = self.server.take() {
             server.stop();
         }
-        if let Some(name) = &self.pg_database {
-            drop_postgres_database(name);
+        if let Some(name) = &self.own_database {
+            drop_database(self.backend, name);
         }
     }
 }
@@ -298,9 +379,10 @@ pub async fn create_project(server: &TestServer, name: &str) -> String {
         .await
 }
 
-/// Defines `mod name { sqlite, postgres }` tests running `name(backend)`.
+/// Defines `mod name { sqlite, postgres, mariadb }` tests running
+/// `name(backend)`.
 #[macro_export]
-macro_rules! on_both_backends {
+macro_rules! on_every_backend {
     ($($name:ident),* $(,)?) => {
         $(
             mod $name {
@@ -308,10 +390,30 @@ macro_rules! on_both_backends {
                 async fn sqlite() {
                     super::$name(super::common::Backend::Sqlite).await
                 }
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn postgres() {
-                    super::$name(super::common::Backend::Postgres).await
-                }
+                $crate::on_clustered_backends!(@tests $name);
+            }
+        )*
+    };
+}
+
+/// Defines `mod name { postgres, mariadb }` tests running `name(backend)`:
+/// the backends several replicas can share.
+#[macro_export]
+macro_rules! on_clustered_backends {
+    (@tests $name:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn postgres() {
+            super::$name(super::common::Backend::Postgres).await
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn mariadb() {
+            super::$name(super::common::Backend::Mysql).await
+        }
+    };
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                $crate::on_clustered_backends!(@tests $name);
             }
         )*
     };

@@ -159,3 +159,28 @@ pub async fn setup(s: &TestServer) -> (Member, Member, Pair) {
     let pair = pair_for(s, &user, json!({})).await;
     (admin, user, pair)
 }
+
+/// An EC2 v2 request signed with `secret`, as a service would send it to
+/// /v3/ec2tokens; a nonce makes each one new to the replay cache.
+pub fn ec2_v2_body(access: &str, secret: &str) -> serde_json::Value {
+    let params: Vec<(String, String)> = vec![
+        ("Action".into(), "DescribeRegions".into()),
+        ("SignatureVersion".into(), "2".into()),
+        ("Nonce".into(), uuid::Uuid::new_v4().simple().to_string()),
+        (
+            "Timestamp".into(),
+            chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        ),
+    ];
+    let r = ironstone::signature::ec2::Ec2Request {
+        host: "ec2".into(),
+        verb: "GET".into(),
+        path: "/".into(),
+        params: params.clone(),
+        ..Default::default()
+    };
+    let signature = ironstone::signature::ec2::expected_signatures(secret, &r).unwrap()[0].clone();
+    let params: serde_json::Map<String, serde_json::Value> =
+        params.into_iter().map(|(k, v)| (k, json!(v))).collect();
+    json!({"credentials": {"access": access, "signature": signature, "host": "ec2", "verb": "GET", "path": "/", "params": params}})
+}

@@ -1,0 +1,2 @@
+DROP TABLE limits;
+DROP TABLE registered_limits;

@@ -1,0 +1,1 @@
+ALTER TABLE application_credentials DROP COLUMN last_used_at;

@@ -1,0 +1,10 @@
+DROP TABLE leak_report_items;
+DROP TABLE leak_reports;
+DROP INDEX application_credentials_secret_digest ON application_credentials;
+ALTER TABLE application_credentials DROP COLUMN leaked_at;
+ALTER TABLE application_credentials DROP COLUMN action_when_leaked;
+ALTER TABLE application_credentials DROP COLUMN secret_digest;
+DROP INDEX credentials_secret_digest ON credentials;
+ALTER TABLE credentials DROP COLUMN leaked_at;
+ALTER TABLE credentials DROP COLUMN action_when_leaked;
+ALTER TABLE credentials DROP COLUMN secret_digest;

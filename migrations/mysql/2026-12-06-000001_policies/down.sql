@@ -1,0 +1,2 @@
+DROP TABLE policy_associations;
+DROP TABLE policies;

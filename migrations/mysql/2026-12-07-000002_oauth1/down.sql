@@ -1,0 +1,3 @@
+DROP TABLE oauth_access_tokens;
+DROP TABLE oauth_request_tokens;
+DROP TABLE oauth_consumers;

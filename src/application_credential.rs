@@ -420,6 +420,7 @@ pub fn create(conn: &mut Conn, new: NewAppCred) -> Result<AppCred, Error> {
             ))
             .execute(conn)?;
     }
+    crate::notify::created("application_credential", &id);
     get(conn, &id)?.ok_or_else(|| not_found(&id))
 }
 
@@ -450,6 +451,7 @@ pub fn delete(conn: &mut Conn, id: &str) -> Result<(), Error> {
     if n == 0 {
         return Err(not_found(id));
     }
+    crate::notify::deleted("application_credential", id);
     Ok(())
 }
 

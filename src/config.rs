@@ -40,6 +40,7 @@ pub struct Config {
     pub oauth1: OAuth1,
     pub console: Console,
     pub audit: Audit,
+    pub notifications: crate::notify::Settings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -517,7 +518,7 @@ impl Default for Log {
     }
 }
 
-fn string_or_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+pub fn string_or_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum OneOrMany {
@@ -535,7 +536,8 @@ fn string_or_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Err
 }
 
 /// Section names, longest first so `FERNET_TOKENS_` wins over `TOKEN_`.
-const SECTIONS: [&str; 16] = [
+const SECTIONS: [&str; 17] = [
+    "notifications",
     "unified_limit",
     "console",
     "audit",
@@ -627,6 +629,16 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), Error> {
+        if !["basic", "cadf"].contains(&self.notifications.format.as_str()) {
+            return Err(Error::Config(
+                "notifications.format must be basic or cadf".into(),
+            ));
+        }
+        if self.notifications.topics.is_empty() {
+            return Err(Error::Config(
+                "notifications.topics needs at least one topic".into(),
+            ));
+        }
         if self.server.listen.is_empty() {
             return Err(Error::Config(
                 "server.listen needs at least one address".into(),

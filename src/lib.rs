@@ -24,6 +24,7 @@ pub mod import;
 pub mod leak;
 pub mod lifecycle;
 pub mod limit;
+pub mod notify;
 pub mod oauth1;
 pub mod policy;
 pub mod resource;
@@ -63,6 +64,7 @@ pub struct AppState {
     pub oauth1: oauth1::OAuth1,
     pub leaks: leak::Leaks,
     pub audit: audit::Audit,
+    pub notifier: notify::Notifier,
     pub telemetry: std::sync::Arc<telemetry::Telemetry>,
 }
 
@@ -173,6 +175,28 @@ impl AppState {
             "gauge",
             "Database connections: open (in use or idle), idle, and the pool's size.",
             pool,
+        );
+        let n = &self.notifier.stats;
+        telemetry::series(
+            t,
+            "ironstone_notifications_sent_total",
+            "counter",
+            "Notifications handed to the message broker.",
+            telemetry::one(n.sent.load(Relaxed)),
+        );
+        telemetry::series(
+            t,
+            "ironstone_notifications_dropped_total",
+            "counter",
+            "Notifications dropped because the queue for the broker was full.",
+            telemetry::one(n.dropped.load(Relaxed)),
+        );
+        telemetry::series(
+            t,
+            "ironstone_notifications_queued",
+            "gauge",
+            "Notifications waiting for the message broker.",
+            telemetry::one(self.notifier.queued()),
         );
         self.telemetry.encode(&mut text);
         text

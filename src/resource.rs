@@ -162,6 +162,7 @@ pub fn create_domain(conn: &mut Conn, new: NewDomain<'_>) -> Result<Domain, Erro
     set_domain_tags(conn, &row.id, new.tags)?;
     let mut domain = Domain::from(row);
     domain.tags = domain_tags_of(conn, &domain.id)?;
+    crate::notify::created("domain", &domain.id);
     Ok(domain)
 }
 
@@ -384,6 +385,7 @@ pub fn create_project(conn: &mut Conn, new: NewProject<'_>) -> Result<Project, E
     diesel::insert_into(projects::table)
         .values(&row)
         .execute(conn)?;
+    crate::notify::created("project", &row.id);
     Ok(Project::from_row(row, Vec::new()))
 }
 
@@ -405,6 +407,7 @@ pub fn delete_project(conn: &mut Conn, id: &str) -> Result<(), Error> {
     if n == 0 {
         return Err(not_found_project(id));
     }
+    crate::notify::deleted("project", id);
     crate::revoke::record(
         conn,
         crate::revoke::Revoke {
@@ -529,6 +532,7 @@ pub fn update_domain(conn: &mut Conn, id: &str, patch: &DomainPatch) -> Result<D
             .set(domains::extra.eq(extra))
             .execute(conn)?;
     }
+    crate::notify::updated("domain", id);
     show_domain(conn, id)?.ok_or_else(|| not_found_domain(id))
 }
 
@@ -582,6 +586,7 @@ pub fn projects_leaves_first(conn: &mut Conn, domain_id: &str) -> Result<Vec<Str
 /// scoped to it stop validating, and an event makes that explicit.
 pub fn delete_domain(conn: &mut Conn, id: &str) -> Result<(), Error> {
     diesel::delete(domains::table.find(id)).execute(conn)?;
+    crate::notify::deleted("domain", id);
     crate::revoke::record(
         conn,
         crate::revoke::Revoke {
@@ -793,6 +798,7 @@ pub fn update_project(conn: &mut Conn, id: &str, patch: &ProjectPatch) -> Result
             .set(projects::extra.eq(extra))
             .execute(conn)?;
     }
+    crate::notify::updated("project", id);
     get_project(conn, id)?.ok_or_else(|| not_found_project(id))
 }
 

@@ -42,10 +42,14 @@ pub fn prepare(config: Config) -> Result<AppState, Error> {
         config.database.max_connections,
         Duration::from_millis(config.database.acquire_timeout_ms),
     )?;
-    let db = match crate::audit::export::start(
-        non_empty_path(&config.audit.file),
-        non_empty_path(&config.audit.syslog),
-    )? {
+    let notifier = crate::notify::Notifier::start(&config.notifications)?;
+    let db = match crate::store::outbox::both(
+        crate::audit::export::start(
+            non_empty_path(&config.audit.file),
+            non_empty_path(&config.audit.syslog),
+        )?,
+        notifier.delivery(),
+    ) {
         Some(delivery) => db.with_outbox(delivery),
         None => db,
     };
@@ -139,6 +143,7 @@ pub fn prepare(config: Config) -> Result<AppState, Error> {
             credentials.clone(),
         ),
         audit: crate::audit::Audit::new(db.clone()),
+        notifier,
         telemetry: Arc::new(crate::telemetry::Telemetry::new(db.round_trips())?),
         credential: crate::credential::Credentials::new(
             db.clone(),
@@ -568,9 +573,22 @@ async fn keystone_conventions(
         .map(|state| api::http::base_url(req.request(), state));
     // Every line the request causes, a 500's detail included, names it.
     let span = tracing::info_span!("request", request_id = %request_id);
-    let mut res = tracing::Instrument::instrument(next.call(req), span.clone())
-        .await?
-        .map_into_boxed_body();
+    let request = crate::store::context::RequestContext {
+        request_id: request_id.clone(),
+        remote_addr: req.peer_addr().map(|a| a.ip().to_string()),
+        user_agent: req
+            .headers()
+            .get(actix_web::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+        ..Default::default()
+    };
+    let mut res = crate::store::context::scope(
+        request,
+        tracing::Instrument::instrument(next.call(req), span.clone()),
+    )
+    .await?
+    .map_into_boxed_body();
     let _entered = span.enter();
     let status = res.status();
     if status.is_client_error() || status.is_server_error() {

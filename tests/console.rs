@@ -5,7 +5,9 @@
 
 use crate::common;
 
-use common::{create_project, create_user, interop_python, Backend, TestServer, ADMIN_PASSWORD};
+use common::{
+    create_project, create_user, interop_python, text_of, Backend, TestServer, ADMIN_PASSWORD,
+};
 use reqwest::header::{COOKIE, SET_COOKIE};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -66,16 +68,6 @@ async fn admin_sign_in_with(s: &TestServer, header: (&str, &str)) -> reqwest::Re
         .header(header.0, header.1)
         .json(&json!({"session": {"username": "admin", "password": ADMIN_PASSWORD}}))
         .send()
-        .await
-        .unwrap()
-}
-
-async fn text_of(s: &TestServer, path: &str) -> String {
-    s.request(Method::GET, path)
-        .send()
-        .await
-        .unwrap()
-        .text()
         .await
         .unwrap()
 }

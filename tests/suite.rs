@@ -28,6 +28,7 @@ mod layout;
 mod lifecycle;
 mod limits;
 mod metrics;
+mod notifications;
 mod oauth1;
 mod oauth2;
 mod operations;

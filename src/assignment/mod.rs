@@ -52,6 +52,32 @@ impl AssignmentKind {
     }
 }
 
+/// Stages Keystone's `identity.role_assignment.created`/`.deleted`.
+fn notify_assignment(
+    created: bool,
+    kind: AssignmentKind,
+    actor_id: &str,
+    target_id: &str,
+    role_id: &str,
+    inherited: bool,
+) {
+    let target = match kind {
+        AssignmentKind::UserProject | AssignmentKind::GroupProject => "project",
+        AssignmentKind::UserDomain | AssignmentKind::GroupDomain => "domain",
+        AssignmentKind::UserSystem | AssignmentKind::GroupSystem => "system",
+    };
+    let actor = if kind.is_group() { "group" } else { "user" };
+    crate::notify::role_assignment(
+        created,
+        &crate::notify::Assignment {
+            role_id,
+            actor: (actor, actor_id),
+            target: (target, target_id),
+            inherited,
+        },
+    );
+}
+
 /// A role as Keystone shows it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Role {
@@ -145,6 +171,7 @@ pub fn create_role(conn: &mut Conn, new: NewRole<'_>) -> Result<Role, Error> {
     diesel::insert_into(roles::table)
         .values(&row)
         .execute(conn)?;
+    crate::notify::created("role", &row.id);
     Ok(row.into())
 }
 
@@ -197,6 +224,7 @@ pub fn grant(
             })
             .execute(conn)?;
     }
+    notify_assignment(true, kind, actor_id, target_id, role_id, inherited);
     Ok(())
 }
 
@@ -527,6 +555,7 @@ pub fn update_role(
             .set(roles::extra.eq(extra))
             .execute(conn)?;
     }
+    crate::notify::updated("role", id);
     get_role(conn, id)?.ok_or_else(|| not_found_role(id))
 }
 
@@ -557,6 +586,7 @@ pub fn delete_role(conn: &mut Conn, id: &str) -> Result<(), Error> {
     )
     .execute(conn)?;
     diesel::delete(roles::table.find(id)).execute(conn)?;
+    crate::notify::deleted("role", id);
     crate::revoke::record(
         conn,
         crate::revoke::Revoke {
@@ -663,6 +693,7 @@ pub fn revoke_grant(
             "Could not find role assignment with role: {role_id}, user or group: {actor_id}, project, domain, or system: {target_id}."
         )));
     }
+    notify_assignment(false, kind, actor_id, target_id, role_id, inherited);
     Ok(())
 }
 

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::error::Error;
-use crate::store::outbox::Delivery;
+use crate::store::outbox::{Channel, Delivery, Staged};
 
 pub use crate::store::outbox::stage;
 
@@ -41,7 +41,15 @@ pub fn start(file: Option<PathBuf>, syslog: Option<PathBuf>) -> Result<Option<De
         .spawn(move || export(&rx, file.as_mut(), syslog.as_mut()))
         .map_err(|e| Error::Internal(format!("cannot start the audit export: {e}")))?;
     let dropped = Arc::new(AtomicU64::new(0));
-    Ok(Some(Arc::new(move |lines: Vec<String>| {
+    Ok(Some(Arc::new(move |staged: Vec<Staged>| {
+        let lines: Vec<String> = staged
+            .into_iter()
+            .filter(|s| s.channel == Channel::Audit)
+            .map(|s| s.line)
+            .collect();
+        if lines.is_empty() {
+            return;
+        }
         if let Err(TrySendError::Full(lines)) = tx.try_send(lines) {
             let before = dropped.fetch_add(lines.len() as u64, Ordering::Relaxed);
             if before.is_power_of_two() || before == 0 {

@@ -72,6 +72,7 @@ pub async fn issue_token(
         .application_credential
         .as_ref()
         .and_then(|a| a.id.clone());
+    let password_user = request.password.as_ref().map(|p| p.user.clone());
     let outcome = issue_token_unaudited(state, request).await;
     let record = match &outcome {
         Ok((_, context)) => Some(crate::audit::Authentication {
@@ -93,11 +94,25 @@ pub async fn issue_token(
         }),
         Err(_) => None,
     };
+    // Keystone's `identity.authenticate`: the password check of a user it
+    // found, with its outcome.
+    let password_check = match &outcome {
+        Ok(_) => password_user.map(|u| (u, true)),
+        Err(Error::Unauthorized { .. }) => password_user.map(|u| (u, false)),
+        Err(_) => None,
+    };
     if let Some(record) = record {
         // The trail must not decide whether a login works.
         if let Err(e) = state
             .db
-            .write(move |conn| crate::audit::record_authentication(conn, &record))
+            .write(move |conn| {
+                if let Some((user, succeeded)) = &password_check {
+                    if let Some((found, _)) = find_password_user(conn, user)? {
+                        crate::notify::authentication(&found.id, *succeeded);
+                    }
+                }
+                crate::audit::record_authentication(conn, &record)
+            })
             .await
         {
             tracing::warn!(error = %e, "cannot write an authentication to the audit trail");

@@ -321,6 +321,7 @@ impl Catalog {
             diesel::insert_into(policies::table)
                 .values(&row)
                 .execute(conn)?;
+            crate::notify::created("policy", &row.id);
             Ok(row.into())
         })
         .await
@@ -377,6 +378,7 @@ impl Catalog {
                 }
                 p.extra.extend(patch.extra);
                 save(conn, &p)?;
+                crate::notify::updated("policy", &id);
                 Ok(p)
             },
         )
@@ -388,6 +390,7 @@ impl Catalog {
         self.write(caller, policy::MANAGE_POLICIES, id, |conn, id| {
             get(conn, &id)?;
             diesel::delete(policies::table.find(&id)).execute(conn)?;
+            crate::notify::deleted("policy", &id);
             Ok(())
         })
         .await

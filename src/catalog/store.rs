@@ -283,6 +283,7 @@ pub fn create_region(
     diesel::insert_into(regions::table)
         .values(&row)
         .execute(conn)?;
+    crate::notify::created("region", &row.id);
     Ok(row)
 }
 
@@ -306,6 +307,7 @@ pub fn update_region(
             .set(regions::parent_region_id.eq(parent))
             .execute(conn)?;
     }
+    crate::notify::updated("region", id);
     get_region(conn, id)?.ok_or_else(|| not_found_region(id))
 }
 
@@ -330,6 +332,7 @@ pub fn delete_region(conn: &mut Conn, id: &str) -> Result<(), Error> {
         )));
     }
     diesel::delete(regions::table.find(id)).execute(conn)?;
+    crate::notify::deleted("region", id);
     Ok(())
 }
 
@@ -374,6 +377,7 @@ pub fn create_service(
     diesel::insert_into(services::table)
         .values(&row)
         .execute(conn)?;
+    crate::notify::created("service", &row.id);
     Ok(row)
 }
 
@@ -415,6 +419,7 @@ pub fn update_service(
             .set(services::enabled.eq(e))
             .execute(conn)?;
     }
+    crate::notify::updated("service", id);
     get_service(conn, id)?.ok_or_else(|| not_found_service(id))
 }
 
@@ -423,6 +428,7 @@ pub fn delete_service(conn: &mut Conn, id: &str) -> Result<(), Error> {
     get_service(conn, id)?.ok_or_else(|| not_found_service(id))?;
     diesel::delete(endpoints::table.filter(endpoints::service_id.eq(id))).execute(conn)?;
     diesel::delete(services::table.find(id)).execute(conn)?;
+    crate::notify::deleted("service", id);
     Ok(())
 }
 
@@ -505,6 +511,7 @@ pub fn create_endpoint(conn: &mut Conn, new: NewEndpoint<'_>) -> Result<Endpoint
     diesel::insert_into(endpoints::table)
         .values(&row)
         .execute(conn)?;
+    crate::notify::created("endpoint", &row.id);
     Ok(row)
 }
 
@@ -557,6 +564,7 @@ pub fn update_endpoint(
             .set(endpoints::enabled.eq(e))
             .execute(conn)?;
     }
+    crate::notify::updated("endpoint", id);
     get_endpoint(conn, id)?.ok_or_else(|| not_found_endpoint(id))
 }
 
@@ -600,5 +608,6 @@ pub fn delete_endpoint(conn: &mut Conn, id: &str) -> Result<(), Error> {
     if n == 0 {
         return Err(not_found_endpoint(id));
     }
+    crate::notify::deleted("endpoint", id);
     Ok(())
 }

@@ -362,6 +362,7 @@ pub fn create(
             credentials::rate_limit.eq(rate_limit_text(new.meta.rate_limit)),
         ))
         .execute(conn)?;
+    crate::notify::created("credential", &new.id);
     Ok(Credential {
         id: new.id,
         user_id: new.user_id,
@@ -592,7 +593,11 @@ pub fn record_uses(conn: &mut Conn, id: &str, last_used_at: i64, count: i64) -> 
 }
 
 pub fn delete(conn: &mut Conn, id: &str) -> Result<bool, Error> {
-    Ok(diesel::delete(credentials::table.find(id)).execute(conn)? > 0)
+    let deleted = diesel::delete(credentials::table.find(id)).execute(conn)? > 0;
+    if deleted {
+        crate::notify::deleted("credential", id);
+    }
+    Ok(deleted)
 }
 
 /// Deletes every credential of a user (of any type), as Keystone does when

@@ -154,6 +154,7 @@ pub fn create_user(conn: &mut Conn, new: NewUser<'_>) -> Result<User, Error> {
     if let Some(hash) = new.password_hash {
         store_password(conn, &row.id, hash, false)?;
     }
+    crate::notify::created("user", &row.id);
     Ok(User::from_row(row, None))
 }
 
@@ -212,6 +213,7 @@ pub fn change_password(
         return Err(not_found_user(user_id));
     }
     store_password(conn, user_id, password_hash, self_service)?;
+    crate::notify::updated("user", user_id);
     revoke_user_tokens(conn, user_id)
 }
 
@@ -228,6 +230,7 @@ pub fn delete_user(conn: &mut Conn, user_id: &str) -> Result<(), Error> {
     if n == 0 {
         return Err(not_found_user(user_id));
     }
+    crate::notify::deleted("user", user_id);
     revoke_user_tokens(conn, user_id)
 }
 
@@ -494,6 +497,7 @@ pub fn update_user(conn: &mut Conn, id: &str, patch: UserPatch) -> Result<User, 
     if let Some(enabled) = patch.enabled {
         set_user_enabled(conn, id, enabled)?;
     }
+    crate::notify::updated("user", id);
     get_user(conn, id)?.ok_or_else(|| not_found_user(id))
 }
 
@@ -604,6 +608,7 @@ pub fn create_group(
     diesel::insert_into(groups::table)
         .values(&row)
         .execute(conn)?;
+    crate::notify::created("group", &row.id);
     Ok(row.into())
 }
 
@@ -637,6 +642,7 @@ pub fn update_group(
             .set(groups::extra.eq(extra))
             .execute(conn)?;
     }
+    crate::notify::updated("group", id);
     get_group(conn, id)?.ok_or_else(|| not_found_group(id))
 }
 
@@ -648,6 +654,7 @@ pub fn delete_group(conn: &mut Conn, id: &str) -> Result<(), Error> {
     diesel::delete(user_group_memberships::table.filter(user_group_memberships::group_id.eq(id)))
         .execute(conn)?;
     diesel::delete(groups::table.find(id)).execute(conn)?;
+    crate::notify::deleted("group", id);
     Ok(())
 }
 
@@ -670,6 +677,7 @@ pub fn add_member(conn: &mut Conn, user_id: &str, group_id: &str) -> Result<(), 
             ))
             .execute(conn)?;
     }
+    crate::notify::membership(group_id, user_id, true);
     Ok(())
 }
 
@@ -685,6 +693,7 @@ pub fn remove_member(conn: &mut Conn, user_id: &str, group_id: &str) -> Result<(
             "Could not find user {user_id} in group {group_id}."
         )));
     }
+    crate::notify::membership(group_id, user_id, false);
     Ok(())
 }
 

@@ -124,6 +124,7 @@ pub fn insert_consumer(
             oauth_consumers::created_at.eq(row.now),
         ))
         .execute(conn)?;
+    crate::notify::created("OS-OAUTH1:consumer", row.id);
     Ok(())
 }
 
@@ -144,6 +145,7 @@ pub fn update_consumer(
             .set(oauth_consumers::extra.eq(merged))
             .execute(conn)?;
     }
+    crate::notify::updated("OS-OAUTH1:consumer", id);
     get_consumer(conn, id)?.ok_or_else(not_found_consumer)
 }
 
@@ -151,7 +153,10 @@ pub fn update_consumer(
 pub fn delete_consumer(conn: &mut Conn, id: &str) -> Result<(), Error> {
     match diesel::delete(oauth_consumers::table.find(id)).execute(conn)? {
         0 => Err(not_found_consumer()),
-        _ => Ok(()),
+        _ => {
+            crate::notify::deleted("OS-OAUTH1:consumer", id);
+            Ok(())
+        }
     }
 }
 
@@ -215,6 +220,7 @@ pub fn insert_request_token(
             oauth_request_tokens::created_at.eq(row.now),
         ))
         .execute(conn)?;
+    crate::notify::created("OS-OAUTH1:request_token", row.id);
     Ok(())
 }
 
@@ -269,6 +275,7 @@ pub fn exchange_request_token(
             oauth_access_tokens::created_at.eq(row.now),
         ))
         .execute(conn)?;
+    crate::notify::created("OS-OAUTH1:access_token", row.id);
     Ok(())
 }
 
@@ -322,6 +329,7 @@ pub fn list_access_tokens(conn: &mut Conn, user_id: &str) -> Result<Vec<AccessTo
 
 pub fn delete_access_token(conn: &mut Conn, id: &str) -> Result<(), Error> {
     diesel::delete(oauth_access_tokens::table.find(id)).execute(conn)?;
+    crate::notify::deleted("OS-OAUTH1:access_token", id);
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 //! pool, embedded migrations, and the one way request code reaches the
 //! database ([`Database::read`] / [`Database::write`]).
 
+pub mod context;
 pub mod extra;
 pub mod outbox;
 pub mod rates;
@@ -488,6 +489,7 @@ impl Database {
         let pool = self.pool.clone();
         let outbox = self.outbox.clone();
         let span = tracing::Span::current();
+        let request = context::current();
         let timer = self.round_trips.start_timer();
         let result = tokio::task::spawn_blocking(move || {
             let _enter = span.enter();
@@ -495,7 +497,9 @@ impl Database {
             let mut conn = pool
                 .get()
                 .map_err(|e| Error::Unavailable(format!("no database connection: {e}")))?;
-            outbox::around(outbox.as_ref(), || conn.transaction(|c| f(c)))
+            context::on_this_thread(request, || {
+                outbox::around(outbox.as_ref(), || conn.transaction(|c| f(c)))
+            })
         })
         .await
         .map_err(|e| Error::Internal(format!("database task failed: {e}")))?;

@@ -1,27 +1,61 @@
-//! Lines a transaction hands on once it commits, and only then: the audit
-//! trail's copy to a file or syslog must never show an event whose
-//! transaction rolled back. A use case stages lines on its thread (the
+//! Lines a transaction hands on once it commits, and only then: neither
+//! the audit trail's copy to a file or syslog nor a notification to the
+//! message bus may show an event whose transaction rolled back. A use case stages lines on its thread (the
 //! transaction runs on one blocking thread from start to end); the
 //! database delivers them after the commit and drops them otherwise.
 
 use std::cell::RefCell;
 use std::sync::Arc;
 
-/// Where committed lines go.
-pub type Delivery = Arc<dyn Fn(Vec<String>) + Send + Sync>;
-
-thread_local! {
-    static STAGED: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+/// Which consumer a staged line is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    /// The audit trail's export (file, syslog).
+    Audit,
+    /// Keystone-style notifications (the message bus).
+    Notification,
 }
 
-/// Stages `line` for delivery when the running transaction commits.
+/// A line staged by a transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Staged {
+    pub channel: Channel,
+    pub line: String,
+}
+
+/// Where committed lines go. It runs on the transaction's thread, where
+/// [`super::context::of_this_thread`] names the request.
+pub type Delivery = Arc<dyn Fn(Vec<Staged>) + Send + Sync>;
+
+thread_local! {
+    static STAGED: RefCell<Vec<Staged>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Stages an audit `line` for delivery when the running transaction
+/// commits.
 pub fn stage(line: &str) {
-    STAGED.with(|s| s.borrow_mut().push(line.to_string()));
+    stage_on(Channel::Audit, line.to_string());
+}
+
+/// Stages `line` for `channel` when the running transaction commits.
+pub fn stage_on(channel: Channel, line: String) {
+    STAGED.with(|s| s.borrow_mut().push(Staged { channel, line }));
 }
 
 /// Takes what is staged on this thread.
-pub(super) fn take() -> Vec<String> {
+pub(super) fn take() -> Vec<Staged> {
     STAGED.with(|s| std::mem::take(&mut *s.borrow_mut()))
+}
+
+/// Both deliveries, or whichever there is.
+pub fn both(a: Option<Delivery>, b: Option<Delivery>) -> Option<Delivery> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(Arc::new(move |staged: Vec<Staged>| {
+            a(staged.clone());
+            b(staged);
+        })),
+        (a, b) => a.or(b),
+    }
 }
 
 /// Runs `transaction` and hands what it staged to `delivery` if it
@@ -52,7 +86,7 @@ mod tests {
         let sink = Arc::clone(&got);
         let delivery: Delivery = Arc::new(move |lines| {
             if let Ok(mut got) = sink.lock() {
-                got.extend(lines)
+                got.extend(lines.into_iter().map(|s| s.line))
             }
         });
         let _ = around(Some(&delivery), || {

@@ -354,6 +354,7 @@ pub fn delete_with_redelegations(conn: &mut Conn, id: &str) -> Result<(), Error>
             delete_with_redelegations(conn, &child.id)?;
         }
     }
+    crate::notify::deleted("OS-TRUST:trust", id);
     store::soft_delete(conn, id)
 }
 

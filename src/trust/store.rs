@@ -129,6 +129,7 @@ pub fn create(conn: &mut Conn, trust: &Trust) -> Result<(), Error> {
             ))
             .execute(conn)?;
     }
+    crate::notify::created("OS-TRUST:trust", &trust.id);
     Ok(())
 }
 

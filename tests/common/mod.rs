@@ -303,6 +303,17 @@ impl Drop for TestServer {
     }
 }
 
+/// The body of `GET path`, as text.
+pub async fn text_of(s: &TestServer, path: &str) -> String {
+    s.request(Method::GET, path)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 /// Asserts Keystone's error JSON with the given status.
 pub fn assert_error(body: &Value, code: u16) {
     assert_eq!(body["error"]["code"], code, "{body}");

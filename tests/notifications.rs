@@ -1,0 +1,379 @@
+//! Keystone's notifications over AMQP, received by the real oslo.messaging
+//! notification listener (as Ceilometer consumes them) from the RabbitMQ
+//! on 127.0.0.1:5672; and what happens while the broker is away.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use crate::common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{admin_member, call, Backend, TestServer};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+const BROKER: &str = "127.0.0.1:5672";
+
+/// The broker, or `None` (with a reason) when it is not running and the
+/// interop tests are not required.
+fn broker_up() -> bool {
+    if std::net::TcpStream::connect(BROKER).is_ok() {
+        return true;
+    }
+    if std::env::var("IRONSTONE_TEST_REQUIRE_INTEROP").is_ok_and(|v| v == "1") {
+        panic!("RabbitMQ is required at {BROKER}");
+    }
+    eprintln!("skipping: no RabbitMQ at {BROKER}");
+    false
+}
+
+/// oslo.messaging's listener on a topic and exchange of the test's own.
+struct Listener {
+    child: Child,
+    seen: Arc<Mutex<Vec<Value>>>,
+}
+
+impl Listener {
+    /// A listener on an exchange and topic of the test's own; `None` (the
+    /// test skips) without the interop venv or the broker.
+    fn on_own_topic() -> Option<(Listener, String, String)> {
+        let python = common::interop_python()?;
+        if !broker_up() {
+            return None;
+        }
+        let (exchange, topic) = (unique("keystone_test"), unique("notifications_test"));
+        let listener = Listener::start(&python, &exchange, &topic);
+        Some((listener, exchange, topic))
+    }
+
+    fn start(python: &std::path::Path, exchange: &str, topic: &str) -> Listener {
+        let mut child = Command::new(python)
+            .arg(common::interop_dir().join("notification_listener.py"))
+            .args([
+                &format!("rabbit://guest:guest@{BROKER}/"),
+                exchange,
+                topic,
+                "120",
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = lines.next().unwrap().unwrap();
+        assert_eq!(first, "READY");
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&seen);
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                if let Ok(v) = serde_json::from_str::<Value>(&line) {
+                    sink.lock().unwrap().push(v);
+                }
+            }
+        });
+        Listener { child, seen }
+    }
+
+    /// The first notification `matches` accepts, waiting up to `within`.
+    async fn wait_for(
+        &self,
+        what: &str,
+        within: Duration,
+        matches: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let started = Instant::now();
+        loop {
+            if let Some(v) = self.seen.lock().unwrap().iter().find(|v| matches(v)) {
+                return v.clone();
+            }
+            assert!(
+                started.elapsed() < within,
+                "no {what} within {within:?}; received: {:?}",
+                self.seen.lock().unwrap()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A server publishing to the broker at `address`, on the test's own
+/// exchange and topic.
+fn notifying(
+    address: &str,
+    exchange: &str,
+    topic: &str,
+    tweak: impl FnOnce(&mut ironstone::config::Config),
+) -> TestServer {
+    TestServer::start_with(Backend::Sqlite, |c| {
+        c.notifications.transport_url = Some(format!("rabbit://guest:guest@{address}/"));
+        c.notifications.exchange = exchange.to_string();
+        c.notifications.topics = vec![topic.to_string()];
+        tweak(c);
+    })
+    .unwrap()
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}_{}", uuid::Uuid::new_v4().simple())
+}
+
+fn of_type<'a>(event_type: &'a str, id: &'a str) -> impl Fn(&Value) -> bool + 'a {
+    move |v| v["event_type"] == event_type && v["payload"]["resource_info"] == id
+}
+
+async fn create_user(s: &TestServer, token: &str, name: &str) -> String {
+    let (status, body) = call(
+        s,
+        Method::POST,
+        "/v3/users",
+        Some(token),
+        Some(json!({"user": {"name": name, "password": "pw-notify-1", "domain_id": "default"}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    body["user"]["id"].as_str().unwrap().to_string()
+}
+
+/// A user created, a project deleted, a role granted and a failed login,
+/// each received and parsed by oslo.messaging, in Keystone's CADF shape;
+/// then the same user creation in the `basic` format.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keystone_notifications_reach_an_oslo_messaging_listener() {
+    let Some((listener, exchange, topic)) = Listener::on_own_topic() else {
+        return;
+    };
+    let s = notifying(BROKER, &exchange, &topic, |c| {
+        c.notifications.publisher_host = "ironstone-test".into();
+    });
+    let admin = admin_member(&s).await;
+    let within = Duration::from_secs(15);
+
+    let user = create_user(&s, &admin.token, "notified").await;
+    let created = listener
+        .wait_for(
+            "identity.user.created",
+            within,
+            of_type("identity.user.created", &user),
+        )
+        .await;
+    assert_eq!(created["publisher_id"], "identity.ironstone-test");
+    assert_eq!(created["priority"], "info");
+    let p = &created["payload"];
+    assert_eq!(
+        p["typeURI"],
+        "http://schemas.dmtf.org/cloud/audit/1.0/event"
+    );
+    assert_eq!(p["action"], "created.user");
+    assert_eq!(p["outcome"], "success");
+    assert_eq!(p["eventType"], "activity");
+    assert_eq!(
+        p["target"],
+        json!({"typeURI": "data/security/account/user", "id": user})
+    );
+    assert_eq!(p["observer"]["typeURI"], "service/security");
+    assert_eq!(p["initiator"]["typeURI"], "service/security/account/user");
+    assert_eq!(p["initiator"]["user_id"], admin.user_id);
+    assert_eq!(p["initiator"]["project_id"], admin.project_id);
+    assert_eq!(p["initiator"]["host"]["address"], "127.0.0.1");
+    assert!(p["initiator"]["request_id"]
+        .as_str()
+        .unwrap()
+        .starts_with("req-"));
+    assert!(created["metadata"]["message_id"].is_string());
+    assert!(created["metadata"]["timestamp"].is_string());
+
+    let project = common::create_project(&s, "doomed").await;
+    let (status, _) = call(
+        &s,
+        Method::PATCH,
+        &format!("/v3/projects/{project}"),
+        Some(&admin.token),
+        Some(json!({"project": {"enabled": false}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = call(
+        &s,
+        Method::DELETE,
+        &format!("/v3/projects/{project}"),
+        Some(&admin.token),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let deleted = listener
+        .wait_for(
+            "identity.project.deleted",
+            within,
+            of_type("identity.project.deleted", &project),
+        )
+        .await;
+    assert_eq!(deleted["payload"]["action"], "deleted.project");
+    assert_eq!(
+        deleted["payload"]["target"]["typeURI"],
+        "data/security/project"
+    );
+
+    let role = common::role_id(&s, &admin.token, "member").await;
+    let (status, _) = call(
+        &s,
+        Method::PUT,
+        &format!(
+            "/v3/projects/{}/users/{user}/roles/{role}",
+            admin.project_id
+        ),
+        Some(&admin.token),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let granted = listener
+        .wait_for("identity.role_assignment.created", within, |v| {
+            v["event_type"] == "identity.role_assignment.created" && v["payload"]["user"] == user
+        })
+        .await;
+    let p = &granted["payload"];
+    assert_eq!(p["action"], "created.role_assignment");
+    assert_eq!(p["project"], admin.project_id);
+    assert_eq!(p["role"], role);
+    assert_eq!(p["inherited_to_projects"], false);
+    assert_eq!(p["outcome"], "success");
+
+    let (status, _, _) = s
+        .auth(json!({"auth": {"identity": {"methods": ["password"],
+            "password": {"user": {"name": "notified", "domain": {"id": "default"}, "password": "wrong"}}}}}))
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let failed = listener
+        .wait_for("identity.authenticate (failure)", within, |v| {
+            v["event_type"] == "identity.authenticate"
+                && v["payload"]["initiator"]["user_id"] == user
+        })
+        .await;
+    let p = &failed["payload"];
+    assert_eq!(p["action"], "authenticate");
+    assert_eq!(p["outcome"], "failure");
+    assert_eq!(p["target"]["typeURI"], "service/security/account/user");
+    // Keystone's default opt-out: successful logins are not sent.
+    s.password_token("notified", "pw-notify-1", None).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let successes = listener
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|v| {
+            v["event_type"] == "identity.authenticate" && v["payload"]["outcome"] == "success"
+        })
+        .count();
+    assert_eq!(successes, 0);
+    drop(s);
+
+    // `basic`: the resource and the request only.
+    let basic = notifying(BROKER, &exchange, &topic, |c| {
+        c.notifications.format = "basic".into();
+    });
+    let admin = admin_member(&basic).await;
+    let user = create_user(&basic, &admin.token, "basic-notified").await;
+    let created = listener
+        .wait_for(
+            "a basic identity.user.created",
+            within,
+            of_type("identity.user.created", &user),
+        )
+        .await;
+    let p = created["payload"].as_object().unwrap();
+    assert_eq!(
+        p.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["request_id", "resource_info"]
+    );
+}
+
+/// Forwards 127.0.0.1:`port` to the broker once started: the broker "comes
+/// back" at that moment.
+async fn broker_returns_on(port: u16) {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                if let Ok(mut outbound) = tokio::net::TcpStream::connect(BROKER).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    });
+}
+
+/// While the broker is away requests go on as fast, their notifications
+/// wait in the queue, and they are delivered once it is back; past the
+/// queue's bound, new ones are dropped and counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_wait_for_a_broker_that_is_down() {
+    let Some((listener, exchange, topic)) = Listener::on_own_topic() else {
+        return;
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let s = notifying(&format!("127.0.0.1:{port}"), &exchange, &topic, |_| {});
+    let admin = admin_member(&s).await;
+    let started = Instant::now();
+    let user = create_user(&s, &admin.token, "waiting").await;
+    assert!(started.elapsed() < Duration::from_secs(2));
+    let metrics = common::text_of(&s, "/metrics").await;
+    assert!(
+        gauge(&metrics, "ironstone_notifications_queued") >= 1.0,
+        "{metrics}"
+    );
+    assert_eq!(
+        gauge(&metrics, "ironstone_notifications_dropped_total"),
+        0.0
+    );
+
+    broker_returns_on(port).await;
+    listener
+        .wait_for(
+            "the queued identity.user.created",
+            Duration::from_secs(20),
+            of_type("identity.user.created", &user),
+        )
+        .await;
+    drop(s);
+
+    // A queue of 2 fills with the bootstrap's own events: the rest are
+    // dropped and counted, and requests do not wait.
+    let full = TestServer::start_with(Backend::Sqlite, |c| {
+        c.notifications.transport_url = Some("rabbit://guest:guest@127.0.0.1:9/".into());
+        c.notifications.queue_size = 2;
+    })
+    .unwrap();
+    let admin = admin_member(&full).await;
+    let started = Instant::now();
+    create_user(&full, &admin.token, "dropped").await;
+    assert!(started.elapsed() < Duration::from_secs(2));
+    let metrics = common::text_of(&full, "/metrics").await;
+    assert_eq!(gauge(&metrics, "ironstone_notifications_queued"), 2.0);
+    assert!(gauge(&metrics, "ironstone_notifications_dropped_total") >= 1.0);
+}
+
+fn gauge(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in {text}"))
+}

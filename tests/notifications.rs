@@ -377,3 +377,213 @@ fn gauge(text: &str, name: &str) -> f64 {
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or_else(|| panic!("no {name} in {text}"))
 }
+
+/// Keystone 30 started with its notifications on `topic`; its base URL.
+/// It stops when the returned child's stdin closes (on drop).
+fn keystone_notifying(python: &std::path::Path, exchange: &str, topic: &str) -> (Child, String) {
+    let dir = tempfile::tempdir().unwrap().keep();
+    let mut child = Command::new(python)
+        .arg(common::interop_dir().join("keystone_server.py"))
+        .arg(&dir)
+        .arg(common::ADMIN_PASSWORD)
+        .env(
+            "KEYSTONE_NOTIFICATIONS",
+            format!("rabbit://guest:guest@{BROKER}/ {exchange} {topic}"),
+        )
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let port = lines
+        .find_map(|l| l.ok()?.strip_prefix("PORT ").map(str::to_string))
+        .expect("Keystone started");
+    (child, format!("http://127.0.0.1:{port}"))
+}
+
+/// The same requests, over HTTP only, against `base`: what each event is
+/// about, by the id the service gave it.
+async fn notified_scenario(client: &reqwest::Client, base: &str) -> Value {
+    let send = |method: Method, path: String, token: Option<String>, body: Option<Value>| {
+        let mut req = client.request(method, format!("{base}{path}"));
+        if let Some(t) = token {
+            req = req.header("X-Auth-Token", t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        async move {
+            let resp = req.send().await.unwrap();
+            let status = resp.status();
+            let token = resp
+                .headers()
+                .get("x-subject-token")
+                .map(|v| v.to_str().unwrap().to_string());
+            (
+                status,
+                token,
+                resp.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    let login = |name: &str, password: &str, scope: Option<Value>| {
+        let mut body = json!({"auth": {"identity": {"methods": ["password"],
+            "password": {"user": {"name": name, "domain": {"id": "default"}, "password": password}}}}});
+        if let Some(scope) = scope {
+            body["auth"]["scope"] = scope;
+        }
+        send(Method::POST, "/v3/auth/tokens".into(), None, Some(body))
+    };
+    let scope = json!({"project": {"name": "admin", "domain": {"id": "default"}}});
+    let (_, token, _) = login("admin", common::ADMIN_PASSWORD, Some(scope)).await;
+    let t = || token.clone();
+    let create = |kind: &'static str, body: Value| {
+        let request = send(
+            Method::POST,
+            format!("/v3/{kind}s"),
+            t(),
+            Some(json!({kind: body})),
+        );
+        async move { request.await.2[kind]["id"].as_str().unwrap().to_string() }
+    };
+    let user = create(
+        "user",
+        json!({"name": "shaped", "password": "pw-shaped-1", "domain_id": "default"}),
+    )
+    .await;
+    let project = create(
+        "project",
+        json!({"name": "shaped-p", "domain_id": "default"}),
+    )
+    .await;
+    let (_, _, roles) = send(Method::GET, "/v3/roles?name=member".into(), t(), None).await;
+    let role = roles["roles"][0]["id"].as_str().unwrap().to_string();
+    let put = |path: String| {
+        let request = send(Method::PUT, path, t(), None);
+        async move { assert_eq!(request.await.0, StatusCode::NO_CONTENT) }
+    };
+    put(format!("/v3/projects/{project}/users/{user}/roles/{role}")).await;
+    let group = create("group", json!({"name": "shaped-g", "domain_id": "default"})).await;
+    put(format!("/v3/groups/{group}/users/{user}")).await;
+    send(
+        Method::PATCH,
+        format!("/v3/projects/{project}"),
+        t(),
+        Some(json!({"project": {"enabled": false}})),
+    )
+    .await;
+    let (status, _, _) = send(Method::DELETE, format!("/v3/projects/{project}"), t(), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _, _) = login("shaped", "wrong", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    json!({"user": user, "project": project, "group": group, "role": role})
+}
+
+/// Every key path of a payload (`initiator.host.address`), with the
+/// values that must match where they are not ids or times.
+fn shape(v: &Value, prefix: &str, out: &mut std::collections::BTreeMap<String, Value>) {
+    const SAME_VALUES: [&str; 8] = [
+        "typeURI",
+        "action",
+        "outcome",
+        "eventType",
+        "inherited_to_projects",
+        "actor_type",
+        "actor_operation",
+        "priority",
+    ];
+    if let Value::Object(map) = v {
+        for (k, child) in map {
+            let path = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
+            match child {
+                Value::Object(_) => shape(child, &path, out),
+                _ => {
+                    let shown = if SAME_VALUES.contains(&k.as_str()) {
+                        child.clone()
+                    } else {
+                        json!("…")
+                    };
+                    out.insert(path, shown);
+                }
+            }
+        }
+    }
+}
+
+/// Keystone 30 and Ironstone, given the same requests, send the same
+/// notifications: the same event types, in the same payload shapes, with
+/// the same actions, outcomes and CADF types.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_as_in_keystone() {
+    let Some((theirs, exchange, topic)) = Listener::on_own_topic() else {
+        return;
+    };
+    let python = common::interop_python().unwrap();
+    let ours_topic = unique("notifications_ours");
+    let ours = Listener::start(&python, &exchange, &ours_topic);
+    let (keystone, keystone_url) = keystone_notifying(&python, &exchange, &topic);
+    let s = notifying(BROKER, &exchange, &ours_topic, |_| {});
+    let client = reqwest::Client::new();
+    let mut compared = Vec::new();
+    for (name, base, listener) in [
+        ("keystone", keystone_url.as_str(), &theirs),
+        ("ironstone", s.url.as_str(), &ours),
+    ] {
+        let ids = notified_scenario(&client, base).await;
+        let user = ids["user"].as_str().unwrap().to_string();
+        listener
+            .wait_for(
+                &format!("{name}'s failed login"),
+                Duration::from_secs(20),
+                |v| {
+                    v["event_type"] == "identity.authenticate"
+                        && v["payload"]["initiator"]["user_id"] == user
+                },
+            )
+            .await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let mentioned: Vec<String> = ["user", "project", "group", "role"]
+            .iter()
+            .map(|k| ids[k].as_str().unwrap().to_string())
+            .collect();
+        let mut events = std::collections::BTreeMap::new();
+        for v in listener.seen.lock().unwrap().iter() {
+            let text = v["payload"].to_string();
+            if !mentioned.iter().any(|id| text.contains(id.as_str())) {
+                continue;
+            }
+            let mut keys = std::collections::BTreeMap::new();
+            shape(&v["payload"], "", &mut keys);
+            keys.insert("priority".into(), v["priority"].clone());
+            events.insert(v["event_type"].as_str().unwrap().to_string(), keys);
+        }
+        compared.push(events);
+    }
+    drop(keystone);
+    let (theirs, ours) = (&compared[0], &compared[1]);
+    assert_eq!(
+        theirs.keys().collect::<Vec<_>>(),
+        ours.keys().collect::<Vec<_>>(),
+        "event types differ"
+    );
+    let mut differences = Vec::new();
+    for (event, shape) in theirs {
+        for (key, value) in shape {
+            if ours[event].get(key) != Some(value) {
+                differences.push(format!(
+                    "{event} {key}: Keystone {value}, Ironstone {:?}",
+                    ours[event].get(key)
+                ));
+            }
+        }
+        for key in ours[event].keys().filter(|k| !shape.contains_key(*k)) {
+            differences.push(format!("{event} {key}: only in Ironstone"));
+        }
+    }
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}

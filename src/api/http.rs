@@ -238,15 +238,14 @@ pub async fn token_context(
 /// Who is calling, as the policy rules see it (see [`token_context`]).
 /// The caller also becomes the request's initiator in notifications.
 pub async fn caller(state: &AppState, req: &HttpRequest) -> Result<crate::policy::Caller, Error> {
-    let caller = token_context(state, req).await?.caller();
+    let context = token_context(state, req).await?;
+    let caller = context.caller();
     let (project, domain) = match &caller.scope {
-        crate::policy::CallerScope::Project { id, domain_id } => {
-            (Some(id.as_str()), Some(domain_id.as_str()))
-        }
+        crate::policy::CallerScope::Project { id, .. } => (Some(id.as_str()), None),
         crate::policy::CallerScope::Domain(id) => (None, Some(id.as_str())),
         _ => (None, None),
     };
-    crate::store::context::set_caller(&caller.user_id, project, domain);
+    crate::store::context::set_caller(&caller.user_id, &context.user.name, project, domain);
     Ok(caller)
 }
 

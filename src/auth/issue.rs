@@ -108,7 +108,7 @@ pub async fn issue_token(
             .write(move |conn| {
                 if let Some((user, succeeded)) = &password_check {
                     if let Some((found, _)) = find_password_user(conn, user)? {
-                        crate::notify::authentication(&found.id, *succeeded);
+                        crate::notify::authentication(&found.id, &found.name, *succeeded);
                     }
                 }
                 crate::audit::record_authentication(conn, &record)

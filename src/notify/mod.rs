@@ -96,6 +96,9 @@ pub struct Fact {
     /// `user`/`group`, `project`/`domain`, `inherited_to_projects`).
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub fields: Map<String, Value>,
+    /// For `authenticate`: the name of the user who tried.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
 }
 
 /// Who was added to or removed from a group.
@@ -120,6 +123,7 @@ fn stage_plain(resource_type: &str, operation: &str, id: &str) {
         resource_id: id.to_string(),
         actor: None,
         fields: Map::new(),
+        user_name: None,
     });
 }
 
@@ -155,6 +159,7 @@ pub fn membership(group_id: &str, user_id: &str, added: bool) {
             operation: if added { "added" } else { "removed" }.into(),
         }),
         fields: Map::new(),
+        user_name: None,
     });
 }
 
@@ -182,17 +187,21 @@ pub fn role_assignment(created: bool, a: &Assignment<'_>) {
         resource_id: a.role_id.to_string(),
         actor: None,
         fields,
+        user_name: None,
     });
 }
 
 /// `identity.authenticate` with its outcome, for a password check of a
 /// known user (always CADF, as in Keystone).
-pub fn authentication(user_id: &str, succeeded: bool) {
-    stage_plain(
-        "authenticate",
-        if succeeded { "success" } else { "failure" },
-        user_id,
-    );
+pub fn authentication(user_id: &str, user_name: &str, succeeded: bool) {
+    stage(Fact {
+        resource_type: "authenticate".into(),
+        operation: if succeeded { "success" } else { "failure" }.into(),
+        resource_id: user_id.to_string(),
+        actor: None,
+        fields: Map::new(),
+        user_name: Some(user_name.to_string()),
+    });
 }
 
 /// One message for the bus: where it goes and its body.
@@ -416,23 +425,28 @@ pub fn resource_uuid(id: &str) -> String {
 }
 
 /// The CADF initiator: the authenticated caller of the request (the
-/// user who tried, for an authentication).
-fn initiator(fact: &Fact, request: &RequestContext) -> Value {
+/// user who tried, for an authentication), as Keystone's
+/// `build_audit_initiator` and `_add_username_to_initiator` make it.
+/// `None` outside a request (bootstrap, the CLI), where Keystone has none.
+fn initiator(fact: &Fact, request: &RequestContext) -> Option<Value> {
+    if request.request_id.is_empty() {
+        return None;
+    }
     let mut initiator = Map::new();
     initiator.insert("typeURI".into(), json!(ACCOUNT_USER));
-    let user_id = if fact.resource_type == "authenticate" {
-        Some(fact.resource_id.as_str())
+    let (user_id, user_name) = if fact.resource_type == "authenticate" {
+        (Some(fact.resource_id.as_str()), fact.user_name.as_deref())
     } else {
-        request.user_id.as_deref()
+        (request.user_id.as_deref(), request.user_name.as_deref())
     };
-    let mut host = Map::new();
-    if let Some(address) = &request.remote_addr {
-        host.insert("address".into(), json!(address));
-    }
-    if let Some(agent) = &request.user_agent {
-        host.insert("agent".into(), json!(agent));
-    }
-    initiator.insert("host".into(), Value::Object(host));
+    initiator.insert(
+        "host".into(),
+        json!({
+            "address": request.remote_addr.clone().unwrap_or_default(),
+            // Flask renders a missing User-Agent as "".
+            "agent": request.user_agent.clone().unwrap_or_default(),
+        }),
+    );
     match user_id {
         Some(user_id) => {
             initiator.insert("id".into(), json!(resource_uuid(user_id)));
@@ -442,6 +456,10 @@ fn initiator(fact: &Fact, request: &RequestContext) -> Value {
             initiator.insert("id".into(), json!(uuid::Uuid::new_v4().to_string()));
         }
     }
+    if let Some(name) = user_name {
+        initiator.insert("name".into(), json!(name));
+        initiator.insert("username".into(), json!(name));
+    }
     if fact.resource_type != "authenticate" {
         if let Some(project_id) = &request.project_id {
             initiator.insert("project_id".into(), json!(project_id));
@@ -450,10 +468,8 @@ fn initiator(fact: &Fact, request: &RequestContext) -> Value {
             initiator.insert("domain_id".into(), json!(domain_id));
         }
     }
-    if !request.request_id.is_empty() {
-        initiator.insert("request_id".into(), json!(request.request_id));
-    }
-    Value::Object(initiator)
+    initiator.insert("request_id".into(), json!(request.request_id));
+    Some(Value::Object(initiator))
 }
 
 /// A CADF event as pycadf renders it (`event.as_dict()`).
@@ -492,7 +508,9 @@ pub fn cadf_payload(
     event.insert("action".into(), json!(action));
     event.insert("eventType".into(), json!("activity"));
     event.insert("outcome".into(), json!(outcome));
-    event.insert("initiator".into(), initiator(fact, request));
+    if let Some(initiator) = initiator(fact, request) {
+        event.insert("initiator".into(), initiator);
+    }
     event.insert("target".into(), target);
     event.insert(
         "observer".into(),
@@ -530,6 +548,7 @@ mod tests {
             remote_addr: Some("192.0.2.1".into()),
             user_agent: Some("curl/8".into()),
             user_id: Some("0123456789abcdef0123456789abcdef".into()),
+            user_name: Some("admin".into()),
             project_id: Some("p1".into()),
             domain_id: None,
         }
@@ -548,6 +567,7 @@ mod tests {
             resource_id: id.into(),
             actor: None,
             fields: Map::new(),
+            user_name: None,
         }
     }
 

@@ -19,6 +19,7 @@ pub struct RequestContext {
     pub user_agent: Option<String>,
     /// The authenticated caller, once its token is checked.
     pub user_id: Option<String>,
+    pub user_name: Option<String>,
     pub project_id: Option<String>,
     pub domain_id: Option<String>,
 }
@@ -37,10 +38,16 @@ pub async fn scope<F: Future>(context: RequestContext, f: F) -> F::Output {
 }
 
 /// Records the authenticated caller of the current request, if any.
-pub fn set_caller(user_id: &str, project_id: Option<&str>, domain_id: Option<&str>) {
+pub fn set_caller(
+    user_id: &str,
+    user_name: &str,
+    project_id: Option<&str>,
+    domain_id: Option<&str>,
+) {
     let _ = REQUEST.try_with(|c| {
         let mut c = c.borrow_mut();
         c.user_id = Some(user_id.to_string());
+        c.user_name = Some(user_name.to_string());
         c.project_id = project_id.map(str::to_string);
         c.domain_id = domain_id.map(str::to_string);
     });

@@ -46,10 +46,22 @@ def build(top, database_url, admin_password, hash_rounds=None):
     os.makedirs(top, exist_ok=True)
     conf = os.path.join(top, "keystone.conf")
     identity = f"[identity]\npassword_hash_rounds = {hash_rounds}\n" if hash_rounds else ""
+    # KEYSTONE_NOTIFICATIONS="TRANSPORT_URL EXCHANGE TOPIC": publish
+    # Keystone's notifications there (for the notification comparison).
+    notify = os.environ.get("KEYSTONE_NOTIFICATIONS", "").split()
+    defaults = ""
+    messaging = ""
+    if notify:
+        url, exchange, topic = notify
+        defaults = f"control_exchange = {exchange}\nnotification_format = cadf\n"
+        messaging = (
+            f"[oslo_messaging_notifications]\ndriver = messagingv2\n"
+            f"transport_url = {url}\ntopics = {topic}\n"
+        )
     with open(conf, "w") as f:
         f.write(
             f"""[DEFAULT]
-[database]
+{defaults}{messaging}[database]
 connection = {database_url}
 [fernet_tokens]
 key_repository = {top}/fernet-keys

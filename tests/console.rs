@@ -505,3 +505,20 @@ fn console_in_chromium() {
     assert_eq!(summary["member_isolation"], json!([403, 401, 401]));
     assert!(summary["axe_screens"].as_array().unwrap().len() >= 10);
 }
+
+/// Signing out is for the session: a caller with an `X-Auth-Token` and no
+/// session cookie gets a 401 and keeps its token (found by the contract
+/// fuzzing, which signed its own admin token out).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_out_needs_the_session() {
+    let s = TestServer::start(Backend::Sqlite).unwrap();
+    let token = s.admin_project_token().await;
+    let resp = s
+        .request(Method::DELETE, "/console/session")
+        .header("X-Auth-Token", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(s.validate(&token, &token, "").await.0, StatusCode::OK);
+}

@@ -157,7 +157,7 @@ async fn keystone_notifications_reach_an_oslo_messaging_listener() {
         c.notifications.publisher_host = "ironstone-test".into();
     });
     let admin = admin_member(&s).await;
-    let within = Duration::from_secs(15);
+    let within = Duration::from_secs(30);
 
     let user = create_user(&s, &admin.token, "notified").await;
     let created = listener
@@ -539,7 +539,7 @@ async fn notifications_as_in_keystone() {
         listener
             .wait_for(
                 &format!("{name}'s failed login"),
-                Duration::from_secs(20),
+                Duration::from_secs(60),
                 |v| {
                     v["event_type"] == "identity.authenticate"
                         && v["payload"]["initiator"]["user_id"] == user

@@ -9,6 +9,7 @@ mod common;
 
 mod admin;
 mod aksk;
+mod api_fuzz;
 mod appcreds;
 mod authz;
 mod bench_harness;

@@ -238,8 +238,21 @@ async fn start_session(
 
 /// `DELETE {console}/session`: revokes the session's tokens (the one in
 /// the cookie and every token of its chain) and clears the cookie.
+/// Only the session signs out: a caller with an `X-Auth-Token` and no
+/// session cookie gets a 401, as the contract says, rather than its own
+/// token chain revoked.
 async fn sign_out(state: web::Data<AppState>, req: HttpRequest) -> Resp {
-    let current = token_context(&state, &req).await?;
+    let mut presented = super::http::presented(&req);
+    presented.token = crate::auth::browser::session_token(
+        super::http::header(&req, "cookie"),
+        super::http::header(&req, crate::auth::browser::CSRF_HEADER),
+    );
+    if presented.token.is_none() {
+        return Err(Error::unauthorized_with(
+            "Signing out needs the console's session cookie and its X-CSRF-Token.",
+        ));
+    }
+    let current = crate::auth::authenticate_caller(&state.auth, presented).await?;
     state.auth.end_session(&current).await?;
     Ok(HttpResponse::NoContent()
         .insert_header((

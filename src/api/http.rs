@@ -245,7 +245,7 @@ pub async fn caller(state: &AppState, req: &HttpRequest) -> Result<crate::policy
         crate::policy::CallerScope::Domain(id) => (None, Some(id.as_str())),
         _ => (None, None),
     };
-    crate::store::context::set_caller(&caller.user_id, &context.user.name, project, domain);
+    crate::notify::set_initiator(&caller.user_id, &context.user.name, project, domain);
     Ok(caller)
 }
 

@@ -204,6 +204,17 @@ pub fn authentication(user_id: &str, user_name: &str, succeeded: bool) {
     });
 }
 
+/// Names the current request's authenticated caller as the initiator of
+/// the notifications it causes.
+pub fn set_initiator(
+    user_id: &str,
+    user_name: &str,
+    project_id: Option<&str>,
+    domain_id: Option<&str>,
+) {
+    context::set_caller(user_id, user_name, project_id, domain_id);
+}
+
 /// One message for the bus: where it goes and its body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outgoing {

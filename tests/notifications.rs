@@ -48,6 +48,9 @@ impl Listener {
         Some((listener, exchange, topic))
     }
 
+    /// The listener lives until it is dropped (its stdin closes); the
+    /// time cap is only a backstop, far beyond a slow CI machine's run
+    /// (a cap of 120 s once ended it before the last events came).
     fn start(python: &std::path::Path, exchange: &str, topic: &str) -> Listener {
         let mut child = Command::new(python)
             .arg(common::interop_dir().join("notification_listener.py"))
@@ -55,7 +58,7 @@ impl Listener {
                 &format!("rabbit://guest:guest@{BROKER}/"),
                 exchange,
                 topic,
-                "120",
+                "1800",
             ])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

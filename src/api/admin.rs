@@ -247,8 +247,11 @@ pub async fn project_tag(
             resources
                 .change_project_tag(&caller, project, tag.clone(), true)
                 .await?;
+            // The tag as the request spelled it (percent-encoded): a
+            // decoded control character is no header value.
+            let spelled = req.path().rsplit('/').next().unwrap_or_default();
             let location = format!(
-                "{}/projects/{project_id}/tags/{tag}",
+                "{}/projects/{project_id}/tags/{spelled}",
                 base_url(&req, &state)
             );
             Ok(HttpResponse::Created()

@@ -30,7 +30,14 @@ fn filter(req: &HttpRequest) -> Result<Filter, Error> {
             "user_id" => filter.user_id = Some(value),
             "project_id" => filter.project_id = Some(value),
             "action" => filter.action = Some(value),
-            "outcome" => filter.outcome = Some(value),
+            "outcome" if ["success", "failure"].contains(&value.as_str()) => {
+                filter.outcome = Some(value)
+            }
+            "outcome" => {
+                return Err(Error::BadRequest(
+                    "outcome must be success or failure.".into(),
+                ))
+            }
             "since" => filter.since = Some(time(&value)?),
             "until" => filter.until = Some(time(&value)?),
             "marker" => filter.marker = Some(value),

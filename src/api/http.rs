@@ -354,6 +354,7 @@ impl FromRequest for JsonBody {
             .map(|s| s.config.server.max_request_body_size)
             .unwrap_or(114_688);
         let content_type = header(req, "content-type").map(str::to_ascii_lowercase);
+        let route = (req.method().to_string(), req.match_pattern());
         let mut payload = payload.take();
         Box::pin(async move {
             let mut body = web::BytesMut::new();
@@ -370,7 +371,11 @@ impl FromRequest for JsonBody {
                 }
                 body.extend_from_slice(&chunk);
             }
-            parse_json_body(content_type.as_deref(), &body).map(JsonBody)
+            let body = parse_json_body(content_type.as_deref(), &body)?;
+            if let (method, Some(pattern)) = &route {
+                super::keystone_schemas::check(method, pattern, &body)?;
+            }
+            Ok(JsonBody(body))
         })
     }
 }

@@ -21,6 +21,7 @@ pub mod health;
 pub mod http;
 pub mod input;
 pub mod json_home;
+pub mod keystone_schemas;
 pub mod leaks;
 pub mod legacy;
 pub mod limits;

@@ -1,0 +1,198 @@
+//! Keystone 30's own request-body schemas, checked before a handler runs,
+//! as Keystone's `request_body_schema` decorator checks them: before the
+//! policy check (a caller who may not act still gets the 400 for a bad
+//! body), with JSON Schema 2020-12 and Keystone's `uuid` format.
+//!
+//! `openapi/keystone-requests.json` is generated from the installed
+//! Keystone by `tests/interop/keystone_request_schemas.py` and compared
+//! with it by the contract test, so what Ironstone refuses is what Keystone
+//! refuses. The schemas Keystone checks inside a method (`x-keystone-lazy`:
+//! tokens, password changes, OAuth1, policies) stay with their handlers,
+//! which follow Keystone's order (some after the policy check) and messages.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+use crate::error::Error;
+
+const SCHEMAS: &str = include_str!("../../openapi/keystone-requests.json");
+
+/// Route (`"POST /v3/users"`) to its compiled validator.
+type Validators = HashMap<String, jsonschema::Validator>;
+
+fn validators() -> &'static Validators {
+    static VALIDATORS: OnceLock<Validators> = OnceLock::new();
+    VALIDATORS.get_or_init(|| {
+        // The file is part of the source and the contract test loads every
+        // schema, so a schema that does not parse cannot ship; it would be
+        // skipped here rather than take the server down.
+        let Ok(Value::Object(all)) = serde_json::from_str::<Value>(SCHEMAS) else {
+            return HashMap::new();
+        };
+        all.into_values()
+            .filter(|schema| schema["x-keystone-lazy"] != Value::Bool(true))
+            .filter_map(|schema| {
+                let route = schema["x-keystone-route"].as_str()?.to_string();
+                let validator = compile(&json_schema(schema)).ok()?;
+                Some((route, validator))
+            })
+            .collect()
+    })
+}
+
+/// Compiles one schema as Keystone's validator reads it.
+fn compile(schema: &Value) -> Result<jsonschema::Validator, String> {
+    jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft202012)
+        .should_validate_formats(true)
+        .with_format("uuid", is_uuid_like)
+        .build(schema)
+        .map_err(|e| e.to_string())
+}
+
+/// oslo's `is_uuid_like`: a UUID with or without hyphens (or braces).
+fn is_uuid_like(value: &str) -> bool {
+    uuid::Uuid::parse_str(value).is_ok()
+}
+
+/// OpenAPI 3.0's `nullable` back to JSON Schema's `"null"` type, which is
+/// how Keystone wrote it.
+fn json_schema(mut schema: Value) -> Value {
+    fn walk(v: &mut Value) {
+        match v {
+            Value::Object(map) => {
+                if map.remove("nullable") == Some(Value::Bool(true)) {
+                    if let Some(kind) = map.get("type").cloned() {
+                        map.insert("type".into(), serde_json::json!([kind, "null"]));
+                    } else if let Some(Value::Array(any)) = map.get_mut("anyOf") {
+                        any.push(serde_json::json!({"type": "null"}));
+                    }
+                }
+                map.values_mut().for_each(walk);
+            }
+            Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    walk(&mut schema);
+    schema
+}
+
+/// Checks `body` against Keystone's schema for `method` and `pattern` (the
+/// route as registered, with or without the `/identity` prefix). A missing
+/// body is checked as `{}`, as Keystone does. The message names the field
+/// and the rule, never the value (it may be a password).
+pub fn check(method: &str, pattern: &str, body: &Value) -> Result<(), Error> {
+    let pattern = pattern
+        .strip_prefix(super::IDENTITY_PREFIX)
+        .unwrap_or(pattern);
+    let Some(validator) = validators().get(&format!("{method} {pattern}")) else {
+        return Ok(());
+    };
+    let empty = Value::Object(serde_json::Map::new());
+    let body = if body.is_null() { &empty } else { body };
+    validator.validate(body).map_err(|e| {
+        let field = e
+            .instance_path()
+            .as_str()
+            .rsplit('/')
+            .next()
+            .unwrap_or("")
+            .to_string();
+        let rule = describe(&e);
+        Error::BadRequest(if field.is_empty() {
+            rule
+        } else {
+            format!("Invalid input for field/attribute {field}. {rule}")
+        })
+    })
+}
+
+/// What the rule says, without the offending value.
+fn describe(e: &jsonschema::ValidationError) -> String {
+    use jsonschema::error::ValidationErrorKind as Kind;
+    match e.kind() {
+        Kind::AdditionalProperties { unexpected } => format!(
+            "Additional properties are not allowed ({} {} unexpected)",
+            unexpected
+                .iter()
+                .map(|p| format!("'{p}'"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            if unexpected.len() == 1 { "was" } else { "were" }
+        ),
+        Kind::Required { property } => format!(
+            "{} is a required property",
+            property.as_str().unwrap_or_default()
+        ),
+        Kind::Type { .. } => "The value is not of the expected type.".into(),
+        Kind::Pattern { pattern } => format!("The value does not match '{pattern}'."),
+        Kind::MinLength { limit } => format!("The value is shorter than {limit} characters."),
+        Kind::MaxLength { limit } => format!("The value is longer than {limit} characters."),
+        Kind::Enum { .. } => "The value is not one of those allowed.".into(),
+        Kind::MinProperties { limit } => format!("At least {limit} properties are required."),
+        Kind::UniqueItems => "The items are not unique.".into(),
+        Kind::Format { format } => format!("The value is not a valid '{format}'."),
+        _ => "The value is not valid here.".into(),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn every_schema_compiles() {
+        let Value::Object(all) = serde_json::from_str::<Value>(SCHEMAS).unwrap() else {
+            panic!("an object of schemas");
+        };
+        for (operation, schema) in all {
+            compile(&json_schema(schema)).unwrap_or_else(|e| panic!("{operation}: {e}"));
+        }
+    }
+
+    #[test]
+    fn refuses_what_keystone_refuses() {
+        let bad = |method, path, body: Value| check(method, path, &body).unwrap_err().to_string();
+        assert!(bad("POST", "/v3/groups", json!({"group": {"name": "\u{c}"}})).contains("name"));
+        assert!(bad(
+            "POST",
+            "/v3/projects",
+            json!({"project": {"name": "p"}, "x": 1})
+        )
+        .contains("'x' was unexpected"));
+        assert!(
+            bad("PATCH", "/v3/regions/{region_id}", json!({"region": {}})).contains("At least")
+        );
+        assert!(bad("POST", "/identity/v3/users", json!({})).contains("user is a required"));
+        // No value in the message: it may be a password.
+        assert!(!bad(
+            "POST",
+            "/v3/users",
+            json!({"user": {"name": "u", "password": 7, "options": 8}})
+        )
+        .contains('8'));
+    }
+
+    #[test]
+    fn accepts_what_keystone_accepts() {
+        check(
+            "POST",
+            "/v3/groups",
+            &json!({"group": {"name": "g", "x": 1}}),
+        )
+        .unwrap();
+        check(
+            "POST",
+            "/v3/users",
+            &json!({"user": {"name": "u", "email": "e"}}),
+        )
+        .unwrap();
+        check("GET", "/v3/users", &Value::Null).unwrap();
+        check("POST", "/v1/{project_id}/aksks", &json!([1])).unwrap();
+    }
+}

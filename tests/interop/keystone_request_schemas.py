@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""Keystone 30's request-body schemas, as OpenAPI 3.0 for openapi.yaml.
+
+    keystone_request_schemas.py OPENAPI_YAML > openapi/keystone-requests.json
+
+Reads the JSON Schemas the installed Keystone validates request bodies
+with: those its API methods register (`validation.request_body_schema`,
+found by walking Keystone's own Flask URL map) and those it checks inside
+the method (`lazy_validate`: tokens, password changes, OAuth1 consumers
+and authorisations, policies), wrapped in the key they are read from.
+Each is keyed by the operationId that OPENAPI_YAML gives the same route,
+with Ironstone's few additions (EXTENSIONS), and turned into OpenAPI 3.0 (a type list with "null" becomes `nullable`).
+`x-keystone-route` names the route; `x-keystone-lazy` marks the schemas
+Keystone checks inside the method, with messages and an order (after the
+policy check, for some) of their own, which Ironstone's handlers follow.
+
+Ironstone validates request bodies with this file (src/api/keystone_schemas.rs),
+openapi.yaml refers to it, and the contract test (tests/contract.rs)
+regenerates it and compares, so it cannot drift from Keystone.
+"""
+
+import copy
+import json
+import re
+import sys
+import tempfile
+
+import yaml
+
+import keystone_server
+
+# Schemas Keystone checks inside a method rather than by decorator:
+# (method, path) -> (module, attribute, the body key it is read from).
+LAZY = {
+    ("POST", "/v3/auth/tokens"): ("keystone.auth.schema", "token_issue", "auth"),
+    ("POST", "/v3/users/{user_id}/password"): ("keystone.identity.schema", "password_change", "user"),
+    ("POST", "/v3/OS-OAUTH1/consumers"): ("keystone.oauth1.schema", "consumer_create", "consumer"),
+    ("PATCH", "/v3/OS-OAUTH1/consumers/{consumer_id}"): ("keystone.oauth1.schema", "consumer_update", "consumer"),
+    ("PUT", "/v3/OS-OAUTH1/authorize/{request_token_id}"): ("keystone.oauth1.schema", "request_token_authorize", "roles"),
+    ("POST", "/v3/policies"): ("keystone.policy.schema", "policy_create", "policy"),
+    ("PATCH", "/v3/policies/{policy_id}"): ("keystone.policy.schema", "policy_update", "policy"),
+}
+
+# Ironstone's additions to Keystone's bodies, where Keystone's schema is
+# closed: (method, path) -> {JSON pointer of the object: {name: schema}}.
+EXTENSIONS = {
+    ("POST", "/v3/users/{user_id}/application_credentials"): {
+        "/properties/application_credential": {
+            "action_when_leaked": {
+                "type": ["string", "null"],
+                "enum": ["none", "disable", "delete", None],
+                "description": "Ironstone: what a leak report does to it (README: Leak response).",
+            }
+        }
+    },
+}
+
+
+def extended(route, schema):
+    for pointer, properties in EXTENSIONS.get(route, {}).items():
+        target = schema
+        for part in pointer.strip("/").split("/"):
+            target = target[part]
+        target["properties"].update(properties)
+    return schema
+
+
+def openapi_30(schema):
+    """JSON Schema (draft 4, as Keystone writes it) to OpenAPI 3.0."""
+    if isinstance(schema, list):
+        return [openapi_30(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {}
+    for key, value in schema.items():
+        if key == "$schema":
+            continue
+        if key in ("properties", "patternProperties", "definitions"):
+            out[key] = {k: openapi_30(v) for k, v in value.items()}
+        else:
+            out[key] = openapi_30(value)
+    kind = out.get("type")
+    if isinstance(kind, list):
+        kinds = [k for k in kind if k != "null"]
+        if len(kinds) < len(kind):
+            out["nullable"] = True
+        if len(kinds) == 1:
+            out["type"] = kinds[0]
+        else:
+            del out["type"]
+            out["anyOf"] = [{"type": k} for k in kinds]
+    return out
+
+
+def registered():
+    """(method, path) -> the body schema Keystone's URL map registers."""
+    app = keystone_server.flask_app(tempfile.mkdtemp())
+    found = {}
+    for rule in app.url_map.iter_rules():
+        view_class = getattr(app.view_functions[rule.endpoint], "view_class", None)
+        path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule)
+        for method in rule.methods - {"OPTIONS", "HEAD"}:
+            handler = getattr(view_class, method.lower(), None)
+            schema = getattr(handler, "_request_body_schema", None)
+            # A body only where a body is read (Keystone registers one on
+            # a GET or two, which its handlers never read).
+            if schema is not None and method in ("POST", "PUT", "PATCH"):
+                found[(method, path)] = schema
+    return found
+
+
+def lazy():
+    import importlib
+
+    found = {}
+    for route, (module, name, key) in LAZY.items():
+        inner = getattr(importlib.import_module(module), name)
+        outer = {"type": "object", "properties": {key: inner}}
+        if inner.get("required") or inner.get("minItems"):
+            outer["required"] = [key]
+        outer["x-keystone-lazy"] = True
+        found[route] = outer
+    return found
+
+
+def main():
+    # Keystone's config parser (in registered()) empties sys.argv.
+    spec_path = sys.argv[1]
+    spec = yaml.safe_load(open(spec_path))
+    operations = {}
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if isinstance(operation, dict) and "operationId" in operation:
+                operations[(method.upper(), path)] = operation["operationId"]
+    schemas = {**registered(), **lazy()}
+    out = {}
+    for route in sorted(schemas):
+        # Keystone serves the same API under both prefixes; openapi.yaml
+        # documents /v3.
+        if route in operations:
+            schema = openapi_30(extended(route, copy.deepcopy(schemas[route])))
+            schema["x-keystone-route"] = " ".join(route)
+            out[operations[route]] = schema
+        else:
+            print(f"not in {spec_path}: {' '.join(route)}", file=sys.stderr)
+    json.dump(out, sys.stdout, sort_keys=True, indent=1)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()

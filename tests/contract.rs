@@ -1,6 +1,6 @@
 //! Contracts that keep the repository honest: the OpenAPI spec names every
-//! route that exists (and no other), its request schemas are Keystone's
-//! own, and the migration trees are in step.
+//! route that exists (and no other), its request and response schemas
+//! are Keystone's own, and the migration trees are in step.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -48,53 +48,59 @@ fn openapi_describes_exactly_the_routes_that_exist() {
 }
 
 /// The request-body schemas Ironstone validates with
-/// (`openapi/keystone-requests.json`) are Keystone 30's: regenerated from
-/// the installed Keystone they come out the same, and openapi.yaml uses
-/// each for its operation.
+/// (`openapi/keystone-requests.json`) and the response schemas its answers
+/// are fuzzed against (`openapi/keystone-responses.json`) are Keystone
+/// 30's: regenerated from the installed Keystone they come out the same,
+/// and openapi.yaml uses each for its operation.
 #[test]
-fn request_schemas_are_keystones() {
-    let file = root().join("openapi/keystone-requests.json");
-    let committed = std::fs::read_to_string(&file).unwrap();
-    let schemas: serde_json::Value = serde_json::from_str(&committed).unwrap();
+fn request_and_response_schemas_are_keystones() {
     let spec: serde_yaml::Value = serde_yaml::from_str(
         &std::fs::read_to_string(root().join("openapi/openapi.yaml")).unwrap(),
     )
     .unwrap();
-    let mut referenced = BTreeMap::new();
+    let mut referenced = BTreeSet::new();
     for (_, item) in spec["paths"].as_mapping().unwrap() {
         for (_, operation) in item.as_mapping().unwrap() {
-            let reference =
-                &operation["requestBody"]["content"]["application/json"]["schema"]["$ref"];
-            if let (Some(id), Some(reference)) =
-                (operation["operationId"].as_str(), reference.as_str())
+            let body = &operation["requestBody"]["content"]["application/json"]["schema"]["$ref"];
+            let answers = operation["responses"].as_mapping().into_iter().flatten();
+            for reference in answers
+                .map(|(_, r)| &r["content"]["application/json"]["schema"]["$ref"])
+                .chain([body])
+                .filter_map(|r| r.as_str())
             {
-                referenced.insert(id.to_string(), reference.to_string());
+                referenced.insert(reference.to_string());
             }
         }
     }
-    for id in schemas.as_object().unwrap().keys() {
-        assert_eq!(
-            referenced.get(id).map(String::as_str),
-            Some(format!("keystone-requests.json#/{id}").as_str()),
-            "{id} does not use Keystone's request schema"
+    for kind in ["requests", "responses"] {
+        let file = root().join(format!("openapi/keystone-{kind}.json"));
+        let committed = std::fs::read_to_string(&file).unwrap();
+        let schemas: serde_json::Value = serde_json::from_str(&committed).unwrap();
+        for id in schemas.as_object().unwrap().keys() {
+            let reference = format!("keystone-{kind}.json#/{id}");
+            assert!(
+                referenced.contains(&reference),
+                "{id} does not use Keystone's schema ({reference})"
+            );
+        }
+        let Some(python) = crate::common::interop_python() else {
+            continue;
+        };
+        let generated = std::process::Command::new(python)
+            .arg(crate::common::interop_dir().join("keystone_schemas.py"))
+            .arg(root().join("openapi/openapi.yaml"))
+            .arg(kind)
+            .stderr(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert!(generated.status.success());
+        assert!(
+            String::from_utf8_lossy(&generated.stdout) == committed,
+            "{} is not what the installed Keystone has: regenerate it with \
+             .venv-interop/bin/python tests/interop/keystone_schemas.py openapi/openapi.yaml {kind}",
+            file.display()
         );
     }
-    let Some(python) = crate::common::interop_python() else {
-        return;
-    };
-    let generated = std::process::Command::new(python)
-        .arg(crate::common::interop_dir().join("keystone_request_schemas.py"))
-        .arg(root().join("openapi/openapi.yaml"))
-        .stderr(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    assert!(generated.status.success());
-    assert!(
-        String::from_utf8_lossy(&generated.stdout) == committed,
-        "{} is not what the installed Keystone validates with: regenerate it with \
-         .venv-interop/bin/python tests/interop/keystone_request_schemas.py openapi/openapi.yaml",
-        file.display()
-    );
 }
 
 fn migration_names(backend: &str) -> Vec<String> {

@@ -925,11 +925,17 @@ async fn unknown_user_and_wrong_password_take_the_same_time() {
             "not-the-password",
         )
     };
-    // Interleaved, so that whatever else the machine is doing (other tests
-    // run beside this one) weighs on both the same way.
+    // Interleaved, each going first in turn, so that whatever else the
+    // machine is doing (other tests run beside this one) weighs on both
+    // the same way.
     let mut samples: std::collections::BTreeMap<&str, Vec<f64>> = Default::default();
-    for _ in 0..7 {
-        for name in ["admin", "no-such-user"] {
+    for round in 0..11 {
+        let order = if round % 2 == 0 {
+            ["admin", "no-such-user"]
+        } else {
+            ["no-such-user", "admin"]
+        };
+        for name in order {
             let started = std::time::Instant::now();
             let (status, _, err) = s.auth(body(name)).await;
             samples
@@ -949,9 +955,12 @@ async fn unknown_user_and_wrong_password_take_the_same_time() {
         timings.insert(name, taken[taken.len() / 2]);
     }
     let (known, unknown) = (timings["admin"], timings["no-such-user"]);
+    // Without the dummy hash an unknown user answers in a millisecond or
+    // so against bcrypt's 70 at cost 10, a ratio of 50 and more; a loaded
+    // machine moved honest medians apart by up to 2.6 times.
     let ratio = known / unknown;
     assert!(
-        (0.5..2.0).contains(&ratio),
+        (0.25..4.0).contains(&ratio),
         "median wrong-password {known:.4}s vs unknown-user {unknown:.4}s"
     );
     assert!(

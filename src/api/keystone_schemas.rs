@@ -4,7 +4,7 @@
 //! body), with JSON Schema 2020-12 and Keystone's `uuid` format.
 //!
 //! `openapi/keystone-requests.json` is generated from the installed
-//! Keystone by `tests/interop/keystone_request_schemas.py` and compared
+//! Keystone by `tests/interop/keystone_schemas.py` and compared
 //! with it by the contract test, so what Ironstone refuses is what Keystone
 //! refuses. The schemas Keystone checks inside a method (`x-keystone-lazy`:
 //! tokens, password changes, OAuth1, policies) stay with their handlers,

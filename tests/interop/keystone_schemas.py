@@ -1,22 +1,26 @@
 #!/usr/bin/env python3
-"""Keystone 30's request-body schemas, as OpenAPI 3.0 for openapi.yaml.
+"""Keystone 30's request and response schemas, as OpenAPI 3.0 for openapi.yaml.
 
-    keystone_request_schemas.py OPENAPI_YAML > openapi/keystone-requests.json
+    keystone_schemas.py OPENAPI_YAML requests > openapi/keystone-requests.json
+    keystone_schemas.py OPENAPI_YAML responses > openapi/keystone-responses.json
 
-Reads the JSON Schemas the installed Keystone validates request bodies
-with: those its API methods register (`validation.request_body_schema`,
+`requests`: the JSON Schemas the installed Keystone validates request
+bodies with: those its API methods register (`validation.request_body_schema`,
 found by walking Keystone's own Flask URL map) and those it checks inside
 the method (`lazy_validate`: tokens, password changes, OAuth1 consumers
 and authorisations, policies), wrapped in the key they are read from.
+`responses`: the schemas its methods register for their success bodies
+(`validation.response_body_schema`).
 Each is keyed by the operationId that OPENAPI_YAML gives the same route,
 with Ironstone's few additions (EXTENSIONS), and turned into OpenAPI 3.0 (a type list with "null" becomes `nullable`).
 `x-keystone-route` names the route; `x-keystone-lazy` marks the schemas
 Keystone checks inside the method, with messages and an order (after the
 policy check, for some) of their own, which Ironstone's handlers follow.
 
-Ironstone validates request bodies with this file (src/api/keystone_schemas.rs),
-openapi.yaml refers to it, and the contract test (tests/contract.rs)
-regenerates it and compares, so it cannot drift from Keystone.
+Ironstone validates request bodies with the first (src/api/keystone_schemas.rs),
+the contract fuzzing holds its answers to the second, openapi.yaml refers
+to both, and the contract test (tests/contract.rs) regenerates them and
+compares, so they cannot drift from Keystone.
 """
 
 import copy
@@ -79,6 +83,19 @@ def openapi_30(schema):
             out[key] = {k: openapi_30(v) for k, v in value.items()}
         else:
             out[key] = openapi_30(value)
+    if out.get("required") == []:
+        # OpenAPI 3.0 wants at least one name; none is no rule.
+        del out["required"]
+    for key in ("anyOf", "oneOf"):
+        branches = out.get(key)
+        if isinstance(branches, list) and {"type": "null"} in branches:
+            out["nullable"] = True
+            branches = [b for b in branches if b != {"type": "null"}]
+            if len(branches) == 1:
+                del out[key]
+                out.update(branches[0])
+            else:
+                out[key] = branches
     kind = out.get("type")
     if isinstance(kind, list):
         kinds = [k for k in kind if k != "null"]
@@ -92,8 +109,9 @@ def openapi_30(schema):
     return out
 
 
-def registered():
-    """(method, path) -> the body schema Keystone's URL map registers."""
+def registered(attribute):
+    """(method, path) -> the schema Keystone's URL map registers as
+    `attribute` (`_request_body_schema` or `_response_body_schema`)."""
     app = keystone_server.flask_app(tempfile.mkdtemp())
     found = {}
     for rule in app.url_map.iter_rules():
@@ -101,10 +119,12 @@ def registered():
         path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule)
         for method in rule.methods - {"OPTIONS", "HEAD"}:
             handler = getattr(view_class, method.lower(), None)
-            schema = getattr(handler, "_request_body_schema", None)
-            # A body only where a body is read (Keystone registers one on
-            # a GET or two, which its handlers never read).
-            if schema is not None and method in ("POST", "PUT", "PATCH"):
+            schema = getattr(handler, attribute, None)
+            # A request body only where a body is read (Keystone registers
+            # one on a GET or two, which its handlers never read).
+            if attribute == "_request_body_schema" and method not in ("POST", "PUT", "PATCH"):
+                continue
+            if schema is not None:
                 found[(method, path)] = schema
     return found
 
@@ -125,20 +145,26 @@ def lazy():
 
 def main():
     # Keystone's config parser (in registered()) empties sys.argv.
-    spec_path = sys.argv[1]
+    spec_path, kind = sys.argv[1], sys.argv[2]
     spec = yaml.safe_load(open(spec_path))
     operations = {}
     for path, item in spec["paths"].items():
         for method, operation in item.items():
             if isinstance(operation, dict) and "operationId" in operation:
                 operations[(method.upper(), path)] = operation["operationId"]
-    schemas = {**registered(), **lazy()}
+    if kind == "requests":
+        schemas = {**registered("_request_body_schema"), **lazy()}
+    else:
+        schemas = registered("_response_body_schema")
     out = {}
     for route in sorted(schemas):
         # Keystone serves the same API under both prefixes; openapi.yaml
         # documents /v3.
         if route in operations:
-            schema = openapi_30(extended(route, copy.deepcopy(schemas[route])))
+            schema = copy.deepcopy(schemas[route])
+            if kind == "requests":
+                schema = extended(route, schema)
+            schema = openapi_30(schema)
             schema["x-keystone-route"] = " ".join(route)
             out[operations[route]] = schema
         else:

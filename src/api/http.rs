@@ -354,7 +354,9 @@ impl FromRequest for JsonBody {
             .map(|s| s.config.server.max_request_body_size)
             .unwrap_or(114_688);
         let content_type = header(req, "content-type").map(str::to_ascii_lowercase);
-        let route = (req.method().to_string(), req.match_pattern());
+        let schema = req
+            .app_data::<super::keystone_schemas::RouteSchemas>()
+            .and_then(|schemas| schemas.get(req.method().as_str()));
         let mut payload = payload.take();
         Box::pin(async move {
             let mut body = web::BytesMut::new();
@@ -372,8 +374,8 @@ impl FromRequest for JsonBody {
                 body.extend_from_slice(&chunk);
             }
             let body = parse_json_body(content_type.as_deref(), &body)?;
-            if let (method, Some(pattern)) = &route {
-                super::keystone_schemas::check(method, pattern, &body)?;
+            if let Some(schema) = schema {
+                super::keystone_schemas::check_with(schema, &body)?;
             }
             Ok(JsonBody(body))
         })

@@ -19,8 +19,9 @@ use crate::error::Error;
 
 const SCHEMAS: &str = include_str!("../../openapi/keystone-requests.json");
 
-/// Route (`"POST /v3/users"`) to its compiled validator.
-type Validators = HashMap<String, jsonschema::Validator>;
+/// Route pattern (`/v3/users`) to method (`POST`) to its compiled
+/// validator: looked up by `&str`, nothing allocated per request.
+type Validators = HashMap<String, HashMap<String, jsonschema::Validator>>;
 
 fn validators() -> &'static Validators {
     static VALIDATORS: OnceLock<Validators> = OnceLock::new();
@@ -31,14 +32,26 @@ fn validators() -> &'static Validators {
         let Ok(Value::Object(all)) = serde_json::from_str::<Value>(SCHEMAS) else {
             return HashMap::new();
         };
-        all.into_values()
-            .filter(|schema| schema["x-keystone-lazy"] != Value::Bool(true))
-            .filter_map(|schema| {
-                let route = schema["x-keystone-route"].as_str()?.to_string();
-                let validator = compile(&json_schema(schema)).ok()?;
-                Some((route, validator))
-            })
-            .collect()
+        let mut validators: Validators = HashMap::new();
+        for schema in all.into_values() {
+            if schema["x-keystone-lazy"] == Value::Bool(true) {
+                continue;
+            }
+            let Some((method, pattern)) = schema["x-keystone-route"]
+                .as_str()
+                .and_then(|route| route.split_once(' '))
+                .map(|(m, p)| (m.to_string(), p.to_string()))
+            else {
+                continue;
+            };
+            if let Ok(validator) = compile(&json_schema(schema)) {
+                validators
+                    .entry(pattern)
+                    .or_default()
+                    .insert(method, validator);
+            }
+        }
+        validators
     })
 }
 
@@ -80,17 +93,41 @@ fn json_schema(mut schema: Value) -> Value {
     schema
 }
 
-/// Checks `body` against Keystone's schema for `method` and `pattern` (the
-/// route as registered, with or without the `/identity` prefix). A missing
-/// body is checked as `{}`, as Keystone does. The message names the field
-/// and the rule, never the value (it may be a password).
-pub fn check(method: &str, pattern: &str, body: &Value) -> Result<(), Error> {
+/// Keystone's schema for `method` and `pattern` (the route as registered,
+/// with or without the `/identity` prefix), if it has one.
+pub fn schema_for(method: &str, pattern: &str) -> Option<&'static jsonschema::Validator> {
     let pattern = pattern
         .strip_prefix(super::IDENTITY_PREFIX)
         .unwrap_or(pattern);
-    let Some(validator) = validators().get(&format!("{method} {pattern}")) else {
-        return Ok(());
-    };
+    validators().get(pattern)?.get(method)
+}
+
+/// The schemas of one route, by method: attached to the route's resource
+/// when the URL map is registered, so a request finds its schema without
+/// matching its path again (a regex run per route, on the hot paths too).
+#[derive(Clone, Copy)]
+pub struct RouteSchemas(&'static HashMap<String, jsonschema::Validator>);
+
+impl RouteSchemas {
+    /// Those of `path` (as in the URL map), if Keystone has any.
+    pub fn of(path: &str) -> Option<RouteSchemas> {
+        validators().get(path).map(RouteSchemas)
+    }
+
+    pub fn get(&self, method: &str) -> Option<&'static jsonschema::Validator> {
+        self.0.get(method)
+    }
+}
+
+/// Checks `body` against Keystone's schema for `method` and `pattern`.
+pub fn check(method: &str, pattern: &str, body: &Value) -> Result<(), Error> {
+    schema_for(method, pattern).map_or(Ok(()), |schema| check_with(schema, body))
+}
+
+/// Checks `body` against `validator`. A missing body is checked as `{}`, as
+/// Keystone does. The message names the field and the rule, never the
+/// value (it may be a password).
+pub fn check_with(validator: &jsonschema::Validator, body: &Value) -> Result<(), Error> {
     let empty = Value::Object(serde_json::Map::new());
     let body = if body.is_null() { &empty } else { body };
     validator.validate(body).map_err(|e| {

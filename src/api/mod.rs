@@ -65,6 +65,9 @@ macro_rules! routes {
                 // SODA's multicloud API and the operational routes are not part of Keystone's tree.
                 if prefix.is_empty() || !($path.starts_with("/v1/") || matches!($path, "/metrics" | "/healthz" | "/readyz")) {
                 let mut resource = web::resource(full_path(prefix, $path));
+                if let Some(schemas) = keystone_schemas::RouteSchemas::of($path) {
+                    resource = resource.app_data(schemas);
+                }
                 $(
                     resource = resource.route(web::method(Method::$method).to($handler));
                     if head_from_get && stringify!($method) == "GET" {

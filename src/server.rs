@@ -629,9 +629,12 @@ async fn keystone_conventions(
     }
     if let Some(state) = res.request().app_data::<web::Data<AppState>>() {
         let pattern = res.request().match_pattern();
-        state
-            .telemetry
-            .observe(pattern.as_deref(), status.as_u16(), started.elapsed());
+        state.telemetry.observe(
+            method.as_str(),
+            pattern.as_deref(),
+            status.as_u16(),
+            started.elapsed(),
+        );
     }
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
     if status.is_server_error() {

@@ -23,6 +23,7 @@ pub struct Telemetry {
     registry: Registry,
     durations: HistogramVec,
     requests: IntCounterVec,
+    responses: IntCounterVec,
 }
 
 fn metrics_error(e: prometheus::Error) -> Error {
@@ -50,7 +51,18 @@ impl Telemetry {
             &labels,
         )
         .map_err(metrics_error)?;
+        let responses = IntCounterVec::new(
+            Opts::new(
+                "ironstone_http_responses_total",
+                "Answers by method, route (as in the URL map, without the /identity prefix) and exact status.",
+            ),
+            &["method", "route", "status"],
+        )
+        .map_err(metrics_error)?;
         let registry = Registry::new();
+        registry
+            .register(Box::new(responses.clone()))
+            .map_err(metrics_error)?;
         registry
             .register(Box::new(durations.clone()))
             .map_err(metrics_error)?;
@@ -64,16 +76,28 @@ impl Telemetry {
             registry,
             durations,
             requests,
+            responses,
         })
     }
 
     /// Records one answered request; `pattern` is the route it matched.
-    pub fn observe(&self, pattern: Option<&str>, status: u16, elapsed: Duration) {
+    /// The exact route and status also say which documented answers occur
+    /// (the test suite compares them with the contract). Unmatched paths
+    /// are one route, so callers cannot grow the label set.
+    pub fn observe(&self, method: &str, pattern: Option<&str>, status: u16, elapsed: Duration) {
         let labels = [route_family(pattern), status_class(status)];
         self.durations
             .with_label_values(&labels)
             .observe(elapsed.as_secs_f64());
         self.requests.with_label_values(&labels).inc();
+        let route = pattern.map_or("unmatched", |p| p.strip_prefix("/identity").unwrap_or(p));
+        let method = match method {
+            "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS" => method,
+            _ => "other",
+        };
+        self.responses
+            .with_label_values(&[method, route, itoa_status(status)])
+            .inc();
     }
 }
 
@@ -91,6 +115,33 @@ pub fn route_family(pattern: Option<&str>) -> &str {
         Some("v3" | "v1") => segments.find(|s| !s.starts_with('{')).unwrap_or("version"),
         Some(other) => other,
     }
+}
+
+/// A status as a label, without allocating for the common ones.
+fn itoa_status(status: u16) -> &'static str {
+    const KNOWN: [(u16, &str); 17] = [
+        (200, "200"),
+        (201, "201"),
+        (202, "202"),
+        (204, "204"),
+        (300, "300"),
+        (400, "400"),
+        (401, "401"),
+        (403, "403"),
+        (404, "404"),
+        (405, "405"),
+        (409, "409"),
+        (413, "413"),
+        (415, "415"),
+        (429, "429"),
+        (500, "500"),
+        (501, "501"),
+        (503, "503"),
+    ];
+    KNOWN
+        .iter()
+        .find(|(code, _)| *code == status)
+        .map_or("other", |(_, label)| label)
 }
 
 fn status_class(status: u16) -> &'static str {
@@ -146,5 +197,24 @@ mod tests {
         assert_eq!(route_family(None), "unmatched");
         assert_eq!(status_class(204), "2xx");
         assert_eq!(status_class(503), "5xx");
+    }
+
+    #[test]
+    fn answers_are_counted_by_route_and_exact_status() {
+        let t = Telemetry::new(
+            prometheus::Histogram::with_opts(prometheus::HistogramOpts::new("rt", "rt")).unwrap(),
+        )
+        .unwrap();
+        t.observe("POST", Some("/identity/v3/users"), 201, Duration::ZERO);
+        t.observe("POST", Some("/v3/users"), 201, Duration::ZERO);
+        t.observe("BREW", None, 418, Duration::ZERO);
+        let mut text = String::new();
+        t.encode(&mut text);
+        assert!(text.contains(
+            "ironstone_http_responses_total{method=\"POST\",route=\"/v3/users\",status=\"201\"} 2"
+        ));
+        assert!(text.contains(
+            "ironstone_http_responses_total{method=\"other\",route=\"unmatched\",status=\"other\"} 1"
+        ));
     }
 }

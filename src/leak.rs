@@ -128,11 +128,25 @@ fn process(
     default: LeakAction,
 ) -> Result<usize, Error> {
     let why = || Some(format!("leak report {report}"));
+    let now = now_micros();
+    // Claim the report first. Two processors at once (the one a report
+    // starts and the upkeep's) both read it as pending; on PostgreSQL and
+    // MariaDB the second's claim waits for the first's commit and then
+    // finds it processed, so each report acts, and is audited, once.
+    let claimed = diesel::update(
+        leak_reports::table
+            .find(report)
+            .filter(leak_reports::processed_at.is_null()),
+    )
+    .set(leak_reports::processed_at.eq(Some(now)))
+    .execute(conn)?;
+    if claimed == 0 {
+        return Ok(0);
+    }
     let digests: Vec<String> = leak_report_items::table
         .filter(leak_report_items::report_id.eq(report))
         .select(leak_report_items::digest)
         .load(conn)?;
-    let now = now_micros();
     let pairs: Vec<(String, Option<String>, Option<String>)> = credentials::table
         .filter(credentials::credential_type.eq(crate::credential::EC2))
         .filter(
@@ -228,10 +242,7 @@ fn process(
     }
     let matched = pairs.len() + app_creds.len();
     diesel::update(leak_reports::table.find(report))
-        .set((
-            leak_reports::processed_at.eq(Some(now)),
-            leak_reports::matched.eq(Some(matched as i32)),
-        ))
+        .set(leak_reports::matched.eq(Some(matched as i32)))
         .execute(conn)?;
     if matched > 0 {
         tracing::warn!(

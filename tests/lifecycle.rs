@@ -1486,7 +1486,43 @@ async fn stopping_writes_the_tallies(backend: Backend) {
     panic!("the tallied success was not written on stop");
 }
 
+/// A leak report acts, and is audited, once, however many processors
+/// take it up at the same time. The processing a report starts and the
+/// upkeep's both read it as pending; on PostgreSQL both applied it and
+/// each leak was audited twice (found by a full run).
+async fn a_report_is_applied_once(backend: Backend) {
+    let Some(s) = TestServer::start(backend) else {
+        return;
+    };
+    let admin = admin_member(&s).await;
+    let project = create_project(&s, "leaky-once").await;
+    let owner = member_of(&s, "leaky-once-owner", &project, "member").await;
+    let mut secrets = Vec::new();
+    for name in ["a", "b", "c"] {
+        let pair = pair_for(
+            &s,
+            &owner,
+            json!({"name": name, "action_when_leaked": "none"}),
+        )
+        .await;
+        secrets.push(json!(pair.secret));
+    }
+    let (status, _) = report_leaks(&s, Some(&admin.token), json!({"keys": secrets})).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    // Four more processors beside the one the report started.
+    let processors = (0..4).map(|_| {
+        let state = s.state();
+        async move { state.leaks.process_pending().await.unwrap() }
+    });
+    futures_util::future::join_all(processors).await;
+    // The one the report started may still be running: let it finish.
+    s.state().leaks.process_pending().await.unwrap();
+    let (_, trail) = events(&s, &owner.token, "?action=leaked&limit=50").await;
+    assert_eq!(trail["events"].as_array().unwrap().len(), 3, "{trail}");
+}
+
 on_every_backend!(
+    a_report_is_applied_once,
     stopping_writes_the_tallies,
     per_key_rate_limits,
     cascades_are_recorded,

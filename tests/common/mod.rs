@@ -295,11 +295,53 @@ impl TestServer {
 impl Drop for TestServer {
     fn drop(&mut self) {
         if let Some(server) = self.server.take() {
+            record_statuses(&server);
             server.stop();
         }
         if let Some(name) = &self.own_database {
             drop_database(self.backend, name);
         }
+    }
+}
+
+/// Appends the answers `server` gave, as `METHOD ROUTE STATUS` lines, to
+/// the file `IRONSTONE_TEST_STATUS_LOG` names (set by `scripts/test`,
+/// which compares them with the statuses the contract documents).
+fn record_statuses(server: &ironstone::server::RunningServer) {
+    let Ok(path) = std::env::var("IRONSTONE_TEST_STATUS_LOG") else {
+        return;
+    };
+    let mut lines = String::new();
+    for line in server.state.metrics_text().lines() {
+        let Some(labels) = line
+            .strip_prefix("ironstone_http_responses_total{")
+            .and_then(|rest| rest.rsplit_once('}'))
+            .map(|(labels, _)| labels)
+        else {
+            continue;
+        };
+        let value = |name: &str| {
+            labels
+                .split("\",")
+                .find_map(|pair| pair.strip_prefix(&format!("{name}=\"")))
+                .map(|v| v.trim_end_matches('"').to_string())
+                .unwrap_or_default()
+        };
+        lines += &format!(
+            "{} {} {}\n",
+            value("method"),
+            value("route"),
+            value("status")
+        );
+    }
+    use std::io::Write;
+    if let Ok(mut file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        // One write per server: lines from servers stopping at once stay whole.
+        let _ = file.write_all(lines.as_bytes());
     }
 }
 

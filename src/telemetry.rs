@@ -119,7 +119,7 @@ pub fn route_family(pattern: Option<&str>) -> &str {
 
 /// A status as a label, without allocating for the common ones.
 fn itoa_status(status: u16) -> &'static str {
-    const KNOWN: [(u16, &str); 17] = [
+    const KNOWN: [(u16, &str); 18] = [
         (200, "200"),
         (201, "201"),
         (202, "202"),
@@ -131,6 +131,7 @@ fn itoa_status(status: u16) -> &'static str {
         (404, "404"),
         (405, "405"),
         (409, "409"),
+        (410, "410"),
         (413, "413"),
         (415, "415"),
         (429, "429"),

@@ -101,15 +101,6 @@ fn json_schema(mut schema: Value) -> Value {
     schema
 }
 
-/// Keystone's schema for `method` and `pattern` (the route as registered,
-/// with or without the `/identity` prefix), if it has one.
-pub fn schema_for(method: &str, pattern: &str) -> Option<&'static jsonschema::Validator> {
-    let pattern = pattern
-        .strip_prefix(super::IDENTITY_PREFIX)
-        .unwrap_or(pattern);
-    validators().get(pattern)?.get(method)
-}
-
 /// The schemas of one route, by method: attached to the route's resource
 /// when the URL map is registered, so a request finds its schema without
 /// matching its path again (a regex run per route, on the hot paths too).
@@ -125,11 +116,6 @@ impl RouteSchemas {
     pub fn get(&self, method: &str) -> Option<&'static jsonschema::Validator> {
         self.0.get(method)
     }
-}
-
-/// Checks `body` against Keystone's schema for `method` and `pattern`.
-pub fn check(method: &str, pattern: &str, body: &Value) -> Result<(), Error> {
-    schema_for(method, pattern).map_or(Ok(()), |schema| check_with(schema, body))
 }
 
 /// Checks `body` against `validator`. A missing body is checked as `{}`, as
@@ -190,6 +176,13 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// `body` checked as a request to `method path` (as in the URL map).
+    fn check(method: &str, path: &str, body: &Value) -> Result<(), Error> {
+        RouteSchemas::of(path)
+            .and_then(|schemas| schemas.get(method))
+            .map_or(Ok(()), |schema| check_with(schema, body))
+    }
+
     #[test]
     fn every_schema_compiles() {
         let Value::Object(all) = serde_json::from_str::<Value>(SCHEMAS).unwrap() else {
@@ -213,7 +206,7 @@ mod tests {
         assert!(
             bad("PATCH", "/v3/regions/{region_id}", json!({"region": {}})).contains("At least")
         );
-        assert!(bad("POST", "/identity/v3/users", json!({})).contains("user is a required"));
+        assert!(bad("POST", "/v3/users", json!({})).contains("user is a required"));
         // No value in the message: it may be a password.
         assert!(!bad(
             "POST",

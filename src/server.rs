@@ -583,12 +583,24 @@ async fn keystone_conventions(
             .map(str::to_string),
         ..Default::default()
     };
-    let mut res = crate::store::context::scope(
-        request,
-        tracing::Instrument::instrument(next.call(req), span.clone()),
-    )
-    .await?
-    .map_into_boxed_body();
+    // Keystone checks the query string before anything else of the
+    // request; the pattern is found only when there is a query to check.
+    let query_refused = if req.query_string().is_empty() {
+        None
+    } else {
+        req.match_pattern().and_then(|pattern| {
+            api::keystone_schemas::check_query(method.as_str(), &pattern, req.query_string()).err()
+        })
+    };
+    let mut res = match query_refused {
+        Some(refused) => req.error_response(refused),
+        None => crate::store::context::scope(
+            request,
+            tracing::Instrument::instrument(next.call(req), span.clone()),
+        )
+        .await?
+        .map_into_boxed_body(),
+    };
     let _entered = span.enter();
     let status = res.status();
     if status.is_client_error() || status.is_server_error() {

@@ -47,11 +47,12 @@ fn openapi_describes_exactly_the_routes_that_exist() {
     );
 }
 
-/// The request-body schemas Ironstone validates with
-/// (`openapi/keystone-requests.json`) and the response schemas its answers
-/// are fuzzed against (`openapi/keystone-responses.json`) are Keystone
-/// 30's: regenerated from the installed Keystone they come out the same,
-/// and openapi.yaml uses each for its operation.
+/// The request-body and query-string schemas Ironstone validates with
+/// (`openapi/keystone-requests.json`, `openapi/keystone-queries.json`) and
+/// the response schemas its answers are fuzzed against
+/// (`openapi/keystone-responses.json`) are Keystone 30's: regenerated from
+/// the installed Keystone they come out the same, and openapi.yaml uses
+/// each for its operation (a query schema for each of its parameters).
 #[test]
 fn request_and_response_schemas_are_keystones() {
     let spec: serde_yaml::Value = serde_yaml::from_str(
@@ -63,25 +64,42 @@ fn request_and_response_schemas_are_keystones() {
         for (_, operation) in item.as_mapping().unwrap() {
             let body = &operation["requestBody"]["content"]["application/json"]["schema"]["$ref"];
             let answers = operation["responses"].as_mapping().into_iter().flatten();
+            let query_parameters = operation["parameters"]
+                .as_sequence()
+                .into_iter()
+                .flatten()
+                .filter(|p| p["in"] == "query")
+                .map(|p| &p["schema"]["$ref"]);
             for reference in answers
                 .map(|(_, r)| &r["content"]["application/json"]["schema"]["$ref"])
                 .chain([body])
+                .chain(query_parameters)
                 .filter_map(|r| r.as_str())
             {
                 referenced.insert(reference.to_string());
             }
         }
     }
-    for kind in ["requests", "responses"] {
+    for kind in ["requests", "responses", "queries"] {
         let file = root().join(format!("openapi/keystone-{kind}.json"));
         let committed = std::fs::read_to_string(&file).unwrap();
         let schemas: serde_json::Value = serde_json::from_str(&committed).unwrap();
-        for id in schemas.as_object().unwrap().keys() {
-            let reference = format!("keystone-{kind}.json#/{id}");
-            assert!(
-                referenced.contains(&reference),
-                "{id} does not use Keystone's schema ({reference})"
-            );
+        for (id, schema) in schemas.as_object().unwrap() {
+            // A query schema is documented parameter by parameter.
+            let references: Vec<String> = if kind == "queries" {
+                let names = schema["properties"].as_object().into_iter().flatten();
+                names
+                    .map(|(name, _)| format!("keystone-queries.json#/{id}/properties/{name}"))
+                    .collect()
+            } else {
+                vec![format!("keystone-{kind}.json#/{id}")]
+            };
+            for reference in references {
+                assert!(
+                    referenced.contains(&reference),
+                    "{id} does not use Keystone's schema ({reference})"
+                );
+            }
         }
         let Some(python) = crate::common::interop_python() else {
             continue;

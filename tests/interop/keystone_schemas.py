@@ -3,6 +3,7 @@
 
     keystone_schemas.py OPENAPI_YAML requests > openapi/keystone-requests.json
     keystone_schemas.py OPENAPI_YAML responses > openapi/keystone-responses.json
+    keystone_schemas.py OPENAPI_YAML queries > openapi/keystone-queries.json
 
 `requests`: the JSON Schemas the installed Keystone validates request
 bodies with: those its API methods register (`validation.request_body_schema`,
@@ -12,13 +13,17 @@ and authorisations, policies), wrapped in the key they are read from.
 `responses`: the schemas its methods register for their success bodies
 (`validation.response_body_schema`), opened where Keystone answers more
 than they allow (OPENED).
+`queries`: the schemas its methods register for the query string
+(`validation.request_query_schema`), which Keystone checks, first value of
+each parameter as a string, before it looks at the token.
 Each is keyed by the operationId that OPENAPI_YAML gives the same route,
 with Ironstone's few additions (ADDITIONS), and turned into OpenAPI 3.0 (a type list with "null" becomes `nullable`).
 `x-keystone-route` names the route; `x-keystone-lazy` marks the schemas
 Keystone checks inside the method, with messages and an order (after the
 policy check, for some) of their own, which Ironstone's handlers follow.
 
-Ironstone validates request bodies with the first (src/api/keystone_schemas.rs),
+Ironstone validates request bodies with the first and query strings with
+the third (src/api/keystone_schemas.rs),
 the contract fuzzing holds its answers to the second, openapi.yaml refers
 to both, and the contract test (tests/contract.rs) regenerates them and
 compares, so they cannot drift from Keystone.
@@ -61,6 +66,7 @@ LIFECYCLE = {
 }
 APP_CREDS = "/v3/users/{user_id}/application_credentials"
 ADDITIONS = {
+    "queries": {},
     "requests": {
         ("POST", APP_CREDS): {"/properties/application_credential": {"action_when_leaked": LEAK_ACTION}},
     },
@@ -190,6 +196,8 @@ def main():
                 operations[(method.upper(), path)] = operation["operationId"]
     if kind == "requests":
         schemas = {**registered("_request_body_schema"), **lazy()}
+    elif kind == "queries":
+        schemas = registered("_request_query_schema")
     else:
         schemas = registered("_response_body_schema")
     out = {}

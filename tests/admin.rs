@@ -1228,3 +1228,64 @@ async fn bodies_are_checked_as_keystone_checks_them() {
     .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
+
+/// Renaming onto a name that is taken in the same scope is Keystone's
+/// 409, for domains, groups, roles and users; as is moving a registered
+/// limit onto the service, region and resource another has.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn renaming_onto_a_taken_name_is_a_conflict() {
+    let s = TestServer::start(Backend::Sqlite).unwrap();
+    let admin = admin_member(&s).await;
+    let t = Some(admin.token.as_str());
+    let create = |path: &'static str, body: Value, key: &'static str| {
+        common::create_as(&s, &admin.token, path, body, key)
+    };
+    for (collection, member) in [
+        ("/v3/domains", "domain"),
+        ("/v3/groups", "group"),
+        ("/v3/roles", "role"),
+        ("/v3/users", "user"),
+    ] {
+        create(collection, json!({member: {"name": "taken"}}), member).await;
+        let other = create(collection, json!({member: {"name": "free"}}), member).await;
+        let (status, body) = call(
+            &s,
+            Method::PATCH,
+            &format!("{collection}/{other}"),
+            t,
+            Some(json!({member: {"name": "taken"}})),
+        )
+        .await;
+        expect_error(status, &body, StatusCode::CONFLICT, "");
+    }
+    let service = create(
+        "/v3/services",
+        json!({"service": {"type": "limited"}}),
+        "service",
+    )
+    .await;
+    let limits = |name: &str| json!({"registered_limits": [{"service_id": service, "resource_name": name, "default_limit": 1}]});
+    for name in ["cores", "ram"] {
+        let (status, body) = call(
+            &s,
+            Method::POST,
+            "/v3/registered_limits",
+            t,
+            Some(limits(name)),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        if name == "ram" {
+            let ram = body["registered_limits"][0]["id"].as_str().unwrap();
+            let (status, body) = call(
+                &s,
+                Method::PATCH,
+                &format!("/v3/registered_limits/{ram}"),
+                t,
+                Some(json!({"registered_limit": {"resource_name": "cores"}})),
+            )
+            .await;
+            expect_error(status, &body, StatusCode::CONFLICT, "");
+        }
+    }
+}

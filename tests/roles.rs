@@ -628,3 +628,185 @@ on_every_backend!(
     groups_and_inheritance,
     who_may_grant
 );
+
+/// Every grant route, for a user and a group on the system, a domain and
+/// a project, directly and inherited: grant (204), check with GET and
+/// HEAD (204), list (200, where the route exists), revoke (204), check
+/// again (404). Then the checks of the other resources that answer "yes"
+/// with an empty status: group membership, a trust's role, a role
+/// implication, and a policy's association with a service; and a trust's
+/// roles refused to a stranger (403), a trust refused without a token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_grant_and_check_route_answers_its_success() {
+    let s = TestServer::start(Backend::Sqlite).unwrap();
+    let admin = admin_member(&s).await;
+    let t = Some(admin.token.as_str());
+    let created = |path: &'static str, body: Value, key: &'static str| {
+        common::create_as(&s, &admin.token, path, body, key)
+    };
+    let user = common::create_user(&s, "granted", "pw", None).await;
+    let group = created("/v3/groups", json!({"group": {"name": "granted"}}), "group").await;
+    let role = created("/v3/roles", json!({"role": {"name": "granted"}}), "role").await;
+    let project = create_project(&s, "granted").await;
+    let routes: Vec<String> = ironstone::api::ROUTES
+        .iter()
+        .map(|(m, p)| format!("{m} {p}"))
+        .collect();
+    let has_route = |method: &str, path: &str, ids: &[(&str, &str)]| {
+        let mut pattern = path.to_string();
+        for (name, id) in ids {
+            pattern = pattern.replace(id, &format!("{{{name}}}"));
+        }
+        routes.contains(&format!("{method} {pattern}"))
+    };
+    for (actor, actor_id, actor_param) in [
+        ("users", user.as_str(), "user_id"),
+        ("groups", group.as_str(), "group_id"),
+    ] {
+        for (target, target_param, suffix) in [
+            ("/v3/system".to_string(), None, ""),
+            ("/v3/domains/default".to_string(), Some("domain_id"), ""),
+            (format!("/v3/projects/{project}"), Some("project_id"), ""),
+            (
+                "/v3/OS-INHERIT/domains/default".to_string(),
+                Some("domain_id"),
+                "/inherited_to_projects",
+            ),
+            (
+                format!("/v3/OS-INHERIT/projects/{project}"),
+                Some("project_id"),
+                "/inherited_to_projects",
+            ),
+        ] {
+            let list = format!("{target}/{actor}/{actor_id}/roles{suffix}");
+            let one = format!("{target}/{actor}/{actor_id}/roles/{role}{suffix}");
+            let target_id = match target_param {
+                Some("domain_id") => "default".to_string(),
+                Some(_) => project.clone(),
+                None => String::new(),
+            };
+            let mut ids = vec![(actor_param, actor_id), ("role_id", role.as_str())];
+            if let Some(param) = target_param {
+                ids.push((param, target_id.as_str()));
+            }
+            for (method, expected) in [
+                (Method::PUT, StatusCode::NO_CONTENT),
+                (Method::GET, StatusCode::NO_CONTENT),
+                (Method::HEAD, StatusCode::NO_CONTENT),
+            ] {
+                let (status, body) = call(&s, method.clone(), &one, t, None).await;
+                assert_eq!(status, expected, "{method} {one}: {body}");
+            }
+            if has_route("GET", &list, &ids) {
+                let (status, body) = call(&s, Method::GET, &list, t, None).await;
+                assert_eq!(status, StatusCode::OK, "{list}: {body}");
+                assert!(body.to_string().contains(&role), "{list}: {body}");
+            }
+            let (status, body) = call(&s, Method::DELETE, &one, t, None).await;
+            assert_eq!(status, StatusCode::NO_CONTENT, "DELETE {one}: {body}");
+            let (status, _) = call(&s, Method::GET, &one, t, None).await;
+            assert_eq!(
+                status,
+                StatusCode::NOT_FOUND,
+                "GET {one} after the revocation"
+            );
+        }
+    }
+
+    let membership = format!("/v3/groups/{group}/users/{user}");
+    let (status, _) = call(&s, Method::PUT, &membership, t, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = call(&s, Method::GET, &membership, t, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+
+    let member_role = common::role_id(&s, &admin.token, "member").await;
+    let implication = format!("/v3/roles/{role}/implies/{member_role}");
+    let (status, _) = call(&s, Method::PUT, &implication, t, None).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, body) = call(&s, Method::GET, &implication, t, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["role_inference"]["implies"]["id"],
+        member_role.as_str()
+    );
+
+    let admin_role = common::role_id(&s, &admin.token, "admin").await;
+    let (status, trust) = call(
+        &s,
+        Method::POST,
+        "/v3/OS-TRUST/trusts",
+        t,
+        Some(json!({"trust": {
+            "trustor_user_id": admin.user_id, "trustee_user_id": user,
+            "project_id": admin.project_id, "impersonation": false,
+            "roles": [{"id": admin_role}]}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{trust}");
+    let trust_role = format!(
+        "/v3/OS-TRUST/trusts/{}/roles/{admin_role}",
+        trust["trust"]["id"].as_str().unwrap()
+    );
+    let trust_roles = trust_role.rsplit_once('/').unwrap().0.to_string();
+    let outsider = member_of(&s, "outsider", &project, "member").await;
+    for (path, method, caller, expected) in [
+        (&trust_role, Method::GET, &admin.token, StatusCode::OK),
+        (&trust_role, Method::HEAD, &admin.token, StatusCode::OK),
+        (
+            &trust_role,
+            Method::GET,
+            &outsider.token,
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            &trust_role,
+            Method::HEAD,
+            &outsider.token,
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            &trust_roles,
+            Method::GET,
+            &outsider.token,
+            StatusCode::FORBIDDEN,
+        ),
+    ] {
+        let (status, body) = call(&s, method.clone(), path, Some(caller), None).await;
+        assert_eq!(status, expected, "{method} {path}: {body}");
+    }
+    // A well-formed trust without a token.
+    let (status, _) = call(
+        &s,
+        Method::POST,
+        "/v3/OS-TRUST/trusts",
+        None,
+        Some(json!({"trust": {
+            "trustor_user_id": admin.user_id, "trustee_user_id": user,
+            "project_id": admin.project_id, "impersonation": false,
+            "roles": [{"id": admin_role}]}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    let policy = created(
+        "/v3/policies",
+        json!({"policy": {"blob": "{}", "type": "application/json"}}),
+        "policy",
+    )
+    .await;
+    let service = created(
+        "/v3/services",
+        json!({"service": {"type": "swept"}}),
+        "service",
+    )
+    .await;
+    let association = format!("/v3/policies/{policy}/OS-ENDPOINT-POLICY/services/{service}");
+    for method in [Method::PUT, Method::GET, Method::DELETE] {
+        let (status, body) = call(&s, method.clone(), &association, t, None).await;
+        assert_eq!(
+            status,
+            StatusCode::NO_CONTENT,
+            "{method} {association}: {body}"
+        );
+    }
+}

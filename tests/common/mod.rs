@@ -598,6 +598,20 @@ pub async fn call(
     (status, resp.json::<Value>().await.unwrap_or(Value::Null))
 }
 
+/// `POST path` as `token`, which must answer 201; the new item's id
+/// under `key`.
+pub async fn create_as(
+    server: &TestServer,
+    token: &str,
+    path: &str,
+    body: Value,
+    key: &str,
+) -> String {
+    let (status, body) = call(server, Method::POST, path, Some(token), Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{path}: {body}");
+    body[key]["id"].as_str().unwrap().to_string()
+}
+
 /// `POST /v3/users/{id}/application_credentials` as `m`; status and body.
 pub async fn create_app_cred(server: &TestServer, m: &Member, body: Value) -> (StatusCode, Value) {
     call(

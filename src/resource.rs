@@ -446,6 +446,8 @@ pub struct DomainFilter {
     pub enabled: Option<bool>,
     pub id: Option<String>,
     pub tags: TagFilter,
+    /// Keystone 30's page marker: only domains after this id.
+    pub marker: Option<String>,
 }
 
 /// Keystone's tag filters on listings (`tags`, `tags-any`, `not-tags`,
@@ -469,8 +471,13 @@ impl TagFilter {
     }
 }
 
+/// Domains in id order, as Keystone 30 pages them.
 pub fn list_domains(conn: &mut Conn, filter: &DomainFilter) -> Result<Vec<Domain>, Error> {
     let mut query = domains::table.select(DomainRow::as_select()).into_boxed();
+    if let Some(marker) = &filter.marker {
+        check_project_marker(conn, marker)?;
+        query = query.filter(domains::id.gt(marker.clone()));
+    }
     if let Some(n) = &filter.name {
         query = query.filter(domains::name.eq(n.clone()));
     }
@@ -481,7 +488,7 @@ pub fn list_domains(conn: &mut Conn, filter: &DomainFilter) -> Result<Vec<Domain
         query = query.filter(domains::id.eq(id.clone()));
     }
     let mut listed: Vec<Domain> = query
-        .order(domains::name.asc())
+        .order(domains::id.asc())
         .load(conn)?
         .into_iter()
         .map(Domain::from)
@@ -607,6 +614,19 @@ pub struct ProjectFilter {
     /// and only then.
     pub is_domain: bool,
     pub tags: TagFilter,
+    /// Keystone 30's page marker: only projects after this id.
+    pub marker: Option<String>,
+}
+
+/// Keystone 30 pages projects and domains (projects acting as domains)
+/// from a marker that must name one of either.
+fn check_project_marker(conn: &mut Conn, marker: &str) -> Result<(), Error> {
+    let projects: i64 = projects::table.find(marker).count().get_result(conn)?;
+    let domains: i64 = domains::table.find(marker).count().get_result(conn)?;
+    if projects + domains == 0 {
+        return Err(crate::store::marker_not_found(marker));
+    }
+    Ok(())
 }
 
 /// The domains as the projects acting as them, under a project filter:
@@ -625,6 +645,7 @@ fn list_domains_as_projects(
             enabled: filter.enabled,
             id: None,
             tags: filter.tags.clone(),
+            marker: filter.marker.clone(),
         },
     )?;
     Ok(domains.into_iter().map(Project::acting_as_domain).collect())
@@ -635,6 +656,10 @@ pub fn list_projects(conn: &mut Conn, filter: &ProjectFilter) -> Result<Vec<Proj
         return list_domains_as_projects(conn, filter);
     }
     let mut query = projects::table.select(ProjectRow::as_select()).into_boxed();
+    if let Some(marker) = &filter.marker {
+        check_project_marker(conn, marker)?;
+        query = query.filter(projects::id.gt(marker.clone()));
+    }
     if let Some(n) = &filter.name {
         query = query.filter(projects::name.eq(n.clone()));
     }
@@ -652,7 +677,7 @@ pub fn list_projects(conn: &mut Conn, filter: &ProjectFilter) -> Result<Vec<Proj
                 .and(projects::domain_id.eq(p.clone()))),
         );
     }
-    let rows = query.order(projects::name.asc()).load(conn)?;
+    let rows = query.order(projects::id.asc()).load(conn)?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         out.extend(with_tags(conn, Some(row))?);

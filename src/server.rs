@@ -583,15 +583,13 @@ async fn keystone_conventions(
             .map(str::to_string),
         ..Default::default()
     };
-    // Keystone checks the query string before anything else of the
-    // request; the pattern is found only when there is a query to check.
-    let query_refused = if req.query_string().is_empty() {
-        None
-    } else {
-        req.match_pattern().and_then(|pattern| {
-            api::keystone_schemas::check_query(method.as_str(), &pattern, req.query_string()).err()
-        })
-    };
+    // The route's pattern, found once: for the query check and the
+    // per-route metric. Keystone checks the query string before anything
+    // else of the request.
+    let pattern = req.match_pattern();
+    let query_refused = pattern.as_deref().and_then(|pattern| {
+        api::keystone_schemas::check_query(method.as_str(), pattern, req.query_string()).err()
+    });
     let mut res = match query_refused {
         Some(refused) => req.error_response(refused),
         None => crate::store::context::scope(
@@ -640,7 +638,6 @@ async fn keystone_conventions(
         }
     }
     if let Some(state) = res.request().app_data::<web::Data<AppState>>() {
-        let pattern = res.request().match_pattern();
         state.telemetry.observe(
             method.as_str(),
             pattern.as_deref(),

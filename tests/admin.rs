@@ -1289,3 +1289,51 @@ async fn renaming_onto_a_taken_name_is_a_conflict() {
         }
     }
 }
+
+/// A new thing that names something that does not exist (a group's,
+/// role's or user's domain, a region's parent, a credential's user) is a
+/// 404; a well-formed limit without a token, a 401.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn creations_naming_what_does_not_exist() {
+    let s = TestServer::start(Backend::Sqlite).unwrap();
+    let admin = admin_member(&s).await;
+    let nothing = "0123456789abcdef0123456789abcdef";
+    for (path, body) in [
+        (
+            "/v3/groups",
+            json!({"group": {"name": "g", "domain_id": nothing}}),
+        ),
+        (
+            "/v3/roles",
+            json!({"role": {"name": "r", "domain_id": nothing}}),
+        ),
+        (
+            "/v3/users",
+            json!({"user": {"name": "u", "domain_id": nothing}}),
+        ),
+        (
+            "/v3/regions",
+            json!({"region": {"parent_region_id": nothing}}),
+        ),
+        (
+            "/v3/credentials",
+            json!({"credential": {"user_id": nothing, "type": "cert", "blob": "x"}}),
+        ),
+    ] {
+        let (status, got) = call(&s, Method::POST, path, Some(&admin.token), Some(body)).await;
+        expect_error(status, &got, StatusCode::NOT_FOUND, nothing);
+    }
+    for (path, body) in [
+        (
+            "/v3/registered_limits",
+            json!({"registered_limits": [{"service_id": nothing, "resource_name": "cores", "default_limit": 1}]}),
+        ),
+        (
+            "/v3/limits",
+            json!({"limits": [{"service_id": nothing, "project_id": nothing, "resource_name": "cores", "resource_limit": 1}]}),
+        ),
+    ] {
+        let (status, got) = call(&s, Method::POST, path, None, Some(body)).await;
+        expect_error(status, &got, StatusCode::UNAUTHORIZED, "");
+    }
+}

@@ -141,6 +141,34 @@ async fn the_session_cookie_counts_only_with_its_csrf_token() {
     let again: Value = resp.json().await.unwrap();
     assert_eq!(again["session"]["csrf_token"], session.csrf.as_str());
 
+    // A choice without a project is a 400, a project without a role a
+    // 401 (as the token method answers), and one from another site a 403.
+    let roleless = create_project(&s, "roleless").await;
+    for (body, site, refused) in [
+        (
+            json!({"session": {}}),
+            "same-origin",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            json!({"session": {"project_id": roleless}}),
+            "same-origin",
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            json!({"session": {"project_id": project}}),
+            "cross-site",
+            StatusCode::FORBIDDEN,
+        ),
+    ] {
+        let resp = with_session(&s, Method::POST, "/console/session/project", cookie, csrf)
+            .header("Sec-Fetch-Site", site)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), refused, "{body} from {site}");
+    }
     // Choosing a project replaces the cookie with a project-scoped token.
     let resp = with_session(&s, Method::POST, "/console/session/project", cookie, csrf)
         .json(&json!({"session": {"project_id": project}}))

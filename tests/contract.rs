@@ -363,8 +363,16 @@ async fn every_route_answers_only_what_it_documents() {
             let Some(statuses) = documented.get(&(method.to_string(), pattern.to_string())) else {
                 continue;
             };
-            for id in ids {
+            // A listing's bad page size: Keystone 30's `int(limit)` fails
+            // (a 500 there, a 400 here) wherever it pages.
+            let paths = ids.iter().flat_map(|id| {
                 let path = fill(pattern, id);
+                let bad_limit = (method == "GET" && !pattern.contains('{'))
+                    .then(|| (format!("{path}?limit=x"), *id));
+                [(path, *id)].into_iter().chain(bad_limit)
+            });
+            for (path, id) in paths.collect::<Vec<_>>() {
+                let id = &id;
                 for token in [
                     Some(admin.token.as_str()),
                     Some(member.token.as_str()),

@@ -70,6 +70,13 @@ impl Target {
         (status, resp.json().await.unwrap_or(Value::Null))
     }
 
+    /// A new domain of a unique name that starts with `prefix`; its id.
+    async fn new_domain(&self, token: &str, prefix: &str) -> String {
+        let name = format!("{prefix}-{}", uuid::Uuid::new_v4().simple());
+        let body = json!({"domain": {"name": name}});
+        self.create(token, "/v3/domains", body, "domain").await
+    }
+
     /// `POST path` as `token`, which must answer 201; the new item's id
     /// under `key`.
     async fn create(&self, token: &str, path: &str, body: Value, key: &str) -> String {
@@ -5289,6 +5296,178 @@ async fn queries_are_checked_as_in_keystone() {
     assert!(
         k.iter()
             .any(|(q, o)| q == "/v3/regions?unknown=1" && o == "400 400 400"),
+        "{k:?}"
+    );
+}
+
+/// The page a listing answers, as comparable text: how many items, whether
+/// it says it was truncated, and whether it links a next page; then, for
+/// the listings that take a marker, the same of the pages its `next` links
+/// lead to. (Keystone 30 links a next page everywhere, but elsewhere it
+/// ignores the marker: the link leads to the same page again.)
+async fn pages_of(t: &Target, token: &str, first: &str, key: &str) -> String {
+    let follow = ["/v3/users?", "/v3/groups?", "/v3/projects?", "/v3/domains?"]
+        .iter()
+        .any(|p| first.starts_with(p));
+    let mut out = Vec::new();
+    // The names of every page, sorted: which page holds which depends on
+    // the ids, which differ between the two.
+    let mut all_names = Vec::new();
+    let mut next = Some(first.to_string());
+    while let Some(path) = next.take() {
+        let (status, body) = t.as_(token, Method::GET, &path, None).await;
+        if status != 200 {
+            out.push(status.to_string());
+            break;
+        }
+        let names: Vec<String> = body[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|item| {
+                item["name"]
+                    .as_str()
+                    .or(item["resource_name"].as_str())
+                    .or(item["type"].as_str())
+                    .unwrap_or("?")
+                    .to_string()
+            })
+            .collect();
+        let link = body["links"]["next"].as_str().map(str::to_string);
+        out.push(format!(
+            "{} truncated={} next={}",
+            names.len(),
+            body["truncated"] == true,
+            link.is_some()
+        ));
+        if let Some(link) = link.filter(|_| follow) {
+            let at = link.find("/v3/").unwrap();
+            assert!(link.contains("marker="), "{}: {link}", t.name);
+            next = Some(link[at..].to_string());
+        }
+        all_names.extend(names);
+        assert!(out.len() < 10, "{}: {out:?}", t.name);
+    }
+    all_names.sort();
+    if !follow {
+        // One page of several: which one holds which names is the ids' doing.
+        return out.join(" | ");
+    }
+    format!("{} {all_names:?}", out.join(" | "))
+}
+
+/// Keystone 30's paging: `?limit=` on the listings it builds driver hints
+/// for, with `truncated` and a `next` link carrying the last id as
+/// `marker`; `?marker=` on users, groups, projects and domains, where an
+/// unknown one is a 404 (elsewhere it is ignored).
+async fn paging_routes(t: &Target) -> Vec<(String, String)> {
+    let (admin, _, _) = t.admin().await;
+    let domain = t.new_domain(&admin, "paged").await;
+    let unique = uuid::Uuid::new_v4().simple().to_string();
+    // Three of each in the new domain, named alike on both.
+    let mut made: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+    for i in 1..=3 {
+        for (collection, member) in [
+            ("users", "user"),
+            ("groups", "group"),
+            ("projects", "project"),
+            ("roles", "role"),
+        ] {
+            let path = format!("/v3/{collection}");
+            let body = json!({member: {"name": format!("paged-{i}"), "domain_id": domain}});
+            let id = t.create(&admin, &path, body, member).await;
+            made.entry(collection).or_default().push(id);
+        }
+    }
+    let (users, groups, projects) = (&made["users"], &made["groups"], &made["projects"]);
+    let service_type = format!("paged-{unique}");
+    let mut services = Vec::new();
+    for _ in 0..2 {
+        services.push(
+            t.create(
+                &admin,
+                "/v3/services",
+                json!({"service": {"type": service_type}}),
+                "service",
+            )
+            .await,
+        );
+    }
+    for name in ["cores", "ram"] {
+        let (status, body) = t
+            .as_(
+                &admin,
+                Method::POST,
+                "/v3/registered_limits",
+                Some(json!({"registered_limits": [{"service_id": services[0], "resource_name": name, "default_limit": 1}]})),
+            )
+            .await;
+        assert_eq!(status, 201, "{}: {body}", t.name);
+    }
+    // The first user in two groups and on two projects; the second in one group.
+    let member_role = role_id(t, &admin, "member").await;
+    let (first, second) = (&users[0], &users[1]);
+    for put in [
+        format!("/v3/groups/{}/users/{first}", groups[0]),
+        format!("/v3/groups/{}/users/{first}", groups[1]),
+        format!("/v3/groups/{}/users/{second}", groups[0]),
+        format!(
+            "/v3/projects/{}/users/{first}/roles/{member_role}",
+            projects[0]
+        ),
+        format!(
+            "/v3/projects/{}/users/{first}/roles/{member_role}",
+            projects[1]
+        ),
+    ] {
+        let (status, body) = t.as_(&admin, Method::PUT, &put, None).await;
+        assert_eq!(status, 204, "{}: {put}: {body}", t.name);
+    }
+
+    let (user, group) = (&users[0], &groups[0]);
+    let mut out = Vec::new();
+    for path in [
+        format!("/v3/users?domain_id={domain}&limit=2"),
+        format!("/v3/groups?domain_id={domain}&limit=2"),
+        format!("/v3/projects?domain_id={domain}&limit=2"),
+        format!("/v3/roles?domain_id={domain}&limit=1"),
+        format!("/v3/services?type={service_type}&limit=1"),
+        format!("/v3/registered_limits?service_id={}&limit=1", services[0]),
+        format!("/v3/users/{user}/groups?limit=1"),
+        format!("/v3/groups/{group}/users?limit=1"),
+        format!("/v3/users/{user}/projects?limit=1"),
+        format!("/v3/users?domain_id={domain}&limit=5000"),
+        format!("/v3/users?domain_id={domain}"),
+        "/v3/users?marker=nothing".to_string(),
+        "/v3/groups?marker=nothing".to_string(),
+        "/v3/projects?marker=nothing".to_string(),
+        "/v3/domains?marker=nothing".to_string(),
+        // Ignored there.
+        format!("/v3/roles?domain_id={domain}&marker=nothing"),
+    ] {
+        // The collection is the path's last word.
+        let key = path.split('?').next().unwrap().rsplit('/').next().unwrap();
+        let pages = pages_of(t, &admin, &path, key).await;
+        let label = path
+            .replace(&domain, "{domain}")
+            .replace(&service_type, "{type}")
+            .replace(&services[0], "{service}")
+            .replace(user.as_str(), "{user}")
+            .replace(group.as_str(), "{group}");
+        out.push((label, pages));
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_as_in_keystone() {
+    let Some(k) = same_as_keystone!(paging_routes) else {
+        return;
+    };
+    assert!(
+        k.iter()
+            .any(|(w, o)| w.ends_with("&limit=2")
+                && o.starts_with("2 truncated=true next=true | 1 ")),
         "{k:?}"
     );
 }

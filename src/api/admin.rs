@@ -6,8 +6,8 @@ use serde_json::{Map, Value};
 
 use super::crud::{Create, Entity, Names};
 use super::http::{
-    base_url, bool_filter, caller, collection, gone, id_of, oslo_bool, query_filter_is_true,
-    query_pairs, JsonBody, Resp,
+    base_url, bool_filter, caller, gone, id_of, oslo_bool, page_marker, paged_collection,
+    query_filter_is_true, query_pairs, JsonBody, Resp,
 };
 use super::input::{
     change_string, extra_attributes, matching_id, member, opt_bool, opt_string, path_id, req_string,
@@ -58,7 +58,10 @@ impl Entity for Domains {
     }
 
     fn filter(req: &HttpRequest) -> Result<DomainFilter, Error> {
-        let mut filter = DomainFilter::default();
+        let mut filter = DomainFilter {
+            marker: page_marker(req),
+            ..Default::default()
+        };
         for (k, v) in query_pairs(req) {
             match k.as_str() {
                 "name" => filter.name = Some(v),
@@ -318,7 +321,10 @@ impl Entity for Projects {
     }
 
     fn filter(req: &HttpRequest) -> Result<ProjectFilter, Error> {
-        let mut filter = ProjectFilter::default();
+        let mut filter = ProjectFilter {
+            marker: page_marker(req),
+            ..Default::default()
+        };
         for (k, v) in query_pairs(req) {
             match k.as_str() {
                 "name" => filter.name = Some(v),
@@ -483,7 +489,10 @@ impl Entity for Users {
     }
 
     fn filter(req: &HttpRequest) -> Result<UserFilter, Error> {
-        let mut filter = UserFilter::default();
+        let mut filter = UserFilter {
+            marker: page_marker(req),
+            ..Default::default()
+        };
         for (k, v) in query_pairs(req) {
             match k.as_str() {
                 "name" => filter.name = Some(v),
@@ -612,5 +621,5 @@ pub async fn list_user_projects(
     let base = base_url(&req, &state);
     let items = projects.iter().map(|p| render::project(p, &base)).collect();
     let path = format!("/users/{user_id}/projects");
-    Ok(HttpResponse::Ok().json(collection("projects", items, &req, &base, &path)))
+    Ok(HttpResponse::Ok().json(paged_collection("projects", items, &req, &base, &path)?))
 }

@@ -5,7 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value};
 
 use super::http::{
-    base_url, caller, collection, gone, id_of, one, query, user_and, JsonBody, Resp,
+    base_url, caller, gone, id_of, one, paged_collection, query, user_and, JsonBody, Resp,
 };
 use super::input::{
     member, opt_bool, opt_future_time, opt_leak_action, opt_string, path_id, req_string,
@@ -141,13 +141,13 @@ pub async fn list(state: web::Data<AppState>, req: HttpRequest, path: web::Path<
     let render = app_cred_renderer(&req);
     let items = found.iter().map(|a| render(a, &base)).collect();
     let path = format!("/users/{user_id}/application_credentials");
-    Ok(HttpResponse::Ok().json(collection(
+    Ok(HttpResponse::Ok().json(paged_collection(
         "application_credentials",
         items,
         &req,
         &base,
         &path,
-    )))
+    )?))
 }
 
 pub async fn get(
@@ -214,7 +214,7 @@ pub async fn list_access_rules(
         .map(|r| render::access_rule_member(r, &base))
         .collect();
     let path = format!("/users/{user_id}/access_rules");
-    Ok(HttpResponse::Ok().json(collection("access_rules", items, &req, &base, &path)))
+    Ok(HttpResponse::Ok().json(paged_collection("access_rules", items, &req, &base, &path)?))
 }
 
 pub async fn get_access_rule(

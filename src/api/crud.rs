@@ -8,7 +8,9 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
-use super::http::{base_url, caller, collection, gone, id_of, one, JsonBody, Resp};
+use super::http::{
+    base_url, caller, collection, gone, id_of, one, paged_collection, JsonBody, Resp,
+};
 use super::input::checked_id;
 use crate::error::Error;
 use crate::policy::{Caller, Input};
@@ -33,6 +35,9 @@ pub trait Entity: 'static {
     /// Whether `GET /things/{id}` refuses a malformed id before it reads
     /// the token (as Keystone's routing does for users and projects).
     const READ_ID_BEFORE_TOKEN: bool = false;
+    /// Whether `GET /things` honours Keystone 30's `?limit=` (every listing
+    /// Keystone builds driver hints for).
+    const PAGED: bool = true;
     type Item;
     type Patch;
     type Filter;
@@ -147,7 +152,11 @@ pub async fn list<E: Entity>(state: web::Data<AppState>, req: HttpRequest) -> Re
     let base = base_url(&req, &state);
     let items = found.iter().map(|item| E::render(item, &base)).collect();
     let key = E::NAMES.collection;
-    Ok(HttpResponse::Ok().json(collection(key, items, &req, &base, &E::path())))
+    Ok(HttpResponse::Ok().json(if E::PAGED {
+        paged_collection(key, items, &req, &base, &E::path())?
+    } else {
+        collection(key, items, &req, &base, &E::path())
+    }))
 }
 
 pub async fn get<E: Entity>(

@@ -59,6 +59,8 @@ impl Entity for Consumers {
         collection: "consumers",
         id: "consumer id",
     };
+    /// Keystone lists consumers without driver hints: no `?limit=`.
+    const PAGED: bool = false;
     type Item = Consumer;
     type Patch = Input<ConsumerPatch>;
     type Filter = ();

@@ -6,7 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
 use super::crud::{Create, Entity, Names};
-use super::http::{base_url, caller, collection, gone, id_of, query, Resp};
+use super::http::{base_url, caller, gone, id_of, page_marker, paged_collection, query, Resp};
 use super::input::{
     change_string, extra_attributes, matching_id, member, opt_string, path_id, req_string,
 };
@@ -220,7 +220,8 @@ impl Entity for Groups {
     };
     type Item = Group;
     type Patch = Input<GroupPatch>;
-    type Filter = (Option<String>, Option<String>);
+    /// Name, domain and page marker.
+    type Filter = (Option<String>, Option<String>, Option<String>);
 
     fn parse_patch(body: &Value, path_id: &str, _: &AppState) -> Self::Patch {
         let g = member(body, "group")?;
@@ -234,7 +235,8 @@ impl Entity for Groups {
     }
 
     fn filter(req: &HttpRequest) -> Result<Self::Filter, Error> {
-        Ok(name_and_domain(req))
+        let (name, domain) = name_and_domain(req);
+        Ok((name, domain, page_marker(req)))
     }
 
     fn render(item: &Group, base: &str) -> Value {
@@ -244,9 +246,9 @@ impl Entity for Groups {
     async fn list(
         state: &AppState,
         caller: &Caller,
-        (name, domain): Self::Filter,
+        (name, domain, marker): Self::Filter,
     ) -> Result<Vec<Group>, Error> {
-        state.groups.list(caller, name, domain).await
+        state.groups.list(caller, name, domain, marker).await
     }
 
     async fn update(
@@ -295,7 +297,7 @@ pub async fn list_group_users(
     let base = base_url(&req, &state);
     let items = users.iter().map(|u| render::user(u, &base)).collect();
     let path = format!("/groups/{}/users", group.id);
-    Ok(HttpResponse::Ok().json(collection("users", items, &req, &base, &path)))
+    Ok(HttpResponse::Ok().json(paged_collection("users", items, &req, &base, &path)?))
 }
 
 pub async fn add_to_group(
@@ -352,5 +354,5 @@ pub async fn list_user_groups(
     let base = base_url(&req, &state);
     let items = groups.iter().map(|g| render::group(g, &base)).collect();
     let path = format!("/users/{user_id}/groups");
-    Ok(HttpResponse::Ok().json(collection("groups", items, &req, &base, &path)))
+    Ok(HttpResponse::Ok().json(paged_collection("groups", items, &req, &base, &path)?))
 }

@@ -410,10 +410,20 @@ pub struct UserFilter {
     pub name: Option<String>,
     pub domain_id: Option<String>,
     pub enabled: Option<bool>,
+    /// Keystone 30's page marker: only users after this one (by id).
+    pub marker: Option<String>,
 }
 
+/// Users in id order, as Keystone 30 pages them.
 pub fn list_users(conn: &mut Conn, filter: &UserFilter) -> Result<Vec<User>, Error> {
     let mut query = users::table.select(UserRow::as_select()).into_boxed();
+    if let Some(marker) = &filter.marker {
+        let known: i64 = users::table.find(marker).count().get_result(conn)?;
+        if known == 0 {
+            return Err(crate::store::marker_not_found(marker));
+        }
+        query = query.filter(users::id.gt(marker.clone()));
+    }
     if let Some(n) = &filter.name {
         query = query.filter(users::name.eq(n.clone()));
     }
@@ -423,7 +433,7 @@ pub fn list_users(conn: &mut Conn, filter: &UserFilter) -> Result<Vec<User>, Err
     if let Some(e) = filter.enabled {
         query = query.filter(users::enabled.eq(e));
     }
-    let rows = query.order(users::name.asc()).load(conn)?;
+    let rows = query.order(users::id.asc()).load(conn)?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         out.extend(with_password_expiry(conn, Some(row))?);
@@ -540,15 +550,24 @@ pub fn get_group(conn: &mut Conn, id: &str) -> Result<Option<Group>, Error> {
         .map(Group::from))
 }
 
+/// Groups in id order, after `marker` if given, as Keystone 30 pages them.
 pub fn list_groups(
     conn: &mut Conn,
     name: Option<&str>,
     domain_id: Option<&str>,
+    marker: Option<&str>,
 ) -> Result<Vec<Group>, Error> {
     use crate::store::schema::groups;
     let mut query = groups::table
         .select(crate::store::rows::GroupRow::as_select())
         .into_boxed();
+    if let Some(marker) = marker {
+        let known: i64 = groups::table.find(marker).count().get_result(conn)?;
+        if known == 0 {
+            return Err(crate::store::marker_not_found(marker));
+        }
+        query = query.filter(groups::id.gt(marker.to_string()));
+    }
     if let Some(n) = name {
         query = query.filter(groups::name.eq(n.to_string()));
     }
@@ -556,7 +575,7 @@ pub fn list_groups(
         query = query.filter(groups::domain_id.eq(d.to_string()));
     }
     Ok(query
-        .order(groups::name.asc())
+        .order(groups::id.asc())
         .load(conn)?
         .into_iter()
         .map(Group::from)
@@ -818,10 +837,13 @@ impl Groups {
         caller: &Caller,
         name: Option<String>,
         domain_id: Option<String>,
+        marker: Option<String>,
     ) -> Result<Vec<Group>, Error> {
         let domain = policy::list_domain(policy::LIST_GROUPS, caller, domain_id)?;
         self.db
-            .read(move |conn| list_groups(conn, name.as_deref(), domain.as_deref()))
+            .read(move |conn| {
+                list_groups(conn, name.as_deref(), domain.as_deref(), marker.as_deref())
+            })
             .await
     }
 

@@ -704,6 +704,11 @@ impl From<diesel::result::Error> for Error {
     }
 }
 
+/// Keystone 30's answer to a page marker that names nothing.
+pub fn marker_not_found(marker: &str) -> Error {
+    Error::NotFound(format!("Marker {marker} could not be found."))
+}
+
 /// Current UTC time in microseconds, the unit of every stored `*_at`.
 pub fn now_micros() -> i64 {
     chrono::Utc::now().timestamp_micros()

@@ -102,12 +102,22 @@ def at(schema, pointer):
     return schema
 
 
+# Keystone 30's `wrap_collection` adds `"truncated": true` to a listing
+# whose page was cut (`?limit=`), though the schemas of some listings close
+# their top level: added to every closed listing that has `links`.
+TRUNCATED = {"type": "boolean", "description": "A page was cut at `limit`, as Keystone's wrap_collection says."}
+
+
 def adjusted(kind, route, schema):
-    """Keystone's schema with Ironstone's ADDITIONS and, for answers, OPENED."""
+    """Keystone's schema with Ironstone's ADDITIONS and, for answers, OPENED
+    and TRUNCATED."""
     for pointer, properties in ADDITIONS[kind].get(route, {}).items():
         at(schema, pointer)["properties"].update(copy.deepcopy(properties))
     if kind == "responses":
         open_extras(schema)
+        properties = schema.get("properties", {})
+        if route[0] == "GET" and "links" in properties and schema.get("additionalProperties") is False:
+            properties.setdefault("truncated", dict(TRUNCATED))
     return schema
 
 

@@ -35,24 +35,8 @@ on_every_backend!(health_and_readiness);
 /// accepts them, without a restart.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readiness_follows_the_database() {
-    use diesel::{Connection, RunQueryDsl};
     let Some(s) = TestServer::start(Backend::Postgres) else {
         return;
-    };
-    let url = s.state().config.database_url();
-    let name = url.rsplit('/').next().unwrap().to_string();
-    let mut admin = diesel::PgConnection::establish(&common::postgres_admin_url()).unwrap();
-    let refuse = |admin: &mut diesel::PgConnection, allow: bool| {
-        diesel::sql_query(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS {allow}"))
-            .execute(admin)
-            .unwrap();
-        if !allow {
-            diesel::sql_query(format!(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
-            ))
-            .execute(admin)
-            .unwrap();
-        }
     };
     let readyz = || async {
         let resp = s.request(Method::GET, "/readyz").send().await.unwrap();
@@ -60,12 +44,12 @@ async fn readiness_follows_the_database() {
         (status, resp.json::<Value>().await.unwrap())
     };
     assert_eq!(readyz().await.0, StatusCode::OK);
-    refuse(&mut admin, false);
+    common::postgres_accepts_connections(&s, false);
     let (status, body) = readyz().await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(body["checks"]["database"], false, "{body}");
     assert_eq!(body["checks"]["token_keys"], true, "{body}");
-    refuse(&mut admin, true);
+    common::postgres_accepts_connections(&s, true);
     let mut ready = false;
     for _ in 0..50 {
         if readyz().await.0 == StatusCode::OK {

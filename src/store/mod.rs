@@ -494,12 +494,11 @@ impl Database {
         let result = tokio::task::spawn_blocking(move || {
             let _enter = span.enter();
             let _permit = permit;
-            let mut conn = pool
-                .get()
-                .map_err(|e| Error::Unavailable(format!("no database connection: {e}")))?;
-            context::on_this_thread(request, || {
+            let mut conn = pool.get().map_err(database_unavailable)?;
+            let result = context::on_this_thread(request, || {
                 outbox::around(outbox.as_ref(), || conn.transaction(|c| f(c)))
-            })
+            });
+            lost_connection_is_unavailable(&mut conn, result)
         })
         .await
         .map_err(|e| Error::Internal(format!("database task failed: {e}")))?;
@@ -511,12 +510,10 @@ impl Database {
     /// On PostgreSQL it notifies running nodes, which may be caching what
     /// `f` changes (an import, a bootstrap, a key migration).
     pub fn blocking<T>(&self, f: impl FnOnce(&mut Conn) -> Result<T, Error>) -> Result<T, Error> {
-        let mut conn = self
-            .pool
-            .get()
-            .map_err(|e| Error::Unavailable(format!("no database connection: {e}")))?;
+        let mut conn = self.pool.get().map_err(database_unavailable)?;
         let f = with_notify(f);
         let result = outbox::around(self.outbox.as_ref(), || conn.transaction(|c| f(c)));
+        let result = lost_connection_is_unavailable(&mut conn, result);
         if result.is_ok() {
             self.changes.bump();
         }
@@ -695,6 +692,12 @@ impl From<diesel::result::Error> for Error {
             D::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => Error::Unavailable(
                 "A concurrent change got in the way of this request; try again.".into(),
             ),
+            // The connection went away under the request (the server
+            // stopped, or ended it). As with any lost connection, a commit
+            // in flight may or may not have taken.
+            D::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
+                Error::Unavailable("The database connection was lost; try again.".into())
+            }
             D::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => Error::Conflict(
                 "Conflict occurred: the resource is referenced by, or refers to, another resource."
                     .into(),
@@ -702,6 +705,37 @@ impl From<diesel::result::Error> for Error {
             other => Error::Internal(format!("database error: {other}")),
         }
     }
+}
+
+/// No connection to the database could be had: a 503 that tells the
+/// caller no more than that (the driver's message names the server, the
+/// port and the database), with the detail in the log.
+fn database_unavailable(e: r2d2::Error) -> Error {
+    tracing::warn!(error = %e, "no database connection");
+    Error::Unavailable("The database is unavailable; try again later.".into())
+}
+
+/// An error of ours (a 500) on a connection that no longer answers was the
+/// connection's: the server ended it (`pg_terminate_backend`, a restart,
+/// a failover) or the network did, mid-request. Drivers report that under
+/// no one kind (PostgreSQL's "terminating connection due to administrator
+/// command" comes as an unknown error), so the connection is asked. It is
+/// the caller's 503, to try again; whether a commit in flight took is
+/// unknown, as with any lost connection.
+fn lost_connection_is_unavailable<T>(
+    conn: &mut Conn,
+    result: Result<T, Error>,
+) -> Result<T, Error> {
+    let Err(Error::Internal(detail)) = &result else {
+        return result;
+    };
+    if diesel::sql_query("SELECT 1").execute(conn).is_ok() {
+        return result;
+    }
+    tracing::warn!(error = %detail, "the database connection was lost");
+    Err(Error::Unavailable(
+        "The database connection was lost; try again.".into(),
+    ))
 }
 
 /// Keystone 30's answer to a page marker that names nothing.

@@ -66,6 +66,25 @@ pub fn create_postgres_database() -> Option<(String, String)> {
     Some((format!("{base}/{name}"), name))
 }
 
+/// Makes PostgreSQL refuse (and end) or accept again the connections to
+/// the database of `server`: an outage of its database alone, which the
+/// tests beside it do not see.
+pub fn postgres_accepts_connections(server: &TestServer, allow: bool) {
+    let url = server.state().config.database_url();
+    let name = url.rsplit('/').next().unwrap_or_default().to_string();
+    let mut admin = diesel::PgConnection::establish(&postgres_admin_url()).unwrap();
+    diesel::sql_query(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS {allow}"))
+        .execute(&mut admin)
+        .unwrap();
+    if !allow {
+        diesel::sql_query(format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+        ))
+        .execute(&mut admin)
+        .unwrap();
+    }
+}
+
 pub fn drop_postgres_database(name: &str) {
     if let Ok(mut conn) = diesel::PgConnection::establish(&postgres_admin_url()) {
         let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))

@@ -1,0 +1,181 @@
+//! Reliability (issue 19): what two replicas do while their PostgreSQL
+//! database is gone, and that they serve again, without a restart and
+//! without losing an acknowledged write, once it is back.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use crate::common;
+
+use common::{admin_member, call, Backend, TestServer};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+/// The bound the issue sets on coming back: 5 s after the database does.
+const RECOVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Two replicas on a PostgreSQL database of their own, where a request
+/// waits a second for a connection before its 503; and the admin.
+async fn two_replicas() -> Option<(TestServer, TestServer, common::Member)> {
+    let wait = |c: &mut ironstone::config::Config| c.database.acquire_timeout_ms = 1_000;
+    let a = TestServer::start_with(Backend::Postgres, wait)?;
+    let b = a.replica(wait);
+    let admin = admin_member(&a).await;
+    Some((a, b, admin))
+}
+
+/// `POST /v3/groups` of a new group named `name` on `node`.
+async fn write(node: &TestServer, token: &str, name: &str) -> (StatusCode, Value) {
+    let body = json!({"group": {"name": name}});
+    call(node, Method::POST, "/v3/groups", Some(token), Some(body)).await
+}
+
+/// While PostgreSQL refuses the database's connections (those open are
+/// ended, as when it stops), both replicas answer writes and reads that
+/// need it with Keystone's error JSON and a 503 that names nothing of the
+/// database, and `/readyz` says not ready. Validation too: with the
+/// change listener's connection gone, no cache can be trusted not to
+/// miss a revocation.
+/// Within 5 s of the database's return both write again, and every write
+/// acknowledged before the outage is there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_outage_is_a_503_and_passes_without_a_restart() {
+    let Some((a, b, admin)) = two_replicas().await else {
+        return;
+    };
+    let t = admin.token.as_str();
+    let mut acknowledged = Vec::new();
+    for (i, node) in [&a, &b, &a, &b].into_iter().enumerate() {
+        let (status, body) = write(node, t, &format!("before-{i}")).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        acknowledged.push(body["group"]["id"].as_str().unwrap().to_string());
+    }
+    for node in [&a, &b] {
+        assert_eq!(node.validate(t, t, "").await.0, StatusCode::OK);
+    }
+
+    common::postgres_accepts_connections(&a, false);
+    for node in [&a, &b] {
+        let (status, body) = write(node, t, "during").await;
+        common::expect_error(status, &body, StatusCode::SERVICE_UNAVAILABLE, "");
+        let (status, body) = call(
+            node,
+            Method::GET,
+            &format!("/v3/groups/{}", acknowledged[0]),
+            Some(t),
+            None,
+        )
+        .await;
+        common::expect_error(status, &body, StatusCode::SERVICE_UNAVAILABLE, "");
+        let (status, _) = call(node, Method::GET, "/readyz", None, None).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        // With its change listener cut too, a node cannot know of a
+        // revocation: it does not answer from its caches (the safe side).
+        let (status, body) = node.validate(t, t, "").await;
+        common::expect_error(status, &body, StatusCode::SERVICE_UNAVAILABLE, "");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(
+            !message.contains("5432") && !message.contains("ironstone_test"),
+            "{message}"
+        );
+    }
+
+    common::postgres_accepts_connections(&a, true);
+    let back = std::time::Instant::now();
+    for (i, node) in [&a, &b].into_iter().enumerate() {
+        loop {
+            let (status, body) = write(node, t, &format!("after-{i}")).await;
+            if status == StatusCode::CREATED {
+                break;
+            }
+            assert!(
+                back.elapsed() < RECOVERY,
+                "node {i} not back in {RECOVERY:?}: {status} {body}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+    eprintln!(
+        "both replicas wrote again {:?} after the database returned",
+        back.elapsed()
+    );
+    for id in &acknowledged {
+        for node in [&a, &b] {
+            let (status, body) = call(
+                node,
+                Method::GET,
+                &format!("/v3/groups/{id}"),
+                Some(t),
+                None,
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+        }
+    }
+}
+
+/// Connections ended under load (`pg_terminate_backend`, over and over,
+/// while writes run on both replicas): every write answers 201 or 503,
+/// never a 500, and every 201 is there afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_killed_under_load_lose_no_acknowledged_write() {
+    let Some((a, b, admin)) = two_replicas().await else {
+        return;
+    };
+    let t = admin.token.as_str();
+    /// Stops the killer when the test ends, panicking or not (the runtime
+    /// would wait for it forever).
+    struct Stop(std::sync::Arc<std::sync::atomic::AtomicBool>);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            self.0.store(false, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+    let killing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let stop = Stop(killing.clone());
+    let killer = {
+        let killing = killing.clone();
+        let url = a.state().config.database_url();
+        tokio::task::spawn_blocking(move || {
+            use diesel::{Connection, RunQueryDsl};
+            let name = url.rsplit('/').next().unwrap().to_string();
+            let mut admin = diesel::PgConnection::establish(&common::postgres_admin_url()).unwrap();
+            let mut rounds = 0;
+            while killing.load(std::sync::atomic::Ordering::Relaxed) {
+                diesel::sql_query(format!(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+                ))
+                .execute(&mut admin)
+                .unwrap();
+                rounds += 1;
+                std::thread::sleep(std::time::Duration::from_millis(150));
+            }
+            rounds
+        })
+    };
+    let mut acknowledged = Vec::new();
+    let mut refused = 0;
+    for round in 0..40 {
+        let (name_a, name_b) = (format!("a-{round}"), format!("b-{round}"));
+        let (on_a, on_b) = tokio::join!(write(&a, t, &name_a), write(&b, t, &name_b));
+        for (status, body) in [on_a, on_b] {
+            match status {
+                StatusCode::CREATED => {
+                    acknowledged.push(body["group"]["id"].as_str().unwrap().to_string())
+                }
+                StatusCode::SERVICE_UNAVAILABLE => refused += 1,
+                other => panic!("round {round}: {other} {body}"),
+            }
+        }
+    }
+    drop(stop);
+    let kills = killer.await.unwrap();
+    eprintln!(
+        "{} writes acknowledged, {refused} refused with a 503, over {kills} rounds of killing",
+        acknowledged.len()
+    );
+    assert!(!acknowledged.is_empty());
+    for id in &acknowledged {
+        let (status, body) =
+            call(&a, Method::GET, &format!("/v3/groups/{id}"), Some(t), None).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+}

@@ -135,16 +135,9 @@ async fn connections_killed_under_load_lose_no_acknowledged_write() {
         let killing = killing.clone();
         let url = a.state().config.database_url();
         tokio::task::spawn_blocking(move || {
-            use diesel::{Connection, RunQueryDsl};
-            let name = url.rsplit('/').next().unwrap().to_string();
-            let mut admin = diesel::PgConnection::establish(&common::postgres_admin_url()).unwrap();
             let mut rounds = 0;
             while killing.load(std::sync::atomic::Ordering::Relaxed) {
-                diesel::sql_query(format!(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
-                ))
-                .execute(&mut admin)
-                .unwrap();
+                common::postgres_end_connections(&url);
                 rounds += 1;
                 std::thread::sleep(std::time::Duration::from_millis(150));
             }
@@ -193,7 +186,6 @@ async fn no_revocation_is_missed_when_the_listener_drops() {
         return;
     };
     let url = a.state().config.database_url();
-    let name = url.rsplit('/').next().unwrap().to_string();
     for round in 0..5 {
         let (token, _) = a
             .password_token(
@@ -208,18 +200,10 @@ async fn no_revocation_is_missed_when_the_listener_drops() {
                 StatusCode::OK
             );
         }
-        let name = name.clone();
-        tokio::task::spawn_blocking(move || {
-            use diesel::{Connection, RunQueryDsl};
-            let mut pg = diesel::PgConnection::establish(&common::postgres_admin_url()).unwrap();
-            diesel::sql_query(format!(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
-            ))
-            .execute(&mut pg)
+        let url = url.clone();
+        tokio::task::spawn_blocking(move || common::postgres_end_connections(&url))
+            .await
             .unwrap();
-        })
-        .await
-        .unwrap();
         // Revoked on A as soon as A can write again.
         loop {
             let status = a

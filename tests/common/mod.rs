@@ -77,12 +77,20 @@ pub fn postgres_accepts_connections(server: &TestServer, allow: bool) {
         .execute(&mut admin)
         .unwrap();
     if !allow {
-        diesel::sql_query(format!(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
-        ))
-        .execute(&mut admin)
-        .unwrap();
+        postgres_end_connections(&url);
     }
+}
+
+/// Ends every connection to the PostgreSQL database `database_url` names
+/// (`pg_terminate_backend`), as a server restart or a failover does.
+pub fn postgres_end_connections(database_url: &str) {
+    let name = database_url.rsplit('/').next().unwrap_or_default();
+    let mut admin = diesel::PgConnection::establish(&postgres_admin_url()).unwrap();
+    diesel::sql_query(format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+    ))
+    .execute(&mut admin)
+    .unwrap();
 }
 
 pub fn drop_postgres_database(name: &str) {

@@ -7,7 +7,10 @@ use crate::error::Error;
 use crate::store::rows::RevocationEventRow;
 use crate::store::schema::revocation_events;
 use crate::store::{new_id, now_micros, Conn, Database};
-use crate::token::revoke::{RevocationEvent, TokenFacts};
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use crate::token::revoke::{RevocationEvent, RevocationIndex, TokenFacts};
 
 const MICROS: i64 = 1_000_000;
 
@@ -96,9 +99,90 @@ pub fn is_revoked(conn: &mut Conn, facts: &TokenFacts<'_>) -> Result<bool, Error
     Ok(rows.into_iter().map(to_event).any(|e| e.revokes(facts)))
 }
 
+/// The stored events as a node holds them between changes. Every write
+/// anywhere is a change, so a change loads only the events recorded since
+/// the last load, into a segment of their own; segments are merged as a
+/// binary counter carries (two of like size become one), so each event is
+/// copied O(log n) times in all and a token is checked against O(log n)
+/// segments. The events held know the newest `revoked_at` among them and
+/// how many are older: when the database has another number of those (an
+/// event recorded with an older time, as an import records Keystone's or a
+/// node with a slow clock does, or events pruned), everything is loaded
+/// again.
+#[derive(Debug, Clone)]
+pub struct HeldEvents {
+    segments: Vec<Arc<RevocationIndex>>,
+    len: usize,
+    newest: i64,
+    /// The ids of the events recorded at `newest` (times are whole
+    /// seconds: the next load reads that second again).
+    at_newest: Arc<HashSet<String>>,
+}
+
+impl HeldEvents {
+    pub fn revokes(&self, facts: &TokenFacts<'_>) -> bool {
+        self.segments.iter().any(|s| s.revokes(facts))
+    }
+
+    fn from_rows(rows: Vec<RevocationEventRow>) -> Self {
+        let held = HeldEvents {
+            segments: Vec::new(),
+            len: 0,
+            newest: i64::MIN,
+            at_newest: Arc::default(),
+        };
+        held.with(rows)
+    }
+
+    /// These events and `rows` (none of which they hold).
+    fn with(&self, rows: Vec<RevocationEventRow>) -> Self {
+        let newest = rows
+            .iter()
+            .map(|r| r.revoked_at)
+            .max()
+            .unwrap_or(i64::MIN)
+            .max(self.newest);
+        let mut at_newest: HashSet<String> = if newest == self.newest {
+            (*self.at_newest).clone()
+        } else {
+            HashSet::new()
+        };
+        at_newest.extend(
+            rows.iter()
+                .filter(|r| r.revoked_at == newest)
+                .map(|r| r.id.clone()),
+        );
+        let mut segments = self.segments.clone();
+        let added = rows.len();
+        if added > 0 {
+            segments.push(Arc::new(rows.into_iter().map(to_event).collect()));
+        }
+        while let [.., older, newer] = segments.as_slice() {
+            if older.len() > 2 * newer.len() {
+                break;
+            }
+            let merged = Arc::new(RevocationIndex::merged(older, newer));
+            segments.truncate(segments.len() - 2);
+            segments.push(merged);
+        }
+        HeldEvents {
+            segments,
+            len: self.len + added,
+            newest,
+            at_newest: Arc::new(at_newest),
+        }
+    }
+}
+
 /// Every stored event, for the in-memory check, or `None` when there are
 /// more than `limit` (then tokens are checked with [`is_revoked`]).
-pub fn load_all(conn: &mut Conn, limit: i64) -> Result<Option<Vec<RevocationEvent>>, Error> {
+pub fn load_all(conn: &mut Conn, limit: i64) -> Result<Option<HeldEvents>, Error> {
+    // Counted first: past the limit, every change would otherwise read
+    // `limit` rows only to find there are more.
+    let count: i64 = revocation_events::table.count().get_result(conn)?;
+    if count > limit {
+        return Ok(None);
+    }
     let rows: Vec<RevocationEventRow> = revocation_events::table
         .select(RevocationEventRow::as_select())
         .limit(limit + 1)
@@ -106,7 +190,44 @@ pub fn load_all(conn: &mut Conn, limit: i64) -> Result<Option<Vec<RevocationEven
     if rows.len() as i64 > limit {
         return Ok(None);
     }
-    Ok(Some(rows.into_iter().map(to_event).collect()))
+    Ok(Some(HeldEvents::from_rows(rows)))
+}
+
+/// `held` brought up to date with the events recorded since: those at or
+/// after its newest time are read, and those before counted (they cannot
+/// have changed while their number has not). Everything is read again when
+/// it has, or when there is no `held`.
+pub fn refresh(
+    conn: &mut Conn,
+    held: Option<&HeldEvents>,
+    limit: i64,
+) -> Result<Option<HeldEvents>, Error> {
+    let Some(held) = held else {
+        return load_all(conn, limit);
+    };
+    let room = limit - held.len as i64 + held.at_newest.len() as i64;
+    let rows: Vec<RevocationEventRow> = revocation_events::table
+        .filter(revocation_events::revoked_at.ge(held.newest))
+        .select(RevocationEventRow::as_select())
+        .limit(room.max(0) + 1)
+        .load(conn)?;
+    if rows.len() as i64 > room {
+        return load_all(conn, limit);
+    }
+    // Counted after the recent events are read: an older event committed
+    // in between is counted, and so everything is read again.
+    let older: i64 = revocation_events::table
+        .filter(revocation_events::revoked_at.lt(held.newest))
+        .count()
+        .get_result(conn)?;
+    if older as usize != held.len - held.at_newest.len() {
+        return load_all(conn, limit);
+    }
+    let new: Vec<RevocationEventRow> = rows
+        .into_iter()
+        .filter(|r| !held.at_newest.contains(&r.id))
+        .collect();
+    Ok(Some(held.with(new)))
 }
 
 /// A stored revocation event as listed, with when it was recorded
@@ -162,4 +283,67 @@ pub fn prune(conn: &mut Conn, older_than_seconds: i64) -> Result<usize, Error> {
         diesel::delete(revocation_events::table.filter(revocation_events::revoked_at.lt(cutoff)))
             .execute(conn)?,
     )
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn row(i: usize, revoked_at: i64) -> RevocationEventRow {
+        RevocationEventRow {
+            id: format!("{i:032x}"),
+            domain_id: None,
+            project_id: None,
+            user_id: Some(format!("u{}", i % 7)),
+            role_id: None,
+            trust_id: None,
+            consumer_id: None,
+            access_token_id: None,
+            issued_before: (i as i64 % 5) * MICROS,
+            expires_at: None,
+            revoked_at,
+            audit_id: None,
+            audit_chain_id: None,
+        }
+    }
+
+    /// Events added a few at a time, as changes bring them, are held in a
+    /// number of segments that grows as the logarithm of their count, and
+    /// answer as every event does.
+    #[test]
+    fn events_added_change_by_change_stay_in_few_segments() {
+        let mut held = HeldEvents::from_rows(Vec::new());
+        let mut all = Vec::new();
+        for i in 0..2_000 {
+            let rows: Vec<RevocationEventRow> =
+                (0..(i % 3)).map(|j| row(i * 3 + j, i as i64)).collect();
+            all.extend(rows.iter().cloned().map(to_event));
+            held = held.with(rows);
+            let bound = 2 * (usize::BITS - held.len.leading_zeros()) as usize + 2;
+            assert!(
+                held.segments.len() <= bound,
+                "{} segments",
+                held.segments.len()
+            );
+        }
+        assert_eq!(held.len, all.len());
+        assert_eq!(
+            held.segments.iter().map(|s| s.len()).sum::<usize>(),
+            all.len()
+        );
+        for user in 0..8 {
+            for issued_at in 0..6 {
+                let user = format!("u{user}");
+                let facts = TokenFacts {
+                    user_id: &user,
+                    issued_at,
+                    audit_id: "a",
+                    ..Default::default()
+                };
+                let every = all.iter().any(|e| e.revokes(&facts));
+                assert_eq!(held.revokes(&facts), every, "{user} at {issued_at}");
+            }
+        }
+    }
 }

@@ -31,7 +31,12 @@ use super::{
 pub struct Caches {
     pub(crate) scopes: EpochCache<ScopeFacts>,
     /// All events, or `None` when there are too many to hold.
-    pub(crate) revocations: EpochCache<Option<Arc<Vec<crate::token::revoke::RevocationEvent>>>>,
+    pub(crate) revocations: EpochCache<Option<Arc<revoke::HeldEvents>>>,
+    /// The events last loaded, whatever their epoch: a change loads only
+    /// what was recorded since ([`revoke::refresh`]).
+    last_revocations: std::sync::Mutex<Option<Arc<revoke::HeldEvents>>>,
+    /// Held while the events are refreshed ([`held_revocations`]).
+    refreshing: tokio::sync::Mutex<()>,
     pub(crate) catalogs: EpochCache<Value>,
     /// Decrypted credentials by id, for signature verification; `None`
     /// for ids that do not exist, so unknown keys cost what known ones do.
@@ -56,6 +61,8 @@ impl Caches {
         Caches {
             scopes: EpochCache::new(settings.entries, ttl),
             revocations: EpochCache::new(settings.entries.min(1), ttl),
+            last_revocations: std::sync::Mutex::new(None),
+            refreshing: tokio::sync::Mutex::new(()),
             catalogs: EpochCache::new(settings.entries, ttl),
             credentials: EpochCache::new(settings.entries, ttl),
             enabled: settings.entries > 0,
@@ -297,7 +304,7 @@ fn token_facts<'a>(
 /// Where the revocation events come from: all of them from the cache, or a
 /// targeted query on a connection.
 enum Revocations<'a> {
-    Cached(&'a [crate::token::revoke::RevocationEvent]),
+    Cached(&'a revoke::HeldEvents),
     Query(&'a mut Conn),
 }
 
@@ -321,7 +328,7 @@ fn finish_context(
     let role_ids: Vec<String> = facts.roles.iter().map(|r| r.id.clone()).collect();
     let token_facts = token_facts(&facts, &payload, issued_at, &role_ids);
     let revoked = match revocations {
-        Revocations::Cached(events) => events.iter().any(|e| e.revokes(&token_facts)),
+        Revocations::Cached(events) => events.revokes(&token_facts),
         Revocations::Query(conn) => revoke::is_revoked(conn, &token_facts)?,
     };
     if revoked {
@@ -365,7 +372,7 @@ pub(crate) fn load_context(
 }
 
 /// The context of a decoded payload: from the caches when the change
-/// epoch allows, otherwise in one database hop that fills them.
+/// epoch allows, otherwise from database hops that fill them.
 pub(crate) async fn context_for(
     state: &Auth,
     token: Secret,
@@ -392,30 +399,21 @@ pub(crate) async fn context_for(
             })
             .await;
     };
-    let (facts, events) = match (
-        caches.scopes.get(&key, epoch),
-        caches.revocations.get("", epoch),
-    ) {
-        (Some(facts), Some(events)) => (facts, events),
-        (_, known) => {
+    let events = match caches.revocations.get("", epoch) {
+        Some(events) => events,
+        None => held_revocations(state, epoch).await?,
+    };
+    let facts = match caches.scopes.get(&key, epoch) {
+        Some(facts) => facts,
+        None => {
             let user_id = payload.user_id.clone();
             let scope = payload.scope.clone();
-            let (facts, events) = state
+            let facts = state
                 .db
-                .read(move |conn| {
-                    let events = match known {
-                        Some(events) => events,
-                        None => revoke::load_all(conn, REVOCATION_CACHE_LIMIT)?.map(Arc::new),
-                    };
-                    Ok((live_scope(conn, &user_id, &scope, max_redelegation), events))
-                })
+                .read(move |conn| live_scope(conn, &user_id, &scope, max_redelegation))
                 .await?;
-            caches
-                .revocations
-                .insert(String::new(), epoch, events.clone());
-            let facts = facts?;
             caches.scopes.insert(key, epoch, facts.clone());
-            (facts, events)
+            facts
         }
     };
     match events {
@@ -444,6 +442,40 @@ pub(crate) async fn context_for(
                 .await
         }
     }
+}
+
+/// The revocation events as of `epoch`, brought up to date by one request
+/// at a time: after a change every request in flight misses at once, and
+/// each refreshing on its own multiplied the work and, with copies of the
+/// events being merged side by side, the memory (the soak's RSS peaks).
+/// The others wait and find the result in the cache.
+async fn held_revocations(
+    state: &Auth,
+    epoch: u64,
+) -> Result<Option<Arc<revoke::HeldEvents>>, Error> {
+    let caches = &state.caches;
+    let _one_at_a_time = caches.refreshing.lock().await;
+    if let Some(events) = caches.revocations.get("", epoch) {
+        return Ok(events);
+    }
+    let last = caches
+        .last_revocations
+        .lock()
+        .ok()
+        .and_then(|last| last.clone());
+    let events = state
+        .db
+        .read(move |conn| {
+            Ok(revoke::refresh(conn, last.as_deref(), REVOCATION_CACHE_LIMIT)?.map(Arc::new))
+        })
+        .await?;
+    if let Ok(mut last) = caches.last_revocations.lock() {
+        last.clone_from(&events);
+    }
+    caches
+        .revocations
+        .insert(String::new(), epoch, events.clone());
+    Ok(events)
 }
 
 /// Past this many revocation events, they are queried per token instead of

@@ -117,6 +117,14 @@ enum CredentialAction {
 enum DbAction {
     /// Apply pending migrations.
     Sync,
+    /// Write an online, consistent copy of the SQLite database to FILE
+    /// (which must not exist) while the service serves. The key
+    /// repositories are not in it: back them up apart.
+    Backup {
+        /// Where the copy goes (written under a temporary name, checked,
+        /// then renamed).
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand, Clone, Copy)]
@@ -138,7 +146,13 @@ fn load_config(cli: &Cli, listen: &[String]) -> Result<Config, Error> {
     Ok(config)
 }
 
-fn init_logging(config: &Config) {
+/// Sets the log filter of a running server (from `log.filter`).
+type LogReload = Box<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
+
+/// Starts logging to stderr; returns how to change the filter later
+/// (SIGHUP). `RUST_LOG`, when set, is the filter and stays so.
+fn init_logging(config: &Config) -> LogReload {
+    let from_env = std::env::var("RUST_LOG").is_ok();
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log.filter));
     // Colour only for a person at a terminal, never into a file or pipe.
@@ -148,14 +162,59 @@ fn init_logging(config: &Config) {
         .with_writer(std::io::stderr);
     if config.log_format() == "json" {
         // One object per line, with the request span's fields on each.
-        builder
+        let builder = builder
             .json()
             .with_current_span(true)
             .with_span_list(false)
-            .init();
-    } else {
+            .with_filter_reloading();
+        let handle = builder.reload_handle();
         builder.init();
+        reloader(handle, from_env)
+    } else {
+        let builder = builder.with_filter_reloading();
+        let handle = builder.reload_handle();
+        builder.init();
+        reloader(handle, from_env)
     }
+}
+
+fn reloader<S: Send + Sync + 'static>(
+    handle: tracing_subscriber::reload::Handle<tracing_subscriber::EnvFilter, S>,
+    from_env: bool,
+) -> LogReload {
+    Box::new(move |text| {
+        if from_env {
+            return Err("RUST_LOG is set, and stays the filter".to_string());
+        }
+        let filter =
+            tracing_subscriber::EnvFilter::try_new(text).map_err(|e| format!("{text:?}: {e}"))?;
+        handle
+            .reload(filter)
+            .map_err(|e| format!("cannot set the log filter: {e}"))
+    })
+}
+
+/// On SIGHUP, reads the configuration again (file and environment) and
+/// applies its `log.filter`. Key repositories reload on their own
+/// (`fernet_tokens.reload_interval`); every other setting needs a restart.
+fn reload_log_filter_on_hangup(config_file: Option<PathBuf>, reload: LogReload) {
+    let Ok(mut hangups) =
+        actix_web::rt::signal::unix::signal(actix_web::rt::signal::unix::SignalKind::hangup())
+    else {
+        tracing::warn!("cannot listen for SIGHUP; the log filter will not reload");
+        return;
+    };
+    actix_web::rt::spawn(async move {
+        while hangups.recv().await.is_some() {
+            let applied = Config::load(config_file.as_deref(), std::env::vars())
+                .map_err(|e| e.to_string())
+                .and_then(|config| reload(&config.log.filter).map(|()| config.log.filter));
+            match applied {
+                Ok(filter) => tracing::warn!(%filter, "SIGHUP: log filter reloaded"),
+                Err(e) => tracing::warn!(error = %e, "SIGHUP: log filter kept"),
+            }
+        }
+    });
 }
 
 fn open_db(config: &Config) -> Result<Database, Error> {
@@ -186,12 +245,14 @@ fn run(cli: Cli) -> Result<(), Error> {
         _ => Vec::new(),
     };
     let config = load_config(&cli, &listen)?;
-    init_logging(&config);
+    let reload_log = init_logging(&config);
+    let config_file = cli.config.clone();
     match cli.command {
         Command::Serve { .. } => actix_web::rt::System::new().block_on(async move {
             let (server, _, state) = ironstone::server::start(config)?;
+            reload_log_filter_on_hangup(config_file, reload_log);
             let served = server.await;
-            ironstone::server::flush_audit(&state).await;
+            ironstone::server::flush_after_stop(&state).await;
             served.map_err(|e| Error::Internal(format!("server failed: {e}")))
         }),
         Command::Db {
@@ -199,6 +260,17 @@ fn run(cli: Cli) -> Result<(), Error> {
         } => {
             open_db(&config)?;
             tracing::info!("database schema is up to date");
+            Ok(())
+        }
+        Command::Db {
+            action: DbAction::Backup { file },
+        } => {
+            let backup = open_db(&config)?.backup(&file)?;
+            tracing::info!(
+                file = %backup.path.display(),
+                bytes = backup.bytes,
+                "backup written and its integrity checked; the key repositories are not in it"
+            );
             Ok(())
         }
         Command::Bootstrap {

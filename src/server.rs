@@ -330,7 +330,7 @@ pub fn spawn(config: Config) -> Result<RunningServer, Error> {
                 Ok((server, addrs, state)) => {
                     let _ = tx.send(Ok((server.handle(), addrs, Arc::clone(&state))));
                     let _ = server.await;
-                    flush_audit(&state).await;
+                    flush_after_stop(&state).await;
                 }
                 Err(e) => {
                     let _ = tx.send(Err(e));
@@ -416,9 +416,12 @@ async fn write_signed(state: &AppState, successes: bool) {
     }
 }
 
-/// Writes what the audit sink still holds; called once the server has
-/// stopped taking requests.
-pub async fn flush_audit(state: &AppState) {
+/// Writes what is still gathered in memory, the key uses (last use, use
+/// count) and the audit sink's tallies; called once the server has stopped
+/// taking requests and finished those in flight (SIGTERM), so that a
+/// graceful stop loses none of them.
+pub async fn flush_after_stop(state: &AppState) {
+    flush_key_uses(state).await;
     write_signed(state, true).await;
 }
 

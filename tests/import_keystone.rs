@@ -134,6 +134,16 @@ enum KeystoneOn {
 
 /// Runs `ironstone import keystone` with a clean environment plus `env`.
 fn import(data_dir: &Path, env: &[(&str, &str)], args: &[&str]) -> (bool, String, String) {
+    let output = import_command(data_dir, env, args).output().unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// `ironstone import keystone` with a clean environment plus `env`.
+fn import_command(data_dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ironstone"));
     cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -145,12 +155,7 @@ fn import(data_dir: &Path, env: &[(&str, &str)], args: &[&str]) -> (bool, String
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let output = cmd.output().unwrap();
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    cmd
 }
 
 fn full_import_args(d: &Deployment) -> Vec<String> {
@@ -701,4 +706,64 @@ fn import_without_the_credential_keys_is_refused() {
             && !stderr.contains("pw@"),
         "{stderr}"
     );
+}
+
+/// `import keystone` killed (SIGKILL) at eleven moments spread over a whole
+/// import's run, then run again: the rerun completes, a third run finds
+/// everything in place, the token keys are Keystone's, file for file, and
+/// the tokens Keystone issued validate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_import_can_be_run_again() {
+    let Some(python) = common::interop_python() else {
+        return;
+    };
+    let d = deployment(&python);
+    let args = full_import_args(d);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let keystone_keys = key_files(Path::new(str_of(&d.facts, "/fernet_keys")));
+    let dir = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let (ok, _, stderr) = import(&dir.path().join("whole"), &[], &args);
+    assert!(ok, "{stderr}");
+    let whole = started.elapsed();
+    let mut last = PathBuf::new();
+    for step in 0..=10u32 {
+        let data_dir = dir.path().join(format!("killed-{step}"));
+        let mut child = import_command(&data_dir, &[], &args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(whole * step / 10);
+        let _ = child.kill();
+        let _ = child.wait();
+        let (ok, _, stderr) = import(&data_dir, &[], &args);
+        assert!(
+            ok,
+            "killed at {step}/10 of a run, the rerun failed: {stderr}"
+        );
+        let (ok, stdout, stderr) = import(&data_dir, &[], &args);
+        assert!(ok, "{stderr}");
+        let again: Value = serde_json::from_str(&stdout).unwrap();
+        for entry in again["counts"].as_array().unwrap() {
+            assert_eq!(entry["created"], 0, "killed at {step}/10: {again}");
+            assert_eq!(entry["updated"], 0, "killed at {step}/10: {again}");
+        }
+        assert_eq!(
+            key_files(&data_dir.join("fernet-keys")),
+            keystone_keys,
+            "killed at {step}/10"
+        );
+        last = data_dir;
+    }
+    eprintln!("a whole import took {whole:?}; killed at eleven points of it (0 to 10 tenths), each rerun completed");
+    let s = TestServer::start_with(Backend::Sqlite, move |c| c.server.data_dir = last).unwrap();
+    let tokens = &d.facts["tokens"];
+    let admin = str_of(tokens, "/admin_project");
+    for name in ["admin_project", "alice_project"] {
+        let (status, body) = s
+            .validate(admin, str_of(tokens, &format!("/{name}")), "")
+            .await;
+        assert_eq!(status, StatusCode::OK, "{name}: {body}");
+    }
 }

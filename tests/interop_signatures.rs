@@ -208,14 +208,10 @@ async fn keystonemiddleware_auth_token_against_ironstone() {
     let (revoked, _) = s
         .password_token("uma", "pw", Some(json!({"project": {"id": project}})))
         .await;
-    let resp = s
-        .request(Method::DELETE, "/v3/auth/tokens")
-        .header("X-Auth-Token", &admin.token)
-        .header("X-Subject-Token", &revoked)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        s.revoke(&admin.token, &revoked).await,
+        StatusCode::NO_CONTENT
+    );
     let report = common::run_interop(
         &python,
         "middleware_auth_token.py",

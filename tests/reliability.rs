@@ -35,12 +35,15 @@ async fn write(node: &TestServer, token: &str, name: &str) -> (StatusCode, Value
 /// change listener's connection gone, no cache can be trusted not to
 /// miss a revocation.
 /// Within 5 s of the database's return both write again, and every write
-/// acknowledged before the outage is there.
+/// acknowledged, before, during (none) or after the ten seconds of the
+/// outage, by the test or by a writer loading each replica all along, is
+/// there.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_outage_is_a_503_and_passes_without_a_restart() {
     let Some((a, b, admin)) = two_replicas().await else {
         return;
     };
+    let (a, b) = (std::sync::Arc::new(a), std::sync::Arc::new(b));
     let t = admin.token.as_str();
     let mut acknowledged = Vec::new();
     for (i, node) in [&a, &b, &a, &b].into_iter().enumerate() {
@@ -51,7 +54,38 @@ async fn a_database_outage_is_a_503_and_passes_without_a_restart() {
     for node in [&a, &b] {
         assert_eq!(node.validate(t, t, "").await.0, StatusCode::OK);
     }
+    // Under load: a writer on each replica all along, whose every answer
+    // is a 201 or a 503.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load: Vec<_> = [&a, &b]
+        .into_iter()
+        .enumerate()
+        .map(|(w, node)| {
+            let (node, token) = (std::sync::Arc::clone(node), admin.token.clone());
+            let stop = std::sync::Arc::clone(&stop);
+            tokio::spawn(async move {
+                let (mut written, mut refused) = (Vec::new(), 0);
+                for n in 0.. {
+                    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        break;
+                    }
+                    let (status, body) = write(&node, &token, &format!("load-{w}-{n}")).await;
+                    match status {
+                        StatusCode::CREATED => {
+                            written.push(body["group"]["id"].as_str().unwrap().to_string())
+                        }
+                        StatusCode::SERVICE_UNAVAILABLE => refused += 1,
+                        other => panic!("a write under the outage answered {other}: {body}"),
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+                (written, refused)
+            })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
 
+    let outage = std::time::Instant::now();
     common::postgres_accepts_connections(&a, false);
     for node in [&a, &b] {
         let (status, body) = write(node, t, "during").await;
@@ -78,6 +112,22 @@ async fn a_database_outage_is_a_503_and_passes_without_a_restart() {
         );
     }
 
+    // Once a request has found no connection, the others answer at once
+    // rather than each waiting for one (one probe every 250 ms still does).
+    let mut fast = 0;
+    for _ in 0..10 {
+        let started = std::time::Instant::now();
+        let (status, body) = call(&a, Method::GET, "/v3/groups", Some(t), None).await;
+        common::expect_error(status, &body, StatusCode::SERVICE_UNAVAILABLE, "");
+        if started.elapsed() < std::time::Duration::from_millis(100) {
+            fast += 1;
+        }
+    }
+    assert!(fast >= 8, "only {fast} of 10 answered at once");
+
+    // The outage lasts ten seconds in all.
+    let ten_seconds = std::time::Duration::from_secs(10);
+    tokio::time::sleep(ten_seconds.saturating_sub(outage.elapsed())).await;
     common::postgres_accepts_connections(&a, true);
     let back = std::time::Instant::now();
     for (i, node) in [&a, &b].into_iter().enumerate() {
@@ -90,12 +140,25 @@ async fn a_database_outage_is_a_503_and_passes_without_a_restart() {
                 back.elapsed() < RECOVERY,
                 "node {i} not back in {RECOVERY:?}: {status} {body}"
             );
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
     }
     eprintln!(
         "both replicas wrote again {:?} after the database returned",
         back.elapsed()
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut refused = 0;
+    for writer in load {
+        let (written, their_refused) = writer.await.unwrap();
+        acknowledged.extend(written);
+        refused += their_refused;
+    }
+    assert!(refused > 0, "the load saw no outage");
+    eprintln!(
+        "under load: {} writes acknowledged in all, {refused} refused with a 503",
+        acknowledged.len()
     );
     for id in &acknowledged {
         for node in [&a, &b] {
@@ -187,13 +250,7 @@ async fn no_revocation_is_missed_when_the_listener_drops() {
     };
     let url = a.state().config.database_url();
     for round in 0..5 {
-        let (token, _) = a
-            .password_token(
-                "admin",
-                common::ADMIN_PASSWORD,
-                Some(common::admin_project_scope()),
-            )
-            .await;
+        let token = fresh_token(&a).await;
         for node in [&a, &b] {
             assert_eq!(
                 node.validate(&admin.token, &token, "").await.0,
@@ -206,14 +263,7 @@ async fn no_revocation_is_missed_when_the_listener_drops() {
             .unwrap();
         // Revoked on A as soon as A can write again.
         loop {
-            let status = a
-                .request(Method::DELETE, "/v3/auth/tokens")
-                .header("X-Auth-Token", &admin.token)
-                .header("X-Subject-Token", &token)
-                .send()
-                .await
-                .unwrap()
-                .status();
+            let status = a.revoke(&admin.token, &token).await;
             if status == StatusCode::NO_CONTENT {
                 break;
             }
@@ -232,4 +282,79 @@ async fn no_revocation_is_missed_when_the_listener_drops() {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
     }
+}
+
+/// A new token of the admin's, issued by `node`.
+async fn fresh_token(node: &TestServer) -> String {
+    let scope = Some(common::admin_project_scope());
+    let (token, _) = node
+        .password_token("admin", common::ADMIN_PASSWORD, scope)
+        .await;
+    token
+}
+
+/// The change listeners alone are refused for three seconds (each of their
+/// connections ended as soon as it is made) while the pools serve: the
+/// caches go off, so a node answers from the database, and a token revoked
+/// on one replica is refused on the other at once, with no wait at all.
+/// Within a few seconds of the listeners' return the caches are on again,
+/// and a revocation still reaches the other replica within the bound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lasting_listener_outage_turns_the_caches_off() {
+    let Some((a, b, admin)) = two_replicas().await else {
+        return;
+    };
+    let url = a.state().config.database_url();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let outage_started = std::time::Instant::now();
+    let outage = tokio::task::spawn_blocking({
+        let stop = std::sync::Arc::clone(&stop);
+        move || {
+            let started = std::time::Instant::now();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                common::postgres_end_listeners(&url);
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            started.elapsed()
+        }
+    });
+    let caches_on = |node: &TestServer| node.state().db.changes().epoch().is_some();
+    let deadline = std::time::Instant::now() + RECOVERY;
+    while caches_on(&a) || caches_on(&b) {
+        assert!(std::time::Instant::now() < deadline, "the caches stayed on");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    for round in 0..5 {
+        let token = fresh_token(&a).await;
+        for node in [&a, &b, &b] {
+            let (status, body) = node.validate(&admin.token, &token, "").await;
+            assert_eq!(status, StatusCode::OK, "round {round}: {body}");
+        }
+        assert_eq!(a.revoke(&admin.token, &token).await, StatusCode::NO_CONTENT);
+        let (status, body) = b.validate(&admin.token, &token, "").await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "round {round}: {body}");
+        assert!(!caches_on(&b), "round {round}: the caches came back on");
+    }
+    let three_seconds = std::time::Duration::from_secs(3);
+    tokio::time::sleep(three_seconds.saturating_sub(outage_started.elapsed())).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let lasted = outage.await.unwrap();
+
+    let back = std::time::Instant::now();
+    while !(caches_on(&a) && caches_on(&b)) {
+        assert!(back.elapsed() < RECOVERY, "the caches stayed off");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    eprintln!(
+        "listener outage of {lasted:?}: caches back on {:?} after it",
+        back.elapsed()
+    );
+    let token = fresh_token(&a).await;
+    assert_eq!(b.validate(&admin.token, &token, "").await.0, StatusCode::OK);
+    assert_eq!(a.revoke(&admin.token, &token).await, StatusCode::NO_CONTENT);
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert_eq!(
+        b.validate(&admin.token, &token, "").await.0,
+        StatusCode::NOT_FOUND
+    );
 }

@@ -33,6 +33,7 @@ mod notifications;
 mod oauth1;
 mod oauth2;
 mod operations;
+mod process_faults;
 mod reliability;
 mod replicas;
 mod roles;

@@ -3,6 +3,8 @@
 //! pool, embedded migrations, and the one way request code reaches the
 //! database ([`Database::read`] / [`Database::write`]).
 
+pub mod backup;
+mod breaker;
 pub mod context;
 pub mod extra;
 pub mod outbox;
@@ -271,6 +273,8 @@ pub struct Database {
     /// SQLITE_BUSY on lock upgrades. PostgreSQL does not take it.
     sqlite_writer: Arc<Mutex<()>>,
     acquire_timeout: Duration,
+    /// Fails requests fast while no connection can be had.
+    breaker: Arc<breaker::Breaker>,
     /// Where lines staged by committed transactions go (the audit export).
     outbox: Option<outbox::Delivery>,
     /// How long each use case's database hop takes, queueing included
@@ -325,6 +329,7 @@ impl Database {
             permits: Arc::new(Semaphore::new(size as usize)),
             sqlite_writer: Arc::new(Mutex::new(())),
             acquire_timeout,
+            breaker: Arc::default(),
             outbox: None,
             round_trips: prometheus::Histogram::with_opts(
                 prometheus::HistogramOpts::new(
@@ -486,6 +491,11 @@ impl Database {
                 .await
                 .map_err(|_| Error::Unavailable("the service is saturated; try again".into()))?
                 .map_err(|_| Error::Unavailable("the service is shutting down".into()))?;
+        let admitted = self.breaker.admit();
+        if admitted == breaker::Admission::Refuse {
+            return Err(unavailable());
+        }
+        let breaker = Arc::clone(&self.breaker);
         let pool = self.pool.clone();
         let outbox = self.outbox.clone();
         let span = tracing::Span::current();
@@ -494,7 +504,9 @@ impl Database {
         let result = tokio::task::spawn_blocking(move || {
             let _enter = span.enter();
             let _permit = permit;
-            let mut conn = pool.get().map_err(database_unavailable)?;
+            let conn = pool.get();
+            breaker.record(&admitted, conn.is_ok());
+            let mut conn = conn.map_err(database_unavailable)?;
             let result = context::on_this_thread(request, || {
                 outbox::around(outbox.as_ref(), || conn.transaction(|c| f(c)))
             });
@@ -550,6 +562,20 @@ fn with_notify<T>(
     }
 }
 
+/// The name the listener's connection gives itself (`application_name`),
+/// so that it can be told from the pool's in `pg_stat_activity`.
+pub const LISTENER_NAME: &str = "ironstone-changes";
+
+fn named_listener(target: &str) -> String {
+    let name = format!("application_name={LISTENER_NAME}");
+    if target.contains("://") {
+        let separator = if target.contains('?') { '&' } else { '?' };
+        format!("{target}{separator}{name}")
+    } else {
+        format!("{target} {name}")
+    }
+}
+
 /// PostgreSQL: LISTEN on a connection of its own; any notification moves
 /// the epoch. While the connection is down the caches are off, and they
 /// come back with a new epoch once it listens again.
@@ -560,12 +586,14 @@ fn listen_postgres(changes: &Weak<Changes>, target: &str, poll: Duration) {
         let Some(live) = changes.upgrade() else {
             return;
         };
-        let conn = PgConnection::establish(target).ok().and_then(|mut c| {
-            diesel::sql_query(format!("LISTEN {CHANGES_CHANNEL}"))
-                .execute(&mut c)
-                .ok()
-                .map(|_| c)
-        });
+        let conn = PgConnection::establish(&named_listener(target))
+            .ok()
+            .and_then(|mut c| {
+                diesel::sql_query(format!("LISTEN {CHANGES_CHANNEL}"))
+                    .execute(&mut c)
+                    .ok()
+                    .map(|_| c)
+            });
         let Some(mut conn) = conn else {
             live.set_live(false);
             drop(live);
@@ -702,9 +730,32 @@ impl From<diesel::result::Error> for Error {
                 "Conflict occurred: the resource is referenced by, or refers to, another resource."
                     .into(),
             ),
+            D::DatabaseError(_, ref info) if is_out_of_space(info.message()) => {
+                tracing::error!(error = %info.message(), "the database has no space left: writes are refused until there is");
+                Error::Unavailable(
+                    "The database has no space left to write; try again later.".into(),
+                )
+            }
             other => Error::Internal(format!("database error: {other}")),
         }
     }
+}
+
+/// The messages with which the drivers report a full disk (SQLite's
+/// SQLITE_FULL, PostgreSQL's `disk_full` and its failed file extension,
+/// MariaDB/MySQL's 1114 and 1021). A write refused for want of space is
+/// not the caller's fault nor a bug: a 503, and an error in the log for
+/// the operator.
+fn is_out_of_space(message: &str) -> bool {
+    let message = message.to_ascii_lowercase();
+    [
+        // SQLite's "database or disk is full", MariaDB's "The table … is full".
+        "is full",
+        "no space left on device",
+        "disk full",
+    ]
+    .iter()
+    .any(|sign| message.contains(sign))
 }
 
 /// No connection to the database could be had: a 503 that tells the
@@ -712,6 +763,10 @@ impl From<diesel::result::Error> for Error {
 /// port and the database), with the detail in the log.
 fn database_unavailable(e: r2d2::Error) -> Error {
     tracing::warn!(error = %e, "no database connection");
+    unavailable()
+}
+
+fn unavailable() -> Error {
     Error::Unavailable("The database is unavailable; try again later.".into())
 }
 

@@ -183,6 +183,7 @@ impl KeyRepository {
             .map_err(|e| self.io_error("promote the staged key", e))?;
         fs::rename(self.dir.join("0.tmp"), self.dir.join("0"))
             .map_err(|e| self.io_error("stage a new key", e))?;
+        self.sync_dir()?;
         // Keep the staged key, the new primary, and max_active_keys - 2
         // older keys: the number of keys never exceeds max_active_keys.
         let mut old: Vec<u64> = self
@@ -262,29 +263,83 @@ impl KeyRepository {
         Ok(adoption)
     }
 
-    /// Writes `layout` into a sibling directory and swaps it in.
-    fn replace_with(&self, layout: &[(u64, &str)]) -> Result<(), Error> {
+    /// The sibling directories of a swap: the new keys being written, and
+    /// the old ones set aside while the new are put in place.
+    fn swap_dirs(&self) -> (PathBuf, PathBuf) {
         let name = self
             .dir
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "keys".into());
-        let staging = KeyRepository::new(self.dir.with_file_name(format!(".{name}.new")), 1);
-        let retired = self.dir.with_file_name(format!(".{name}.old"));
+        (
+            self.dir.with_file_name(format!(".{name}.new")),
+            self.dir.with_file_name(format!(".{name}.old")),
+        )
+    }
+
+    /// Writes `layout` into a sibling directory and swaps it in. Killed at
+    /// any point, it leaves either the old keys in place or, between its
+    /// two renames, a complete new set that the next reader puts in place
+    /// ([`Self::finish_interrupted_swap`]).
+    fn replace_with(&self, layout: &[(u64, &str)]) -> Result<(), Error> {
+        self.finish_interrupted_swap()?;
+        let (staging, retired) = self.swap_dirs();
+        let staging = KeyRepository::new(staging, 1);
         let _ = fs::remove_dir_all(&staging.dir);
         let _ = fs::remove_dir_all(&retired);
         staging.create_dir()?;
         for (n, text) in layout {
             staging.write_key(&n.to_string(), text)?;
         }
+        staging.sync_dir()?;
         if self.dir.exists() {
             fs::rename(&self.dir, &retired)
                 .map_err(|e| self.io_error("set the old keys aside", e))?;
         }
         fs::rename(&staging.dir, &self.dir)
             .map_err(|e| self.io_error("install the new keys", e))?;
+        self.sync_parent()?;
         let _ = fs::remove_dir_all(&retired);
         Ok(())
+    }
+
+    /// A swap killed between its two renames leaves no repository, the old
+    /// keys set aside and the new ones complete (they are written and
+    /// synced before the old are moved): the new are put in place. Without
+    /// them, the old are put back. Nothing is done while the repository
+    /// exists, or when nothing was set aside (a repository never made).
+    fn finish_interrupted_swap(&self) -> Result<(), Error> {
+        let (staging, retired) = self.swap_dirs();
+        if self.dir.exists() || !retired.is_dir() {
+            return Ok(());
+        }
+        let (from, what) = if staging.is_dir() {
+            (staging, "install the new keys of an interrupted swap")
+        } else {
+            (retired.clone(), "put back the keys of an interrupted swap")
+        };
+        fs::rename(&from, &self.dir).map_err(|e| self.io_error(what, e))?;
+        self.sync_parent()?;
+        let _ = fs::remove_dir_all(&retired);
+        tracing::warn!(dir = %self.dir.display(), "finished a key swap that was interrupted");
+        Ok(())
+    }
+
+    /// Makes the renames in the repository survive a power loss.
+    fn sync_dir(&self) -> Result<(), Error> {
+        fs::File::open(&self.dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| self.io_error("sync the directory", e))
+    }
+
+    /// Makes the renames of the repository itself survive a power loss.
+    fn sync_parent(&self) -> Result<(), Error> {
+        match self.dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            Some(parent) => fs::File::open(parent)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| self.io_error("sync the parent directory", e)),
+            None => Ok(()),
+        }
     }
 
     /// Reads every key, primary (highest number) first.
@@ -313,6 +368,7 @@ impl KeyRepository {
     }
 
     fn key_numbers(&self) -> Result<Vec<u64>, Error> {
+        self.finish_interrupted_swap()?;
         let entries = match fs::read_dir(&self.dir) {
             Ok(entries) => entries,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -333,6 +389,7 @@ impl KeyRepository {
     }
 
     fn create_dir(&self) -> Result<(), Error> {
+        self.finish_interrupted_swap()?;
         fs::create_dir_all(&self.dir).map_err(|e| self.io_error("create the directory", e))?;
         #[cfg(unix)]
         {
@@ -348,8 +405,11 @@ impl KeyRepository {
         self.write_key(name, &key)
     }
 
+    /// Writes a key file whole or not at all: under a name no reader
+    /// takes for a key, synced, then renamed (a key file cut short by a
+    /// crash would otherwise be read as a key).
     fn write_key(&self, name: &str, key: &str) -> Result<(), Error> {
-        let path = self.dir.join(name);
+        let path = self.dir.join(format!(".{name}.partial"));
         let mut options = fs::OpenOptions::new();
         options.write(true).create(true).truncate(true);
         #[cfg(unix)]
@@ -363,7 +423,7 @@ impl KeyRepository {
         file.write_all(key.as_bytes())
             .and_then(|_| file.sync_all())
             .map_err(|e| self.io_error("write a key", e))?;
-        Ok(())
+        fs::rename(&path, self.dir.join(name)).map_err(|e| self.io_error("write a key", e))
     }
 
     fn io_error(&self, what: &str, e: std::io::Error) -> Error {
@@ -392,6 +452,69 @@ mod tests {
             .collect();
         keys.sort();
         keys
+    }
+
+    /// The states a kill (SIGKILL, a crash) can leave between the steps
+    /// of `rotate`, `setup` and a swap, built on disk: each loads, keeps
+    /// the keys that encrypted something, and the next rotation works.
+    #[test]
+    fn every_state_a_killed_rotation_leaves_loads_and_rotates_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = KeyRepository::new(dir.path().join("keys"), 3);
+        repo.setup().unwrap();
+        let primary = |r: &KeyRepository| r.load().unwrap().keys[0].clone();
+        let (number, text) = primary(&repo);
+        // Killed while writing the next staged key: a partial file.
+        fs::write(repo.dir.join(".0.tmp.partial"), "cut sh").unwrap();
+        assert_eq!(primary(&repo), (number, text.clone()));
+        // Killed after promoting the staged key, before the new one took
+        // its place: no key 0, a complete 0.tmp.
+        repo.write_key("0.tmp", &Fernet::generate_key()).unwrap();
+        fs::rename(repo.dir.join("0"), repo.dir.join((number + 1).to_string())).unwrap();
+        let promoted = primary(&repo);
+        assert_eq!(promoted.0, number + 1);
+        assert!(sorted(&repo).contains(&number), "the old primary is kept");
+        let next = repo.rotate().unwrap();
+        assert_eq!(next, number + 2);
+        assert!(sorted(&repo).contains(&(number + 1)), "{:?}", sorted(&repo));
+        assert!(sorted(&repo).contains(&0));
+        // Killed while writing a missing staged key: nothing half-written
+        // is taken for a key.
+        fs::remove_file(repo.dir.join("0")).unwrap();
+        fs::write(repo.dir.join(".0.partial"), "").unwrap();
+        assert!(!sorted(&repo).contains(&0));
+        repo.rotate().unwrap();
+        assert!(repo
+            .load()
+            .unwrap()
+            .keys
+            .iter()
+            .all(|(_, t)| !t.trim().is_empty()));
+    }
+
+    /// A swap (an import's adoption) killed between its two renames: the
+    /// repository is gone, the old keys set aside, the new complete. The
+    /// next reader puts the new in place; without them, the old go back.
+    #[test]
+    fn a_swap_killed_between_its_renames_is_finished_by_the_next_reader() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = KeyRepository::new(dir.path().join("keys"), 3);
+        repo.setup().unwrap();
+        let (staging, retired) = repo.swap_dirs();
+        let new_keys = KeyRepository::new(&staging, 3);
+        new_keys.setup().unwrap();
+        let new = contents(&new_keys);
+        fs::rename(&repo.dir, &retired).unwrap();
+        assert!(repo.is_initialized());
+        assert_eq!(contents(&repo), new);
+        assert!(!retired.exists() && !staging.exists());
+
+        // Killed before the new keys were complete: the old come back.
+        fs::rename(&repo.dir, &retired).unwrap();
+        assert_eq!(contents(&repo), new, "the set aside keys are put back");
+        // A repository never made stays unmade: nothing to finish.
+        let fresh = KeyRepository::new(dir.path().join("fresh"), 3);
+        assert!(!fresh.is_initialized());
     }
 
     #[test]

@@ -84,10 +84,21 @@ pub fn postgres_accepts_connections(server: &TestServer, allow: bool) {
 /// Ends every connection to the PostgreSQL database `database_url` names
 /// (`pg_terminate_backend`), as a server restart or a failover does.
 pub fn postgres_end_connections(database_url: &str) {
+    postgres_end_where(database_url, "TRUE");
+}
+
+/// Ends the change listeners' connections to the database alone (they
+/// name themselves), leaving the pools' alone.
+pub fn postgres_end_listeners(database_url: &str) {
+    let only = format!("application_name = '{}'", ironstone::store::LISTENER_NAME);
+    postgres_end_where(database_url, &only);
+}
+
+fn postgres_end_where(database_url: &str, condition: &str) {
     let name = database_url.rsplit('/').next().unwrap_or_default();
     let mut admin = diesel::PgConnection::establish(&postgres_admin_url()).unwrap();
     diesel::sql_query(format!(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND {condition}"
     ))
     .execute(&mut admin)
     .unwrap();
@@ -279,6 +290,17 @@ impl TestServer {
     }
 
     /// A token for a user by name in the Default domain, with a scope.
+    /// `DELETE /v3/auth/tokens` of `subject`, as `caller`: the status.
+    pub async fn revoke(&self, caller: &str, subject: &str) -> StatusCode {
+        self.request(Method::DELETE, "/v3/auth/tokens")
+            .header("X-Auth-Token", caller)
+            .header("X-Subject-Token", subject)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    }
+
     pub async fn password_token(
         &self,
         user: &str,

@@ -13,6 +13,37 @@ fn kv() -> impl Strategy<Value = Vec<(String, String)>> {
     prop::collection::vec(("[ -~]{0,12}", "\\PC{0,12}"), 0..6)
 }
 
+/// Names that decide a request's signature version and v4 fields.
+fn v4_key() -> impl Strategy<Value = String> {
+    prop::sample::select(vec![
+        "SignatureVersion",
+        "Authorization",
+        "authorization",
+        "X-Amz-Algorithm",
+        "X-Amz-Credential",
+        "X-Amz-SignedHeaders",
+        "X-Amz-Date",
+        "X-Amz-Expires",
+        "AWSAccessKeyId",
+        "Expires",
+        "Host",
+    ])
+    .prop_map(str::to_string)
+}
+
+/// Values, well-formed and not, for those names.
+fn v4_value() -> impl Strategy<Value = String> {
+    prop::sample::select(vec![
+        "0", "2", "9", "AWS4-HMAC-SHA256",
+        "AWS4-HMAC-SHA256 Credential=AK/20261204/RegionOne/ec2/aws4_request, SignedHeaders=host;x-amz-date, Signature=00",
+        "AWS4-HMAC-SHA256 Credential=AK/20261204/RegionOne/ec2/aws4_request, Signature=00",
+        "AWS4-HMAC-SHA256 SignedHeaders=host, Credential=AK/bad",
+        "AWS AK:c2lnbmF0dXJl", "AK/20261204/RegionOne/ec2/aws4_request", "AK/20261204/RegionOne",
+        "host;x-amz-date", "20261204T120000Z", "20261105T120000Z", "300", "",
+    ])
+    .prop_map(str::to_string)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
@@ -39,6 +70,20 @@ proptest! {
     ) {
         let r = Ec2Request { host, verb, path, params, headers, body_hash: hash };
         let _ = ec2::verify("secret", &r, &sig);
+    }
+
+    /// The shape check that runs before any lookup refuses exactly what
+    /// signing would refuse (it computes no HMAC, so it must not drift).
+    #[test]
+    fn the_shape_check_agrees_with_signing(
+        params in prop::collection::vec((v4_key(), v4_value()), 0..6),
+        headers in prop::collection::vec((v4_key(), v4_value()), 0..4),
+        verb in "(GET|POST|get)", hash in proptest::option::of("[0-9a-f]{64}")
+    ) {
+        let r = Ec2Request {
+            host: "ec2.example.com".into(), verb, path: "/".into(), params, headers, body_hash: hash,
+        };
+        prop_assert_eq!(ec2::check_shape(&r).is_ok(), ec2::signed_candidates("secret", &r).is_ok());
     }
 
     #[test]

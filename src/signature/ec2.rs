@@ -191,10 +191,9 @@ fn v4_parts(r: &Ec2Request) -> Result<(Vec<String>, Scope, String), SignatureErr
 /// only for candidates whose canonical query covers it.
 fn v4_candidates(secret: &str, r: &Ec2Request) -> Result<Vec<Candidate>, SignatureError> {
     let (signed, scope, amz_date) = v4_parts(r)?;
-    let body_hash = r
-        .body_hash
-        .clone()
-        .ok_or_else(|| malformed("A v4 signature needs body_hash."))?;
+    let body_hash = v4_body_hash(r)?.to_string();
+    // Every candidate signs under the same derived key: four HMACs, once.
+    let key = sigv4::signing_key(secret, &scope);
     let signed_time = SignedTime::signed(Some(&amz_date));
     let mut presigned_time = signed_time;
     presigned_time.set_expires_after(r.param("X-Amz-Expires"));
@@ -248,9 +247,8 @@ fn v4_candidates(secret: &str, r: &Ec2Request) -> Result<Vec<Candidate>, Signatu
             exclude_param: Some("X-Amz-Signature"),
         });
         out.push(Candidate {
-            signature: sigv4::signature(
-                secret,
-                &scope,
+            signature: sigv4::signature_with_key(
+                &key,
                 &sigv4::string_to_sign(&amz_date, &scope, &canonical),
             ),
             time: presigned_time,
@@ -267,7 +265,7 @@ fn v4_candidates(secret: &str, r: &Ec2Request) -> Result<Vec<Candidate>, Signatu
             body_hash
         );
         let sts = sigv4::string_to_sign(&amz_date, &scope, &canonical);
-        let signature = sigv4::signature(secret, &scope, &sts);
+        let signature = sigv4::signature_with_key(&key, &sts);
         if !out.iter().any(|c| c.signature == signature) {
             out.push(Candidate {
                 signature,
@@ -280,6 +278,24 @@ fn v4_candidates(secret: &str, r: &Ec2Request) -> Result<Vec<Candidate>, Signatu
         }
     }
     Ok(out)
+}
+
+/// The payload hash a v4 signature covers, which the caller must send.
+fn v4_body_hash(r: &Ec2Request) -> Result<&str, SignatureError> {
+    r.body_hash
+        .as_deref()
+        .ok_or_else(|| malformed("A v4 signature needs body_hash."))
+}
+
+/// Refuses what no secret could sign, exactly as [`signed_candidates`]
+/// would, without computing a signature: malformed input answers the same
+/// whether the access key exists or not, and costs no HMAC.
+pub fn check_shape(r: &Ec2Request) -> Result<(), SignatureError> {
+    if r.version()? == Version::V4 {
+        v4_parts(r)?;
+        v4_body_hash(r)?;
+    }
+    Ok(())
 }
 
 /// `host:port` → `host` (and `[v6]:port` → `v6`), as Python's

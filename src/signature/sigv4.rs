@@ -184,10 +184,13 @@ pub fn signing_key(secret: &str, scope: &Scope) -> [u8; 32] {
 
 /// The hex signature of a string to sign.
 pub fn signature(secret: &str, scope: &Scope, string_to_sign: &str) -> String {
-    hex::encode(hmac_sha256(
-        &signing_key(secret, scope),
-        string_to_sign.as_bytes(),
-    ))
+    signature_with_key(&signing_key(secret, scope), string_to_sign)
+}
+
+/// The hex signature of a string to sign under an already derived key
+/// ([`signing_key`]), for callers that sign several candidates.
+pub fn signature_with_key(key: &[u8; 32], string_to_sign: &str) -> String {
+    hex::encode(hmac_sha256(key, string_to_sign.as_bytes()))
 }
 
 /// The fields of an `Authorization: AWS4-HMAC-SHA256 …` header.

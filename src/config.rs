@@ -482,6 +482,9 @@ pub struct Cache {
     /// Entries held per cache (token scopes, catalogs, credentials); 0
     /// turns caching off.
     pub entries: usize,
+    /// Validated tokens held (per generation, so up to twice this): each
+    /// is about 2 KB, far more than the other caches' entries.
+    pub token_entries: usize,
     /// Seconds an entry may be served even when nothing was written.
     pub ttl: u64,
     /// Milliseconds between checks for writes by other nodes (PostgreSQL
@@ -494,6 +497,7 @@ impl Default for Cache {
     fn default() -> Self {
         Cache {
             entries: 10_000,
+            token_entries: 2_000,
             ttl: 300,
             listener_poll_ms: 50,
         }

@@ -566,7 +566,12 @@ async fn keystone_conventions(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let started = Instant::now();
-    let request_id = format!("req-{}", uuid::Uuid::new_v4());
+    // A random UUID from the thread's CSPRNG (uuid's new_v4 asks the OS,
+    // a system call on every request).
+    let request_id = format!(
+        "req-{}",
+        uuid::Builder::from_random_bytes(rand::random()).into_uuid()
+    );
     let method = req.method().clone();
     let path = req.path().to_string();
     // Compute from the request now: holding a clone of it across routing

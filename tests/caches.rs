@@ -246,3 +246,47 @@ async fn a_revocation_recorded_with_an_older_time_takes_effect_at_once() {
     let (status, body) = s.validate(&admin.token, &token, "").await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
 }
+
+/// A token answered from the token cache is still held to the clock:
+/// it stops validating when it expires (401 as the caller, 404 as the
+/// subject), and `allow_expired` still finds it, as a fresh validation
+/// would.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cached_token_still_expires_on_time() {
+    let Some(s) = TestServer::start_with(Backend::Sqlite, |c| c.token.expiration = 3) else {
+        return;
+    };
+    let (token, body) = s
+        .password_token("admin", common::ADMIN_PASSWORD, None)
+        .await;
+    let expires_at =
+        chrono::DateTime::parse_from_rfc3339(body["token"]["expires_at"].as_str().unwrap())
+            .unwrap();
+    let until_expiry =
+        || (expires_at.timestamp_millis() - chrono::Utc::now().timestamp_millis()).max(0) as u64;
+    // Late in its life, once the login's own writes have settled (they
+    // move the epoch, which would empty the cache), validated twice: the
+    // second answer comes from the cache, and so does the one after
+    // expiry unless a write intervenes.
+    tokio::time::sleep(Duration::from_millis(until_expiry().saturating_sub(800))).await;
+    for _ in 0..2 {
+        assert_eq!(s.validate(&token, &token, "").await.0, StatusCode::OK);
+    }
+    tokio::time::sleep(Duration::from_millis(until_expiry() + 200)).await;
+    assert_eq!(
+        s.validate(&token, &token, "").await.0,
+        StatusCode::UNAUTHORIZED,
+        "an expired caller token, even one validated a moment ago"
+    );
+    let (fresh, _) = s
+        .password_token("admin", common::ADMIN_PASSWORD, None)
+        .await;
+    assert_eq!(
+        s.validate(&fresh, &token, "").await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        s.validate(&fresh, &token, "?allow_expired=1").await.0,
+        StatusCode::OK
+    );
+}

@@ -89,11 +89,11 @@ async fn metrics_parse_as_prometheus_reads_them() {
             f,
             "ironstone_cache_hits",
             "ironstone_cache_hits_total",
-            &[("cache", "scopes")]
+            &[("cache", "tokens")]
         )
         .unwrap()
             >= 1.0,
-        "the second validation came from the cache"
+        "the second validation came from the token cache"
     );
     assert!(
         sample(

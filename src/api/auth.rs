@@ -1,15 +1,17 @@
 //! `/v3/auth/*`: issuing, validating and revoking tokens, and what a token
 //! may reach (use cases in `crate::auth`).
 
+use std::sync::Arc;
+
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
 use super::http::{
     base_url, caller, collection, header, query_bool, query_flag_present, query_pairs,
-    token_context, JsonBody, Resp,
+    token_context, JsonBody, Resp, JSON,
 };
 use super::render;
-use crate::auth::{self, request::AuthRequest, Subject, TokenContext};
+use crate::auth::{self, request::AuthRequest, Catalog, Subject, TokenContext, ValidToken};
 use crate::error::Error;
 use crate::policy;
 use crate::AppState;
@@ -21,7 +23,7 @@ async fn catalog_unless_asked_not(
     state: &AppState,
     req: &HttpRequest,
     context: &TokenContext,
-) -> Result<Option<serde_json::Value>, Error> {
+) -> Result<Option<Arc<Catalog>>, Error> {
     if query_flag_present(req, "nocatalog") {
         Ok(None)
     } else {
@@ -39,7 +41,8 @@ pub async fn issue_token(state: web::Data<AppState>, req: HttpRequest, body: Jso
     let catalog = catalog_unless_asked_not(&state, &req, &context).await?;
     Ok(HttpResponse::Created()
         .insert_header((SUBJECT_TOKEN, token))
-        .json(render::token(&context, catalog)))
+        .content_type(JSON)
+        .body(render::token(&context, catalog.as_deref())))
 }
 
 /// The subject token of GET, HEAD and DELETE, validated for the caller
@@ -48,7 +51,7 @@ async fn validated_subject(
     state: &AppState,
     req: &HttpRequest,
     rule: policy::Policy,
-) -> Result<(TokenContext, String), Error> {
+) -> Result<(Arc<ValidToken>, String), Error> {
     let caller = caller(state, req).await?;
     let token = header(req, SUBJECT_TOKEN)
         .map(str::trim)
@@ -67,10 +70,11 @@ async fn validated_subject(
 /// `GET /v3/auth/tokens`.
 pub async fn validate_token(state: web::Data<AppState>, req: HttpRequest) -> Resp {
     let (subject, token) = validated_subject(&state, &req, policy::VALIDATE_TOKEN).await?;
-    let catalog = catalog_unless_asked_not(&state, &req, &subject).await?;
+    let catalog = catalog_unless_asked_not(&state, &req, &subject.context).await?;
     Ok(HttpResponse::Ok()
         .insert_header((SUBJECT_TOKEN, token))
-        .json(render::token(&subject, catalog)))
+        .content_type(JSON)
+        .body(render::validated_token(&subject, catalog.as_deref())))
 }
 
 /// `HEAD /v3/auth/tokens`.
@@ -88,7 +92,7 @@ pub async fn revoke_token(state: web::Data<AppState>, req: HttpRequest) -> Resp 
     let cascade = !query_pairs(&req)
         .iter()
         .any(|(k, v)| k == "cascade" && super::http::oslo_bool(v) == Some(false));
-    state.auth.revoke(&subject, cascade).await?;
+    state.auth.revoke(&subject.context, cascade).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

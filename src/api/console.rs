@@ -123,7 +123,7 @@ fn session_json(req: &HttpRequest, state: &AppState, session: &TokenContext) -> 
         .to_string();
     json!({
         "session": {
-            "token": render::token(session, None)["token"],
+            "token": render::token_body(session),
             "csrf_token": browser::csrf_token(session.token.expose()),
             "endpoints": {
                 "identity": identity,

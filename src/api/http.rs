@@ -319,11 +319,23 @@ pub async fn token_context(
     crate::auth::authenticate_caller(&state.auth, presented(req)).await
 }
 
+/// [`token_context`], as the token cache holds it (no copy).
+pub async fn shared_token_context(
+    state: &AppState,
+    req: &HttpRequest,
+) -> Result<std::sync::Arc<crate::auth::ValidToken>, Error> {
+    crate::auth::authenticate_caller_shared(&state.auth, presented(req)).await
+}
+
+/// The content type of an answer rendered to JSON text beforehand.
+pub const JSON: &str = "application/json";
+
 /// Who is calling, as the policy rules see it (see [`token_context`]).
 /// The caller also becomes the request's initiator in notifications.
 pub async fn caller(state: &AppState, req: &HttpRequest) -> Result<crate::policy::Caller, Error> {
-    let context = token_context(state, req).await?;
-    let caller = context.caller();
+    let valid = shared_token_context(state, req).await?;
+    let context = &valid.context;
+    let caller = valid.caller();
     let (project, domain) = match &caller.scope {
         crate::policy::CallerScope::Project { id, .. } => (Some(id.as_str()), None),
         crate::policy::CallerScope::Domain(id) => (None, Some(id.as_str())),

@@ -1,12 +1,13 @@
 //! Domain types in Keystone's JSON shapes. Links are built under the
 //! request's base URL (`…/v3`).
 
+use bytes::Bytes;
 use serde_json::{json, Map, Value};
 
 use std::collections::BTreeMap;
 
 use crate::assignment::listing::{Names, Shown};
-use crate::auth::{ResolvedScope, TokenContext};
+use crate::auth::{Catalog, ResolvedScope, TokenContext, ValidToken};
 use crate::error::Error;
 use crate::token::format_token_time;
 use crate::{
@@ -446,8 +447,49 @@ pub fn role_reference(r: &assignment::Role) -> Value {
     json!({"id": r.id, "name": r.name})
 }
 
-/// Keystone's token body (`render_token_response_from_model`).
-pub fn token(t: &TokenContext, catalog: Option<Value>) -> Value {
+/// Keystone's token answer (`render_token_response_from_model`) as JSON
+/// text: `{"token": {…, "catalog": […]}}`.
+pub fn token(t: &TokenContext, catalog: Option<&Catalog>) -> Bytes {
+    token_answer(&token_text(t), catalog)
+}
+
+/// [`token`] for a token from the token cache: its body is rendered once
+/// per epoch and kept with it.
+pub fn validated_token(v: &ValidToken, catalog: Option<&Catalog>) -> Bytes {
+    token_answer(v.rendered.get_or_init(|| token_text(&v.context)), catalog)
+}
+
+fn token_text(t: &TokenContext) -> Bytes {
+    serde_json::to_vec(&token_body(t))
+        .unwrap_or_else(|_| b"{}".to_vec())
+        .into()
+}
+
+/// `{"token": BODY}`, with the catalog's JSON text spliced in as BODY's
+/// last member: the catalog, most of the answer, is never serialised
+/// again.
+fn token_answer(body: &[u8], catalog: Option<&Catalog>) -> Bytes {
+    let extra = catalog.map_or(0, |c| c.json.len() + 12);
+    let mut out = Vec::with_capacity(body.len() + extra + 12);
+    out.extend_from_slice(b"{\"token\":");
+    match (catalog, body.strip_suffix(b"}")) {
+        (Some(catalog), Some(open)) => {
+            out.extend_from_slice(open);
+            if open.len() > 1 {
+                out.push(b',');
+            }
+            out.extend_from_slice(b"\"catalog\":");
+            out.extend_from_slice(&catalog.json);
+            out.push(b'}');
+        }
+        _ => out.extend_from_slice(body),
+    }
+    out.push(b'}');
+    out.into()
+}
+
+/// The object inside Keystone's token answer, without the catalog.
+pub fn token_body(t: &TokenContext) -> Value {
     let mut token = json!({
         "methods": t.methods,
         "user": {
@@ -462,7 +504,7 @@ pub fn token(t: &TokenContext, catalog: Option<Value>) -> Value {
     });
     let roles: Vec<Value> = t.roles.iter().map(role_reference).collect();
     match &t.scope {
-        ResolvedScope::Unscoped => return json!({ "token": token }),
+        ResolvedScope::Unscoped => return token,
         ResolvedScope::Project { project, domain } => {
             token["project"] = json!({
                 "domain": domain_reference(domain),
@@ -509,10 +551,7 @@ pub fn token(t: &TokenContext, catalog: Option<Value>) -> Value {
             "consumer_id": oauth.consumer_id,
         });
     }
-    if let Some(catalog) = catalog {
-        token["catalog"] = catalog;
-    }
-    json!({ "token": token })
+    token
 }
 
 /// Keystone's registered limit.

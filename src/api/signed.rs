@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use std::net::IpAddr;
 
-use super::http::{peer_address, token_context, JsonBody, Resp};
+use super::http::{peer_address, shared_token_context, JsonBody, Resp, JSON};
 use super::input::opt_string;
 use super::render;
 use crate::auth::signed::{Signed, Verification};
@@ -140,14 +140,15 @@ pub async fn ec2tokens(state: web::Data<AppState>, req: HttpRequest, body: JsonB
     let reports = reports_client(&parsed);
     let peer = peer_address(&req, &state);
     let verification = parsed.and_then(|c| ec2_verification(c, peer));
-    let caller = token_context(&state, &req).await;
+    let caller = shared_token_context(&state, &req).await;
     let (token, context, catalog) = state
         .auth
         .signed_token(caller, policy::EC2TOKENS_VALIDATE, reports, verification)
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header(("X-Subject-Token", token))
-        .json(render::token(&context, catalog)))
+        .content_type(JSON)
+        .body(render::token(&context, catalog.as_deref())))
 }
 
 /// `POST /v3/s3tokens`: 200 with the token body and no `X-Subject-Token`,
@@ -157,10 +158,12 @@ pub async fn s3tokens(state: web::Data<AppState>, req: HttpRequest, body: JsonBo
     let reports = reports_client(&parsed);
     let peer = peer_address(&req, &state);
     let verification = parsed.and_then(|c| s3_verification(c, peer));
-    let caller = token_context(&state, &req).await;
+    let caller = shared_token_context(&state, &req).await;
     let (_, context, catalog) = state
         .auth
         .signed_token(caller, policy::S3TOKENS_VALIDATE, reports, verification)
         .await?;
-    Ok(HttpResponse::Ok().json(render::token(&context, catalog)))
+    Ok(HttpResponse::Ok()
+        .content_type(JSON)
+        .body(render::token(&context, catalog.as_deref())))
 }

@@ -17,7 +17,10 @@ pub use issue::issue_token;
 pub use oauth2::ClientCredentials;
 pub use tokens::Subject;
 pub(crate) use validate::issue_and_load;
-pub use validate::{authenticate_caller, catalog_for, validate, Caches};
+pub use validate::{
+    authenticate_caller, authenticate_caller_shared, catalog_for, validate, validate_shared,
+    Caches, Catalog, ValidToken,
+};
 
 use std::sync::Arc;
 

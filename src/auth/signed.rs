@@ -186,7 +186,7 @@ impl Signed {
     /// whether the key exists or not.
     fn check_shape(&self) -> Result<(), SignatureError> {
         if let Signed::Ec2(r) = self {
-            ec2::expected_signatures("shape-check", r)?;
+            ec2::check_shape(r)?;
         }
         Ok(())
     }
@@ -431,7 +431,7 @@ async fn trust_pair_scope(
 /// the client's address, since `allowed_cidrs` rely on it.
 fn authorize(
     state: &Auth,
-    caller: Result<TokenContext, Error>,
+    caller: Result<Arc<super::ValidToken>, Error>,
     policy: Policy,
     reports_client: bool,
 ) -> Result<(), Error> {
@@ -525,7 +525,7 @@ async fn verify_and_issue(state: &Auth, v: Verification) -> Result<(String, Toke
 
 /// What a signed-request route answers with: the token, its context and
 /// its catalog.
-pub type SignedAnswer = (String, TokenContext, Option<serde_json::Value>);
+pub type SignedAnswer = (String, TokenContext, Option<Arc<super::Catalog>>);
 
 impl Auth {
     /// `/v3/ec2tokens` and `/v3/s3tokens`: the calling service's rule
@@ -534,7 +534,7 @@ impl Auth {
     /// then the signature, the token and its catalog.
     pub async fn signed_token(
         &self,
-        caller: Result<TokenContext, Error>,
+        caller: Result<Arc<super::ValidToken>, Error>,
         rule: Policy,
         reports_client: bool,
         verification: crate::policy::Input<Verification>,

@@ -4,7 +4,9 @@
 
 use serde_json::Value;
 
-use super::{validate, Auth, TokenContext, FAILED_TO_VALIDATE};
+use std::sync::Arc;
+
+use super::{validate_shared, Auth, TokenContext, ValidToken, FAILED_TO_VALIDATE};
 use crate::error::Error;
 use crate::policy::{self, Caller, Policy, Target};
 use crate::resource::{Domain, Project};
@@ -31,11 +33,12 @@ impl Auth {
         caller: &Caller,
         subject: Subject<'_>,
         rule: Policy,
-    ) -> Result<TokenContext, Error> {
+    ) -> Result<Arc<ValidToken>, Error> {
         let Some(token) = subject.token else {
             return Err(Error::NotFound("No token in the request".into()));
         };
-        let context = validate(self, token, subject.allow_expired).await?;
+        let valid = validate_shared(self, token, subject.allow_expired).await?;
+        let context = &valid.context;
         let has_rules = context
             .application_credential
             .as_ref()
@@ -44,7 +47,7 @@ impl Auth {
             return Err(Error::NotFound(FAILED_TO_VALIDATE.into()));
         }
         policy::enforce(rule, caller, Target::owned_by(context.user_id()))?;
-        Ok(context)
+        Ok(valid)
     }
 
     /// Revokes a token by its audit id, and the tokens rescoped from it
@@ -144,6 +147,6 @@ impl Auth {
         }
         Ok(super::catalog_for(self, context)
             .await?
-            .unwrap_or_else(|| Value::Array(Vec::new())))
+            .map_or_else(|| Value::Array(Vec::new()), |c| c.value.clone()))
     }
 }

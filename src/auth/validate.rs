@@ -37,7 +37,11 @@ pub struct Caches {
     last_revocations: std::sync::Mutex<Option<Arc<revoke::HeldEvents>>>,
     /// Held while the events are refreshed ([`held_revocations`]).
     refreshing: tokio::sync::Mutex<()>,
-    pub(crate) catalogs: EpochCache<Value>,
+    pub(crate) catalogs: EpochCache<Arc<Catalog>>,
+    /// Tokens validated in this epoch, by the token string: a service
+    /// validates the same tokens again and again, and a hit costs a map
+    /// lookup instead of a decryption and the checks behind it.
+    tokens: EpochCache<Arc<ValidToken>>,
     /// Decrypted credentials by id, for signature verification; `None`
     /// for ids that do not exist, so unknown keys cost what known ones do.
     pub(crate) credentials: EpochCache<Option<Arc<crate::credential::Credential>>>,
@@ -47,8 +51,9 @@ pub struct Caches {
 
 impl Caches {
     /// Each cache's (hits, misses) since start, by name.
-    pub fn counts(&self) -> [(&'static str, (u64, u64)); 4] {
+    pub fn counts(&self) -> [(&'static str, (u64, u64)); 5] {
         [
+            ("tokens", self.tokens.counts()),
             ("scopes", self.scopes.counts()),
             ("revocations", self.revocations.counts()),
             ("catalogs", self.catalogs.counts()),
@@ -64,9 +69,51 @@ impl Caches {
             last_revocations: std::sync::Mutex::new(None),
             refreshing: tokio::sync::Mutex::new(()),
             catalogs: EpochCache::new(settings.entries, ttl),
+            tokens: EpochCache::new(settings.entries.min(settings.token_entries), ttl),
             credentials: EpochCache::new(settings.entries, ttl),
             enabled: settings.entries > 0,
         }
+    }
+}
+
+/// A token catalog, with its JSON text made once: every answer that
+/// carries it copies the text instead of serialising the tree again.
+#[derive(Debug)]
+pub struct Catalog {
+    pub value: Value,
+    pub json: bytes::Bytes,
+}
+
+impl Catalog {
+    fn new(value: Value) -> Result<Self, Error> {
+        let json = serde_json::to_vec(&value)
+            .map_err(|e| Error::Internal(format!("cannot render a catalog: {e}")))?;
+        Ok(Catalog {
+            value,
+            json: json.into(),
+        })
+    }
+}
+
+/// A validated token as the token cache holds it.
+#[derive(Debug)]
+pub struct ValidToken {
+    pub context: TokenContext,
+    /// The key set it was opened with ([`crate::token::TokenProvider::key_generation`]).
+    key_generation: u64,
+    /// Its application credential's expiry (microseconds), checked on
+    /// every use as on a fresh validation.
+    app_cred_expires_at: Option<i64>,
+    /// The caller it makes, as the policy rules see it.
+    caller: std::sync::OnceLock<crate::policy::Caller>,
+    /// The token body as the API rendered it (without the catalog), kept
+    /// so that a token validated again in this epoch renders once.
+    pub rendered: std::sync::OnceLock<bytes::Bytes>,
+}
+
+impl ValidToken {
+    pub fn caller(&self) -> crate::policy::Caller {
+        self.caller.get_or_init(|| self.context.caller()).clone()
     }
 }
 
@@ -351,24 +398,27 @@ fn finish_context(
 }
 
 /// Loads the live objects behind a decoded payload and applies every check
-/// Keystone applies on validation, on a connection (no caches).
-pub(crate) fn load_context(
+/// Keystone applies on validation, on a connection (no caches). With the
+/// context, the expiry of its application credential (microseconds).
+fn load_context(
     conn: &mut Conn,
     token: Secret,
     payload: Payload,
     issued_at: i64,
     method_names: Vec<String>,
     max_redelegation: i32,
-) -> Result<TokenContext, Error> {
+) -> Result<(TokenContext, Option<i64>), Error> {
     let facts = live_scope(conn, &payload.user_id, &payload.scope, max_redelegation)?;
-    finish_context(
+    let expiry = facts.app_cred_expires_at;
+    let context = finish_context(
         facts,
         token,
         payload,
         issued_at,
         method_names,
         Revocations::Query(conn),
-    )
+    )?;
+    Ok((context, expiry))
 }
 
 /// The context of a decoded payload: from the caches when the change
@@ -380,6 +430,22 @@ pub(crate) async fn context_for(
     issued_at: i64,
     method_names: Vec<String>,
 ) -> Result<TokenContext, Error> {
+    Ok(
+        context_and_expiry(state, token, payload, issued_at, method_names)
+            .await?
+            .0,
+    )
+}
+
+/// [`context_for`], with the expiry of the token's application credential
+/// (microseconds), which a cached validation checks again on each use.
+async fn context_and_expiry(
+    state: &Auth,
+    token: Secret,
+    payload: Payload,
+    issued_at: i64,
+    method_names: Vec<String>,
+) -> Result<(TokenContext, Option<i64>), Error> {
     let caches = &state.caches;
     let max_redelegation = state.config.trust.max_redelegation_count;
     let epoch = state.db.changes().epoch();
@@ -416,7 +482,8 @@ pub(crate) async fn context_for(
             facts
         }
     };
-    match events {
+    let expiry = facts.app_cred_expires_at;
+    let context = match events {
         Some(events) => finish_context(
             facts,
             token,
@@ -441,7 +508,8 @@ pub(crate) async fn context_for(
                 })
                 .await
         }
-    }
+    }?;
+    Ok((context, expiry))
 }
 
 /// The revocation events as of `epoch`, brought up to date by one request
@@ -489,18 +557,65 @@ pub async fn validate(
     token: &str,
     allow_expired: bool,
 ) -> Result<TokenContext, Error> {
-    let (payload, issued_at) = state.tokens.open(token).map_err(opened_error)?;
+    Ok(validate_shared(state, token, allow_expired)
+        .await?
+        .context
+        .clone())
+}
+
+/// [`validate`], answered from the token cache when the token was
+/// validated in this change epoch with this key set: the checks that
+/// depend on the clock (expiry, the application credential's expiry)
+/// are made again on every use; every other check depends only on what
+/// the epoch covers.
+pub async fn validate_shared(
+    state: &Auth,
+    token: &str,
+    allow_expired: bool,
+) -> Result<Arc<ValidToken>, Error> {
+    let token = token.trim();
     let window = if allow_expired {
         state.config.token.allow_expired_window as f64
     } else {
         0.0
     };
+    // Both read before anything is checked: what is cached is only ever
+    // older than what was checked.
+    let epoch = state.db.changes().epoch().filter(|_| state.caches.enabled);
+    let key_generation = state.tokens.key_generation();
+    if let Some(found) = epoch.and_then(|e| state.caches.tokens.get(token, e)) {
+        if found.key_generation == key_generation {
+            if now_seconds() >= found.context.expires_at + window
+                || found
+                    .app_cred_expires_at
+                    .is_some_and(|t| crate::store::now_micros() >= t)
+            {
+                return Err(token_not_found(FAILED_TO_VALIDATE));
+            }
+            return Ok(found);
+        }
+    }
+    let (payload, issued_at) = state.tokens.open(token).map_err(opened_error)?;
     if now_seconds() >= payload.expires_at + window {
         return Err(token_not_found(FAILED_TO_VALIDATE));
     }
     let methods = state.tokens.methods().decode(payload.methods);
-    let token = Secret::new(token.trim());
-    context_for(state, token, payload, issued_at, methods).await
+    let (context, app_cred_expires_at) =
+        context_and_expiry(state, Secret::new(token), payload, issued_at, methods).await?;
+    let valid = Arc::new(ValidToken {
+        context,
+        key_generation,
+        app_cred_expires_at,
+        caller: std::sync::OnceLock::new(),
+        rendered: std::sync::OnceLock::new(),
+    });
+    if let Some(epoch) = epoch {
+        state
+            .caches
+            .tokens
+            .insert(token.to_string(), epoch, Arc::clone(&valid));
+    }
+    Ok(valid)
 }
 
 /// Validates the caller's own `X-Auth-Token` for the request it came with:
@@ -510,17 +625,30 @@ pub async fn authenticate_caller(
     state: &Auth,
     presented: Presented<'_>,
 ) -> Result<TokenContext, Error> {
+    Ok(authenticate_caller_shared(state, presented)
+        .await?
+        .context
+        .clone())
+}
+
+/// [`authenticate_caller`], as the token cache holds the token.
+pub async fn authenticate_caller_shared(
+    state: &Auth,
+    presented: Presented<'_>,
+) -> Result<Arc<ValidToken>, Error> {
     let Some(token) = presented.token.filter(|t| !t.trim().is_empty()) else {
         return Err(Error::unauthorized());
     };
-    let context = validate(state, token, false).await.map_err(|e| match e {
-        Error::NotFound(_) => Error::unauthorized(),
-        other => other,
-    })?;
-    if !allowed_by_access_rules(state, &context, &presented).await? {
+    let valid = validate_shared(state, token, false)
+        .await
+        .map_err(|e| match e {
+            Error::NotFound(_) => Error::unauthorized(),
+            other => other,
+        })?;
+    if !allowed_by_access_rules(state, &valid.context, &presented).await? {
         return Err(Error::unauthorized());
     }
-    Ok(context)
+    Ok(valid)
 }
 
 /// keystonemiddleware's `validate_allowed_request`, as Keystone's own API
@@ -550,7 +678,7 @@ async fn allowed_by_access_rules(
     let catalog = catalog_for(state, context).await?;
     let in_catalog = catalog
         .as_ref()
-        .and_then(Value::as_array)
+        .and_then(|c| c.value.as_array())
         .is_some_and(|services| services.iter().any(|s| s["type"] == SERVICE_TYPE));
     if !in_catalog {
         return Ok(false);
@@ -572,7 +700,10 @@ async fn allowed_by_access_rules(
 
 /// The catalog for a token's scope, or `None` for unscoped tokens (which
 /// carry no catalog in Keystone).
-pub async fn catalog_for(state: &Auth, context: &TokenContext) -> Result<Option<Value>, Error> {
+pub async fn catalog_for(
+    state: &Auth,
+    context: &TokenContext,
+) -> Result<Option<Arc<Catalog>>, Error> {
     if matches!(context.scope, ResolvedScope::Unscoped) {
         return Ok(None);
     }
@@ -591,7 +722,7 @@ pub async fn catalog_for(state: &Auth, context: &TokenContext) -> Result<Option<
                 Some(project) => catalog::filter::catalog_filter(conn, project)?,
                 None => None,
             };
-            catalog::store::token_catalog(conn, &values, only.as_ref())
+            Catalog::new(catalog::store::token_catalog(conn, &values, only.as_ref())?).map(Arc::new)
         })
     };
     let catalog = state.caches.catalogs.get_or_load(&key, epoch, load).await?;

@@ -263,11 +263,28 @@ pub struct Hasher {
     waiting: Arc<std::sync::atomic::AtomicUsize>,
     cost: u32,
     /// A hash of a random password at the configured cost, checked when the
-    /// user does not exist so both failures take the same time.
-    dummy_hash: Arc<String>,
+    /// user does not exist so both failures take the same time. Made by
+    /// the pool's first job rather than before the server starts: it costs
+    /// a whole hash (a quarter of a second at cost 12), which was most of a
+    /// cold start. A login that needs it sooner waits for it.
+    dummy_hash: Arc<std::sync::OnceLock<String>>,
 }
 
 type HashJob = Box<dyn FnOnce() + Send>;
+
+/// The dummy hash, made on first use (by whichever hashing thread gets
+/// there first; the others wait for it). A failure to hash leaves a
+/// string no password verifies against, which costs no time: logged, as
+/// it makes unknown users answer faster.
+fn dummy_hash_of(slot: &std::sync::OnceLock<String>, cost: u32) -> &str {
+    slot.get_or_init(|| {
+        let random = Zeroizing::new(new_id());
+        password::hash(&random, cost).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "cannot make the dummy password hash");
+            String::new()
+        })
+    })
+}
 
 /// Logins waiting for a hashing thread, at most; past that they get a 503
 /// instead of queueing without bound.
@@ -282,8 +299,7 @@ impl Hasher {
         } else {
             threads
         };
-        let random = Zeroizing::new(new_id());
-        let dummy_hash = password::hash(&random, cost).map_err(Error::Config)?;
+        let dummy_hash = Arc::new(std::sync::OnceLock::new());
         let (jobs, queue) = std::sync::mpsc::sync_channel::<HashJob>(HASH_QUEUE);
         let queue = Arc::new(std::sync::Mutex::new(queue));
         for n in 0..threads {
@@ -306,11 +322,16 @@ impl Hasher {
                 })
                 .map_err(|e| Error::Config(format!("cannot start a hashing thread: {e}")))?;
         }
+        let first = Arc::clone(&dummy_hash);
+        jobs.try_send(Box::new(move || {
+            dummy_hash_of(&first, cost);
+        }))
+        .map_err(|e| Error::Config(format!("cannot queue the dummy hash: {e}")))?;
         Ok(Hasher {
             jobs,
             waiting: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
             cost,
-            dummy_hash: Arc::new(dummy_hash),
+            dummy_hash,
         })
     }
 
@@ -356,10 +377,11 @@ impl Hasher {
         stored: Option<String>,
     ) -> Result<bool, Error> {
         let dummy = Arc::clone(&self.dummy_hash);
+        let cost = self.cost;
         self.run(move || match stored {
             Some(hash) => password::verify(&password, &hash),
             None => {
-                let _ = password::verify(&password, &dummy);
+                let _ = password::verify(&password, dummy_hash_of(&dummy, cost));
                 false
             }
         })

@@ -78,20 +78,32 @@ impl LoadedKeys {
 pub struct KeyRing {
     repository: KeyRepository,
     current: RwLock<Arc<RingState>>,
+    /// Moves each time the key set changes, so that what was checked
+    /// with the old keys (a validated token kept in a cache) is checked
+    /// again with the new ones.
+    generation: std::sync::atomic::AtomicU64,
 }
 
 struct RingState {
     fernet: Arc<MultiFernet>,
-    numbers: Vec<u64>,
     primary_hash: String,
+    /// A digest of every key's number and text: a key replaced under the
+    /// same number is a change too.
+    fingerprint: [u8; 32],
 }
 
 impl RingState {
     fn from_loaded(loaded: &LoadedKeys) -> Result<Self, Error> {
+        let mut digest = sha2::Sha256::new();
+        for (number, text) in &loaded.keys {
+            digest.update(number.to_le_bytes());
+            digest.update(text.trim().as_bytes());
+            digest.update([0]);
+        }
         Ok(RingState {
             fernet: Arc::new(loaded.multi_fernet()?),
-            numbers: loaded.numbers(),
             primary_hash: loaded.primary_key_hash().unwrap_or_default(),
+            fingerprint: digest.finalize().into(),
         })
     }
 }
@@ -102,7 +114,13 @@ impl KeyRing {
         Ok(KeyRing {
             repository,
             current: RwLock::new(Arc::new(state)),
+            generation: std::sync::atomic::AtomicU64::new(0),
         })
+    }
+
+    /// Which key set is loaded: moves whenever it changes.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
     }
 
     fn state(&self) -> Result<Arc<RingState>, Error> {
@@ -126,9 +144,13 @@ impl KeyRing {
     /// old keys stay in use.
     pub fn reload(&self) -> Result<bool, Error> {
         let next = RingState::from_loaded(&self.repository.load()?)?;
-        let changed = self.state()?.numbers != next.numbers;
+        let changed = self.state()?.fingerprint != next.fingerprint;
         if let Ok(mut slot) = self.current.write() {
             *slot = Arc::new(next);
+        }
+        if changed {
+            self.generation
+                .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         }
         Ok(changed)
     }

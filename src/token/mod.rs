@@ -48,6 +48,11 @@ impl TokenProvider {
         self.keys.reload()
     }
 
+    /// Which key set opens tokens: moves whenever the set changes.
+    pub fn key_generation(&self) -> u64 {
+        self.keys.generation()
+    }
+
     pub fn methods(&self) -> &MethodMap {
         &self.methods
     }

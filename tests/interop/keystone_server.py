@@ -37,7 +37,7 @@ def keystone_manage(conf, *args):
     )
 
 
-def build(top, database_url, admin_password, hash_rounds=None):
+def build(top, database_url, admin_password, hash_rounds=None, cache=True):
     """Writes keystone.conf in TOP and makes the deployment with
     keystone-manage: schema, both key repositories, and the bootstrap
     (admin user, project and role; RegionOne; the identity endpoints).
@@ -46,6 +46,7 @@ def build(top, database_url, admin_password, hash_rounds=None):
     memory backend stands in for memcached: one process, so it stays
     coherent); uncached, every request re-reads role assignments and the
     differential tests took 12 minutes instead of one.
+    CACHE=False turns it off (bench/run's --keystone-uncached line).
     Returns the path of keystone.conf."""
     os.makedirs(top, exist_ok=True)
     conf = os.path.join(top, "keystone.conf")
@@ -72,7 +73,7 @@ key_repository = {top}/fernet-keys
 [credential]
 key_repository = {top}/credential-keys
 {identity}[cache]
-enabled = true
+enabled = {"true" if cache else "false"}
 backend = dogpile.cache.memory
 [token]
 provider = fernet

@@ -34,6 +34,18 @@ def keystone_setup(top, uncached=False):
     print(build(top, f"sqlite:///{top}/keystone.db", "bench-admin", cache=not uncached))
 
 
+def post_retrying(session, url, body, attempts=5):
+    """POST, again when the connection is reset: uwsgi's --http-socket
+    resets one in a few of these under Keystone (seen here, two of five).
+    A lost answer costs nothing here: another token is made."""
+    for attempt in range(attempts):
+        try:
+            return session.post(url, json=body)
+        except requests.exceptions.ConnectionError:
+            if attempt == attempts - 1:
+                raise
+
+
 # Distinct subject tokens the validation scenarios rotate through.
 SUBJECT_TOKENS = 500
 
@@ -67,7 +79,7 @@ def prepare(url, password, out, count):
                         "scope": body["auth"]["scope"]}}
     with open(os.path.join(out, "subject_tokens.txt"), "w") as f:
         for _ in range(SUBJECT_TOKENS):
-            r = s.post(f"{url}/v3/auth/tokens?nocatalog", json=rescope)
+            r = post_retrying(s, f"{url}/v3/auth/tokens?nocatalog", rescope)
             r.raise_for_status()
             f.write(r.headers["X-Subject-Token"] + "\n")
     with open(os.path.join(out, "env"), "w") as f:

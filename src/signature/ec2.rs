@@ -254,7 +254,9 @@ fn v4_candidates(secret: &str, r: &Ec2Request) -> Result<Vec<Candidate>, Signatu
             time: presigned_time,
         });
     }
-    for headers in [aws_headers, keystone_headers] {
+    // Usually the two canonical forms are the same text: sign it once.
+    let keystone_headers = (keystone_headers != aws_headers).then_some(keystone_headers);
+    for headers in std::iter::once(aws_headers).chain(keystone_headers) {
         let canonical = format!(
             "{}\n{}\n{}\n{}\n{}\n{}",
             r.verb.to_uppercase(),

@@ -437,16 +437,6 @@ pub fn access_rule_member(r: &application_credential::AccessRule, base_url: &str
     body
 }
 
-/// `{"id", "name"}` of a domain, as embedded in tokens.
-pub fn domain_reference(d: &resource::Domain) -> Value {
-    json!({"id": d.id, "name": d.name})
-}
-
-/// `{"id", "name"}` of a role, as embedded in tokens.
-pub fn role_reference(r: &assignment::Role) -> Value {
-    json!({"id": r.id, "name": r.name})
-}
-
 /// Keystone's token answer (`render_token_response_from_model`) as JSON
 /// text: `{"token": {…, "catalog": […]}}`.
 pub fn token(t: &TokenContext, catalog: Option<&Catalog>) -> Bytes {

@@ -573,12 +573,6 @@ async fn keystone_conventions(
         uuid::Builder::from_random_bytes(rand::random()).into_uuid()
     );
     let method = req.method().clone();
-    let path = req.path().to_string();
-    // Compute from the request now: holding a clone of it across routing
-    // is not allowed by actix.
-    let base = req
-        .app_data::<web::Data<AppState>>()
-        .map(|state| api::http::base_url(req.request(), state));
     // Every line the request causes, a 500's detail included, names it.
     let span = tracing::info_span!("request", request_id = %request_id);
     let request = crate::store::context::RequestContext {
@@ -609,6 +603,15 @@ async fn keystone_conventions(
     };
     let _entered = span.enter();
     let status = res.status();
+    let no_store = may_show_secrets(res.request().path());
+    // Only a 401 names the identity endpoint, so only a 401 works it out.
+    let base = (status == actix_web::http::StatusCode::UNAUTHORIZED)
+        .then(|| {
+            res.request()
+                .app_data::<web::Data<AppState>>()
+                .map(|state| api::http::base_url(res.request(), state))
+        })
+        .flatten();
     if status.is_client_error() || status.is_server_error() {
         let is_json = res
             .headers()
@@ -625,7 +628,7 @@ async fn keystone_conventions(
         }
     }
     let headers = res.headers_mut();
-    if may_show_secrets(&path) && !headers.contains_key(actix_web::http::header::CACHE_CONTROL) {
+    if no_store && !headers.contains_key(actix_web::http::header::CACHE_CONTROL) {
         headers.insert(
             actix_web::http::header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
@@ -654,6 +657,7 @@ async fn keystone_conventions(
         );
     }
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let path = res.request().path();
     if status.is_server_error() {
         tracing::warn!(%method, path, status = status.as_u16(), elapsed_ms, "request");
     } else {

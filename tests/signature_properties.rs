@@ -69,7 +69,7 @@ proptest! {
         hash in proptest::option::of("[0-9a-f]{0,64}"), sig in "\\PC{0,80}"
     ) {
         let r = Ec2Request { host, verb, path, params, headers, body_hash: hash };
-        let _ = ec2::verify("secret", &r, &sig);
+        let _ = ec2::verify("secret", &r, &sig, &Default::default());
     }
 
     /// The shape check that runs before any lookup refuses exactly what
@@ -84,6 +84,23 @@ proptest! {
             host: "ec2.example.com".into(), verb, path: "/".into(), params, headers, body_hash: hash,
         };
         prop_assert_eq!(ec2::check_shape(&r).is_ok(), ec2::signed_candidates("secret", &r).is_ok());
+    }
+
+    /// One memo of signing keys, shared by requests across more scopes
+    /// than it holds, gives exactly the keys a fresh derivation gives.
+    #[test]
+    fn the_signing_key_memo_never_changes_a_key(
+        scopes in prop::collection::vec((1u8..4, 0u8..3, 0usize..2), 1..24)
+    ) {
+        let memo = sigv4::SigningKeyMemo::default();
+        for (day, region, service) in scopes {
+            let scope = Scope {
+                date: format!("2024010{day}"),
+                region: format!("region-{region}"),
+                service: ["ec2", "s3"][service].into(),
+            };
+            prop_assert_eq!(memo.key("secret", &scope), sigv4::signing_key("secret", &scope));
+        }
     }
 
     #[test]
@@ -120,9 +137,9 @@ proptest! {
         let sts = format!("AWS4-HMAC-SHA256\n20240101T000000Z\n20240101/us-east-1/s3/aws4_request\n{}", ironstone::signature::sha256_hex(body.as_bytes()));
         let parsed = s3::parse(sts.into_bytes()).unwrap();
         let sig = s3::expected_signature(&secret, &parsed);
-        prop_assert!(s3::verify(&secret, &parsed, &sig).is_some());
+        prop_assert!(s3::verify(&secret, &parsed, &sig, &Default::default()).is_some());
         let wrong = format!("{secret}x");
-        prop_assert!(s3::verify(&wrong, &parsed, &sig).is_none());
+        prop_assert!(s3::verify(&wrong, &parsed, &sig, &Default::default()).is_none());
     }
 
     /// Adding, removing or changing any header or parameter never changes
@@ -136,7 +153,10 @@ proptest! {
         edits in prop::collection::vec((any::<bool>(), 0..3u8, prop::sample::select(TIME_NAMES.to_vec()), prop::sample::select(TIME_VALUES.to_vec())), 1..4),
     ) {
         let (r, sig, expected) = signed_request(which);
-        let original = ec2::verify(SECRET, &r, &sig).unwrap();
+        // One memo for the original and the edited request, as a cached
+        // pair verifies many requests.
+        let memo = sigv4::SigningKeyMemo::default();
+        let original = ec2::verify(SECRET, &r, &sig, &memo).unwrap();
         prop_assert_eq!(original, Some(expected), "kind {}", which);
         let mut mutated = r.clone();
         for (in_headers, op, name, value) in edits {
@@ -147,7 +167,7 @@ proptest! {
                 _ => list.iter_mut().filter(|(k, _)| k == name).for_each(|(_, v)| *v = value.to_string()),
             }
         }
-        if let Ok(Some(time)) = ec2::verify(SECRET, &mutated, &sig) {
+        if let Ok(Some(time)) = ec2::verify(SECRET, &mutated, &sig, &memo) {
             prop_assert_eq!(time, expected, "kind {}: {:?}", which, mutated);
         }
     }

@@ -2,7 +2,8 @@
 //! cache and a bounded failure throttle, both keyed by salted 64-bit
 //! hashes so that what a caller sends never sits in memory verbatim.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -46,11 +47,33 @@ pub struct ReplayCache {
     inner: Mutex<ReplayInner>,
 }
 
+/// Hashes a key that is already a salted SHA-256 prefix: hashing it again
+/// (SipHash) would only cost time, and no caller can choose it.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
 struct ReplayInner {
     /// Hash → valid until (Unix seconds).
-    seen: HashMap<u64, i64>,
-    /// (valid until, hash), soonest first.
-    by_expiry: BTreeSet<(i64, u64)>,
+    seen: HashMap<u64, i64, BuildHasherDefault<Prehashed>>,
+    /// The hashes valid until each second, soonest first: a second's
+    /// requests share one entry of the tree.
+    by_expiry: BTreeMap<i64, Vec<u64>>,
     /// The latest `valid_until` among requests accepted but not held.
     forgotten_up_to: i64,
 }
@@ -73,8 +96,8 @@ impl ReplayCache {
             capacity: capacity.max(1),
             salt: random_salt(),
             inner: Mutex::new(ReplayInner {
-                seen: HashMap::with_capacity(reserve),
-                by_expiry: BTreeSet::new(),
+                seen: HashMap::with_capacity_and_hasher(reserve, Default::default()),
+                by_expiry: BTreeMap::new(),
                 forgotten_up_to: i64::MIN,
             }),
         }
@@ -88,12 +111,16 @@ impl ReplayCache {
             return Freshness::Replayed;
         };
         // Entries past their validity can no longer verify: drop them.
-        while let Some(&(until, k)) = inner.by_expiry.first() {
-            if until >= now {
-                break;
+        while inner
+            .by_expiry
+            .first_key_value()
+            .is_some_and(|(&until, _)| until < now)
+        {
+            if let Some((_, expired)) = inner.by_expiry.pop_first() {
+                for k in expired {
+                    inner.seen.remove(&k);
+                }
             }
-            inner.by_expiry.pop_first();
-            inner.seen.remove(&k);
         }
         if inner.seen.contains_key(&key) {
             return Freshness::Replayed;
@@ -102,21 +129,27 @@ impl ReplayCache {
             return Freshness::TooOldToTell;
         }
         if inner.seen.len() >= self.capacity {
-            match inner.by_expiry.first().copied() {
-                Some((soonest, _)) if valid_until <= soonest => {
+            match inner.by_expiry.first_entry() {
+                Some(soonest) if valid_until <= *soonest.key() => {
                     inner.forgotten_up_to = valid_until;
                     return Freshness::First;
                 }
-                Some((soonest, k)) => {
-                    inner.by_expiry.pop_first();
-                    inner.seen.remove(&k);
-                    inner.forgotten_up_to = inner.forgotten_up_to.max(soonest);
+                Some(mut soonest) => {
+                    let until = *soonest.key();
+                    let forgotten = soonest.get_mut().pop();
+                    if soonest.get().is_empty() {
+                        soonest.remove();
+                    }
+                    if let Some(k) = forgotten {
+                        inner.seen.remove(&k);
+                    }
+                    inner.forgotten_up_to = inner.forgotten_up_to.max(until);
                 }
                 None => {}
             }
         }
         inner.seen.insert(key, valid_until);
-        inner.by_expiry.insert((valid_until, key));
+        inner.by_expiry.entry(valid_until).or_default().push(key);
         Freshness::First
     }
 

@@ -14,9 +14,9 @@ use crate::auth::{issue_and_load, TokenContext};
 use crate::credential::{self, keys::cidr_contains, Credential, Ec2Blob, EC2};
 use crate::error::Error;
 use crate::policy::Policy;
-use crate::secret::Secret;
 use crate::signature::ec2::{self, Ec2Request};
 use crate::signature::s3::{self, StringToSign};
+use crate::signature::sigv4::SigningKeyMemo;
 use crate::signature::time::{self, SignedTime, Window};
 use crate::signature::SignatureError;
 use crate::store::replays::SharedReplays;
@@ -109,11 +109,31 @@ impl Guards {
     }
 }
 
+/// A stored ec2 pair as verification uses it: decrypted, its blob read
+/// once, and the SigV4 signing keys derived from its secret remembered.
+/// Cached by credential id until the next change.
+pub(crate) struct Pair {
+    credential: Credential,
+    /// `None` when the blob cannot be read: the pair then verifies nothing.
+    blob: Option<Ec2Blob>,
+    keys: SigningKeyMemo,
+}
+
+impl Pair {
+    fn new(credential: Credential) -> Self {
+        Pair {
+            blob: credential.ec2().ok(),
+            credential,
+            keys: SigningKeyMemo::default(),
+        }
+    }
+}
+
 /// The stored pair for an access key, decrypted, or `None`: from the cache
 /// when the change epoch allows. Unknown keys are cached too, and cost a
 /// decoy decryption when read, so that a known and an unknown key take
 /// the same time.
-async fn find_pair(state: &Auth, access: &str) -> Result<Option<Arc<Credential>>, Error> {
+async fn find_pair(state: &Auth, access: &str) -> Result<Option<Arc<Pair>>, Error> {
     let id = credential::ec2_credential_id(access);
     let epoch = state.db.changes().epoch();
     let load = || async {
@@ -137,7 +157,7 @@ async fn find_pair(state: &Auth, access: &str) -> Result<Option<Arc<Credential>>
             })
             .await?
             .filter(|c| c.credential_type == EC2)
-            .map(Arc::new))
+            .map(|c| Arc::new(Pair::new(c))))
     };
     state.caches.credentials.get_or_load(&id, epoch, load).await
 }
@@ -181,6 +201,13 @@ fn decoy_secret() -> &'static str {
     DECOY.get_or_init(credential::generate_secret_key)
 }
 
+/// The signing-key memo of [`decoy_secret`]: an unknown key's request
+/// derives its keys as a known pair's does, through a memo.
+fn decoy_keys() -> &'static SigningKeyMemo {
+    static KEYS: OnceLock<SigningKeyMemo> = OnceLock::new();
+    KEYS.get_or_init(SigningKeyMemo::default)
+}
+
 impl Signed {
     /// Checks shape before any lookup, so malformed input answers the same
     /// whether the key exists or not.
@@ -193,10 +220,15 @@ impl Signed {
 
     /// The time the signature covers when `provided` is a signature of the
     /// request under `secret`.
-    fn verify(&self, secret: &str, provided: &str) -> Result<Option<SignedTime>, SignatureError> {
+    fn verify(
+        &self,
+        secret: &str,
+        keys: &SigningKeyMemo,
+        provided: &str,
+    ) -> Result<Option<SignedTime>, SignatureError> {
         match self {
-            Signed::Ec2(r) => ec2::verify(secret, r, provided),
-            Signed::S3(sts) => Ok(s3::verify(secret, sts, provided)),
+            Signed::Ec2(r) => ec2::verify(secret, r, provided, keys),
+            Signed::S3(sts) => Ok(s3::verify(secret, sts, provided, keys)),
         }
     }
 }
@@ -463,13 +495,19 @@ async fn verify_and_issue(state: &Auth, v: Verification) -> Result<(String, Toke
     check_sizes(&v.access, &v.signature)?;
     v.signed.check_shape()?;
     let found = find_pair(state, &v.access).await?;
-    let blob = found.as_ref().map(|c| c.ec2()).transpose().ok().flatten();
-    let secret = blob
-        .as_ref()
-        .map(|b| b.secret.clone())
-        .unwrap_or_else(|| Secret::new(decoy_secret()));
-    let signed_time = v.signed.verify(secret.expose(), &v.signature)?;
-    let (Some(credential), Some(blob), Some(signed_time)) = (found, blob, signed_time) else {
+    let (secret, keys) = match found.as_deref() {
+        Some(Pair {
+            blob: Some(blob),
+            keys,
+            ..
+        }) => (blob.secret.expose(), keys),
+        _ => (decoy_secret(), decoy_keys()),
+    };
+    let signed_time = v.signed.verify(secret, keys, &v.signature)?;
+    let (Some(pair), Some(signed_time)) = (found, signed_time) else {
+        return Err(failed(state, &v, mismatch()));
+    };
+    let (credential, Some(blob)) = (&pair.credential, &pair.blob) else {
         return Err(failed(state, &v, mismatch()));
     };
     let now_micros = crate::store::now_micros();
@@ -488,7 +526,7 @@ async fn verify_and_issue(state: &Auth, v: Verification) -> Result<(String, Toke
     let window = window(state, now);
     let valid_until = time::valid_until(signed_time, &window)
         .map_err(|e| failed(state, &v, Error::unauthorized_with(e.message(&window))))?;
-    let (user_id, scope, cap) = pair_scope(state, &credential, &blob)
+    let (user_id, scope, cap) = pair_scope(state, credential, blob)
         .await
         .map_err(|e| failed(state, &v, e))?;
     check_replay(state, &v, valid_until, now)

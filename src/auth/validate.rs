@@ -44,7 +44,7 @@ pub struct Caches {
     tokens: EpochCache<Arc<ValidToken>>,
     /// Decrypted credentials by id, for signature verification; `None`
     /// for ids that do not exist, so unknown keys cost what known ones do.
-    pub(crate) credentials: EpochCache<Option<Arc<crate::credential::Credential>>>,
+    pub(crate) credentials: EpochCache<Option<Arc<super::signed::Pair>>>,
     /// False with `cache.entries = 0`: every request reads the database.
     enabled: bool,
 }

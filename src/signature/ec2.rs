@@ -5,10 +5,11 @@
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
-use super::sigv4::{self, Scope};
+use super::sigv4::{self, Scope, SigningKeyMemo};
 use super::time::SignedTime;
 use super::{
-    hmac_sha1, hmac_sha256, malformed, sha256_hex, signatures_match, uri_encode, SignatureError,
+    hmac_sha1, hmac_sha256, malformed, push_uri_encoded, sha256_hex, signatures_match,
+    SignatureError,
 };
 
 /// What a service forwards about a signed EC2-style request.
@@ -96,17 +97,36 @@ impl Ec2Request {
 pub fn canonical_qs(params: &[(String, String)]) -> String {
     let mut sorted: Vec<&(String, String)> = params.iter().collect();
     sorted.sort_by(|a, b| a.0.cmp(&b.0));
-    sorted
-        .iter()
-        .map(|(k, v)| {
-            format!(
-                "{}={}",
-                uri_encode(k.as_bytes(), false),
-                uri_encode(v.as_bytes(), false)
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("&")
+    encoded_pairs(sorted.into_iter())
+}
+
+/// `quote(key)=quote(value)` for each pair in order, joined with `&`.
+fn encoded_pairs<'a>(pairs: impl Iterator<Item = &'a (String, String)>) -> String {
+    let mut out = String::new();
+    for (i, (k, v)) in pairs.enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        push_uri_encoded(&mut out, k.as_bytes(), false);
+        out.push('=');
+        push_uri_encoded(&mut out, v.as_bytes(), false);
+    }
+    out
+}
+
+/// The value of `name=` in an `Authorization` header, up to the next
+/// comma: the first place the text `name=` occurs, as Keystone splits it.
+fn authorization_field(authorization: &str, name: &str) -> Option<String> {
+    let mut from = 0;
+    while let Some(at) = authorization[from..].find(name) {
+        let after = &authorization[from + at + name.len()..];
+        if let Some(value) = after.strip_prefix('=') {
+            return Some(value.split(',').next().unwrap_or("").trim().to_string());
+        }
+        // `name` is ASCII, so the byte after its first is a boundary.
+        from += at + 1;
+    }
+    None
 }
 
 fn v0(secret: &str, r: &Ec2Request) -> String {
@@ -149,13 +169,10 @@ fn v2(secret: &str, r: &Ec2Request, host: &str) -> String {
 /// `Authorization` header, else from presigned parameters.
 fn v4_parts(r: &Ec2Request) -> Result<(Vec<String>, Scope, String), SignatureError> {
     let (signed, credential) = match r.header_exact("Authorization") {
-        Some(auth) => {
-            let field = |name: &str| {
-                auth.split_once(&format!("{name}="))
-                    .map(|(_, rest)| rest.split(',').next().unwrap_or("").trim().to_string())
-            };
-            (field("SignedHeaders"), field("Credential"))
-        }
+        Some(auth) => (
+            authorization_field(auth, "SignedHeaders"),
+            authorization_field(auth, "Credential"),
+        ),
         None => (
             r.param("X-Amz-SignedHeaders").map(str::to_string),
             r.param("X-Amz-Credential").map(str::to_string),
@@ -189,11 +206,16 @@ fn v4_parts(r: &Ec2Request) -> Result<(Vec<String>, Scope, String), SignatureErr
 /// folded, as botocore signs) and Keystone's own (trimmed, not folded).
 /// The time is `X-Amz-Date` from the string to sign; `X-Amz-Expires` counts
 /// only for candidates whose canonical query covers it.
-fn v4_candidates(secret: &str, r: &Ec2Request) -> Result<Vec<Candidate>, SignatureError> {
+fn v4_candidates(
+    secret: &str,
+    r: &Ec2Request,
+    keys: &SigningKeyMemo,
+) -> Result<Vec<Candidate>, SignatureError> {
     let (signed, scope, amz_date) = v4_parts(r)?;
     let body_hash = v4_body_hash(r)?.to_string();
-    // Every candidate signs under the same derived key: four HMACs, once.
-    let key = sigv4::signing_key(secret, &scope);
+    // Every candidate signs under the same derived key: four HMACs, once
+    // per scope while the memo holds it.
+    let key = keys.key(secret, &scope);
     let signed_time = SignedTime::signed(Some(&amz_date));
     let mut presigned_time = signed_time;
     presigned_time.set_expires_after(r.param("X-Amz-Expires"));
@@ -209,32 +231,20 @@ fn v4_candidates(secret: &str, r: &Ec2Request) -> Result<Vec<Candidate>, Signatu
         .iter()
         .map(|(k, v)| (k.trim().to_lowercase(), v.trim().to_string()))
         .collect();
-    let keystone_headers: String = signed
-        .iter()
-        .filter_map(|h| {
-            lower
-                .iter()
-                .find(|(k, _)| k == h)
-                .map(|(_, v)| format!("{h}:{v}\n"))
-        })
-        .collect();
+    let mut keystone_headers = String::new();
+    for h in &signed {
+        if let Some((_, v)) = lower.iter().find(|(k, _)| k == h) {
+            for part in [h.as_str(), ":", v, "\n"] {
+                keystone_headers.push_str(part);
+            }
+        }
+    }
     let aws_headers = sigv4::canonical_headers(&r.headers, &signed);
     let mut out: Vec<Candidate> = Vec::with_capacity(3);
     if scope.service == "s3" {
         // A whole S3 request (SODA's gateway): the path is encoded once and
         // never normalised, the query canonicalised as AWS does.
-        let query_string: String = r
-            .params
-            .iter()
-            .map(|(k, v)| {
-                format!(
-                    "{}={}",
-                    uri_encode(k.as_bytes(), false),
-                    uri_encode(v.as_bytes(), false)
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("&");
+        let query_string = encoded_pairs(r.params.iter());
         let canonical = sigv4::canonical_request(&sigv4::Request {
             method: &r.verb.to_uppercase(),
             path: &r.path,
@@ -256,16 +266,17 @@ fn v4_candidates(secret: &str, r: &Ec2Request) -> Result<Vec<Candidate>, Signatu
     }
     // Usually the two canonical forms are the same text: sign it once.
     let keystone_headers = (keystone_headers != aws_headers).then_some(keystone_headers);
+    let verb = r.verb.to_uppercase();
+    let signed_list = signed.join(";");
     for headers in std::iter::once(aws_headers).chain(keystone_headers) {
-        let canonical = format!(
-            "{}\n{}\n{}\n{}\n{}\n{}",
-            r.verb.to_uppercase(),
-            r.path,
-            query,
-            headers,
-            signed.join(";"),
-            body_hash
-        );
+        let parts = [&verb, &r.path, &query, &headers, &signed_list, &body_hash];
+        let mut canonical = String::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
+        for (i, part) in parts.into_iter().enumerate() {
+            if i > 0 {
+                canonical.push('\n');
+            }
+            canonical.push_str(part);
+        }
         let sts = sigv4::string_to_sign(&amz_date, &scope, &canonical);
         let signature = sigv4::signature_with_key(&key, &sts);
         if !out.iter().any(|c| c.signature == signature) {
@@ -332,6 +343,16 @@ fn query_time(r: &Ec2Request) -> SignedTime {
 /// Every signature this request would carry if it was signed with
 /// `secret`, each with the time it covers.
 pub fn signed_candidates(secret: &str, r: &Ec2Request) -> Result<Vec<Candidate>, SignatureError> {
+    candidates(secret, r, &SigningKeyMemo::default())
+}
+
+/// [`signed_candidates`], with v4 keys derived through `keys`, the memo of
+/// `secret`.
+fn candidates(
+    secret: &str,
+    r: &Ec2Request,
+    keys: &SigningKeyMemo,
+) -> Result<Vec<Candidate>, SignatureError> {
     let one = |signature: String, time: SignedTime| vec![Candidate { signature, time }];
     Ok(match r.version()? {
         // v0 signs Action and Timestamp only.
@@ -345,7 +366,7 @@ pub fn signed_candidates(secret: &str, r: &Ec2Request) -> Result<Vec<Candidate>,
             }
             v
         }
-        Version::V4 => v4_candidates(secret, r)?,
+        Version::V4 => v4_candidates(secret, r, keys)?,
         Version::S3V2 => {
             let params: Vec<(String, String)> = r
                 .params
@@ -372,13 +393,15 @@ pub fn expected_signatures(secret: &str, r: &Ec2Request) -> Result<Vec<String>, 
 
 /// The time covered by `provided` when it is a signature of the request
 /// under `secret`; `None` when it is not. Every candidate is compared in
-/// constant time, whichever matches.
+/// constant time, whichever matches. `keys` is the memo of `secret`'s
+/// SigV4 signing keys.
 pub fn verify(
     secret: &str,
     r: &Ec2Request,
     provided: &str,
+    keys: &SigningKeyMemo,
 ) -> Result<Option<SignedTime>, SignatureError> {
-    let candidates = signed_candidates(secret, r)?;
+    let candidates = candidates(secret, r, keys)?;
     Ok(candidates.iter().fold(None, |found, c| {
         let matched = signatures_match(provided, &c.signature);
         found.or(matched.then_some(c.time))
@@ -396,6 +419,15 @@ mod tests {
     use super::*;
 
     const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+
+    /// [`super::verify`] with a fresh memo of signing keys.
+    fn verify(
+        secret: &str,
+        r: &Ec2Request,
+        provided: &str,
+    ) -> Result<Option<SignedTime>, SignatureError> {
+        super::verify(secret, r, provided, &SigningKeyMemo::default())
+    }
 
     fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs

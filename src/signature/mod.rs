@@ -68,12 +68,21 @@ const SIGV4_ENCODE_PATH: &AsciiSet = &SIGV4_ENCODE.remove(b'/');
 /// (`A-Z a-z 0-9 - _ . ~`), with uppercase hex; `/` is kept when asked.
 /// This is AWS's `UriEncode` and Python's `quote(s, safe='-_.~')`.
 pub fn uri_encode(input: &[u8], keep_slash: bool) -> String {
+    let mut out = String::with_capacity(input.len());
+    push_uri_encoded(&mut out, input, keep_slash);
+    out
+}
+
+/// [`uri_encode`], appended to `out`.
+pub fn push_uri_encoded(out: &mut String, input: &[u8], keep_slash: bool) {
     let set = if keep_slash {
         SIGV4_ENCODE_PATH
     } else {
         SIGV4_ENCODE
     };
-    percent_encode(input, set).to_string()
+    for chunk in percent_encode(input, set) {
+        out.push_str(chunk);
+    }
 }
 
 /// Decodes `%XX` escapes; malformed escapes are kept literally (as

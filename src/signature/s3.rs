@@ -73,8 +73,20 @@ pub fn expected_signature(secret: &str, sts: &StringToSign) -> String {
 
 /// The time covered by `provided` when it is the signature of the string
 /// to sign under `secret`; `None` when it is not.
-pub fn verify(secret: &str, sts: &StringToSign, provided: &str) -> Option<SignedTime> {
-    signatures_match(provided.trim(), &expected_signature(secret, sts)).then(|| sts.time())
+/// `keys` is the memo of `secret`'s SigV4 signing keys.
+pub fn verify(
+    secret: &str,
+    sts: &StringToSign,
+    provided: &str,
+    keys: &sigv4::SigningKeyMemo,
+) -> Option<SignedTime> {
+    let expected = match sts {
+        StringToSign::V4 { text, scope, .. } => {
+            sigv4::signature_with_key(&keys.key(secret, scope), text)
+        }
+        StringToSign::V1(_) => expected_signature(secret, sts),
+    };
+    signatures_match(provided.trim(), &expected).then(|| sts.time())
 }
 
 impl StringToSign {

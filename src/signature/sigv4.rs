@@ -167,19 +167,81 @@ impl Scope {
 }
 
 pub fn string_to_sign(amz_date: &str, scope: &Scope, canonical_request: &str) -> String {
-    format!(
-        "{ALGORITHM}\n{amz_date}\n{}\n{}",
-        scope.as_string(),
-        sha256_hex(canonical_request.as_bytes())
-    )
+    let digest = sha256_hex(canonical_request.as_bytes());
+    let mut out = String::with_capacity(
+        ALGORITHM.len()
+            + amz_date.len()
+            + scope.date.len()
+            + scope.region.len()
+            + scope.service.len()
+            + digest.len()
+            + 20,
+    );
+    for part in [
+        ALGORITHM,
+        "\n",
+        amz_date,
+        "\n",
+        &scope.date,
+        "/",
+        &scope.region,
+        "/",
+    ] {
+        out.push_str(part);
+    }
+    for part in [scope.service.as_str(), "/aws4_request\n", &digest] {
+        out.push_str(part);
+    }
+    out
 }
 
 /// `kSigning = HMAC(HMAC(HMAC(HMAC("AWS4"+secret, date), region), service), "aws4_request")`.
 pub fn signing_key(secret: &str, scope: &Scope) -> [u8; 32] {
-    let k_date = hmac_sha256(format!("AWS4{secret}").as_bytes(), scope.date.as_bytes());
+    let mut first = Vec::with_capacity(4 + secret.len());
+    first.extend_from_slice(b"AWS4");
+    first.extend_from_slice(secret.as_bytes());
+    let k_date = hmac_sha256(&first, scope.date.as_bytes());
     let k_region = hmac_sha256(&k_date, scope.region.as_bytes());
     let k_service = hmac_sha256(&k_region, scope.service.as_bytes());
     hmac_sha256(&k_service, b"aws4_request")
+}
+
+/// Scopes remembered per secret: a client signs a day's requests for a
+/// region and a service under one derived key.
+const MEMO_SCOPES: usize = 4;
+
+/// The signing keys last derived from one secret, by scope, so that a
+/// verification costs one HMAC instead of five. It holds derived key
+/// material exactly as long as its owner holds the secret itself; it does
+/// no I/O. A memo belongs to one secret: make a new one when it changes.
+#[derive(Default)]
+pub struct SigningKeyMemo {
+    keys: std::sync::Mutex<Vec<(Scope, [u8; 32])>>,
+}
+
+impl std::fmt::Debug for SigningKeyMemo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SigningKeyMemo")
+    }
+}
+
+impl SigningKeyMemo {
+    /// [`signing_key`] of `secret` (the memo's own) for `scope`.
+    pub fn key(&self, secret: &str, scope: &Scope) -> [u8; 32] {
+        if let Ok(keys) = self.keys.lock() {
+            if let Some((_, key)) = keys.iter().find(|(s, _)| s == scope) {
+                return *key;
+            }
+        }
+        let key = signing_key(secret, scope);
+        if let Ok(mut keys) = self.keys.lock() {
+            if keys.len() == MEMO_SCOPES {
+                keys.remove(0);
+            }
+            keys.push((scope.clone(), key));
+        }
+        key
+    }
 }
 
 /// The hex signature of a string to sign.

@@ -108,15 +108,55 @@ pub fn fernet_timestamp(token: &str) -> Option<i64> {
 
 /// Keystone's token time format: seconds, `.000000Z`.
 pub fn format_token_time(unix_seconds: i64) -> String {
-    chrono::DateTime::from_timestamp(unix_seconds, 0)
-        .map(|t| t.format("%Y-%m-%dT%H:%M:%S.000000Z").to_string())
-        .unwrap_or_else(|| "1970-01-01T00:00:00.000000Z".into())
+    use chrono::{Datelike, Timelike};
+    use std::fmt::Write;
+    let Some(t) = chrono::DateTime::from_timestamp(unix_seconds, 0) else {
+        return "1970-01-01T00:00:00.000000Z".into();
+    };
+    if !(0..=9999).contains(&t.year()) {
+        return t.format("%Y-%m-%dT%H:%M:%S.000000Z").to_string();
+    }
+    // Every token answer writes two of these: integers, not a strftime
+    // pattern read anew each time.
+    let mut out = String::with_capacity(27);
+    let _ = write!(
+        out,
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.000000Z",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    );
+    out
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn token_times_are_written_as_strftime_writes_them() {
+        for t in [
+            0,
+            1,
+            951_782_400,
+            1_704_067_199,
+            4_102_444_800,
+            253_402_300_799,
+            -1,
+        ] {
+            let expected = chrono::DateTime::from_timestamp(t, 0)
+                .map(|t| t.format("%Y-%m-%dT%H:%M:%S.000000Z").to_string());
+            assert_eq!(Some(format_token_time(t)), expected, "{t}");
+        }
+        assert_eq!(
+            format_token_time(253_402_300_800),
+            "+10000-01-01T00:00:00.000000Z"
+        );
+    }
 
     const KEYSTONE_PROJECT_TOKEN: &str = "gAAAAABlU_EAAAECAwQFBgcICQoLDA0OD8i3esVMKb-ccLcTXeenvUImOwMv5d3DFIagYVyXEikI4QSRDEMgwEe5qnrngLd8jRdjFFOfqkXHK9kQsEYRwTfsrXgmajs5peT-1-Wcxac_LekFfdeGm3H3uGplPQkpeJd_rZ3TFLTgix1iV_wHTZ0";
 

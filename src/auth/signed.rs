@@ -109,23 +109,39 @@ impl Guards {
     }
 }
 
-/// A stored ec2 pair as verification uses it: decrypted, its blob read
-/// once, and the SigV4 signing keys derived from its secret remembered.
-/// Cached by credential id until the next change.
+/// What an access key names, as verification uses it: the stored pair,
+/// decrypted, its blob read once, and the SigV4 signing keys derived from
+/// its secret remembered. Cached by credential id until the next change,
+/// unknown keys too.
 pub(crate) struct Pair {
-    credential: Credential,
-    /// `None` when the blob cannot be read: the pair then verifies nothing.
+    /// `None` for an unknown access key.
+    credential: Option<Credential>,
+    /// `None` for an unknown key, or a blob that cannot be read: the
+    /// decoy secret is checked instead, and nothing verifies.
     blob: Option<Ec2Blob>,
+    /// This entry's own memo, unknown keys included: a memo shared by all
+    /// unknown keys would hit where a known key's own memo misses, and
+    /// the time of one request would tell a known key from an unknown one.
     keys: SigningKeyMemo,
 }
 
 impl Pair {
-    fn new(credential: Credential) -> Self {
+    fn new(credential: Option<Credential>) -> Self {
         Pair {
-            blob: credential.ec2().ok(),
+            blob: credential.as_ref().and_then(|c| c.ec2().ok()),
             credential,
             keys: SigningKeyMemo::default(),
         }
+    }
+
+    /// The secret a signature is checked against, with its memo of keys:
+    /// the pair's, or the decoy secret through this entry's memo.
+    fn signing_secret(&self) -> (&str, &SigningKeyMemo) {
+        let secret = match &self.blob {
+            Some(blob) => blob.secret.expose(),
+            None => decoy_secret(),
+        };
+        (secret, &self.keys)
     }
 }
 
@@ -133,7 +149,7 @@ impl Pair {
 /// when the change epoch allows. Unknown keys are cached too, and cost a
 /// decoy decryption when read, so that a known and an unknown key take
 /// the same time.
-async fn find_pair(state: &Auth, access: &str) -> Result<Option<Arc<Pair>>, Error> {
+async fn find_pair(state: &Auth, access: &str) -> Result<Arc<Pair>, Error> {
     let id = credential::ec2_credential_id(access);
     let epoch = state.db.changes().epoch();
     let load = || async {
@@ -146,7 +162,7 @@ async fn find_pair(state: &Auth, access: &str) -> Result<Option<Arc<Pair>>, Erro
             }
         };
         let access = access.to_string();
-        Ok(state
+        let found = state
             .db
             .read(move |conn| {
                 let found = credential::get_by_access(conn, &cipher, &access)?;
@@ -156,8 +172,8 @@ async fn find_pair(state: &Auth, access: &str) -> Result<Option<Arc<Pair>>, Erro
                 Ok(found)
             })
             .await?
-            .filter(|c| c.credential_type == EC2)
-            .map(|c| Arc::new(Pair::new(c))))
+            .filter(|c| c.credential_type == EC2);
+        Ok(Arc::new(Pair::new(found)))
     };
     state.caches.credentials.get_or_load(&id, epoch, load).await
 }
@@ -199,13 +215,6 @@ impl From<SignatureError> for Error {
 fn decoy_secret() -> &'static str {
     static DECOY: OnceLock<String> = OnceLock::new();
     DECOY.get_or_init(credential::generate_secret_key)
-}
-
-/// The signing-key memo of [`decoy_secret`]: an unknown key's request
-/// derives its keys as a known pair's does, through a memo.
-fn decoy_keys() -> &'static SigningKeyMemo {
-    static KEYS: OnceLock<SigningKeyMemo> = OnceLock::new();
-    KEYS.get_or_init(SigningKeyMemo::default)
 }
 
 impl Signed {
@@ -494,20 +503,12 @@ fn authorize(
 async fn verify_and_issue(state: &Auth, v: Verification) -> Result<(String, TokenContext), Error> {
     check_sizes(&v.access, &v.signature)?;
     v.signed.check_shape()?;
-    let found = find_pair(state, &v.access).await?;
-    let (secret, keys) = match found.as_deref() {
-        Some(Pair {
-            blob: Some(blob),
-            keys,
-            ..
-        }) => (blob.secret.expose(), keys),
-        _ => (decoy_secret(), decoy_keys()),
-    };
+    let pair = find_pair(state, &v.access).await?;
+    let (secret, keys) = pair.signing_secret();
     let signed_time = v.signed.verify(secret, keys, &v.signature)?;
-    let (Some(pair), Some(signed_time)) = (found, signed_time) else {
-        return Err(failed(state, &v, mismatch()));
-    };
-    let (credential, Some(blob)) = (&pair.credential, &pair.blob) else {
+    let (Some(credential), Some(blob), Some(signed_time)) =
+        (&pair.credential, &pair.blob, signed_time)
+    else {
         return Err(failed(state, &v, mismatch()));
     };
     let now_micros = crate::store::now_micros();
@@ -611,5 +612,30 @@ impl Auth {
         let (token, context) = outcome?;
         let catalog = super::catalog_for(self, &context).await?;
         Ok((token, context, catalog))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::signature::sigv4::Scope;
+
+    /// An unknown access key fills a memo of its own, as a known key does:
+    /// a second unknown key's first request for a scope derives its keys,
+    /// as a known key's would, instead of hitting what the first left.
+    #[test]
+    fn an_unknown_key_fills_a_memo_of_its_own() {
+        let scope = Scope {
+            date: "20240101".into(),
+            region: "probe".into(),
+            service: "ec2".into(),
+        };
+        let first = Pair::new(None);
+        let second = Pair::new(None);
+        let (secret, keys) = first.signing_secret();
+        keys.key(secret, &scope);
+        assert_eq!(first.keys.len(), 1);
+        let (_, keys) = second.signing_secret();
+        assert!(keys.is_empty());
     }
 }

@@ -42,9 +42,9 @@ pub struct Caches {
     /// validates the same tokens again and again, and a hit costs a map
     /// lookup instead of a decryption and the checks behind it.
     tokens: EpochCache<Arc<ValidToken>>,
-    /// Decrypted credentials by id, for signature verification; `None`
-    /// for ids that do not exist, so unknown keys cost what known ones do.
-    pub(crate) credentials: EpochCache<Option<Arc<super::signed::Pair>>>,
+    /// Decrypted credentials by id, for signature verification; ids that
+    /// do not exist too, so unknown keys cost what known ones do.
+    pub(crate) credentials: EpochCache<Arc<super::signed::Pair>>,
     /// False with `cache.entries = 0`: every request reads the database.
     enabled: bool,
 }

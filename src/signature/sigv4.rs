@@ -226,6 +226,15 @@ impl std::fmt::Debug for SigningKeyMemo {
 }
 
 impl SigningKeyMemo {
+    /// Scopes remembered.
+    pub fn len(&self) -> usize {
+        self.keys.lock().map(|k| k.len()).unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// [`signing_key`] of `secret` (the memo's own) for `scope`.
     pub fn key(&self, secret: &str, scope: &Scope) -> [u8; 32] {
         if let Ok(keys) = self.keys.lock() {

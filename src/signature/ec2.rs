@@ -234,9 +234,7 @@ fn v4_candidates(
     let mut keystone_headers = String::new();
     for h in &signed {
         if let Some((_, v)) = lower.iter().find(|(k, _)| k == h) {
-            for part in [h.as_str(), ":", v, "\n"] {
-                keystone_headers.push_str(part);
-            }
+            keystone_headers.extend([h.as_str(), ":", v, "\n"]);
         }
     }
     let aws_headers = sigv4::canonical_headers(&r.headers, &signed);
@@ -269,14 +267,15 @@ fn v4_candidates(
     let verb = r.verb.to_uppercase();
     let signed_list = signed.join(";");
     for headers in std::iter::once(aws_headers).chain(keystone_headers) {
-        let parts = [&verb, &r.path, &query, &headers, &signed_list, &body_hash];
-        let mut canonical = String::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
-        for (i, part) in parts.into_iter().enumerate() {
-            if i > 0 {
-                canonical.push('\n');
-            }
-            canonical.push_str(part);
-        }
+        let canonical = [
+            verb.as_str(),
+            &r.path,
+            &query,
+            &headers,
+            &signed_list,
+            &body_hash,
+        ]
+        .join("\n");
         let sts = sigv4::string_to_sign(&amz_date, &scope, &canonical);
         let signature = sigv4::signature_with_key(&key, &sts);
         if !out.iter().any(|c| c.signature == signature) {

@@ -168,16 +168,7 @@ impl Scope {
 
 pub fn string_to_sign(amz_date: &str, scope: &Scope, canonical_request: &str) -> String {
     let digest = sha256_hex(canonical_request.as_bytes());
-    let mut out = String::with_capacity(
-        ALGORITHM.len()
-            + amz_date.len()
-            + scope.date.len()
-            + scope.region.len()
-            + scope.service.len()
-            + digest.len()
-            + 20,
-    );
-    for part in [
+    [
         ALGORITHM,
         "\n",
         amz_date,
@@ -186,21 +177,19 @@ pub fn string_to_sign(amz_date: &str, scope: &Scope, canonical_request: &str) ->
         "/",
         &scope.region,
         "/",
-    ] {
-        out.push_str(part);
-    }
-    for part in [scope.service.as_str(), "/aws4_request\n", &digest] {
-        out.push_str(part);
-    }
-    out
+        &scope.service,
+        "/aws4_request\n",
+        &digest,
+    ]
+    .concat()
 }
 
 /// `kSigning = HMAC(HMAC(HMAC(HMAC("AWS4"+secret, date), region), service), "aws4_request")`.
 pub fn signing_key(secret: &str, scope: &Scope) -> [u8; 32] {
-    let mut first = Vec::with_capacity(4 + secret.len());
-    first.extend_from_slice(b"AWS4");
-    first.extend_from_slice(secret.as_bytes());
-    let k_date = hmac_sha256(&first, scope.date.as_bytes());
+    let k_date = hmac_sha256(
+        &[b"AWS4", secret.as_bytes()].concat(),
+        scope.date.as_bytes(),
+    );
     let k_region = hmac_sha256(&k_date, scope.region.as_bytes());
     let k_service = hmac_sha256(&k_region, scope.service.as_bytes());
     hmac_sha256(&k_service, b"aws4_request")
@@ -217,12 +206,6 @@ const MEMO_SCOPES: usize = 4;
 #[derive(Default)]
 pub struct SigningKeyMemo {
     keys: std::sync::Mutex<Vec<(Scope, [u8; 32])>>,
-}
-
-impl std::fmt::Debug for SigningKeyMemo {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SigningKeyMemo")
-    }
 }
 
 impl SigningKeyMemo {

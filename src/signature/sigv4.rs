@@ -198,6 +198,11 @@ pub fn signing_key(secret: &str, scope: &Scope) -> [u8; 32] {
 /// Scopes remembered per secret: a client signs a day's requests for a
 /// region and a service under one derived key.
 const MEMO_SCOPES: usize = 4;
+/// The longest region and service (together) a memo holds. Real ones are
+/// a few dozen bytes; the caller chooses them, and every access key it
+/// tries, known or not, has a memo in the cache, so unbounded scopes would
+/// let it fill memory with them. Longer scopes are derived every time.
+const MEMO_SCOPE_BYTES: usize = 64;
 
 /// The signing keys last derived from one secret, by scope, so that a
 /// verification costs one HMAC instead of five. It holds derived key
@@ -226,6 +231,9 @@ impl SigningKeyMemo {
             }
         }
         let key = signing_key(secret, scope);
+        if scope.region.len() + scope.service.len() > MEMO_SCOPE_BYTES {
+            return key;
+        }
         if let Ok(mut keys) = self.keys.lock() {
             if keys.len() == MEMO_SCOPES {
                 keys.remove(0);
@@ -331,6 +339,26 @@ impl Authorization {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    /// A caller chooses the scope, and every access key it tries has a
+    /// memo: a long scope is derived, never held.
+    #[test]
+    fn a_memo_never_holds_a_long_scope() {
+        let memo = SigningKeyMemo::default();
+        let long = Scope {
+            date: "20240101".into(),
+            region: "r".repeat(100_000),
+            service: "ec2".into(),
+        };
+        assert_eq!(memo.key("secret", &long), signing_key("secret", &long));
+        assert!(memo.is_empty());
+        let short = Scope {
+            region: "RegionOne".into(),
+            ..long
+        };
+        assert_eq!(memo.key("secret", &short), signing_key("secret", &short));
+        assert_eq!(memo.len(), 1);
+    }
 
     #[test]
     fn path_normalization() {

@@ -313,7 +313,8 @@ pub struct Signature {
     pub replay_cache_size: usize,
     /// Where used signatures are recorded: `auto` (the database when it
     /// is PostgreSQL or MariaDB/MySQL, so the whole cluster shares it;
-    /// this node's memory on SQLite), `database` or `local`.
+    /// this node's memory on SQLite), `database`, `local`, or a Redis URL
+    /// (a shared record at a fraction of a database insert's cost).
     pub replay_store: String,
     /// Failed verifications allowed per (access key, client address) and
     /// per client address in `throttle_window` seconds; past them,
@@ -671,12 +672,11 @@ impl Config {
                 "log.format (or server.log_format) must be text or json".into(),
             ));
         }
-        if !matches!(
-            self.signature.replay_store.as_str(),
-            "auto" | "database" | "local"
-        ) {
+        let store = self.signature.replay_store.as_str();
+        if !matches!(store, "auto" | "database" | "local") && !is_redis_url(store) {
+            // The value may hold a Redis password: never echo it.
             return Err(Error::Config(
-                "signature.replay_store must be auto, database or local".into(),
+                "signature.replay_store must be auto, database, local or a Redis URL (redis://[[user]:password@]host[:port][/db] or redis+unix:///path)".into(),
             ));
         }
         let credential = &self.credential;
@@ -765,6 +765,15 @@ impl Config {
 }
 
 /// `-1`, `0`, `42`: the integers an environment value may spell.
+/// A Redis URL the client can use: plain TCP or a Unix socket (this build
+/// has no TLS for Redis; a local TLS proxy or a socket covers that).
+fn is_redis_url(value: &str) -> bool {
+    ["redis://", "redis+unix://", "unix://", "valkey://"]
+        .iter()
+        .any(|scheme| value.starts_with(scheme))
+        && redis::Client::open(value).is_ok()
+}
+
 fn is_integer(text: &str) -> bool {
     let digits = text.strip_prefix('-').unwrap_or(text);
     !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit())

@@ -70,7 +70,8 @@ pub fn prepare(config: Config) -> Result<AppState, Error> {
                 "signature.replay_store = database needs PostgreSQL or MariaDB/MySQL; SQLite serves one node, whose memory is enough".into(),
             )
         })?),
-        _ => db.start_shared_replays()?,
+        "auto" => db.start_shared_replays()?,
+        redis => Some(crate::store::replays::SharedReplays::redis(redis)?),
     };
     let guards = crate::auth::signed::Guards::new(&config.signature, shared_replays);
     let caches = crate::auth::Caches::new(&config.cache);

@@ -151,30 +151,74 @@ async fn a_signature_verifies_once_across_replicas(backend: Backend) {
         return;
     };
     let b = a.replica(|_| {});
-    let admin = admin_member(&a).await;
-    let pair = common::signing::pair_for(&a, &admin, json!({})).await;
+    verifies_once_on_either(&a, &b).await;
+}
+
+/// The same with the record in Redis (`signature.replay_store =
+/// redis://…`): each key carries an expiry, and a node whose Redis cannot
+/// be reached answers 503 rather than risk a replay.
+async fn a_signature_verifies_once_through_redis(backend: Backend) {
+    let Some(redis_url) = common::redis_url_or_skip() else {
+        return;
+    };
+    let Some(a) = TestServer::start_with(backend, |c| {
+        c.signature.replay_store = redis_url.clone();
+    }) else {
+        return;
+    };
+    let b = a.replica(|c| c.signature.replay_store = redis_url.clone());
+    verifies_once_on_either(&a, &b).await;
+
+    // Every record lives past its signature's window, and not forever.
+    let mut redis = redis::Client::open(redis_url.as_str())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let keys: Vec<Vec<u8>> = redis::cmd("KEYS")
+        .arg("ironstone:replay:*")
+        .query(&mut redis)
+        .unwrap();
+    assert!(!keys.is_empty());
+    let window_ms = (a.state().config.signature.max_clock_skew as i64 + 300) * 1000;
+    for key in keys.iter().take(20) {
+        let ttl: i64 = redis::cmd("PTTL").arg(key).query(&mut redis).unwrap();
+        assert!(ttl > 0 && ttl <= 2 * window_ms, "PTTL {ttl}");
+    }
+
+    // Unreachable: refused, never verified without the check.
+    let c = a.replica(|c| c.signature.replay_store = "redis://127.0.0.1:1/0".into());
+    let admin = admin_member(&c).await;
+    let pair = common::signing::pair_for(&c, &admin, json!({})).await;
+    let body = common::signing::ec2_v2_body(&pair.access, &pair.secret);
+    let (status, body) = post_ec2_to(&c, &admin.token, body).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(!body.to_string().contains("127.0.0.1:1"), "{body}");
+}
+
+/// A signature verified on `a` is refused on `b` and on `a` again, and one
+/// sent to both at once passes on exactly one.
+async fn verifies_once_on_either(a: &TestServer, b: &TestServer) {
+    let admin = admin_member(a).await;
+    let pair = common::signing::pair_for(a, &admin, json!({})).await;
     let (access, secret) = (pair.access.as_str(), pair.secret.as_str());
     let token = admin.token.clone();
     let once = common::signing::ec2_v2_body(access, secret);
-    assert_eq!(
-        post_ec2_to(&a, &token, once.clone()).await.0,
-        StatusCode::OK
-    );
-    let (status, body) = post_ec2_to(&b, &token, once.clone()).await;
+    assert_eq!(post_ec2_to(a, &token, once.clone()).await.0, StatusCode::OK);
+    let (status, body) = post_ec2_to(b, &token, once.clone()).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     assert_eq!(
         body["error"]["message"],
         "This signed request was already used."
     );
     assert_eq!(
-        post_ec2_to(&a, &token, once).await.0,
+        post_ec2_to(a, &token, once).await.0,
         StatusCode::UNAUTHORIZED
     );
     for round in 0..20 {
         let body = common::signing::ec2_v2_body(access, secret);
         let (on_a, on_b) = tokio::join!(
-            post_ec2_to(&a, &token, body.clone()),
-            post_ec2_to(&b, &token, body)
+            post_ec2_to(a, &token, body.clone()),
+            post_ec2_to(b, &token, body)
         );
         let passed = [on_a.0, on_b.0]
             .iter()
@@ -306,6 +350,7 @@ async fn until_status(
 on_clustered_backends!(
     two_replicas_share_everything,
     a_signature_verifies_once_across_replicas,
+    a_signature_verifies_once_through_redis,
     a_rate_limit_holds_across_replicas,
     a_leak_reported_to_one_replica_stops_the_key_on_the_other,
 );

@@ -3,6 +3,7 @@
 //! Keystone's JSON body rules and its collection shape.
 
 use actix_web::{web, FromRequest, HttpRequest};
+use futures_util::future::LocalBoxFuture;
 use futures_util::StreamExt;
 use serde_json::Value;
 
@@ -442,40 +443,135 @@ pub struct JsonBody(pub Value);
 
 impl FromRequest for JsonBody {
     type Error = Error;
-    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, Self::Error>>;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
-        let limit = req
-            .app_data::<web::Data<AppState>>()
-            .map(|s| s.config.server.max_request_body_size)
-            .unwrap_or(114_688);
-        let content_type = header(req, "content-type").map(str::to_ascii_lowercase);
-        let schema = req
-            .app_data::<super::keystone_schemas::RouteSchemas>()
-            .and_then(|schemas| schemas.get(req.method().as_str()));
-        let mut payload = payload.take();
-        Box::pin(async move {
-            let mut body = web::BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|_| {
-                    Error::BadRequest(format!(
-                        "The request body could not be read.{BAD_REQUEST_SUFFIX}"
-                    ))
-                })?;
-                if body.len() + chunk.len() > limit {
-                    return Err(Error::PayloadTooLarge(format!(
-                        "Request is too large. The request body exceeds the limit of {limit} bytes."
-                    )));
-                }
-                body.extend_from_slice(&chunk);
+        extract(req, payload, |raw| raw.value().map(JsonBody))
+    }
+}
+
+/// A Keystone schema of the route and method, if it has one.
+type Schema = Option<&'static jsonschema::Validator>;
+
+/// A body read whole under the size limit, with its content type and the
+/// route's schema.
+struct RawBody {
+    body: web::BytesMut,
+    content_type: Option<String>,
+    schema: Schema,
+}
+
+impl RawBody {
+    /// The body under [`JsonBody`]'s rules.
+    fn value(&self) -> Result<Value, Error> {
+        let body = parse_json_body(self.content_type.as_deref(), &self.body)?;
+        if let Some(schema) = self.schema {
+            super::keystone_schemas::check_with(schema, &body)?;
+        }
+        Ok(body)
+    }
+}
+
+/// Reads the body whole, then makes the extractor's value of it.
+fn extract<T: 'static>(
+    req: &HttpRequest,
+    payload: &mut actix_web::dev::Payload,
+    finish: fn(RawBody) -> Result<T, Error>,
+) -> LocalBoxFuture<'static, Result<T, Error>> {
+    let limit = req
+        .app_data::<web::Data<AppState>>()
+        .map(|s| s.config.server.max_request_body_size)
+        .unwrap_or(114_688);
+    let content_type = header(req, "content-type").map(str::to_ascii_lowercase);
+    let schema = req
+        .app_data::<super::keystone_schemas::RouteSchemas>()
+        .and_then(|schemas| schemas.get(req.method().as_str()));
+    let mut payload = payload.take();
+    Box::pin(async move {
+        let mut body = web::BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(|_| {
+                Error::BadRequest(format!(
+                    "The request body could not be read.{BAD_REQUEST_SUFFIX}"
+                ))
+            })?;
+            if body.len() + chunk.len() > limit {
+                return Err(Error::PayloadTooLarge(format!(
+                    "Request is too large. The request body exceeds the limit of {limit} bytes."
+                )));
             }
-            let body = parse_json_body(content_type.as_deref(), &body)?;
-            if let Some(schema) = schema {
-                super::keystone_schemas::check_with(schema, &body)?;
-            }
-            Ok(JsonBody(body))
+            body.extend_from_slice(&chunk);
+        }
+        finish(RawBody {
+            body,
+            content_type,
+            schema,
+        })
+    })
+}
+
+/// A hot route's body read straight into `T` when it fits `T`: a typed
+/// read costs a fraction of building a [`Value`] tree first. A body `T`
+/// does not fit (another shape, a wrong type, a duplicate key, a route
+/// with a Keystone schema) leaves `typed` empty, and [`TypedJson::value`]
+/// reads it under [`JsonBody`]'s rules, whose errors callers see.
+pub struct TypedJson<T> {
+    pub typed: Option<T>,
+    raw: RawBody,
+}
+
+impl<T> TypedJson<T> {
+    /// The body as [`JsonBody`] reads it.
+    pub fn value(&self) -> Result<Value, Error> {
+        self.raw.value()
+    }
+}
+
+impl<T: serde::de::DeserializeOwned + 'static> FromRequest for TypedJson<T> {
+    type Error = Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        extract(req, payload, |raw| {
+            let typed = (raw.schema.is_none() && json_content_type(raw.content_type.as_deref()))
+                .then(|| serde_json::from_slice::<Object<T>>(&raw.body).ok())
+                .flatten()
+                .map(|o| o.0);
+            Ok(TypedJson { typed, raw })
         })
     }
+}
+
+/// A `T` read only from a JSON object. Serde's derived structs also
+/// accept an array of their fields in order, which Keystone's rules (and
+/// the `Value` walk) refuse; wrapping every struct in this closes that.
+pub struct Object<T>(pub T);
+
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Object<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Fields<T>(std::marker::PhantomData<T>);
+        impl<'de, T: serde::Deserialize<'de>> serde::de::Visitor<'de> for Fields<T> {
+            type Value = Object<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Object<T>, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Object)
+            }
+        }
+        d.deserialize_map(Fields(std::marker::PhantomData))
+    }
+}
+
+/// Whether a Content-Type (or its absence) allows a JSON body.
+fn json_content_type(content_type: Option<&str>) -> bool {
+    content_type.is_none_or(|ct| {
+        let mime = ct.split(';').next().unwrap_or("").trim();
+        mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+    })
 }
 
 /// The pure part of [`JsonBody`].
@@ -483,15 +579,10 @@ pub fn parse_json_body(content_type: Option<&str>, body: &[u8]) -> Result<Value,
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Null);
     }
-    if let Some(ct) = content_type {
-        let mime = ct.split(';').next().unwrap_or("").trim();
-        let is_json = mime == "application/json"
-            || (mime.starts_with("application/") && mime.ends_with("+json"));
-        if !is_json {
-            return Err(Error::BadRequest(format!(
-                "Expecting to find application/json in Content-Type header.{BAD_REQUEST_SUFFIX}"
-            )));
-        }
+    if !json_content_type(content_type) {
+        return Err(Error::BadRequest(format!(
+            "Expecting to find application/json in Content-Type header.{BAD_REQUEST_SUFFIX}"
+        )));
     }
     match serde_json::from_slice::<Value>(body) {
         Ok(v @ Value::Object(_)) => Ok(v),

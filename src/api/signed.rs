@@ -6,7 +6,9 @@ use serde_json::{Map, Value};
 
 use std::net::IpAddr;
 
-use super::http::{peer_address, shared_token_context, JsonBody, Resp, JSON};
+use serde::Deserialize;
+
+use super::http::{peer_address, shared_token_context, JsonBody, Object, Resp, TypedJson, JSON};
 use super::input::opt_string;
 use super::render;
 use crate::auth::signed::{Signed, Verification};
@@ -135,11 +137,23 @@ fn s3_verification(c: &Map<String, Value>, peer: Option<IpAddr>) -> Result<Verif
 }
 
 /// `POST /v3/ec2tokens`: 200 with `X-Subject-Token` and the token body.
-pub async fn ec2tokens(state: web::Data<AppState>, req: HttpRequest, body: JsonBody) -> Resp {
-    let parsed = credentials_of(&body.0);
-    let reports = reports_client(&parsed);
+pub async fn ec2tokens(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    mut body: TypedJson<CommonBody>,
+) -> Resp {
     let peer = peer_address(&req, &state);
-    let verification = parsed.and_then(|c| ec2_verification(c, peer));
+    let (reports, verification) = match body.typed.take().and_then(|b| b.credentials.0.ec2(peer)) {
+        Some(v) => (v.client_ip.is_some(), Ok(v)),
+        None => {
+            let body = body.value()?;
+            let parsed = credentials_of(&body);
+            (
+                reports_client(&parsed),
+                parsed.and_then(|c| ec2_verification(c, peer)),
+            )
+        }
+    };
     let caller = shared_token_context(&state, &req).await;
     let (token, context, catalog) = state
         .auth
@@ -149,6 +163,97 @@ pub async fn ec2tokens(state: web::Data<AppState>, req: HttpRequest, body: JsonB
         .insert_header(("X-Subject-Token", token))
         .content_type(JSON)
         .body(render::token(&context, catalog.as_deref())))
+}
+
+/// The body services send (`{"credentials": {…}}` with string fields),
+/// read without a `Value` tree. Any other body falls back to the
+/// `Value` walk above, which words the errors as Keystone does.
+#[derive(Deserialize)]
+pub struct CommonBody {
+    credentials: Object<CommonCredentials>,
+}
+
+#[derive(Deserialize)]
+struct CommonCredentials {
+    access: Option<String>,
+    signature: Option<String>,
+    host: Option<String>,
+    verb: Option<String>,
+    path: Option<String>,
+    params: Option<SortedStrings>,
+    headers: Option<SortedStrings>,
+    body_hash: Option<String>,
+    client_ip: Option<String>,
+}
+
+impl CommonCredentials {
+    /// The verification [`ec2_verification`] would make of the same body,
+    /// or `None` for anything it might word as an error.
+    fn ec2(self, peer: Option<IpAddr>) -> Option<Verification> {
+        // Bytes bound characters from above: within the byte limit is
+        // within the character limit; past it, the `Value` walk decides.
+        let fits = |s: &Option<String>, max: usize| s.as_ref().is_none_or(|s| s.len() <= max);
+        let given = |s: Option<String>| s.filter(|s| !s.is_empty() && s.len() <= 65_536);
+        if !(fits(&self.host, 1024)
+            && fits(&self.verb, 16)
+            && fits(&self.path, 8192)
+            && fits(&self.body_hash, 128)
+            && fits(&self.client_ip, 64))
+        {
+            return None;
+        }
+        let client_ip = match self.client_ip {
+            None => None,
+            Some(ip) => Some(ip.trim().parse::<IpAddr>().ok()?.to_canonical()),
+        };
+        Some(Verification {
+            access: given(self.access)?,
+            signature: given(self.signature)?,
+            signed: Signed::Ec2(Ec2Request {
+                host: self.host.unwrap_or_default(),
+                verb: self.verb.unwrap_or_default(),
+                path: self.path.unwrap_or_default(),
+                params: self.params.map(|p| p.0).unwrap_or_default(),
+                headers: self.headers.map(|h| h.0).unwrap_or_default(),
+                body_hash: self.body_hash,
+            }),
+            client_ip,
+            peer,
+        })
+    }
+}
+
+/// A `{name: "value"}` object in the order the `Value` walk gives
+/// (`serde_json::Map` sorts its keys); a repeated name or a value that is
+/// not a string is an error here, left to the walk.
+struct SortedStrings(Vec<(String, String)>);
+
+impl<'de> Deserialize<'de> for SortedStrings {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Pairs;
+        impl<'de> serde::de::Visitor<'de> for Pairs {
+            type Value = SortedStrings;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object of strings")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut pairs: Vec<(String, String)> =
+                    Vec::with_capacity(map.size_hint().unwrap_or(8));
+                while let Some(pair) = map.next_entry()? {
+                    pairs.push(pair);
+                }
+                pairs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+                if pairs.windows(2).any(|w| w[0].0 == w[1].0) {
+                    return Err(serde::de::Error::custom("a repeated name"));
+                }
+                Ok(SortedStrings(pairs))
+            }
+        }
+        d.deserialize_map(Pairs)
+    }
 }
 
 /// `POST /v3/s3tokens`: 200 with the token body and no `X-Subject-Token`,
@@ -166,4 +271,127 @@ pub async fn s3tokens(state: web::Data<AppState>, req: HttpRequest, body: JsonBo
     Ok(HttpResponse::Ok()
         .content_type(JSON)
         .body(render::token(&context, catalog.as_deref())))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// What the `Value` walk makes of a body: the verification, or the
+    /// error's text.
+    fn walked(body: &[u8]) -> Result<String, String> {
+        let value = super::super::http::parse_json_body(None, body).map_err(|e| e.to_string())?;
+        credentials_of(&value)
+            .and_then(|c| ec2_verification(c, None))
+            .map(|v| format!("{v:?}"))
+            .map_err(|e| e.to_string())
+    }
+
+    /// What the typed read makes of it, when it answers.
+    fn typed(body: &[u8]) -> Option<String> {
+        let body = serde_json::from_slice::<Object<CommonBody>>(body).ok()?;
+        body.0.credentials.0.ec2(None).map(|v| format!("{v:?}"))
+    }
+
+    fn value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            4 => "[a-zA-Z0-9/=+ .:-]{0,12}".prop_map(|s| format!("{s:?}")),
+            1 => Just("\"\\u00e9t\\u00e9\"".to_string()),
+            1 => Just("\"\"".to_string()),
+            1 => Just("null".to_string()),
+            1 => Just("12".to_string()),
+            1 => Just("1.50".to_string()),
+            1 => Just("true".to_string()),
+            1 => Just("[]".to_string()),
+            1 => Just("\"::ffff:10.0.0.1\"".to_string()),
+            1 => Just("\" 10.0.0.1 \"".to_string()),
+        ]
+    }
+
+    fn object(keys: &'static [&'static str]) -> impl Strategy<Value = String> {
+        proptest::collection::vec((proptest::sample::select(keys), value()), 0..6).prop_map(
+            |fields| {
+                let fields: Vec<String> =
+                    fields.iter().map(|(k, v)| format!("{k:?}: {v}")).collect();
+                format!("{{{}}}", fields.join(", "))
+            },
+        )
+    }
+
+    fn credentials() -> impl Strategy<Value = String> {
+        const FIELDS: &[&str] = &[
+            "access",
+            "signature",
+            "host",
+            "verb",
+            "path",
+            "body_hash",
+            "client_ip",
+            "token",
+            "other",
+        ];
+        const NAMES: &[&str] = &["Action", "b", "a", "Version", "host", "x-amz-date"];
+        (
+            proptest::collection::vec((proptest::sample::select(FIELDS), value()), 0..10),
+            proptest::option::of(object(NAMES)),
+            proptest::option::of(object(NAMES)),
+            any::<bool>(),
+        )
+            .prop_map(|(fields, params, headers, as_array)| {
+                let mut parts: Vec<String> =
+                    fields.iter().map(|(k, v)| format!("{k:?}: {v}")).collect();
+                parts.extend(params.map(|p| format!("\"params\": {p}")));
+                parts.extend(headers.map(|h| format!("\"headers\": {h}")));
+                if as_array {
+                    let values: Vec<&str> = fields.iter().map(|(_, v)| v.as_str()).collect();
+                    format!("[{}]", values.join(", "))
+                } else {
+                    format!("{{{}}}", parts.join(", "))
+                }
+            })
+    }
+
+    proptest! {
+        /// Whenever the typed read answers, it answers what the `Value`
+        /// walk does: same fields, same order, same client address.
+        #[test]
+        fn the_typed_read_agrees_with_the_value_walk(
+            creds in credentials(),
+            envelope in proptest::sample::select(&["credentials", "credential", "ec2Credentials"][..]),
+            extra in proptest::option::of(credentials()),
+        ) {
+            let mut body = format!("{{{envelope:?}: {creds}");
+            if let Some(extra) = extra {
+                body.push_str(&format!(", \"credentials\": {extra}"));
+            }
+            body.push('}');
+            if let Some(fast) = typed(body.as_bytes()) {
+                prop_assert_eq!(Ok(fast), walked(body.as_bytes()), "{}", body);
+            }
+        }
+    }
+
+    #[test]
+    fn the_typed_read_takes_the_common_body_and_leaves_the_rest() {
+        let common = br#"{"credentials": {"access": "ak", "signature": "sig", "host": "h",
+            "verb": "GET", "path": "/", "params": {"b": "2", "a": "1"}, "headers": {}}}"#;
+        assert_eq!(typed(common), walked(common).ok());
+        assert!(typed(common)
+            .unwrap()
+            .contains(r#"[("a", "1"), ("b", "2")]"#));
+        for other in [
+            &br#"[{"access": "ak", "signature": "sig"}]"#[..],
+            br#"{"credentials": ["ak", "sig"]}"#,
+            br#"{"credentials": {"access": "ak", "signature": "sig", "params": {"a": 1}}}"#,
+            br#"{"credentials": {"access": "ak", "signature": "sig", "params": {"a": "1", "a": "2"}}}"#,
+            br#"{"credentials": {"access": "ak", "access": "ak2", "signature": "sig"}}"#,
+            br#"{"credentials": {"access": "", "signature": "sig"}}"#,
+            br#"{"credentials": {"access": "ak", "signature": "sig", "client_ip": "x"}}"#,
+            br#"{"credential": {"access": "ak", "signature": "sig"}}"#,
+        ] {
+            assert_eq!(typed(other), None, "{}", String::from_utf8_lossy(other));
+        }
+    }
 }

@@ -167,7 +167,7 @@ fn first_use(conn: &mut Conn, params: &sig::Params) -> Result<bool, Error> {
         ),
     };
     diesel::sql_query(prune)
-        .bind::<BigInt, _>(now)
+        .bind::<BigInt, _>(now - crate::store::replays::CLOCK_MARGIN)
         .execute(conn)?;
     let inserted = diesel::sql_query(insert)
         .bind::<Binary, _>(digest[..16].to_vec())

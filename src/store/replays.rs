@@ -12,6 +12,13 @@
 //! transaction of `INSERT IGNORE`s, each saying by its row count whether
 //! the digest was new. Under load a round trip answers many requests;
 //! alone, one.
+//!
+//! In Redis (`signature.replay_store = redis://…`) the question is one
+//! `SET key 1 NX PX ttl`, OK when the digest is new, and Redis expires the
+//! keys itself. Each HTTP worker thread asks on a multiplexed connection
+//! of its own, from its own event loop: no thread hand-off, no wake-up
+//! across cores, and the commands of requests in flight together share
+//! the socket's writes.
 
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
@@ -21,6 +28,7 @@ use diesel::mysql::MysqlConnection;
 use diesel::pg::PgConnection;
 use diesel::sql_types::{Array, BigInt, Binary, Bytea};
 use diesel::{Connection, RunQueryDsl};
+use redis::aio::MultiplexedConnection;
 
 use crate::error::Error;
 
@@ -35,6 +43,15 @@ const BATCH: usize = 512;
 const WORKERS: usize = 2;
 /// How often a worker deletes rows that can no longer matter.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
+/// Seconds a record outlives its signature's last valid second: nodes'
+/// clocks differ a little, and a node whose clock is behind still accepts
+/// the signature after the recording node's clock says it expired.
+pub const CLOCK_MARGIN: i64 = 300;
+/// Prefix of the Redis keys, so the record can share a Redis database.
+const REDIS_PREFIX: &[u8] = b"ironstone:replay:";
+/// How long a Redis connect or answer may take before the request answers
+/// 503 and the connection is made again.
+const REDIS_TIMEOUT: Duration = Duration::from_secs(2);
 
 struct Pending {
     digest: Digest,
@@ -45,7 +62,14 @@ struct Pending {
 /// A handle on the shared record; cheap to clone.
 #[derive(Clone)]
 pub struct SharedReplays {
-    queue: SyncSender<Pending>,
+    record: Record,
+}
+
+#[derive(Clone)]
+enum Record {
+    /// Digests queued for the database workers.
+    Database(SyncSender<Pending>),
+    Redis(Arc<RedisRecord>),
 }
 
 diesel::define_sql_function! {
@@ -132,20 +156,36 @@ impl SharedReplays {
                 .spawn(move || work::<S>(&rx, &target))
                 .map_err(|e| Error::Internal(format!("cannot start the replay workers: {e}")))?;
         }
-        Ok(SharedReplays { queue })
+        Ok(SharedReplays {
+            record: Record::Database(queue),
+        })
+    }
+
+    /// The record in the Redis at `url` (checked by the configuration);
+    /// nothing connects until the first signed request.
+    pub fn redis(url: &str) -> Result<Self, Error> {
+        let client = redis::Client::open(url)
+            .map_err(|_| Error::Config("signature.replay_store is not a Redis URL".into()))?;
+        Ok(SharedReplays {
+            record: Record::Redis(Arc::new(RedisRecord { client })),
+        })
     }
 
     /// Records the digest and says whether this is its first use. An error
     /// when the record cannot be reached: the caller must not accept the
     /// request then, since it cannot tell a replay.
     pub async fn first_use(&self, digest: Digest, valid_until: i64) -> Result<bool, Error> {
+        let queue = match &self.record {
+            Record::Database(queue) => queue,
+            Record::Redis(redis) => return redis.first_use(&digest, valid_until).await,
+        };
         let (reply, answer) = tokio::sync::oneshot::channel();
         let pending = Pending {
             digest,
             valid_until,
             reply,
         };
-        match self.queue.try_send(pending) {
+        match queue.try_send(pending) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => {
                 return Err(Error::Unavailable(
@@ -155,6 +195,96 @@ impl SharedReplays {
             Err(TrySendError::Disconnected(_)) => return Err(unavailable()),
         }
         answer.await.map_err(|_| unavailable())?
+    }
+}
+
+/// The record in Redis.
+pub struct RedisRecord {
+    client: redis::Client,
+}
+
+thread_local! {
+    /// This thread's connection, with the record it belongs to (several
+    /// servers may share a process, in tests).
+    static REDIS: std::cell::RefCell<Option<(usize, MultiplexedConnection)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+impl RedisRecord {
+    fn id(&self) -> usize {
+        self as *const RedisRecord as usize
+    }
+
+    /// `SET` with `NX`: true when the digest was new. Any failure drops
+    /// this thread's connection (the next request reconnects) and answers
+    /// 503: without the record, a replay cannot be told.
+    async fn first_use(&self, digest: &Digest, valid_until: i64) -> Result<bool, Error> {
+        let mut conn = match REDIS.with_borrow(|c| {
+            c.as_ref()
+                .filter(|(id, _)| *id == self.id())
+                .map(|(_, c)| c.clone())
+        }) {
+            Some(conn) => conn,
+            None => {
+                let conn = self.connect().await?;
+                REDIS.set(Some((self.id(), conn.clone())));
+                conn
+            }
+        };
+        let now = chrono::Utc::now().timestamp();
+        // A relative lifetime, so that Redis's own clock does not matter.
+        let ttl_ms = (valid_until.saturating_sub(now).max(0) + CLOCK_MARGIN) * 1000;
+        let set: redis::RedisResult<Option<String>> = redis::cmd("SET")
+            .arg([REDIS_PREFIX, digest.as_slice()].concat())
+            .arg(1)
+            .arg("NX")
+            .arg("PX")
+            .arg(ttl_ms)
+            .query_async(&mut conn)
+            .await;
+        match set {
+            Ok(reply) => Ok(reply.is_some()),
+            Err(e) => {
+                tracing::warn!(error = %e, "the replay check in Redis failed; reconnecting");
+                REDIS.set(None);
+                Err(unavailable())
+            }
+        }
+    }
+
+    async fn connect(&self) -> Result<MultiplexedConnection, Error> {
+        let config = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(REDIS_TIMEOUT))
+            .set_response_timeout(Some(REDIS_TIMEOUT));
+        let mut conn = self
+            .client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await
+            .map_err(|e| {
+                tracing::warn!(error = %e, "cannot reach Redis for the replay check");
+                unavailable()
+            })?;
+        warn_if_evicting(&mut conn).await;
+        Ok(conn)
+    }
+}
+
+/// A Redis that evicts keys under memory pressure could forget a used
+/// signature and let its replay through: say so when the policy is not
+/// `noeviction` (managed services that refuse `CONFIG` stay silent).
+async fn warn_if_evicting(conn: &mut MultiplexedConnection) {
+    let policy: redis::RedisResult<Vec<String>> = redis::cmd("CONFIG")
+        .arg("GET")
+        .arg("maxmemory-policy")
+        .query_async(conn)
+        .await;
+    if let Ok(reply) = policy {
+        if let Some(policy) = reply.get(1).filter(|p| p.as_str() != "noeviction") {
+            tracing::warn!(
+                policy = %policy,
+                "Redis may evict the replay record under memory pressure, which would let a replay through; set maxmemory-policy noeviction"
+            );
+        }
     }
 }
 
@@ -211,7 +341,7 @@ fn work<S: ReplayStore>(rx: &Mutex<Receiver<Pending>>, target: &str) {
         }
         if last_prune.elapsed() >= PRUNE_EVERY {
             last_prune = Instant::now();
-            if let Err(e) = c.prune(chrono::Utc::now().timestamp()) {
+            if let Err(e) = c.prune(chrono::Utc::now().timestamp() - CLOCK_MARGIN) {
                 tracing::warn!(error = %e, "cannot prune the replay record");
             }
         }

@@ -44,6 +44,27 @@ pub fn connect_or_skip<C: Connection>(url: &str, what: &str, require: &str) -> O
     }
 }
 
+/// The Redis tests keep a replay record in (`IRONSTONE_TEST_REDIS_URL`,
+/// default 127.0.0.1:6379), or `None` with a printed reason when it does
+/// not answer, unless IRONSTONE_TEST_REQUIRE_REDIS is 1 (`.ci/run`).
+pub fn redis_url_or_skip() -> Option<String> {
+    let url = std::env::var("IRONSTONE_TEST_REDIS_URL")
+        .unwrap_or_else(|_| "redis://127.0.0.1:6379/0".into());
+    let reached = redis::Client::open(url.as_str())
+        .and_then(|c| c.get_connection_with_timeout(std::time::Duration::from_secs(2)))
+        .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c));
+    match reached {
+        Ok(_) => Some(url),
+        Err(e) => {
+            if std::env::var("IRONSTONE_TEST_REQUIRE_REDIS").is_ok_and(|v| v == "1") {
+                panic!("Redis is required (IRONSTONE_TEST_REQUIRE_REDIS=1) but unreachable at {url}: {e}");
+            }
+            eprintln!("skipping Redis test: cannot reach {url}: {e}");
+            None
+        }
+    }
+}
+
 /// Creates a database of a new name on the server `conn` reaches.
 fn create_fresh_database<C: Connection>(conn: &mut C, options: &str) -> String {
     let name = format!("ironstone_test_{}", uuid::Uuid::new_v4().simple());

@@ -297,7 +297,7 @@ mod tests {
 
     fn value() -> impl Strategy<Value = String> {
         prop_oneof![
-            4 => "[a-zA-Z0-9/=+ .:-]{0,12}".prop_map(|s| format!("{s:?}")),
+            40 => "[a-zA-Z0-9/=+ .:-]{0,12}".prop_map(|s| format!("{s:?}")),
             1 => Just("\"\\u00e9t\\u00e9\"".to_string()),
             1 => Just("\"\"".to_string()),
             1 => Just("null".to_string()),
@@ -310,14 +310,23 @@ mod tests {
         ]
     }
 
-    fn object(keys: &'static [&'static str]) -> impl Strategy<Value = String> {
-        proptest::collection::vec((proptest::sample::select(keys), value()), 0..6).prop_map(
-            |fields| {
-                let fields: Vec<String> =
-                    fields.iter().map(|(k, v)| format!("{k:?}: {v}")).collect();
-                format!("{{{}}}", fields.join(", "))
-            },
+    /// An object of some of `names` (each once, unless `repeat` adds one
+    /// again), with values of every kind.
+    fn object(names: &'static [&'static str]) -> impl Strategy<Value = String> {
+        (
+            proptest::sample::subsequence(names, 0..names.len()),
+            proptest::collection::vec(value(), names.len() + 1),
+            proptest::option::weighted(0.1, proptest::sample::select(names)),
         )
+            .prop_map(|(mut chosen, values, repeat)| {
+                chosen.extend(repeat);
+                let fields: Vec<String> = chosen
+                    .iter()
+                    .zip(values)
+                    .map(|(k, v)| format!("{k:?}: {v}"))
+                    .collect();
+                format!("{{{}}}", fields.join(", "))
+            })
     }
 
     fn credentials() -> impl Strategy<Value = String> {
@@ -334,26 +343,29 @@ mod tests {
         ];
         const NAMES: &[&str] = &["Action", "b", "a", "Version", "host", "x-amz-date"];
         (
-            proptest::collection::vec((proptest::sample::select(FIELDS), value()), 0..10),
-            proptest::option::of(object(NAMES)),
-            proptest::option::of(object(NAMES)),
-            any::<bool>(),
+            proptest::option::weighted(0.9, value()),
+            proptest::option::weighted(0.9, value()),
+            object(&FIELDS[2..]),
+            proptest::option::weighted(0.7, object(NAMES)),
+            proptest::option::weighted(0.7, object(NAMES)),
+            proptest::bool::weighted(0.05),
         )
-            .prop_map(|(fields, params, headers, as_array)| {
-                let mut parts: Vec<String> =
-                    fields.iter().map(|(k, v)| format!("{k:?}: {v}")).collect();
+            .prop_map(|(access, signature, fields, params, headers, as_array)| {
+                if as_array {
+                    return format!("[{}]", fields.trim_matches(['{', '}']));
+                }
+                let mut parts = vec![fields.trim_matches(['{', '}']).to_string()];
+                parts.extend(access.map(|v| format!("\"access\": {v}")));
+                parts.extend(signature.map(|v| format!("\"signature\": {v}")));
                 parts.extend(params.map(|p| format!("\"params\": {p}")));
                 parts.extend(headers.map(|h| format!("\"headers\": {h}")));
-                if as_array {
-                    let values: Vec<&str> = fields.iter().map(|(_, v)| v.as_str()).collect();
-                    format!("[{}]", values.join(", "))
-                } else {
-                    format!("{{{}}}", parts.join(", "))
-                }
+                parts.retain(|p| !p.is_empty());
+                format!("{{{}}}", parts.join(", "))
             })
     }
 
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1024))]
         /// Whenever the typed read answers, it answers what the `Value`
         /// walk does: same fields, same order, same client address.
         #[test]

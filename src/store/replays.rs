@@ -203,10 +203,22 @@ pub struct RedisRecord {
     client: redis::Client,
 }
 
+/// A worker thread's link to Redis.
+enum RedisLink {
+    Up(MultiplexedConnection),
+    /// The last attempt failed: until then, requests answer 503 without
+    /// trying again, so an outage costs neither a connect nor a log line
+    /// per request.
+    Down(Instant),
+}
+
+/// How long a thread waits after a failure before it connects again.
+const REDIS_RETRY: Duration = Duration::from_millis(200);
+
 thread_local! {
-    /// This thread's connection, with the record it belongs to (several
-    /// servers may share a process, in tests).
-    static REDIS: std::cell::RefCell<Option<(usize, MultiplexedConnection)>> =
+    /// This thread's link, with the record it belongs to (several servers
+    /// may share a process, in tests).
+    static REDIS: std::cell::RefCell<Option<(usize, RedisLink)>> =
         const { std::cell::RefCell::new(None) };
 }
 
@@ -216,20 +228,28 @@ impl RedisRecord {
     }
 
     /// `SET` with `NX`: true when the digest was new. Any failure drops
-    /// this thread's connection (the next request reconnects) and answers
-    /// 503: without the record, a replay cannot be told.
+    /// this thread's connection (it connects again after [`REDIS_RETRY`])
+    /// and answers 503: without the record, a replay cannot be told.
     async fn first_use(&self, digest: &Digest, valid_until: i64) -> Result<bool, Error> {
-        let mut conn = match REDIS.with_borrow(|c| {
-            c.as_ref()
-                .filter(|(id, _)| *id == self.id())
-                .map(|(_, c)| c.clone())
-        }) {
-            Some(conn) => conn,
-            None => {
-                let conn = self.connect().await?;
-                REDIS.set(Some((self.id(), conn.clone())));
-                conn
+        let link = REDIS.with_borrow(|link| match link {
+            Some((id, RedisLink::Up(conn))) if *id == self.id() => Some(Ok(conn.clone())),
+            Some((id, RedisLink::Down(until))) if *id == self.id() && Instant::now() < *until => {
+                Some(Err(unavailable()))
             }
+            _ => None,
+        });
+        let mut conn = match link {
+            Some(link) => link?,
+            None => match self.connect().await {
+                Ok(conn) => {
+                    REDIS.set(Some((self.id(), RedisLink::Up(conn.clone()))));
+                    conn
+                }
+                Err(e) => {
+                    self.down();
+                    return Err(e);
+                }
+            },
         };
         let now = chrono::Utc::now().timestamp();
         // A relative lifetime, so that Redis's own clock does not matter.
@@ -246,10 +266,17 @@ impl RedisRecord {
             Ok(reply) => Ok(reply.is_some()),
             Err(e) => {
                 tracing::warn!(error = %e, "the replay check in Redis failed; reconnecting");
-                REDIS.set(None);
+                self.down();
                 Err(unavailable())
             }
         }
+    }
+
+    fn down(&self) {
+        REDIS.set(Some((
+            self.id(),
+            RedisLink::Down(Instant::now() + REDIS_RETRY),
+        )));
     }
 
     async fn connect(&self) -> Result<MultiplexedConnection, Error> {

@@ -64,6 +64,23 @@ impl Process {
         }
     }
 
+    /// Password hashes waiting for a hashing thread (`/metrics`).
+    async fn hash_queue_depth(&self) -> u64 {
+        let text = self
+            .client
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix("ironstone_password_hash_queue_depth "))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
+    }
+
     /// The admin's project-scoped token, project id and user id.
     async fn admin(&self) -> Admin {
         let (token, body) = common::login(
@@ -209,7 +226,13 @@ async fn sigterm_finishes_what_is_in_flight_and_keeps_key_uses() {
             })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // All twelve inside the server (two hashing, ten queued) before the
+    // signal: a request still connecting when the listener closes is
+    // refused, rightly, and on a loaded machine 200 ms was not enough.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while server.hash_queue_depth().await < 10 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     let stopping = Instant::now();
     server.signal("TERM");
     for request in in_flight {

@@ -764,7 +764,6 @@ impl Config {
     }
 }
 
-/// `-1`, `0`, `42`: the integers an environment value may spell.
 /// A Redis URL the client can use: plain TCP or a Unix socket (this build
 /// has no TLS for Redis; a local TLS proxy or a socket covers that).
 fn is_redis_url(value: &str) -> bool {
@@ -774,6 +773,7 @@ fn is_redis_url(value: &str) -> bool {
         && redis::Client::open(value).is_ok()
 }
 
+/// `-1`, `0`, `42`: the integers an environment value may spell.
 fn is_integer(text: &str) -> bool {
     let digits = text.strip_prefix('-').unwrap_or(text);
     !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit())

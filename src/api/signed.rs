@@ -18,6 +18,15 @@ use crate::signature::ec2::Ec2Request;
 use crate::signature::s3;
 use crate::AppState;
 
+/// Longest values (in characters) the credentials' fields may hold: one
+/// table for the `Value` walk and the typed read alike.
+const REQUIRED_MAX: usize = 65_536;
+const HOST_MAX: usize = 1024;
+const VERB_MAX: usize = 16;
+const PATH_MAX: usize = 8192;
+const BODY_HASH_MAX: usize = 128;
+const CLIENT_IP_MAX: usize = 64;
+
 /// `credentials`, `credential` or `ec2Credentials`, as Keystone accepts.
 fn credentials_of(body: &Value) -> Result<&Map<String, Value>, Error> {
     if body.is_null() {
@@ -48,7 +57,7 @@ fn reports_client(parsed: &Result<&Map<String, Value>, Error>) -> bool {
 }
 
 fn required(map: &Map<String, Value>, key: &str) -> Result<String, Error> {
-    match opt_string(map, key, 65_536)? {
+    match opt_string(map, key, REQUIRED_MAX)? {
         Some(s) if !s.is_empty() => Ok(s),
         _ => Err(Error::BadRequest(format!(
             "Expecting to find {key} in credentials."
@@ -82,7 +91,7 @@ fn string_map(map: &Map<String, Value>, key: &str) -> Result<Vec<(String, String
 /// The end client's address as the service reports it; an IPv4-mapped
 /// IPv6 address is its IPv4 address.
 fn client_ip(map: &Map<String, Value>) -> Result<Option<std::net::IpAddr>, Error> {
-    opt_string(map, "client_ip", 64)?
+    opt_string(map, "client_ip", CLIENT_IP_MAX)?
         .map(|ip| {
             ip.trim()
                 .parse::<std::net::IpAddr>()
@@ -102,12 +111,12 @@ fn ec2_verification(c: &Map<String, Value>, peer: Option<IpAddr>) -> Result<Veri
     let signature = required(c, "signature")?;
     let client_ip = client_ip(c)?;
     let request = Ec2Request {
-        host: opt_string(c, "host", 1024)?.unwrap_or_default(),
-        verb: opt_string(c, "verb", 16)?.unwrap_or_default(),
-        path: opt_string(c, "path", 8192)?.unwrap_or_default(),
+        host: opt_string(c, "host", HOST_MAX)?.unwrap_or_default(),
+        verb: opt_string(c, "verb", VERB_MAX)?.unwrap_or_default(),
+        path: opt_string(c, "path", PATH_MAX)?.unwrap_or_default(),
         params: string_map(c, "params")?,
         headers: string_map(c, "headers")?,
-        body_hash: opt_string(c, "body_hash", 128)?,
+        body_hash: opt_string(c, "body_hash", BODY_HASH_MAX)?,
     };
     Ok(Verification {
         access,
@@ -193,12 +202,12 @@ impl CommonCredentials {
         // Bytes bound characters from above: within the byte limit is
         // within the character limit; past it, the `Value` walk decides.
         let fits = |s: &Option<String>, max: usize| s.as_ref().is_none_or(|s| s.len() <= max);
-        let given = |s: Option<String>| s.filter(|s| !s.is_empty() && s.len() <= 65_536);
-        if !(fits(&self.host, 1024)
-            && fits(&self.verb, 16)
-            && fits(&self.path, 8192)
-            && fits(&self.body_hash, 128)
-            && fits(&self.client_ip, 64))
+        let given = |s: Option<String>| s.filter(|s| !s.is_empty() && s.len() <= REQUIRED_MAX);
+        if !(fits(&self.host, HOST_MAX)
+            && fits(&self.verb, VERB_MAX)
+            && fits(&self.path, PATH_MAX)
+            && fits(&self.body_hash, BODY_HASH_MAX)
+            && fits(&self.client_ip, CLIENT_IP_MAX))
         {
             return None;
         }

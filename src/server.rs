@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServerHandle, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
-use actix_web::middleware::{from_fn, Next, NormalizePath, TrailingSlash};
+use actix_web::middleware::{from_fn, Next};
 use actix_web::{web, App, HttpServer};
 
 use crate::bootstrap::{self, BootstrapInput};
@@ -305,7 +305,7 @@ pub fn start(
             .configure(api::configure)
             .default_service(web::to(api::error::not_found))
             .wrap(from_fn(keystone_conventions))
-            .wrap(NormalizePath::new(TrailingSlash::Trim))
+            .wrap(api::slashes::TrimSlashes)
     })
     .workers(workers)
     .shutdown_timeout(10);

@@ -32,6 +32,7 @@ pub mod policies;
 pub mod render;
 pub mod roles;
 pub mod signed;
+pub mod slashes;
 pub mod trusts;
 
 use actix_web::http::Method;

@@ -2,7 +2,7 @@
 //! cache and a bounded failure throttle, both keyed by salted 64-bit
 //! hashes so that what a caller sends never sits in memory verbatim.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -69,8 +69,9 @@ impl Hasher for Prehashed {
 }
 
 struct ReplayInner {
-    /// Hash → valid until (Unix seconds).
-    seen: HashMap<u64, i64, BuildHasherDefault<Prehashed>>,
+    /// The hashes held. Their expiry is kept only in `by_expiry`: a set
+    /// of bare 64-bit keys costs half the bytes of a map to expiries.
+    seen: HashSet<u64, BuildHasherDefault<Prehashed>>,
     /// The hashes valid until each second, soonest first: a second's
     /// requests share one entry of the tree.
     by_expiry: BTreeMap<i64, Vec<u64>>,
@@ -96,7 +97,7 @@ impl ReplayCache {
             capacity: capacity.max(1),
             salt: random_salt(),
             inner: Mutex::new(ReplayInner {
-                seen: HashMap::with_capacity_and_hasher(reserve, Default::default()),
+                seen: HashSet::with_capacity_and_hasher(reserve, Default::default()),
                 by_expiry: BTreeMap::new(),
                 forgotten_up_to: i64::MIN,
             }),
@@ -122,7 +123,7 @@ impl ReplayCache {
                 }
             }
         }
-        if inner.seen.contains_key(&key) {
+        if inner.seen.contains(&key) {
             return Freshness::Replayed;
         }
         if valid_until <= inner.forgotten_up_to {
@@ -148,7 +149,7 @@ impl ReplayCache {
                 None => {}
             }
         }
-        inner.seen.insert(key, valid_until);
+        inner.seen.insert(key);
         inner.by_expiry.entry(valid_until).or_default().push(key);
         Freshness::First
     }

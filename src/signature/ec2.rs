@@ -140,7 +140,7 @@ fn v0(secret: &str, r: &Ec2Request) -> String {
 
 fn v1(secret: &str, r: &Ec2Request) -> String {
     let mut sorted: Vec<&(String, String)> = r.params.iter().collect();
-    sorted.sort_by_key(|(k, _)| k.to_lowercase());
+    sorted.sort_by_key(|(k, _)| lowercase(k));
     let message: String = sorted.iter().map(|(k, v)| format!("{k}{v}")).collect();
     STANDARD.encode(hmac_sha1(secret.as_bytes(), message.as_bytes()))
 }
@@ -226,10 +226,10 @@ fn v4_candidates(
     } else {
         String::new()
     };
-    let lower: Vec<(String, String)> = r
+    let lower: Vec<(String, &str)> = r
         .headers
         .iter()
-        .map(|(k, v)| (k.trim().to_lowercase(), v.trim().to_string()))
+        .map(|(k, v)| (lowercase(k.trim()), v.trim()))
         .collect();
     let mut keystone_headers = String::new();
     for h in &signed {
@@ -380,6 +380,16 @@ fn candidates(
             )
         }
     })
+}
+
+/// Python's `str.lower()` as Keystone applies it to names: Unicode
+/// lowercase, with the common all-ASCII case done without decoding chars.
+fn lowercase(text: &str) -> String {
+    if text.is_ascii() {
+        text.to_ascii_lowercase()
+    } else {
+        text.to_lowercase()
+    }
 }
 
 /// The signatures this request would carry if it was signed with `secret`.

@@ -140,7 +140,8 @@ fn v0(secret: &str, r: &Ec2Request) -> String {
 
 fn v1(secret: &str, r: &Ec2Request) -> String {
     let mut sorted: Vec<&(String, String)> = r.params.iter().collect();
-    sorted.sort_by_key(|(k, _)| lowercase(k));
+    // Stable, as Python's sort: names equal once lowered keep their order.
+    sorted.sort_by_cached_key(|(k, _)| lowercase(k));
     let message: String = sorted.iter().map(|(k, v)| format!("{k}{v}")).collect();
     STANDARD.encode(hmac_sha1(secret.as_bytes(), message.as_bytes()))
 }

@@ -342,7 +342,7 @@ pub async fn caller(state: &AppState, req: &HttpRequest) -> Result<crate::policy
         crate::policy::CallerScope::Domain(id) => (None, Some(id.as_str())),
         _ => (None, None),
     };
-    crate::notify::set_initiator(&caller.user_id, &context.user.name, project, domain);
+    crate::notify::set_initiator(&caller.user_id, &context.live.user.name, project, domain);
     Ok(caller)
 }
 

@@ -438,16 +438,29 @@ pub fn access_rule_member(r: &application_credential::AccessRule, base_url: &str
 }
 
 /// Keystone's token answer (`render_token_response_from_model`) as JSON
-/// text: `{"token": {…, "catalog": […]}}`.
+/// text: `{"token": {…, "catalog": […]}}`, written into one buffer sized
+/// for it.
 pub fn token(t: &TokenContext, catalog: Option<&Catalog>) -> Bytes {
-    token_answer(&token_text(t), catalog)
+    let mut out = answer_buffer(TOKEN_BODY_BYTES, catalog);
+    let start = out.len();
+    if serde_json::to_writer(&mut out, &TokenBody::of(t)).is_err() {
+        out.truncate(start);
+        out.extend_from_slice(b"{}");
+    }
+    close_answer(out, catalog)
 }
 
 /// [`token`] for a token from the token cache: its body is rendered once
 /// per epoch and kept with it.
 pub fn validated_token(v: &ValidToken, catalog: Option<&Catalog>) -> Bytes {
-    token_answer(v.rendered.get_or_init(|| token_text(&v.context)), catalog)
+    let body = v.rendered.get_or_init(|| token_text(&v.context));
+    let mut out = answer_buffer(body.len(), catalog);
+    out.extend_from_slice(body);
+    close_answer(out, catalog)
 }
+
+/// About the size of a project-scoped token's body without its catalog.
+const TOKEN_BODY_BYTES: usize = 768;
 
 fn token_text(t: &TokenContext) -> Bytes {
     serde_json::to_vec(&TokenBody::of(t))
@@ -455,24 +468,27 @@ fn token_text(t: &TokenContext) -> Bytes {
         .into()
 }
 
-/// `{"token": BODY}`, with the catalog's JSON text spliced in as BODY's
-/// last member: the catalog, most of the answer, is never serialised
-/// again.
-fn token_answer(body: &[u8], catalog: Option<&Catalog>) -> Bytes {
+/// `{"token":`, in a buffer with room for a body of `body_len` bytes and
+/// the catalog.
+fn answer_buffer(body_len: usize, catalog: Option<&Catalog>) -> Vec<u8> {
     let extra = catalog.map_or(0, |c| c.json.len() + 12);
-    let mut out = Vec::with_capacity(body.len() + extra + 12);
+    let mut out = Vec::with_capacity(body_len + extra + 12);
     out.extend_from_slice(b"{\"token\":");
-    match (catalog, body.strip_suffix(b"}")) {
-        (Some(catalog), Some(open)) => {
-            out.extend_from_slice(open);
-            if open.len() > 1 {
-                out.push(b',');
-            }
-            out.extend_from_slice(b"\"catalog\":");
-            out.extend_from_slice(&catalog.json);
-            out.push(b'}');
+    out
+}
+
+/// Closes `{"token":BODY`, with the catalog's JSON text spliced in as
+/// BODY's last member: the catalog, most of the answer, is never
+/// serialised again.
+fn close_answer(mut out: Vec<u8>, catalog: Option<&Catalog>) -> Bytes {
+    if let (Some(catalog), Some(b'}')) = (catalog, out.last()) {
+        out.pop();
+        if out.last() != Some(&b'{') {
+            out.push(b',');
         }
-        _ => out.extend_from_slice(body),
+        out.extend_from_slice(b"\"catalog\":");
+        out.extend_from_slice(&catalog.json);
+        out.push(b'}');
     }
     out.push(b'}');
     out.into()
@@ -581,9 +597,10 @@ impl<'a> TokenBody<'a> {
     /// the roles of a scoped token, and the trust, application credential
     /// and OAuth blocks when the token has them.
     fn of(t: &'a TokenContext) -> Self {
+        let live = &*t.live;
         let mut body = TokenBody {
             methods: &t.methods,
-            user: TokenUser::of(&t.user, &t.user_domain),
+            user: TokenUser::of(&live.user, &live.user_domain),
             audit_ids: &t.audit_ids,
             expires_at: format_token_time(t.expires_at as i64),
             issued_at: format_token_time(t.issued_at),
@@ -596,7 +613,7 @@ impl<'a> TokenBody<'a> {
             application_credential: None,
             oauth: None,
         };
-        match &t.scope {
+        match &live.scope {
             ResolvedScope::Unscoped => return body,
             ResolvedScope::Project { project, domain } => {
                 body.project = Some(TokenProject {
@@ -610,7 +627,7 @@ impl<'a> TokenBody<'a> {
             ResolvedScope::System => body.system = Some(SystemAll { all: true }),
         }
         body.roles = Some(
-            t.roles
+            live.roles
                 .iter()
                 .map(|r| NameRef {
                     id: &r.id,
@@ -618,7 +635,7 @@ impl<'a> TokenBody<'a> {
                 })
                 .collect(),
         );
-        if let Some(trust) = &t.trust {
+        if let Some(trust) = &live.trust {
             // Keystone's trust branch: no `is_domain`, the trust block, and
             // the trustor as the user when impersonating.
             body.is_domain = None;
@@ -636,7 +653,7 @@ impl<'a> TokenBody<'a> {
                 body.user = TokenUser::of(&trust.trustor, &trust.trustor_domain);
             }
         }
-        if let Some(ac) = &t.application_credential {
+        if let Some(ac) = &live.application_credential {
             let mut block = json!({"id": ac.id, "name": ac.name, "restricted": ac.restricted});
             if !ac.access_rules.is_empty() {
                 block["access_rules"] =
@@ -644,7 +661,7 @@ impl<'a> TokenBody<'a> {
             }
             body.application_credential = Some(block);
         }
-        if let Some(oauth) = &t.oauth {
+        if let Some(oauth) = &live.oauth {
             body.oauth = Some(OAuthBlock {
                 access_token_id: &oauth.access_token_id,
                 consumer_id: &oauth.consumer_id,
@@ -760,4 +777,28 @@ fn format_subsecond_time(micros: i64) -> String {
     chrono::DateTime::from_timestamp_micros(micros)
         .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn answer(body: &str, catalog: Option<&Catalog>) -> String {
+        let mut out = answer_buffer(body.len(), catalog);
+        out.extend_from_slice(body.as_bytes());
+        String::from_utf8(close_answer(out, catalog).to_vec()).unwrap()
+    }
+
+    #[test]
+    fn the_catalog_is_spliced_in_as_the_last_member() {
+        let catalog = Catalog::new(json!([{"type": "identity"}])).unwrap();
+        let expected = r#"{"token":{"a":1,"catalog":[{"type":"identity"}]}}"#;
+        assert_eq!(answer(r#"{"a":1}"#, Some(&catalog)), expected);
+        assert_eq!(
+            answer("{}", Some(&catalog)),
+            r#"{"token":{"catalog":[{"type":"identity"}]}}"#
+        );
+        assert_eq!(answer(r#"{"a":1}"#, None), r#"{"token":{"a":1}}"#);
+    }
 }

@@ -81,6 +81,7 @@ pub async fn issue_token(
             user_id: Some(context.user_id().to_string()),
             project_id: context.project_id().map(str::to_string),
             app_cred_id: context
+                .live
                 .application_credential
                 .as_ref()
                 .map(|a| a.id.clone()),
@@ -279,7 +280,7 @@ async fn issue_for_trust(
 
 /// Keystone's rules for the token method (`keystone/auth/plugins/token.py`).
 fn check_rescope(state: &Auth, original: &TokenContext, scope: &ScopeRequest) -> Result<(), Error> {
-    if original.trust.is_some() {
+    if original.live.trust.is_some() {
         return Err(Error::forbidden_action(
             "Using trust-scoped token to create another token. Create a new trust-scoped token instead",
         ));
@@ -294,7 +295,7 @@ fn check_rescope(state: &Auth, original: &TokenContext, scope: &ScopeRequest) ->
         return Err(Error::forbidden_action("rescope a system-scoped token"));
     }
     let already_scoped = matches!(
-        original.scope,
+        original.live.scope,
         ResolvedScope::Project { .. } | ResolvedScope::Domain(_)
     );
     if already_scoped && !state.config.token.allow_rescope_scoped_token {
@@ -358,7 +359,7 @@ async fn by_token(state: &Auth, request: &AuthRequest) -> Result<Authenticated, 
     check_rescope(state, &original, &request.scope)?;
     let original_bits = methods.encode(&original.methods);
     Ok(Authenticated {
-        user_id: original.user.id.clone(),
+        user_id: original.live.user.id.clone(),
         expires_at: Some(original.expires_at),
         parent_audit_id: Some(original.chain_root().to_string()),
         method_bits: original_bits | methods.encode(&["token"]),

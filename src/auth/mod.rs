@@ -77,12 +77,26 @@ pub struct TokenContext {
     pub expires_at: f64,
     pub audit_ids: Vec<String>,
     pub methods: Vec<String>,
+    /// Its user and scope as they are now, shared with the scope cache
+    /// and every other token of the same user and scope: a token costs a
+    /// reference count, not a copy of its user, project and roles.
+    pub live: Arc<LiveScope>,
+}
+
+/// What a token's user and scope resolve to now: everything validation
+/// needs from the database except revocation. Cached per change epoch.
+#[derive(Debug, Clone)]
+pub struct LiveScope {
     pub user: User,
     pub user_domain: Domain,
     pub scope: ResolvedScope,
     pub roles: Vec<Role>,
+    /// The ids of `roles`, as the revocation check reads them.
+    pub(crate) role_ids: Vec<String>,
     /// Set for tokens minted from an application credential.
     pub application_credential: Option<AppCredInfo>,
+    /// That credential's expiry (microseconds), checked on every use.
+    pub app_cred_expires_at: Option<i64>,
     /// Set for trust-scoped tokens.
     pub trust: Option<TrustInfo>,
     /// Set for tokens minted with an OS-OAUTH1 access token.
@@ -118,26 +132,26 @@ pub struct AppCredInfo {
 
 impl TokenContext {
     pub fn user_id(&self) -> &str {
-        &self.user.id
+        &self.live.user.id
     }
 
     pub fn has_role(&self, name: &str) -> bool {
-        self.roles.iter().any(|r| r.name == name)
+        self.live.roles.iter().any(|r| r.name == name)
     }
 
     pub fn is_system_scoped(&self) -> bool {
-        matches!(self.scope, ResolvedScope::System)
+        matches!(self.live.scope, ResolvedScope::System)
     }
 
     pub fn project_id(&self) -> Option<&str> {
-        match &self.scope {
+        match &self.live.scope {
             ResolvedScope::Project { project, .. } => Some(&project.id),
             _ => None,
         }
     }
 
     pub fn domain_id(&self) -> Option<&str> {
-        match &self.scope {
+        match &self.live.scope {
             ResolvedScope::Domain(d) => Some(&d.id),
             _ => None,
         }
@@ -147,8 +161,9 @@ impl TokenContext {
     pub fn caller(&self) -> crate::policy::Caller {
         use crate::policy::{CallerRole, CallerScope};
         crate::policy::Caller {
-            user_id: self.user.id.clone(),
+            user_id: self.live.user.id.clone(),
             roles: self
+                .live
                 .roles
                 .iter()
                 .map(|r| CallerRole {
@@ -156,7 +171,7 @@ impl TokenContext {
                     name: r.name.clone(),
                 })
                 .collect(),
-            scope: match &self.scope {
+            scope: match &self.live.scope {
                 ResolvedScope::Unscoped => CallerScope::Unscoped,
                 ResolvedScope::Project { project, domain } => CallerScope::Project {
                     id: project.id.clone(),
@@ -167,10 +182,11 @@ impl TokenContext {
             },
             methods: self.methods.clone(),
             restricted_application_credential: self
+                .live
                 .application_credential
                 .as_ref()
                 .map(|ac| ac.restricted),
-            trust_id: self.trust.as_ref().map(|t| t.id.clone()),
+            trust_id: self.live.trust.as_ref().map(|t| t.id.clone()),
         }
     }
 

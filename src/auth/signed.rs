@@ -303,6 +303,13 @@ fn failed(state: &Auth, v: &Verification, error: Error) -> Error {
     }
 }
 
+/// The first `n` characters of `text` (all of it when shorter).
+fn first_chars(text: &str, n: usize) -> &str {
+    text.char_indices()
+        .nth(n)
+        .map_or(text, |(at, _)| &text[..at])
+}
+
 fn mismatch() -> Error {
     Error::unauthorized_with(SIGNATURE_MISMATCH)
 }
@@ -581,7 +588,7 @@ impl Auth {
         authorize(self, caller, rule, reports_client)?;
         let verification = verification?;
         let presented = (
-            verification.access.chars().take(128).collect::<String>(),
+            first_chars(&verification.access, 128).to_string(),
             verification.client_ip,
         );
         let outcome = verify_and_issue(self, verification).await;
@@ -623,6 +630,15 @@ mod tests {
     /// An unknown access key fills a memo of its own, as a known key does:
     /// a second unknown key's first request for a scope derives its keys,
     /// as a known key's would, instead of hitting what the first left.
+    #[test]
+    fn first_chars_counts_characters() {
+        assert_eq!(first_chars("abc", 2), "ab");
+        assert_eq!(first_chars("abc", 3), "abc");
+        assert_eq!(first_chars("abc", 9), "abc");
+        assert_eq!(first_chars("ééé", 2), "éé");
+        assert_eq!(first_chars("", 1), "");
+    }
+
     #[test]
     fn an_unknown_key_fills_a_memo_of_its_own() {
         let scope = Scope {

@@ -40,6 +40,7 @@ impl Auth {
         let valid = validate_shared(self, token, subject.allow_expired).await?;
         let context = &valid.context;
         let has_rules = context
+            .live
             .application_credential
             .as_ref()
             .is_some_and(|ac| !ac.access_rules.is_empty());

@@ -12,7 +12,7 @@ use crate::cache::EpochCache;
 use crate::catalog::{self, UrlValues};
 use crate::error::Error;
 use crate::identity::{self, User};
-use crate::resource::{self, Domain};
+use crate::resource;
 use crate::revoke;
 use crate::secret::Secret;
 use crate::store::Conn;
@@ -22,14 +22,14 @@ use crate::trust;
 
 use super::scope::live_project;
 use super::{
-    now_seconds, opened_error, token_not_found, AppCredInfo, Auth, Presented, ResolvedScope,
-    TokenContext, TrustInfo, FAILED_TO_VALIDATE, SERVICE_TYPE,
+    now_seconds, opened_error, token_not_found, AppCredInfo, Auth, LiveScope, Presented,
+    ResolvedScope, TokenContext, TrustInfo, FAILED_TO_VALIDATE, SERVICE_TYPE,
 };
 
 /// The caches of the validation path, all tagged with the database's
 /// change epoch (see [`crate::cache`]).
 pub struct Caches {
-    pub(crate) scopes: EpochCache<ScopeFacts>,
+    pub(crate) scopes: EpochCache<Arc<LiveScope>>,
     /// All events, or `None` when there are too many to hold.
     pub(crate) revocations: EpochCache<Option<Arc<revoke::HeldEvents>>>,
     /// The events last loaded, whatever their epoch: a change loads only
@@ -85,7 +85,7 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    fn new(value: Value) -> Result<Self, Error> {
+    pub(crate) fn new(value: Value) -> Result<Self, Error> {
         let json = serde_json::to_vec(&value)
             .map_err(|e| Error::Internal(format!("cannot render a catalog: {e}")))?;
         Ok(Catalog {
@@ -115,21 +115,6 @@ impl ValidToken {
     pub fn caller(&self) -> crate::policy::Caller {
         self.caller.get_or_init(|| self.context.caller()).clone()
     }
-}
-
-/// What a token's user and scope resolve to now: everything validation
-/// needs from the database except revocation. Cached per change epoch,
-/// keyed by [`scope_key`].
-#[derive(Debug, Clone)]
-pub(crate) struct ScopeFacts {
-    user: User,
-    user_domain: Domain,
-    scope: ResolvedScope,
-    roles: Vec<Role>,
-    app_cred: Option<AppCredInfo>,
-    app_cred_expires_at: Option<i64>,
-    trust: Option<TrustInfo>,
-    oauth: Option<super::OAuthInfo>,
 }
 
 /// The cache key of a payload's user and scope; `None` for scopes this
@@ -164,7 +149,7 @@ fn live_scope(
     user_id: &str,
     payload_scope: &Scope,
     max_redelegation: i32,
-) -> Result<ScopeFacts, Error> {
+) -> Result<LiveScope, Error> {
     let invalid = || token_not_found(FAILED_TO_VALIDATE);
     let user = identity::get_user(conn, user_id)?.ok_or_else(invalid)?;
     if !user.enabled {
@@ -261,12 +246,13 @@ fn live_scope(
     if !matches!(scope, ResolvedScope::Unscoped) && roles.is_empty() {
         return Err(invalid());
     }
-    Ok(ScopeFacts {
+    Ok(LiveScope {
         user,
         user_domain,
         scope,
+        role_ids: roles.iter().map(|r| r.id.clone()).collect(),
         roles,
-        app_cred,
+        application_credential: app_cred,
         app_cred_expires_at,
         trust,
         oauth,
@@ -317,12 +303,7 @@ pub(crate) fn live_trust(
 }
 
 /// The revocation facts of a token with the given live scope.
-fn token_facts<'a>(
-    facts: &'a ScopeFacts,
-    payload: &'a Payload,
-    issued_at: i64,
-    role_ids: &'a [String],
-) -> TokenFacts<'a> {
+fn token_facts<'a>(facts: &'a LiveScope, payload: &'a Payload, issued_at: i64) -> TokenFacts<'a> {
     let (project_id, assignment_domain_id) = match &facts.scope {
         ResolvedScope::Project { project, .. } => {
             (Some(project.id.as_str()), Some(project.domain_id.as_str()))
@@ -339,7 +320,7 @@ fn token_facts<'a>(
         expires_at: payload.expires_at as i64,
         audit_id: payload.audit_ids.first().map(String::as_str).unwrap_or(""),
         parent_audit_id: payload.audit_ids.get(1).map(String::as_str),
-        role_ids,
+        role_ids: &facts.role_ids,
         trust_id: facts.trust.as_ref().map(|t| t.id.as_str()),
         trustor_id: facts.trust.as_ref().map(|t| t.trustor.id.as_str()),
         trustee_id: facts.trust.as_ref().map(|t| t.trustee_user_id.as_str()),
@@ -358,7 +339,7 @@ enum Revocations<'a> {
 /// Applies the token-specific checks (application-credential expiry and
 /// revocation) to a live scope and builds the context.
 fn finish_context(
-    facts: ScopeFacts,
+    facts: Arc<LiveScope>,
     token: Secret,
     payload: Payload,
     issued_at: i64,
@@ -372,8 +353,7 @@ fn finish_context(
     {
         return Err(invalid());
     }
-    let role_ids: Vec<String> = facts.roles.iter().map(|r| r.id.clone()).collect();
-    let token_facts = token_facts(&facts, &payload, issued_at, &role_ids);
+    let token_facts = token_facts(&facts, &payload, issued_at);
     let revoked = match revocations {
         Revocations::Cached(events) => events.revokes(&token_facts),
         Revocations::Query(conn) => revoke::is_revoked(conn, &token_facts)?,
@@ -387,13 +367,7 @@ fn finish_context(
         expires_at: payload.expires_at,
         audit_ids: payload.audit_ids,
         methods: method_names,
-        user: facts.user,
-        user_domain: facts.user_domain,
-        scope: facts.scope,
-        roles: facts.roles,
-        application_credential: facts.app_cred,
-        trust: facts.trust,
-        oauth: facts.oauth,
+        live: facts,
     })
 }
 
@@ -408,7 +382,12 @@ fn load_context(
     method_names: Vec<String>,
     max_redelegation: i32,
 ) -> Result<(TokenContext, Option<i64>), Error> {
-    let facts = live_scope(conn, &payload.user_id, &payload.scope, max_redelegation)?;
+    let facts = Arc::new(live_scope(
+        conn,
+        &payload.user_id,
+        &payload.scope,
+        max_redelegation,
+    )?);
     let expiry = facts.app_cred_expires_at;
     let context = finish_context(
         facts,
@@ -477,8 +456,9 @@ async fn context_and_expiry(
             let facts = state
                 .db
                 .read(move |conn| live_scope(conn, &user_id, &scope, max_redelegation))
-                .await?;
-            caches.scopes.insert(key, epoch, facts.clone());
+                .await
+                .map(Arc::new)?;
+            caches.scopes.insert(key, epoch, Arc::clone(&facts));
             facts
         }
     };
@@ -665,6 +645,7 @@ async fn allowed_by_access_rules(
     presented: &Presented<'_>,
 ) -> Result<bool, Error> {
     let Some(rules) = context
+        .live
         .application_credential
         .as_ref()
         .map(|ac| &ac.access_rules)
@@ -704,11 +685,11 @@ pub async fn catalog_for(
     state: &Auth,
     context: &TokenContext,
 ) -> Result<Option<Arc<Catalog>>, Error> {
-    if matches!(context.scope, ResolvedScope::Unscoped) {
+    if matches!(context.live.scope, ResolvedScope::Unscoped) {
         return Ok(None);
     }
     let project_id = context.project_id().map(str::to_string);
-    let user_id = context.user.id.clone();
+    let user_id = context.live.user.id.clone();
     // The catalog depends on the ids its URL templates may name.
     let key = format!("{user_id} {}", project_id.as_deref().unwrap_or(""));
     let epoch = state.db.changes().epoch();

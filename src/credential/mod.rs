@@ -140,7 +140,7 @@ pub fn pair_event(
 
 /// Keystone's id for an ec2 credential: sha256 hex of the access key.
 pub fn ec2_credential_id(access: &str) -> String {
-    hex::encode(Sha256::digest(access.as_bytes()))
+    crate::signature::sha256_hex(access.as_bytes())
 }
 
 /// Parses an ec2 blob (a JSON object with `access` and `secret`).

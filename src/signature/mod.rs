@@ -47,7 +47,17 @@ pub fn hmac_sha1(key: &[u8], message: &[u8]) -> [u8; 20] {
 }
 
 pub fn sha256_hex(data: &[u8]) -> String {
-    hex::encode(Sha256::digest(data))
+    lower_hex(&Sha256::digest(data))
+}
+
+/// Lowercase hex, as `hex::encode` writes it, but a byte table at a time
+/// instead of a `char` at a time: each v4 signature checked costs two.
+pub fn lower_hex(bytes: &[u8]) -> String {
+    let mut out = vec![0u8; bytes.len() * 2];
+    match hex::encode_to_slice(bytes, &mut out) {
+        Ok(()) => String::from_utf8(out).unwrap_or_else(|_| hex::encode(bytes)),
+        Err(_) => hex::encode(bytes),
+    }
 }
 
 /// Compares two signatures in constant time (for equal lengths).
@@ -104,6 +114,15 @@ mod tests {
         assert_eq!(percent_decode("a%20b%2fc%zz%4"), b"a b/c%zz%4");
         assert_eq!(percent_decode("%"), b"%");
         assert_eq!(percent_decode("%4"), b"%4");
+    }
+
+    #[test]
+    fn lower_hex_is_hex_encode() {
+        for bytes in [&b""[..], b"\x00", b"\x0f\xa0\xff", &[0x5a; 32]] {
+            assert_eq!(lower_hex(bytes), hex::encode(bytes));
+        }
+        let all: Vec<u8> = (0..=255).collect();
+        assert_eq!(lower_hex(&all), hex::encode(&all));
     }
 
     #[test]

@@ -252,7 +252,7 @@ pub fn signature(secret: &str, scope: &Scope, string_to_sign: &str) -> String {
 /// The hex signature of a string to sign under an already derived key
 /// ([`signing_key`]), for callers that sign several candidates.
 pub fn signature_with_key(key: &[u8; 32], string_to_sign: &str) -> String {
-    hex::encode(hmac_sha256(key, string_to_sign.as_bytes()))
+    super::lower_hex(&hmac_sha256(key, string_to_sign.as_bytes()))
 }
 
 /// The fields of an `Authorization: AWS4-HMAC-SHA256 …` header.

@@ -55,6 +55,16 @@ impl LoadedKeys {
         Ok(MultiFernet::new(fernets))
     }
 
+    /// The primary key, to issue with.
+    fn sealing_key(&self) -> Result<super::seal::SealingKey, Error> {
+        let (n, text) = self
+            .keys
+            .first()
+            .ok_or_else(|| Error::Config("the key repository holds no keys".into()))?;
+        super::seal::SealingKey::from_text(text.trim())
+            .ok_or_else(|| Error::Config(format!("key file {n} is not a valid Fernet key")))
+    }
+
     /// Keystone's `key_hash`: SHA-1 hex of the primary key's base64 text.
     pub fn primary_key_hash(&self) -> Option<String> {
         self.keys
@@ -86,6 +96,8 @@ pub struct KeyRing {
 
 struct RingState {
     fernet: Arc<MultiFernet>,
+    /// The primary key, which issues.
+    sealing: super::seal::SealingKey,
     primary_hash: String,
     /// A digest of every key's number and text: a key replaced under the
     /// same number is a change too.
@@ -102,6 +114,7 @@ impl RingState {
         }
         Ok(RingState {
             fernet: Arc::new(loaded.multi_fernet()?),
+            sealing: loaded.sealing_key()?,
             primary_hash: loaded.primary_key_hash().unwrap_or_default(),
             fingerprint: digest.finalize().into(),
         })
@@ -133,6 +146,17 @@ impl KeyRing {
     /// Encrypts with the primary key, decrypts with any.
     pub fn fernet(&self) -> Result<Arc<MultiFernet>, Error> {
         Ok(Arc::clone(&self.state()?.fernet))
+    }
+
+    /// `plaintext` sealed with the primary key at `at` (Unix seconds),
+    /// without padding, under an IV from the thread's CSPRNG.
+    pub fn seal(&self, plaintext: &[u8], at: u64) -> Result<String, Error> {
+        let mut iv = [0u8; 16];
+        rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut iv);
+        self.state()?
+            .sealing
+            .seal(plaintext, at, &iv)
+            .ok_or_else(|| Error::Internal("cannot seal a token".into()))
     }
 
     /// Keystone's `key_hash` of the primary key.

@@ -400,24 +400,10 @@ fn load_context(
     Ok((context, expiry))
 }
 
-/// The context of a decoded payload: from the caches when the change
-/// epoch allows, otherwise from database hops that fill them.
-pub(crate) async fn context_for(
-    state: &Auth,
-    token: Secret,
-    payload: Payload,
-    issued_at: i64,
-    method_names: Vec<String>,
-) -> Result<TokenContext, Error> {
-    Ok(
-        context_and_expiry(state, token, payload, issued_at, method_names)
-            .await?
-            .0,
-    )
-}
-
-/// [`context_for`], with the expiry of the token's application credential
-/// (microseconds), which a cached validation checks again on each use.
+/// The context of a decoded payload, from the caches when the change
+/// epoch allows, otherwise from database hops that fill them; with the
+/// expiry of the token's application credential (microseconds), which a
+/// cached validation checks again on each use.
 async fn context_and_expiry(
     state: &Auth,
     token: Secret,
@@ -446,7 +432,8 @@ async fn context_and_expiry(
     };
     let events = match caches.revocations.get("", epoch) {
         Some(events) => events,
-        None => held_revocations(state, epoch).await?,
+        // Boxed: taken once per change, and its lock's future is long.
+        None => Box::pin(held_revocations(state, epoch)).await?,
     };
     let facts = match caches.scopes.get(&key, epoch) {
         Some(facts) => facts,
@@ -580,8 +567,16 @@ pub async fn validate_shared(
         return Err(token_not_found(FAILED_TO_VALIDATE));
     }
     let methods = state.tokens.methods().decode(payload.methods);
-    let (context, app_cred_expires_at) =
-        context_and_expiry(state, Secret::new(token), payload, issued_at, methods).await?;
+    // Boxed: a miss of the token cache is the rarer path, and this
+    // future is most of the length of the whole.
+    let (context, app_cred_expires_at) = Box::pin(context_and_expiry(
+        state,
+        Secret::new(token),
+        payload,
+        issued_at,
+        methods,
+    ))
+    .await?;
     let valid = Arc::new(ValidToken {
         context,
         key_generation,
@@ -721,7 +716,7 @@ pub(crate) async fn issue_and_load(
     let (token, issued_at) = state.tokens.issue(&payload)?;
     let method_names = state.tokens.methods().decode(payload.methods);
     let token_secret = Secret::new(token.clone());
-    let context = context_for(state, token_secret, payload, issued_at, method_names)
+    let (context, _) = context_and_expiry(state, token_secret, payload, issued_at, method_names)
         .await
         .map_err(|e| match e {
             Error::NotFound(_) => refusal(),

@@ -372,12 +372,19 @@ impl Database {
     }
 
     /// Runs a read-only use case in one transaction on the blocking pool.
-    pub async fn read<T, F>(&self, f: F) -> Result<T, Error>
+    ///
+    /// Boxed: the hot paths hold a read on the branches they rarely take
+    /// (a cache miss), and an async function is as large as its largest
+    /// branch. Unboxed, this future (the pool's timeout timer, the use
+    /// case and the blocking task) made every caller's future kilobytes
+    /// long, copied at each level of every request; boxed, it costs one
+    /// allocation beside a trip to the blocking pool.
+    pub fn read<'a, T, F>(&'a self, f: F) -> futures_util::future::BoxFuture<'a, Result<T, Error>>
     where
         F: FnOnce(&mut Conn) -> Result<T, Error> + Send + 'static,
         T: Send + 'static,
     {
-        self.run(f).await
+        Box::pin(self.run(f))
     }
 
     /// One row by id, or the subsystem's 404. `id` may carry the caller's
@@ -396,37 +403,45 @@ impl Database {
     /// Runs a use case that writes, in one transaction on the blocking pool.
     /// Once it commits, caches on this node and (through NOTIFY, sent on
     /// commit) on every other node are invalidated.
-    pub async fn write<T, F>(&self, f: F) -> Result<T, Error>
+    /// Boxed, as [`Database::read`] is.
+    pub fn write<'a, T, F>(&'a self, f: F) -> futures_util::future::BoxFuture<'a, Result<T, Error>>
     where
         F: FnOnce(&mut Conn) -> Result<T, Error> + Send + 'static,
         T: Send + 'static,
     {
-        let result = self.write_quiet(with_notify(f)).await;
-        if result.is_ok() {
-            self.changes.bump();
-        }
-        result
+        Box::pin(async move {
+            let result = self.write_quiet(with_notify(f)).await;
+            if result.is_ok() {
+                self.changes.bump();
+            }
+            result
+        })
     }
 
     /// A write that changes nothing a cache holds (use counters, last-use
-    /// times): no invalidation.
-    pub async fn write_quiet<T, F>(&self, f: F) -> Result<T, Error>
+    /// times): no invalidation. Boxed, as [`Database::read`] is.
+    pub fn write_quiet<'a, T, F>(
+        &'a self,
+        f: F,
+    ) -> futures_util::future::BoxFuture<'a, Result<T, Error>>
     where
         F: FnOnce(&mut Conn) -> Result<T, Error> + Send + 'static,
         T: Send + 'static,
     {
-        let _writer = match self.backend {
-            Backend::Sqlite => Some(
-                tokio::time::timeout(
-                    self.acquire_timeout,
-                    self.sqlite_writer.clone().lock_owned(),
-                )
-                .await
-                .map_err(|_| Error::Unavailable("the database is busy; try again".into()))?,
-            ),
-            Backend::Postgres | Backend::Mysql => None,
-        };
-        self.run(f).await
+        Box::pin(async move {
+            let _writer = match self.backend {
+                Backend::Sqlite => Some(
+                    tokio::time::timeout(
+                        self.acquire_timeout,
+                        self.sqlite_writer.clone().lock_owned(),
+                    )
+                    .await
+                    .map_err(|_| Error::Unavailable("the database is busy; try again".into()))?,
+                ),
+                Backend::Postgres | Backend::Mysql => None,
+            };
+            self.run(f).await
+        })
     }
 
     /// The cluster-wide record of used signatures: on PostgreSQL and

@@ -240,7 +240,8 @@ impl RedisRecord {
         });
         let mut conn = match link {
             Some(link) => link?,
-            None => match self.connect().await {
+            // Boxed: connecting is rare, and its future is kilobytes long.
+            None => match Box::pin(self.connect()).await {
                 Ok(conn) => {
                     REDIS.set(Some((self.id(), RedisLink::Up(conn.clone()))));
                     conn

@@ -336,7 +336,7 @@ pub const JSON: &str = "application/json";
 pub async fn caller(state: &AppState, req: &HttpRequest) -> Result<crate::policy::Caller, Error> {
     let valid = shared_token_context(state, req).await?;
     let context = &valid.context;
-    let caller = valid.caller();
+    let caller = valid.caller().clone();
     let (project, domain) = match &caller.scope {
         crate::policy::CallerScope::Project { id, .. } => (Some(id.as_str()), None),
         crate::policy::CallerScope::Domain(id) => (None, Some(id.as_str())),

@@ -500,8 +500,12 @@ fn authorize(
         Err(_) if anonymous => None,
         Err(e) => return Err(e),
     };
-    let caller = caller.map(|c| c.caller());
-    crate::policy::enforce_signed_route(policy, caller.as_ref(), anonymous, reports_client)
+    crate::policy::enforce_signed_route(
+        policy,
+        caller.as_deref().map(super::ValidToken::caller),
+        anonymous,
+        reports_client,
+    )
 }
 
 /// Verifies the signature and issues the token. Every failure about the

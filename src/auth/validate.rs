@@ -112,8 +112,9 @@ pub struct ValidToken {
 }
 
 impl ValidToken {
-    pub fn caller(&self) -> crate::policy::Caller {
-        self.caller.get_or_init(|| self.context.caller()).clone()
+    /// Made once per cached token; borrowed, not copied, per request.
+    pub fn caller(&self) -> &crate::policy::Caller {
+        self.caller.get_or_init(|| self.context.caller())
     }
 }
 

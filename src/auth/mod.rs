@@ -101,6 +101,20 @@ pub struct LiveScope {
     pub trust: Option<TrustInfo>,
     /// Set for tokens minted with an OS-OAUTH1 access token.
     pub oauth: Option<OAuthInfo>,
+    /// The members of a token body that depend only on this user and
+    /// scope, as the API wrote them for the first token that needed them
+    /// (`api::render`): every later token of this scope copies them.
+    pub rendered: std::sync::OnceLock<RenderedScope>,
+}
+
+/// See [`LiveScope::rendered`]: JSON text, written and read by `api::render`.
+#[derive(Debug, Clone)]
+pub struct RenderedScope {
+    /// The `user` object.
+    pub user: bytes::Bytes,
+    /// The members after the token's times (`"project":…,"roles":[…]`),
+    /// without braces; empty for an unscoped token.
+    pub members: bytes::Bytes,
 }
 
 /// What a token minted with an OS-OAUTH1 access token says of it.

@@ -257,6 +257,7 @@ fn live_scope(
         app_cred_expires_at,
         trust,
         oauth,
+        rendered: std::sync::OnceLock::new(),
     })
 }
 

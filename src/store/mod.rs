@@ -410,7 +410,7 @@ impl Database {
         T: Send + 'static,
     {
         Box::pin(async move {
-            let result = self.write_quiet(with_notify(f)).await;
+            let result = self.write_in_turn(with_notify(f)).await;
             if result.is_ok() {
                 self.changes.bump();
             }
@@ -428,20 +428,29 @@ impl Database {
         F: FnOnce(&mut Conn) -> Result<T, Error> + Send + 'static,
         T: Send + 'static,
     {
-        Box::pin(async move {
-            let _writer = match self.backend {
-                Backend::Sqlite => Some(
-                    tokio::time::timeout(
-                        self.acquire_timeout,
-                        self.sqlite_writer.clone().lock_owned(),
-                    )
-                    .await
-                    .map_err(|_| Error::Unavailable("the database is busy; try again".into()))?,
-                ),
-                Backend::Postgres | Backend::Mysql => None,
-            };
-            self.run(f).await
-        })
+        Box::pin(self.write_in_turn(f))
+    }
+
+    /// A write, after the other writers on SQLite (one at a time there).
+    /// Unboxed: [`Database::write`] and [`Database::write_quiet`] box it
+    /// once each.
+    async fn write_in_turn<T, F>(&self, f: F) -> Result<T, Error>
+    where
+        F: FnOnce(&mut Conn) -> Result<T, Error> + Send + 'static,
+        T: Send + 'static,
+    {
+        let _writer = match self.backend {
+            Backend::Sqlite => Some(
+                tokio::time::timeout(
+                    self.acquire_timeout,
+                    self.sqlite_writer.clone().lock_owned(),
+                )
+                .await
+                .map_err(|_| Error::Unavailable("the database is busy; try again".into()))?,
+            ),
+            Backend::Postgres | Backend::Mysql => None,
+        };
+        self.run(f).await
     }
 
     /// The cluster-wide record of used signatures: on PostgreSQL and
